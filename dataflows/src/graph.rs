@@ -1,0 +1,285 @@
+//! The ranking graph: from tweets timestamped by event time to windowed views.
+//!
+//! The graph lets the timestamp do the windowing. For each distinct window length L, a tweet at
+//! time `t` enters at `a(t)`, the first *tick* boundary after `t`, and leaves again at `a(t) + L`.
+//! At any tick boundary `E` the graph then holds exactly the tweets of `[E - L, E)`: the contents
+//! of the window of length L ending at `E`. A window spec (L, S) takes its final views from the
+//! states at the multiples of S; in between, the state is the ranking of the last L of event
+//! time, which is what a live "trending now" view shows. Each tweet costs one record pair per
+//! distinct length, not one per window holding it, and memory holds only the last L of tweets.
+//!
+//! The tick only decides how often rankings are recomputed: it divides every length and slide, so
+//! the state at a window's end is the same whatever the tick. Stream and batch runs may use
+//! different ticks and still agree window for window: a fine tick for fresh live rankings, a
+//! coarse one for throughput.
+
+use differential_dataflow::{AsCollection, VecCollection as Collection};
+use timely::dataflow::operators::vec::Map;
+
+use crate::hashtags::extract_hashtags;
+use crate::publish::publish;
+use crate::top_k::ranked;
+use crate::views::{HashtagCount, LanguageCount, Snapshot, TweetScore};
+use crate::window::{format_duration, WindowSpec};
+use crate::{EventTime, Tweet};
+
+/// What the graph computes: which window specs, how many rows per ranking, and how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphConfig {
+    windows: Vec<WindowSpec>,
+    top_k: usize,
+    tick_ms: u64,
+}
+
+impl GraphConfig {
+    /// Validates a configuration: at least one window spec, `top_k >= 1`, and a tick that divides
+    /// every length and slide (so that every window starts and ends on a tick).
+    pub fn new(windows: Vec<WindowSpec>, top_k: usize, tick_ms: u64) -> Result<Self, String> {
+        if windows.is_empty() {
+            return Err("at least one window spec is needed".into());
+        }
+        if top_k == 0 {
+            return Err("top K must be at least 1".into());
+        }
+        let divides =
+            |spec: &WindowSpec| tick_ms > 0 && spec.slide_ms() % tick_ms == 0 && spec.length_ms() % tick_ms == 0;
+        if let Some(spec) = windows.iter().find(|spec| !divides(spec)) {
+            return Err(format!(
+                "tick {} does not divide the length and slide of window {spec}; choose a tick that divides them all, such as {}",
+                format_duration(tick_ms),
+                format_duration(Self::coarsest_tick(&windows))
+            ));
+        }
+        let mut windows = windows;
+        windows.sort();
+        windows.dedup();
+        Ok(GraphConfig { windows, top_k, tick_ms })
+    }
+
+    /// The largest valid tick for these specs: the greatest common divisor of their lengths and
+    /// slides. Batch runs use it, as nobody watches their intermediate rankings.
+    pub fn coarsest_tick(windows: &[WindowSpec]) -> u64 {
+        windows.iter().flat_map(|spec| [spec.length_ms(), spec.slide_ms()]).fold(0, gcd)
+    }
+
+    /// The window specs, sorted and without duplicates.
+    pub fn windows(&self) -> &[WindowSpec] {
+        &self.windows
+    }
+
+    /// The number of rows in the hashtag and tweet rankings.
+    pub fn top_k(&self) -> usize {
+        self.top_k
+    }
+
+    /// The granularity, in event-time milliseconds, at which rankings are recomputed.
+    pub fn tick_ms(&self) -> u64 {
+        self.tick_ms
+    }
+
+    /// The longest window: how much event time the graph's state spans.
+    pub fn horizon_ms(&self) -> u64 {
+        self.lengths().into_iter().max().unwrap_or(0)
+    }
+
+    /// The distinct window lengths: the graph keeps one sliding state per length.
+    pub fn lengths(&self) -> Vec<u64> {
+        let mut lengths: Vec<u64> = self.windows.iter().map(|spec| spec.length_ms()).collect();
+        lengths.sort();
+        lengths.dedup();
+        lengths
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The three views the graph maintains, each keyed by window length: the best `top_k` hashtags
+/// and tweets of the last `length` of event time, and the tweet count per language over it.
+/// Rows are unranked sets; their order is their rank.
+pub struct Views<'scope> {
+    pub hashtags: Collection<'scope, EventTime, (u64, HashtagCount)>,
+    pub tweets: Collection<'scope, EventTime, (u64, TweetScore)>,
+    pub languages: Collection<'scope, EventTime, (u64, LanguageCount)>,
+    windows: Vec<WindowSpec>,
+}
+
+/// What a tweet contributes to windows, once its text has been reduced to hashtags.
+#[derive(Clone, Debug)]
+struct Contribution {
+    id: u64,
+    lang: String,
+    hashtags: Vec<String>,
+    retweet_of: Option<u64>,
+}
+
+/// How a tweet takes part in a window's tweet ranking.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+enum TweetEvent {
+    /// The tweet itself was posted in the window, with this many hashtags.
+    Posted { hashtags: u64 },
+    /// The tweet was retweeted in the window.
+    Retweeted,
+}
+
+/// Builds the ranking graph over `tweets`, whose timestamps are the tweets' event times.
+///
+/// ```
+/// use differential_dataflow::input::Input;
+/// use trendflow_dataflows::graph::{rankings, GraphConfig};
+/// use trendflow_dataflows::views::FinalViews;
+/// use trendflow_dataflows::Tweet;
+///
+/// let config = GraphConfig::new(vec!["1m".parse().unwrap()], 3, 1_000).unwrap();
+/// let views = std::sync::Arc::new(std::sync::Mutex::new(FinalViews::default()));
+/// let sink = views.clone();
+/// timely::execute_directly(move |worker| {
+///     let mut input = worker.dataflow(|scope| {
+///         let (input, tweets) = scope.new_collection::<Tweet, isize>();
+///         let sink = sink.clone();
+///         rankings(tweets, &config).publish(false, move |snapshot| sink.lock().unwrap().record(snapshot));
+///         input
+///     });
+///     let tweet = |id, text: &str, at| Tweet {
+///         id, text: text.into(), created_at: at, lang: "en".into(), user_id: None, retweet_of: None,
+///     };
+///     input.update_at(tweet(1, "#rust is #fast", 5_000), 5_000, 1);
+///     input.update_at(tweet(2, "#Rust again", 7_000), 7_000, 1);
+/// });
+/// let views = views.lock().unwrap();
+/// let top = &views.hashtags.values().next().unwrap()[0];
+/// assert_eq!((top.hashtag.as_str(), top.count), ("rust", 2));
+/// ```
+pub fn rankings<'scope>(tweets: Collection<'scope, EventTime, Tweet>, config: &GraphConfig) -> Views<'scope> {
+    let contributions = tweets.map(|tweet| Contribution {
+        hashtags: extract_hashtags(&tweet.text),
+        id: tweet.id,
+        lang: tweet.lang,
+        retweet_of: tweet.retweet_of,
+    });
+
+    let hashtags = sliding(contributions.clone(), config, |tweet, length, records| {
+        records.extend(tweet.hashtags.iter().map(|hashtag| (length, (hashtag.clone(), ()))))
+    });
+    let hashtags = ranked(hashtags, config.top_k, "TopK: hashtags by window length", count, |hashtag, count| {
+        (*count > 0).then(|| HashtagCount { hashtag: hashtag.clone(), count: *count as u64 })
+    });
+
+    let languages = sliding(contributions.clone(), config, |tweet, length, records| {
+        records.push((length, (tweet.lang.clone(), ())))
+    });
+    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |lang, count| {
+        (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
+    });
+
+    let tweets = sliding(contributions, config, |tweet, length, records| {
+        records.push(match tweet.retweet_of {
+            Some(original) => (length, (original, TweetEvent::Retweeted)),
+            None => (length, (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 })),
+        })
+    });
+    let tweets = ranked(tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
+
+    Views { hashtags, tweets, languages, windows: config.windows.clone() }
+}
+
+/// Folds occurrences into a count.
+fn count(count: &mut isize, _occurrence: &(), diff: isize) {
+    *count += diff;
+}
+
+/// What a window knows of a candidate tweet: retweets received, and whether (and with how many
+/// hashtags) it was posted there.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct TweetTally {
+    retweets: isize,
+    posted: isize,
+    hashtags: u64,
+}
+
+impl TweetTally {
+    fn add(&mut self, event: &TweetEvent, diff: isize) {
+        match event {
+            TweetEvent::Retweeted => self.retweets += diff,
+            TweetEvent::Posted { hashtags } => {
+                self.posted += diff;
+                self.hashtags = if self.posted > 0 { *hashtags } else { 0 };
+            }
+        }
+    }
+
+    fn score(tweet_id: &u64, tally: &TweetTally) -> Option<TweetScore> {
+        (tally.retweets > 0 || tally.posted > 0).then_some(TweetScore {
+            tweet_id: *tweet_id,
+            retweets: tally.retweets.max(0) as u64,
+            hashtags: tally.hashtags,
+        })
+    }
+}
+
+/// Turns each contribution into the records `expand` makes of it for each window length, present
+/// from the first tick after the tweet until `length` later.
+fn sliding<'scope, D>(
+    contributions: Collection<'scope, EventTime, Contribution>,
+    config: &GraphConfig,
+    mut expand: impl FnMut(&Contribution, u64, &mut Vec<D>) + 'static,
+) -> Collection<'scope, EventTime, D>
+where
+    D: Clone + 'static,
+{
+    let lengths = config.lengths();
+    let tick = config.tick_ms;
+    contributions
+        .inner
+        .flat_map(move |(tweet, time, diff)| {
+            let enter = (time / tick + 1) * tick;
+            let mut records = Vec::new();
+            let mut updates = Vec::new();
+            for &length in &lengths {
+                expand(&tweet, length, &mut records);
+                for record in records.drain(..) {
+                    updates.push((record.clone(), enter, diff));
+                    updates.push((record, enter + length, -diff));
+                }
+            }
+            updates
+        })
+        .as_collection()
+}
+
+impl<'scope> Views<'scope> {
+    /// Publishes the views' rankings through `emit`: each window's final rankings once its end has
+    /// passed, and with `changes` also the live rankings as they change.
+    pub fn publish(self, changes: bool, emit: impl FnMut(Snapshot) + Clone + 'static) {
+        let mut on_hashtags = emit.clone();
+        publish(self.hashtags, &self.windows, "Publish: hashtags", changes, move |r| {
+            on_hashtags(Snapshot::Hashtags(r))
+        });
+        let mut on_tweets = emit.clone();
+        publish(self.tweets, &self.windows, "Publish: tweets", changes, move |r| on_tweets(Snapshot::Tweets(r)));
+        let mut on_languages = emit;
+        publish(self.languages, &self.windows, "Publish: languages", changes, move |r| {
+            on_languages(Snapshot::Languages(r))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_must_divide_every_length_and_slide() {
+        let specs = vec!["5m/1m".parse().unwrap(), "1h/5m".parse().unwrap()];
+        assert!(GraphConfig::new(specs.clone(), 10, 1_000).is_ok());
+        let error = GraphConfig::new(specs.clone(), 10, 7_000).unwrap_err();
+        assert!(error.contains("such as 1m"), "{error}");
+        assert_eq!(GraphConfig::coarsest_tick(&specs), 60_000);
+        assert_eq!(GraphConfig::coarsest_tick(&["150s/1m".parse().unwrap()]), 30_000);
+    }
+}

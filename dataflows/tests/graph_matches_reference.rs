@@ -1,0 +1,158 @@
+//! Property: whatever the arrival order, batching, tick and worker count, the graph's final views
+//! equal the reference implementation's.
+
+use std::sync::{Arc, Mutex};
+
+use differential_dataflow::input::Input;
+use proptest::prelude::*;
+use trendflow_dataflows::graph::{rankings, GraphConfig};
+use trendflow_dataflows::reference;
+use trendflow_dataflows::views::FinalViews;
+use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::Tweet;
+
+const TAGS: [&str; 6] = ["#rust", "#Rust", "#ida", "#東京", "#café", "#LLWS"];
+const LANGS: [&str; 3] = ["en", "ja", "und"];
+
+/// A test case: tweets in arrival order, split into batches, plus the graph configuration.
+#[derive(Debug, Clone)]
+struct Case {
+    tweets: Vec<Tweet>,
+    batch_ends: Vec<usize>,
+    config: GraphConfig,
+}
+
+fn tweet_strategy() -> impl Strategy<Value = (u64, Vec<usize>, usize, Option<usize>)> {
+    (
+        // Event times within ten minutes, on whole seconds or anywhere, to hit window edges.
+        prop_oneof![(0u64..600).prop_map(|s| s * 1_000), 0u64..600_000],
+        prop::collection::vec(0..TAGS.len(), 0..4),
+        0..LANGS.len(),
+        prop::option::weighted(0.3, 0usize..1_000),
+    )
+}
+
+fn case_strategy() -> impl Strategy<Value = Case> {
+    let specs = prop::sample::subsequence(vec!["1m", "3m/1m", "2m/40s", "150s/30s", "90s/90s"], 1..=3);
+    (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..4, any::<u64>()).prop_map(
+        |(raw, specs, k, tick_choice, shuffle_seed)| {
+            let mut tweets: Vec<Tweet> = Vec::new();
+            for (i, (created_at, tags, lang, retweet)) in raw.into_iter().enumerate() {
+                let retweet_of = retweet.filter(|_| !tweets.is_empty()).map(|j| tweets[j % tweets.len()].id);
+                let text = tags.iter().map(|t| TAGS[*t]).collect::<Vec<_>>().join(" ");
+                tweets.push(Tweet {
+                    id: 1_000 + i as u64,
+                    text: format!("hello {text}"),
+                    created_at,
+                    lang: LANGS[lang].to_string(),
+                    user_id: None,
+                    retweet_of,
+                });
+            }
+            let windows: Vec<WindowSpec> = specs.iter().map(|s| s.parse().expect("valid spec")).collect();
+            let coarsest = GraphConfig::coarsest_tick(&windows);
+            let tick = [1, 1_000, 10_000, coarsest][tick_choice];
+            let tick = if coarsest % tick == 0 { tick } else { 1 };
+            // Arrival order: a deterministic shuffle of the tweets, cut into batches.
+            let mut order: Vec<(u64, Tweet)> = tweets
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| ((i as u64 + 1).wrapping_mul(shuffle_seed | 1).rotate_left(17), t))
+                .collect();
+            order.sort_by_key(|(key, _)| *key);
+            let tweets: Vec<Tweet> = order.into_iter().map(|(_, t)| t).collect();
+            let batch_ends =
+                (1..=tweets.len()).filter(|i| (shuffle_seed >> (i % 64)) & 1 == 1 || *i == tweets.len()).collect();
+            Case { tweets, batch_ends, config: GraphConfig::new(windows, k, tick).expect("valid config") }
+        },
+    )
+}
+
+/// Runs the graph over the case with `workers` threads; each worker feeds its share of every batch
+/// and then lets its input frontier advance as far as its remaining tweets allow.
+fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
+    let views = Arc::new(Mutex::new(FinalViews::default()));
+    let sink = views.clone();
+    let case = case.clone();
+    timely::execute(timely::Config::process(workers), move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let sink = sink.clone();
+        let config = case.config.clone();
+        let (mut input, probe) = worker.dataflow(|scope| {
+            let (input, tweets) = scope.new_collection::<Tweet, isize>();
+            let (probe, tweets) = tweets.probe();
+            rankings(tweets, &config).publish(changes, move |snapshot| sink.lock().unwrap().record(snapshot));
+            (input, probe)
+        });
+        let mine: Vec<(usize, &Tweet)> = case.tweets.iter().enumerate().filter(|(i, _)| i % peers == index).collect();
+        let mut start = 0;
+        for &end in &case.batch_ends {
+            for (_, tweet) in mine.iter().filter(|(i, _)| (start..end).contains(i)) {
+                input.update_at((*tweet).clone(), tweet.created_at, 1);
+            }
+            let pending = mine.iter().filter(|(i, _)| *i >= end).map(|(_, t)| t.created_at).min();
+            if let Some(frontier) = pending {
+                input.advance_to(frontier.max(*input.time()));
+            }
+            input.flush();
+            while probe.less_than(input.time()) {
+                worker.step();
+            }
+            start = end;
+        }
+    })
+    .expect("timely workers ran");
+    let views = views.lock().unwrap().clone();
+    views
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn final_views_equal_the_reference_with_one_worker(case in case_strategy(), changes in any::<bool>()) {
+        let expected = reference::final_views(&case.tweets, &case.config);
+        let actual = run_graph(&case, 1, changes);
+        prop_assert!(actual == expected, "{}", actual.first_difference(&expected).unwrap_or_default());
+    }
+
+    #[test]
+    fn final_views_equal_the_reference_with_several_workers(case in case_strategy(), workers in 2usize..=3) {
+        let expected = reference::final_views(&case.tweets, &case.config);
+        let actual = run_graph(&case, workers, true);
+        prop_assert!(actual == expected, "{}", actual.first_difference(&expected).unwrap_or_default());
+    }
+}
+
+#[test]
+fn retweets_outrank_hashtags_and_credit_the_original() {
+    let tweet = |id, text: &str, at, retweet_of| Tweet {
+        id,
+        text: text.into(),
+        created_at: at,
+        lang: "en".into(),
+        user_id: None,
+        retweet_of,
+    };
+    let tweets = vec![
+        tweet(1, "#a #b #c", 1_000, None),
+        tweet(2, "plain", 2_000, None),
+        tweet(3, "RT plain", 3_000, Some(2)),
+        tweet(4, "#a", 4_000, None),
+    ];
+    let config = GraphConfig::new(vec!["1m".parse().expect("valid spec")], 10, 1_000).expect("valid config");
+    let case = Case { batch_ends: vec![tweets.len()], tweets, config };
+    let views = run_graph(&case, 2, false);
+    let ranking: Vec<(u64, u64, u64)> = views
+        .tweets
+        .values()
+        .next()
+        .expect("one window")
+        .iter()
+        .map(|t| (t.tweet_id, t.retweets, t.hashtags))
+        .collect();
+    assert_eq!(ranking, vec![(2, 1, 0), (1, 0, 3), (4, 0, 1)]);
+    let top: Vec<(String, u64)> =
+        views.hashtags.values().next().expect("one window").iter().map(|h| (h.hashtag.clone(), h.count)).collect();
+    assert_eq!(top, vec![("a".to_string(), 2), ("b".to_string(), 1), ("c".to_string(), 1)]);
+}
