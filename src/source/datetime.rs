@@ -1,0 +1,103 @@
+//! Parsing tweets' `date_time` text into UTC milliseconds.
+//!
+//! The seed stores times as `2021-08-29 19:51:27 EDT`: local time with a US or UTC zone
+//! abbreviation. Abbreviations are ambiguous in general (CST is also China's), so only the ones
+//! the seed's sources use are accepted, with their US meaning. ISO-8601 / RFC 3339 times are
+//! accepted too, and a time with no zone at all is taken as UTC.
+
+use chrono::{DateTime, NaiveDateTime};
+use thiserror::Error;
+
+use trendflow_dataflows::EventTime;
+
+/// Why a `date_time` could not be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DateTimeError {
+    #[error("'{0}' is not a date and time (expected e.g. '2021-08-29 19:51:27 EDT' or '2021-08-29T23:51:27Z')")]
+    Unreadable(String),
+    #[error("unknown time zone '{zone}' in '{text}' (known: UTC, GMT, Z, EST, EDT, CST, CDT, MST, MDT, PST, PDT, AKST, AKDT, HST)")]
+    UnknownZone { zone: String, text: String },
+    #[error("'{0}' is outside 2006..2100, when tweets can exist")]
+    Absurd(String),
+}
+
+/// Offsets from UTC, in hours, of the zone abbreviations the seed's sources write.
+const ZONES: [(&str, i64); 14] = [
+    ("UTC", 0),
+    ("GMT", 0),
+    ("Z", 0),
+    ("EST", -5),
+    ("EDT", -4),
+    ("CST", -6),
+    ("CDT", -5),
+    ("MST", -7),
+    ("MDT", -6),
+    ("PST", -8),
+    ("PDT", -7),
+    ("AKST", -9),
+    ("AKDT", -8),
+    ("HST", -10),
+];
+
+/// Milliseconds since the Unix epoch (UTC) of a tweet's `date_time`.
+///
+/// ```
+/// use trendflow::source::datetime::parse_created_at;
+/// assert_eq!(parse_created_at("2021-08-29 19:51:27 EDT"), parse_created_at("2021-08-29T23:51:27Z"));
+/// ```
+pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
+    let trimmed = text.trim();
+    let millis = match DateTime::parse_from_rfc3339(trimmed) {
+        Ok(moment) => moment.timestamp_millis(),
+        Err(_) => {
+            let (local, offset_hours) = match trimmed.rsplit_once(' ') {
+                Some((local, zone)) if zone.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    let offset = ZONES.iter().find(|(name, _)| name.eq_ignore_ascii_case(zone)).map(|(_, h)| *h);
+                    let offset = offset
+                        .ok_or_else(|| DateTimeError::UnknownZone { zone: zone.to_string(), text: text.to_string() })?;
+                    (local, offset)
+                }
+                _ => (trimmed, 0),
+            };
+            let local = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S%.f")
+                .map_err(|_| DateTimeError::Unreadable(text.to_string()))?;
+            local.and_utc().timestamp_millis() - offset_hours * 3_600_000
+        }
+    };
+    // 2006-01-01 and 2100-01-01 UTC.
+    if !(1_136_073_600_000..4_102_444_800_000).contains(&millis) {
+        return Err(DateTimeError::Absurd(text.to_string()));
+    }
+    Ok(millis as EventTime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED_START: EventTime = 1_630_281_087_000; // 2021-08-29 23:51:27 UTC
+
+    #[test]
+    fn the_seed_form_with_zone_abbreviations() {
+        assert_eq!(parse_created_at("2021-08-29 19:51:27 EDT"), Ok(SEED_START));
+        assert_eq!(parse_created_at("2021-08-29 16:51:27 PDT"), Ok(SEED_START));
+        assert_eq!(parse_created_at("2021-08-29 23:51:27 UTC"), Ok(SEED_START));
+        assert_eq!(parse_created_at("2021-08-29 18:51:27.250 cdt"), Ok(SEED_START + 250));
+    }
+
+    #[test]
+    fn iso_8601_and_bare_utc() {
+        assert_eq!(parse_created_at("2021-08-29T23:51:27Z"), Ok(SEED_START));
+        assert_eq!(parse_created_at("2021-08-29T19:51:27-04:00"), Ok(SEED_START));
+        assert_eq!(parse_created_at("2021-08-29T23:51:27.123Z"), Ok(SEED_START + 123));
+        assert_eq!(parse_created_at("2021-08-29 23:51:27"), Ok(SEED_START));
+    }
+
+    #[test]
+    fn nonsense_is_rejected_with_the_reason() {
+        assert!(matches!(parse_created_at("yesterday"), Err(DateTimeError::Unreadable(_))));
+        assert!(matches!(parse_created_at("2021-08-29 19:51:27 XYZ"), Err(DateTimeError::UnknownZone { .. })));
+        assert!(matches!(parse_created_at("1970-01-01 00:00:00"), Err(DateTimeError::Absurd(_))));
+        assert!(matches!(parse_created_at("2021-13-45 10:00:00"), Err(DateTimeError::Unreadable(_))));
+    }
+}

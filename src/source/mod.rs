@@ -1,0 +1,6 @@
+//! Sources: turn external bytes into `Tweet`s.
+
+pub mod datetime;
+pub mod generator;
+pub mod seed_dump;
+pub mod seed_tweet;

@@ -1,0 +1,80 @@
+//! A tweet as the seed pipeline writes it — in MySQL rows, dumps, CSV, JSONL and Kafka messages
+//! alike — and its conversion into the graph's `Tweet`.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use trendflow_dataflows::Tweet;
+
+use crate::source::datetime::{parse_created_at, DateTimeError};
+
+/// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
+/// additions. Field names are the seed producer's, so its messages deserialize unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedTweet {
+    pub tweet_id: u64,
+    pub tweet: Option<String>,
+    pub date_time: Option<String>,
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retweet_of: Option<u64>,
+}
+
+/// Why a row could not become a tweet; always names the tweet.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RowError {
+    #[error("tweet {0}: no text")]
+    MissingText(u64),
+    #[error("tweet {0}: no date_time")]
+    MissingDate(u64),
+    #[error("tweet {id}: {reason}")]
+    BadDate { id: u64, reason: DateTimeError },
+}
+
+impl SeedTweet {
+    /// The tweet this row describes. A missing language is Twitter's `und` (undetermined).
+    pub fn into_tweet(self) -> Result<Tweet, RowError> {
+        let id = self.tweet_id;
+        let text = self.tweet.ok_or(RowError::MissingText(id))?;
+        let date_time = self.date_time.ok_or(RowError::MissingDate(id))?;
+        let created_at = parse_created_at(&date_time).map_err(|reason| RowError::BadDate { id, reason })?;
+        Ok(Tweet {
+            id,
+            text,
+            created_at,
+            lang: self.language.filter(|lang| !lang.is_empty()).unwrap_or_else(|| "und".into()),
+            user_id: self.user_id,
+            retweet_of: self.retweet_of,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_message_becomes_a_tweet() {
+        let row: SeedTweet = serde_json::from_str(
+            r#"{"tweet_id": 1432128795021086722, "tweet": "Played #IrishGauge", "date_time": "2021-08-29 19:51:27 EDT", "language": "en"}"#,
+        )
+        .unwrap();
+        let tweet = row.into_tweet().unwrap();
+        assert_eq!((tweet.id, tweet.created_at, tweet.lang.as_str()), (1432128795021086722, 1_630_281_087_000, "en"));
+    }
+
+    #[test]
+    fn errors_name_the_tweet() {
+        let row = SeedTweet {
+            tweet_id: 7,
+            tweet: Some("x".into()),
+            date_time: Some("soon".into()),
+            language: None,
+            user_id: None,
+            retweet_of: None,
+        };
+        let error = row.into_tweet().unwrap_err().to_string();
+        assert!(error.starts_with("tweet 7: 'soon' is not a date"), "{error}");
+    }
+}
