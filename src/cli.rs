@@ -1,0 +1,32 @@
+//! The command line: raw flags, validated into job configurations before any work starts.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::runner::demo::DemoArgs;
+
+/// trendflow: windowed rankings of tweet streams — top hashtags, top tweets, languages — from one
+/// differential dataflow graph that serves both the speed layer (Kafka) and the batch layer (MySQL).
+#[derive(Parser, Debug)]
+#[command(name = "trendflow", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run generated tweets through the graph as a stream and as a batch, and check the two agree.
+    ///
+    /// Needs no Kafka and no MySQL: the embedded default that shows the whole engine at work.
+    Demo(DemoArgs),
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> Result<()> {
+        match self.command {
+            Command::Demo(args) => crate::runner::demo::run(args),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks: turn rankings into external effects.
+
+pub mod console;
