@@ -214,6 +214,24 @@ mod tests {
     }
 
     #[test]
+    fn the_first_difference_names_the_view_and_window() {
+        let window = |end| Window { spec: "1m".parse().unwrap(), end };
+        let row = |hashtag: &str, count| HashtagCount { hashtag: hashtag.into(), count };
+        let mut left = FinalViews::default();
+        left.hashtags.insert(window(60_000), vec![row("a", 2)]);
+        left.hashtags.insert(window(120_000), vec![row("a", 1)]);
+        let mut right = left.clone();
+        assert_eq!(left.first_difference(&right), None);
+        right.hashtags.insert(window(120_000), vec![row("b", 1)]);
+        right.languages.insert(window(60_000), vec![LanguageCount { lang: "en".into(), count: 1 }]);
+        let difference = left.first_difference(&right).expect("the views differ");
+        assert!(difference.starts_with("top hashtags of window 1m ending 120000 differ"), "{difference}");
+        assert!(difference.contains("left:  #a 1") && difference.contains("right: #b 1"), "{difference}");
+        left.merge(right.clone());
+        assert_eq!(left, right);
+    }
+
+    #[test]
     fn tweets_rank_by_retweets_then_hashtags_then_smallest_id() {
         let t = |tweet_id, retweets, hashtags| TweetScore { tweet_id, retweets, hashtags };
         let mut rows = [t(5, 0, 3), t(4, 1, 0), t(3, 0, 3), t(9, 0, 4)];
