@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: `scripts/test.sh [extra cargo test arguments]`.
 #
-# Builds into a cache outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so
+# Starts the services the tests need (scripts/mysql.sh), builds into a cache outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so
 # fresh clones reuse earlier builds, and runs every test of the workspace in release mode: the
 # graph's property tests run thousands of dataflows and are slow unoptimised.
 set -euo pipefail
@@ -12,5 +12,15 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "scripts/test.sh: cargo is not installed; install Rust (https://rustup.rs) and retry" >&2
     exit 1
 fi
+
+# The integration tests talk to a real MariaDB: install and start it if needed, then drop the
+# databases earlier runs' tests left behind.
+scripts/mysql.sh
+client=$(command -v mariadb || command -v mysql)
+"$client" -h127.0.0.1 -utrendflow -p"${TRENDFLOW_MYSQL_PASSWORD:-trendflow}" -N \
+    -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'trendflow\\_test\\_%'" |
+    while read -r database; do
+        "$client" -h127.0.0.1 -utrendflow -p"${TRENDFLOW_MYSQL_PASSWORD:-trendflow}" -e "DROP DATABASE \`$database\`"
+    done
 
 cargo test --workspace --release "$@"

@@ -3,7 +3,10 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::runner::batch::BatchArgs;
+use crate::runner::db::DbCommand;
 use crate::runner::demo::DemoArgs;
+use crate::runner::views::ViewsArgs;
 
 /// trendflow: windowed rankings of tweet streams — top hashtags, top tweets, languages — from one
 /// differential dataflow graph that serves both the speed layer (Kafka) and the batch layer (MySQL).
@@ -20,6 +23,13 @@ enum Command {
     ///
     /// Needs no Kafka and no MySQL: the embedded default that shows the whole engine at work.
     Demo(DemoArgs),
+    /// Create, load and fill the MySQL database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Run the graph over the full tweet history in MySQL and store its final views (layer batch).
+    Batch(BatchArgs),
+    /// Print final views from the MySQL view tables.
+    Views(ViewsArgs),
 }
 
 impl Cli {
@@ -27,6 +37,9 @@ impl Cli {
     pub fn run(self) -> Result<()> {
         match self.command {
             Command::Demo(args) => crate::runner::demo::run(args),
+            Command::Db(command) => crate::runner::db::run(command),
+            Command::Batch(args) => crate::runner::batch::run(args),
+            Command::Views(args) => crate::runner::views::run(args),
         }
     }
 }

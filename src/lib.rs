@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod db;
 pub mod runner;
 pub mod sink;
 pub mod source;

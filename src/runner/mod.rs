@@ -1,4 +1,8 @@
 //! Jobs: each wires sources, the graph and sinks together and runs them on timely workers.
 
+pub mod batch;
+pub mod db;
 pub mod demo;
+pub mod layer;
 pub mod memory;
+pub mod views;

@@ -1,3 +1,4 @@
-//! Sinks: turn rankings into external effects.
+//! Sinks: turn rankings and tweets into external effects.
 
 pub mod console;
+pub mod mysql;

@@ -2,5 +2,6 @@
 
 pub mod datetime;
 pub mod generator;
+pub mod mysql;
 pub mod seed_dump;
 pub mod seed_tweet;

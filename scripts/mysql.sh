@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Makes a MariaDB (MySQL-compatible) server available on 127.0.0.1:3306 with trendflow's user.
+# Idempotent: installs the Debian package only when no server binary exists, starts the server
+# only when nothing answers on the port, and creates the user only when missing.
+#
+#   TRENDFLOW_MYSQL_PORT      port to use (default 3306)
+#   TRENDFLOW_MYSQL_PASSWORD  password of the 'trendflow' user (default 'trendflow')
+set -euo pipefail
+
+port="${TRENDFLOW_MYSQL_PORT:-3306}"
+password="${TRENDFLOW_MYSQL_PASSWORD:-trendflow}"
+
+say() { echo "scripts/mysql.sh: $*" >&2; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
+    say "installing mariadb-server (Debian package)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+fi
+
+if ! answers; then
+    say "starting MariaDB on 127.0.0.1:$port"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    if [ ! -d /var/lib/mysql/mysql ]; then
+        mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+    fi
+    server=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+    [ -x "$server" ] || server=/usr/sbin/mysqld
+    start-stop-daemon --start --oknodo --background --exec "$server" -- \
+        --user=mysql --bind-address=127.0.0.1 --port="$port"
+    for _ in $(seq 1 60); do
+        answers && break
+        sleep 0.5
+    done
+    answers || { say "MariaDB did not start on port $port; see its error log under /var/lib/mysql"; exit 1; }
+fi
+
+# The local superuser reaches the server through its Unix socket, whatever root's TCP password.
+client=$(command -v mariadb || command -v mysql)
+for _ in $(seq 1 20); do
+    "$client" -uroot -e "SELECT 1" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+"$client" -uroot <<SQL
+CREATE USER IF NOT EXISTS 'trendflow'@'127.0.0.1' IDENTIFIED BY '$password';
+CREATE USER IF NOT EXISTS 'trendflow'@'localhost' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON \`trendflow%\`.* TO 'trendflow'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`trendflow%\`.* TO 'trendflow'@'localhost';
+SQL
+say "MariaDB ready on 127.0.0.1:$port (user trendflow)"

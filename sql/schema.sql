@@ -1,0 +1,71 @@
+-- trendflow's schema. `trendflow db init` applies it; every statement is idempotent.
+--
+-- The first three tables are the seed's, with its names, columns and types, so the seed's dump
+-- loads into them unchanged. trendflow's additions to them (the parsed event time, author and
+-- retweet columns, and an index on the event time) are nullable columns added by `db init`, which
+-- also upgrades a database the seed's dump was loaded into with the mysql client.
+
+CREATE TABLE IF NOT EXISTS `hashtags` (
+  `hashtag_id` bigint(20) NOT NULL,
+  `hashtag` varchar(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  PRIMARY KEY (`hashtag_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS `tweets` (
+  `tweet_id` bigint(20) NOT NULL,
+  `tweet` text CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  `date_time` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  `language` varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  PRIMARY KEY (`tweet_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS `tweet_hashtags` (
+  `tweet_id` bigint(20) NOT NULL,
+  `hashtag_id` bigint(20) NOT NULL,
+  `count` int(11) DEFAULT NULL,
+  PRIMARY KEY (`tweet_id`, `hashtag_id`),
+  KEY `hashtag_id` (`hashtag_id`),
+  CONSTRAINT `tweet_hashtags_ibfk_1` FOREIGN KEY (`tweet_id`) REFERENCES `tweets` (`tweet_id`) ON DELETE CASCADE,
+  CONSTRAINT `tweet_hashtags_ibfk_2` FOREIGN KEY (`hashtag_id`) REFERENCES `hashtags` (`hashtag_id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Final rankings, one row per rank, per layer ('batch' or 'speed'), window spec and window end.
+CREATE TABLE IF NOT EXISTS `view_top_hashtags` (
+  `layer` varchar(8) NOT NULL,
+  `window_spec` varchar(32) NOT NULL,
+  `window_end_ms` bigint(20) NOT NULL,
+  `position` int(11) NOT NULL,
+  `hashtag` varchar(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  `occurrences` bigint(20) NOT NULL,
+  PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS `view_top_tweets` (
+  `layer` varchar(8) NOT NULL,
+  `window_spec` varchar(32) NOT NULL,
+  `window_end_ms` bigint(20) NOT NULL,
+  `position` int(11) NOT NULL,
+  `tweet_id` bigint(20) NOT NULL,
+  `retweets` bigint(20) NOT NULL,
+  `hashtags` bigint(20) NOT NULL,
+  PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS `view_languages` (
+  `layer` varchar(8) NOT NULL,
+  `window_spec` varchar(32) NOT NULL,
+  `window_end_ms` bigint(20) NOT NULL,
+  `position` int(11) NOT NULL,
+  `language` varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  `tweets` bigint(20) NOT NULL,
+  PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Where each consumer of a Kafka topic partition has got to, stored with the outputs it produced.
+CREATE TABLE IF NOT EXISTS `source_offsets` (
+  `consumer` varchar(64) NOT NULL,
+  `topic` varchar(255) NOT NULL,
+  `kafka_partition` int(11) NOT NULL,
+  `next_offset` bigint(20) NOT NULL,
+  PRIMARY KEY (`consumer`, `topic`, `kafka_partition`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

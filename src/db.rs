@@ -1,0 +1,266 @@
+//! The MySQL database: validated connection settings, connecting with retries and errors that say
+//! what to do, and the schema migration behind `trendflow db init`.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+
+use crate::source::datetime::parse_created_at;
+
+/// The default database: the one `scripts/mysql.sh` prepares on this machine.
+pub const DEFAULT_MYSQL_URL: &str = "mysql://trendflow:trendflow@127.0.0.1:3306/trendflow";
+
+/// Database flags shared by every command that uses MySQL.
+#[derive(Args, Clone, Debug)]
+pub struct MysqlArgs {
+    /// The database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE. Prefer the environment variable
+    /// for real credentials: a command line is visible to every user of the machine.
+    #[arg(long = "mysql-url", env = "TRENDFLOW_MYSQL_URL", default_value = DEFAULT_MYSQL_URL, hide_env_values = true, hide_default_value = true)]
+    pub url: String,
+    /// How long to keep retrying while the server does not answer, in seconds.
+    #[arg(long = "mysql-wait", default_value_t = 10, value_name = "SECS")]
+    pub wait_secs: u64,
+}
+
+/// Where the database is, validated; shows itself without the password.
+#[derive(Clone)]
+pub struct MysqlConfig {
+    opts: Opts,
+    database: String,
+    wait: Duration,
+}
+
+impl fmt::Display for MysqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = self.opts.get_user().unwrap_or("");
+        write!(f, "MySQL at {}:{} (user '{user}', database '{}')", self.host(), self.opts.get_tcp_port(), self.database)
+    }
+}
+
+impl fmt::Debug for MysqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MysqlConfig({self})")
+    }
+}
+
+impl MysqlArgs {
+    /// Validates the URL; the error never repeats it, as it may hold a password.
+    pub fn config(&self) -> Result<MysqlConfig> {
+        let opts = Opts::from_url(&self.url).map_err(|e| {
+            anyhow!(
+                "--mysql-url / TRENDFLOW_MYSQL_URL is not a valid mysql://USER:PASSWORD@HOST:PORT/DATABASE URL ({e})"
+            )
+        })?;
+        let database = opts.get_db_name().filter(|name| !name.is_empty()).map(str::to_string).ok_or_else(|| {
+            anyhow!("--mysql-url / TRENDFLOW_MYSQL_URL names no database; end it with /DATABASE, such as /trendflow")
+        })?;
+        if !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("database name '{database}' may hold only letters, digits and '_'");
+        }
+        Ok(MysqlConfig { opts, database, wait: Duration::from_secs(self.wait_secs) })
+    }
+}
+
+impl MysqlConfig {
+    fn host(&self) -> String {
+        self.opts.get_ip_or_hostname().to_string()
+    }
+
+    /// The database name.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// A connection to the database, retrying with backoff while the server does not answer.
+    pub fn connect(&self) -> Result<Conn> {
+        self.connect_to(self.opts.clone())
+    }
+
+    /// A connection to the server without selecting the database (to create it).
+    fn connect_to_server(&self) -> Result<Conn> {
+        self.connect_to(OptsBuilder::from_opts(self.opts.clone()).db_name(None::<String>).into())
+    }
+
+    fn connect_to(&self, opts: Opts) -> Result<Conn> {
+        let deadline = Instant::now() + self.wait;
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match Conn::new(opts.clone()) {
+                Ok(conn) => return Ok(conn),
+                Err(error) if is_unreachable(&error) && Instant::now() + pause < deadline => {
+                    log::warn!("waiting for {self}: {error}; retrying in {pause:?}");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => return Err(explain(error, self)),
+            }
+        }
+    }
+}
+
+/// Whether the server may come back: nothing answered, as opposed to a refusal of ours.
+fn is_unreachable(error: &mysql::Error) -> bool {
+    matches!(
+        error,
+        mysql::Error::IoError(_)
+            | mysql::Error::CodecError(_)
+            | mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(_))
+    )
+}
+
+/// A one-line explanation of a MySQL error that says what would fix it.
+pub fn explain(error: mysql::Error, config: &MysqlConfig) -> anyhow::Error {
+    let hint = match &error {
+        error if is_unreachable(error) => "; is the server running? scripts/mysql.sh installs and starts one",
+        mysql::Error::MySqlError(e) if e.code == 1045 => "; check the user and password in TRENDFLOW_MYSQL_URL",
+        mysql::Error::MySqlError(e) if e.code == 1049 => "; create it with: trendflow db init",
+        mysql::Error::MySqlError(e) if e.code == 1146 => "; the schema is missing: run trendflow db init",
+        _ => "",
+    };
+    anyhow!("{config}: {error}{hint}")
+}
+
+/// Columns trendflow adds to the seed's `tweets` table: all nullable, so seed rows stay valid.
+const TWEET_COLUMNS: [(&str, &str); 3] = [
+    ("created_at_ms", "bigint(20) DEFAULT NULL"),
+    ("user_id", "bigint(20) DEFAULT NULL"),
+    ("retweet_of", "bigint(20) DEFAULT NULL"),
+];
+
+/// Creates the database and schema, or brings an existing one (the seed's dump loaded by the
+/// mysql client, an older trendflow) up to date, and fills in event times still missing. Safe to
+/// run any number of times.
+pub fn init(config: &MysqlConfig) -> Result<InitReport> {
+    let mut server = config.connect_to_server()?;
+    server
+        .query_drop(format!("CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4", config.database))
+        .map_err(|e| explain(e, config))?;
+    drop(server);
+    let mut conn = config.connect()?;
+    let schema = strip_comments(include_str!("../sql/schema.sql"));
+    for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.query_drop(statement).map_err(|e| explain(e, config)).context("applying sql/schema.sql")?;
+    }
+    for (column, definition) in TWEET_COLUMNS {
+        if !has_column(&mut conn, config, "tweets", column)? {
+            conn.query_drop(format!("ALTER TABLE `tweets` ADD COLUMN `{column}` {definition}"))
+                .map_err(|e| explain(e, config))?;
+        }
+    }
+    let index: Option<String> = conn
+        .exec_first(
+            "SELECT index_name FROM information_schema.statistics WHERE table_schema = ? AND table_name = 'tweets' AND index_name = 'tweets_by_time'",
+            (&config.database,),
+        )
+        .map_err(|e| explain(e, config))?;
+    if index.is_none() {
+        conn.query_drop("CREATE INDEX `tweets_by_time` ON `tweets` (`created_at_ms`)")
+            .map_err(|e| explain(e, config))?;
+    }
+    backfill_event_times(&mut conn, config)
+}
+
+/// What `init` found to repair.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InitReport {
+    /// Rows whose event time was filled in from `date_time`.
+    pub event_times_filled: u64,
+    /// Rows whose `date_time` could not be read, with the reason (first few).
+    pub unreadable: Vec<String>,
+    pub unreadable_count: u64,
+}
+
+/// The schema file without its `--` comment lines (which may hold semicolons).
+fn strip_comments(statement: &str) -> String {
+    statement
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+fn has_column(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &str) -> Result<bool> {
+    let found: Option<String> = conn
+        .exec_first(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?",
+            (&config.database, table, column),
+        )
+        .map_err(|e| explain(e, config))?;
+    Ok(found.is_some())
+}
+
+/// Parses `date_time` into `created_at_ms` for rows loaded by other means (the mysql client).
+fn backfill_event_times(conn: &mut Conn, config: &MysqlConfig) -> Result<InitReport> {
+    let mut report = InitReport::default();
+    let mut after: i64 = i64::MIN;
+    loop {
+        let rows: Vec<(i64, Option<String>)> = conn
+            .exec(
+                "SELECT tweet_id, date_time FROM tweets WHERE created_at_ms IS NULL AND tweet_id > ? ORDER BY tweet_id LIMIT 5000",
+                (after,),
+            )
+            .map_err(|e| explain(e, config))?;
+        let Some((last, _)) = rows.last() else { return Ok(report) };
+        after = *last;
+        let mut updates = Vec::new();
+        for (id, date_time) in rows {
+            match date_time.as_deref().map(parse_created_at) {
+                Some(Ok(ms)) => updates.push((ms as i64, id)),
+                Some(Err(reason)) => report.note_unreadable(format!("tweet {id}: {reason}")),
+                None => report.note_unreadable(format!("tweet {id}: no date_time")),
+            }
+        }
+        report.event_times_filled += updates.len() as u64;
+        conn.exec_batch("UPDATE tweets SET created_at_ms = ? WHERE tweet_id = ?", updates)
+            .map_err(|e| explain(e, config))?;
+    }
+}
+
+impl InitReport {
+    fn note_unreadable(&mut self, reason: String) {
+        self.unreadable_count += 1;
+        if self.unreadable.len() < 5 {
+            self.unreadable.push(reason);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(url: &str) -> MysqlArgs {
+        MysqlArgs { url: url.into(), wait_secs: 0 }
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let config = args("mysql://alice:s3cret@db.example:3307/trendflow").config().unwrap();
+        let shown = format!("{config} {config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.example:3307") && shown.contains("'alice'"), "{shown}");
+    }
+
+    #[test]
+    fn urls_without_a_database_or_with_a_bad_name_are_rejected() {
+        let error = args("mysql://alice:s3cret@db:3306").config().unwrap_err().to_string();
+        assert!(error.contains("names no database") && !error.contains("s3cret"), "{error}");
+        assert!(args("mysql://a@db/x;drop").config().is_err());
+        let error = args("postgres://alice:s3cret@db/x").config().unwrap_err().to_string();
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn schema_statements_lose_their_comments() {
+        assert_eq!(
+            strip_comments("-- a comment; with a semicolon\nCREATE TABLE x (a int)\n"),
+            "CREATE TABLE x (a int)"
+        );
+    }
+}

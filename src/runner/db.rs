@@ -1,0 +1,268 @@
+//! `trendflow db`: create the schema, load tweets from files, generate tweets into MySQL.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::db::{init, MysqlArgs};
+use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
+use crate::source::generator::{Generator, GeneratorConfig};
+use crate::source::seed_dump::{DumpReader, DumpRow};
+use crate::source::seed_tweet::SeedTweet;
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum DbCommand {
+    /// Create the database and schema, or bring them up to date; safe to repeat.
+    Init(DbArgs),
+    /// Load tweets from the seed's SQL dump (.sql), CSV (.csv) or JSON lines (.jsonl, .ndjson)
+    /// with the seed's columns tweet_id, date_time, language, tweet.
+    Load(LoadArgs),
+    /// Generate tweets into MySQL, hashtags and tweet_hashtags included.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    #[command(flatten)]
+    pub mysql: MysqlArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// The file to load.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub mysql: MysqlArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// How many tweets.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub tweets: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Event-time rate, tweets per second.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    #[command(flatten)]
+    pub mysql: MysqlArgs,
+}
+
+/// Rows written per transaction.
+const CHUNK: usize = 5_000;
+
+pub fn run(command: DbCommand) -> Result<()> {
+    match command {
+        DbCommand::Init(args) => {
+            let config = args.mysql.config()?;
+            let report = init(&config)?;
+            println!("schema ready in {config}; event times filled in for {} tweets", report.event_times_filled);
+            if report.unreadable_count > 0 {
+                println!(
+                    "{} tweets have an unreadable date_time and stay out of the views, e.g.:",
+                    report.unreadable_count
+                );
+                report.unreadable.iter().for_each(|reason| println!("  {reason}"));
+            }
+            Ok(())
+        }
+        DbCommand::Load(args) => load(&args),
+        DbCommand::Generate(args) => generate(&args),
+    }
+}
+
+/// Rows rejected while loading, with the first reasons.
+#[derive(Default)]
+struct Rejections {
+    count: u64,
+    examples: Vec<String>,
+}
+
+impl Rejections {
+    fn note(&mut self, reason: String) {
+        self.count += 1;
+        if self.examples.len() < 10 {
+            self.examples.push(reason);
+        }
+    }
+
+    fn report(&self) {
+        if self.count > 0 {
+            println!("rejected {} rows, e.g.:", self.count);
+            self.examples.iter().for_each(|reason| println!("  {reason}"));
+        }
+    }
+}
+
+fn progress_bar(len: u64, unit: &str) -> Result<ProgressBar> {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("[{{bar:30}}] {{pos}}/{{len}} {unit}, {{per_sec}}, eta {{eta}}"))
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+fn load(args: &LoadArgs) -> Result<()> {
+    let config = args.mysql.config()?;
+    crate::source::mysql::check_schema(&config)?;
+    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = progress_bar(size, "bytes")?;
+    let input = BufReader::new(progress.wrap_read(file));
+    let started = Instant::now();
+    let mut rejected = Rejections::default();
+    let loaded = match extension(&args.file).as_str() {
+        "sql" => load_dump(input, &config, &mut rejected)?,
+        "csv" => {
+            let mut reader = csv::Reader::from_reader(input);
+            let rows = reader
+                .deserialize::<SeedTweet>()
+                .enumerate()
+                .map(|(i, row)| row.map_err(|e| format!("CSV record {}: {e}", i + 1)));
+            load_rows(rows, &config, &mut rejected)?
+        }
+        "jsonl" | "ndjson" | "json" => {
+            let rows =
+                input.lines().enumerate().filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty())).map(
+                    |(i, line)| {
+                        let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
+                        serde_json::from_str::<SeedTweet>(&line).map_err(|e| format!("line {}: {e}", i + 1))
+                    },
+                );
+            load_rows(rows, &config, &mut rejected)?
+        }
+        other => bail!(
+            "cannot tell the format of {} from its extension '{other}'; use .sql, .csv or .jsonl",
+            args.file.display()
+        ),
+    };
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "loaded {loaded} tweets into {config} in {seconds:.2} s ({:.0} rows/s)",
+        loaded as f64 / seconds.max(1e-9)
+    );
+    rejected.report();
+    Ok(())
+}
+
+fn extension(path: &Path) -> String {
+    path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+}
+
+/// CSV and JSON lines: hashtags come from extraction, as for every stream source.
+fn load_rows(
+    rows: impl Iterator<Item = Result<SeedTweet, String>>,
+    config: &crate::db::MysqlConfig,
+    rejected: &mut Rejections,
+) -> Result<u64> {
+    let mut writer = TweetWriter::new(config)?;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut loaded = 0;
+    for row in rows {
+        match row.and_then(|row| stored(row).map_err(|e| e.to_string())) {
+            Ok(tweet) => chunk.push(tweet),
+            Err(reason) => rejected.note(reason),
+        }
+        if chunk.len() == CHUNK {
+            loaded += chunk.len() as u64;
+            writer.write(std::mem::take(&mut chunk))?;
+        }
+    }
+    loaded += chunk.len() as u64;
+    writer.write(chunk)?;
+    Ok(loaded)
+}
+
+fn stored(row: SeedTweet) -> Result<StoredTweet, crate::source::seed_tweet::RowError> {
+    let date_time = row.date_time.clone().unwrap_or_default();
+    row.into_tweet().map(|tweet| StoredTweet { tweet, date_time })
+}
+
+/// The seed's dump: its hashtags and tweet_hashtags are Twitter's entities and load as they are.
+fn load_dump(input: impl BufRead, config: &crate::db::MysqlConfig, rejected: &mut Rejections) -> Result<u64> {
+    let mut writer = SeedRowWriter::new(config)?;
+    let (mut tags, mut tweets, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rejected_ids = std::collections::HashSet::new();
+    let mut loaded = 0;
+    for row in DumpReader::new(input) {
+        match row.map_err(|e| anyhow!(e))? {
+            DumpRow::Hashtag { hashtag_id, hashtag } => tags.push((hashtag_id, hashtag)),
+            DumpRow::Tweet(row) => {
+                let id = row.tweet_id;
+                match stored(row) {
+                    Ok(tweet) => tweets.push(tweet),
+                    Err(reason) => {
+                        rejected_ids.insert(id);
+                        rejected.note(reason.to_string());
+                    }
+                }
+            }
+            DumpRow::TweetHashtag { tweet_id, hashtag_id, count } if !rejected_ids.contains(&tweet_id) => {
+                links.push((tweet_id, hashtag_id, count))
+            }
+            DumpRow::TweetHashtag { .. } => {}
+        }
+        // The dump lists hashtags, then tweets, then links, which the foreign keys need in that order.
+        if tags.len() >= CHUNK {
+            writer.write_hashtags(std::mem::take(&mut tags))?;
+        }
+        if tweets.len() >= CHUNK {
+            writer.write_hashtags(std::mem::take(&mut tags))?;
+            loaded += tweets.len() as u64;
+            writer.write_tweets(std::mem::take(&mut tweets))?;
+        }
+        if links.len() >= CHUNK {
+            writer.write_hashtags(std::mem::take(&mut tags))?;
+            loaded += tweets.len() as u64;
+            writer.write_tweets(std::mem::take(&mut tweets))?;
+            writer.write_links(std::mem::take(&mut links))?;
+        }
+    }
+    writer.write_hashtags(tags)?;
+    loaded += tweets.len() as u64;
+    writer.write_tweets(tweets)?;
+    writer.write_links(links)?;
+    Ok(loaded)
+}
+
+fn generate(args: &GenerateArgs) -> Result<()> {
+    let config = args.mysql.config()?;
+    crate::source::mysql::check_schema(&config)?;
+    let generator = Generator::new(GeneratorConfig {
+        seed: args.seed,
+        tweets: args.tweets,
+        rate_per_sec: args.rate,
+        ..GeneratorConfig::default()
+    })
+    .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+    let mut writer = TweetWriter::new(&config)?;
+    let progress = progress_bar(args.tweets, "tweets")?;
+    let started = Instant::now();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for tweet in generator.share(0, 1) {
+        chunk.push(StoredTweet::with_utc_date(tweet));
+        if chunk.len() == CHUNK {
+            progress.inc(CHUNK as u64);
+            writer.write(std::mem::take(&mut chunk))?;
+        }
+    }
+    writer.write(chunk)?;
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "generated {} tweets into {config} in {seconds:.2} s ({:.0} tweets/s)",
+        args.tweets,
+        args.tweets as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}

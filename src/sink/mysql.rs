@@ -1,0 +1,330 @@
+//! Writing to MySQL: tweets into the master dataset, and final rankings into the view tables.
+//!
+//! Every write is idempotent — tweets are upserted by id, a window's view rows are replaced as a
+//! whole — so a rerun, or a restart halfway, repairs rather than duplicates. Rows go in multi-row
+//! parameterised statements, a thousand at a time, which is what makes loading fast.
+
+use std::collections::{BTreeSet, HashMap};
+
+use anyhow::Result;
+use mysql::prelude::Queryable;
+use mysql::{Conn, TxOpts, Value};
+use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::views::Snapshot;
+use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::Tweet;
+
+use crate::db::{explain, MysqlConfig};
+use crate::sink::console::format_event_time;
+
+/// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
+/// below the server's packet and placeholder limits.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Inserts `rows` into `table` in multi-row statements; `upsert` is the `ON DUPLICATE KEY UPDATE`
+/// clause that makes repeating the insert harmless.
+fn insert_rows(
+    conn: &mut impl Queryable,
+    table: &str,
+    columns: &[&str],
+    upsert: &str,
+    rows: Vec<Vec<Value>>,
+) -> mysql::Result<()> {
+    let names = columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    let placeholder = format!("({})", vec!["?"; columns.len()].join(", "));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        let values = vec![placeholder.as_str(); chunk.len()].join(", ");
+        let statement = format!("INSERT INTO `{table}` ({names}) VALUES {values} {upsert}");
+        conn.exec_drop(statement, chunk.into_iter().flatten().collect::<Vec<Value>>())?;
+    }
+    Ok(())
+}
+
+/// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows).
+pub struct StoredTweet {
+    pub tweet: Tweet,
+    pub date_time: String,
+}
+
+impl StoredTweet {
+    /// A tweet from a source with no text of its own for the time: written as UTC with
+    /// milliseconds, a form `date_time` readers parse back exactly.
+    pub fn with_utc_date(tweet: Tweet) -> Self {
+        let millis = tweet.created_at % 1000;
+        let date_time = format!("{}.{millis:03} UTC", format_event_time(tweet.created_at));
+        StoredTweet { tweet, date_time }
+    }
+}
+
+/// Writes tweets into the seed's tables, the hashtags of each (by extraction) included.
+pub struct TweetWriter {
+    conn: Conn,
+    config: MysqlConfig,
+    hashtag_ids: HashMap<String, i64>,
+    next_hashtag_id: i64,
+}
+
+impl TweetWriter {
+    /// A writer on a fresh connection; learns the hashtags already stored so ids stay unique.
+    pub fn new(config: &MysqlConfig) -> Result<Self> {
+        let mut conn = config.connect()?;
+        let mut hashtag_ids = HashMap::new();
+        let mut next_hashtag_id = 0;
+        let rows: Vec<(i64, Option<String>)> = conn
+            .query("SELECT hashtag_id, hashtag FROM hashtags ORDER BY hashtag_id")
+            .map_err(|e| explain(e, config))?;
+        for (id, hashtag) in rows {
+            next_hashtag_id = next_hashtag_id.max(id + 1);
+            if let Some(hashtag) = hashtag {
+                hashtag_ids.entry(hashtag).or_insert(id);
+            }
+        }
+        Ok(TweetWriter { conn, config: config.clone(), hashtag_ids, next_hashtag_id })
+    }
+
+    /// Stores `tweets` in one transaction: the tweets, new hashtags, and tweet_hashtags counts.
+    pub fn write(&mut self, tweets: Vec<StoredTweet>) -> Result<()> {
+        let mut new_hashtags = Vec::new();
+        let mut links = Vec::new();
+        let mut tweet_rows = Vec::with_capacity(tweets.len());
+        for StoredTweet { tweet, date_time } in tweets {
+            let mut counts: HashMap<String, i64> = HashMap::new();
+            for hashtag in extract_hashtags(&tweet.text) {
+                *counts.entry(hashtag).or_default() += 1;
+            }
+            for (hashtag, count) in counts {
+                let id = match self.hashtag_ids.get(&hashtag) {
+                    Some(id) => *id,
+                    None => {
+                        let id = self.next_hashtag_id;
+                        self.next_hashtag_id += 1;
+                        self.hashtag_ids.insert(hashtag.clone(), id);
+                        new_hashtags.push(vec![Value::from(id), Value::from(hashtag)]);
+                        id
+                    }
+                };
+                links.push(vec![Value::from(tweet.id as i64), Value::from(id), Value::from(count)]);
+            }
+            tweet_rows.push(vec![
+                Value::from(tweet.id as i64),
+                Value::from(tweet.text),
+                Value::from(date_time),
+                Value::from(tweet.lang),
+                Value::from(tweet.created_at as i64),
+                Value::from(tweet.user_id.map(|id| id as i64)),
+                Value::from(tweet.retweet_of.map(|id| id as i64)),
+            ]);
+        }
+        let config = self.config.clone();
+        let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(|e| explain(e, &config))?;
+        let result = (|| {
+            insert_rows(
+                &mut tx,
+                "hashtags",
+                &["hashtag_id", "hashtag"],
+                "ON DUPLICATE KEY UPDATE hashtag = VALUES(hashtag)",
+                new_hashtags,
+            )?;
+            insert_rows(
+                &mut tx,
+                "tweets",
+                &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
+                "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
+                 created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
+                tweet_rows,
+            )?;
+            insert_rows(
+                &mut tx,
+                "tweet_hashtags",
+                &["tweet_id", "hashtag_id", "count"],
+                "ON DUPLICATE KEY UPDATE count = VALUES(count)",
+                links,
+            )
+        })();
+        result.and_then(|()| tx.commit()).map_err(|e| explain(e, &config))
+    }
+}
+
+/// Writes the seed dump's rows as they are: its hashtag ids and tweet_hashtags are Twitter's.
+pub struct SeedRowWriter {
+    conn: Conn,
+    config: MysqlConfig,
+}
+
+impl SeedRowWriter {
+    pub fn new(config: &MysqlConfig) -> Result<Self> {
+        Ok(SeedRowWriter { conn: config.connect()?, config: config.clone() })
+    }
+
+    pub fn write_hashtags(&mut self, rows: Vec<(u64, String)>) -> Result<()> {
+        let rows = rows.into_iter().map(|(id, tag)| vec![Value::from(id as i64), Value::from(tag)]).collect();
+        insert_rows(
+            &mut self.conn,
+            "hashtags",
+            &["hashtag_id", "hashtag"],
+            "ON DUPLICATE KEY UPDATE hashtag = VALUES(hashtag)",
+            rows,
+        )
+        .map_err(|e| explain(e, &self.config))
+    }
+
+    pub fn write_tweets(&mut self, tweets: Vec<StoredTweet>) -> Result<()> {
+        let rows = tweets
+            .into_iter()
+            .map(|StoredTweet { tweet, date_time }| {
+                vec![
+                    Value::from(tweet.id as i64),
+                    Value::from(tweet.text),
+                    Value::from(date_time),
+                    Value::from(tweet.lang),
+                    Value::from(tweet.created_at as i64),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut self.conn,
+            "tweets",
+            &["tweet_id", "tweet", "date_time", "language", "created_at_ms"],
+            "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), created_at_ms = VALUES(created_at_ms)",
+            rows,
+        )
+        .map_err(|e| explain(e, &self.config))
+    }
+
+    pub fn write_links(&mut self, rows: Vec<(u64, u64, u32)>) -> Result<()> {
+        let rows = rows
+            .into_iter()
+            .map(|(tweet, tag, count)| vec![Value::from(tweet as i64), Value::from(tag as i64), Value::from(count)])
+            .collect();
+        insert_rows(
+            &mut self.conn,
+            "tweet_hashtags",
+            &["tweet_id", "hashtag_id", "count"],
+            "ON DUPLICATE KEY UPDATE count = VALUES(count)",
+            rows,
+        )
+        .map_err(|e| explain(e, &self.config))
+    }
+}
+
+/// Which layer wrote a view: the batch layer over the history, or the speed layer over the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layer {
+    Batch,
+    Speed,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Batch => "batch",
+            Layer::Speed => "speed",
+        }
+    }
+}
+
+/// Writes final rankings into the view tables, replacing each window's rows as a whole.
+pub struct ViewWriter {
+    conn: Conn,
+    config: MysqlConfig,
+    layer: Layer,
+    written: HashMap<WindowSpec, BTreeSet<u64>>,
+}
+
+impl ViewWriter {
+    pub fn new(config: &MysqlConfig, layer: Layer) -> Result<Self> {
+        Ok(ViewWriter { conn: config.connect()?, config: config.clone(), layer, written: HashMap::new() })
+    }
+
+    /// Replaces the rows of the snapshot's view and window (only final snapshots are written).
+    pub fn write(&mut self, snapshot: &Snapshot) -> Result<()> {
+        if !snapshot.is_final() {
+            return Ok(());
+        }
+        let window = snapshot.window();
+        let (table, columns, rows): (&str, &[&str], Vec<Vec<Value>>) = match snapshot {
+            Snapshot::Hashtags(r) => (
+                "view_top_hashtags",
+                &["hashtag", "occurrences"],
+                r.rows.iter().map(|row| vec![Value::from(&row.hashtag), Value::from(row.count)]).collect(),
+            ),
+            Snapshot::Tweets(r) => (
+                "view_top_tweets",
+                &["tweet_id", "retweets", "hashtags"],
+                r.rows
+                    .iter()
+                    .map(|row| {
+                        vec![Value::from(row.tweet_id as i64), Value::from(row.retweets), Value::from(row.hashtags)]
+                    })
+                    .collect(),
+            ),
+            Snapshot::Languages(r) => (
+                "view_languages",
+                &["language", "tweets"],
+                r.rows.iter().map(|row| vec![Value::from(&row.lang), Value::from(row.count)]).collect(),
+            ),
+        };
+        let key = (self.layer.name(), window.spec.to_string(), window.end as i64);
+        let rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(rank, values)| {
+                let mut row = vec![key.0.into(), key.1.clone().into(), key.2.into(), Value::from(rank as i64 + 1)];
+                row.extend(values);
+                row
+            })
+            .collect();
+        self.replace(table, columns, &key, rows)?;
+        self.written.entry(window.spec).or_default().insert(window.end);
+        Ok(())
+    }
+
+    fn replace(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        key: &(&str, String, i64),
+        rows: Vec<Vec<Value>>,
+    ) -> Result<()> {
+        let mut all = vec!["layer", "window_spec", "window_end_ms", "position"];
+        all.extend_from_slice(columns);
+        let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(|e| explain(e, &self.config))?;
+        let result = tx
+            .exec_drop(
+                format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
+                key.clone(),
+            )
+            .and_then(|()| insert_rows(&mut tx, table, &all, "", rows));
+        result.and_then(|()| tx.commit()).map_err(|e| explain(e, &self.config))
+    }
+
+    /// Deletes this layer's rows of `specs` for windows this writer did not write: what a full
+    /// recomputation (the batch layer) no longer produces.
+    pub fn remove_unwritten(&mut self, specs: &[WindowSpec]) -> Result<u64> {
+        let mut removed = 0;
+        for spec in specs {
+            let written = self.written.get(spec).cloned().unwrap_or_default();
+            for table in ["view_top_hashtags", "view_top_tweets", "view_languages"] {
+                let ends: Vec<i64> = self
+                    .conn
+                    .exec(
+                        format!("SELECT DISTINCT window_end_ms FROM `{table}` WHERE layer = ? AND window_spec = ?"),
+                        (self.layer.name(), spec.to_string()),
+                    )
+                    .map_err(|e| explain(e, &self.config))?;
+                for end in ends.into_iter().filter(|end| !written.contains(&(*end as u64))) {
+                    self.conn
+                        .exec_drop(
+                            format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
+                            (self.layer.name(), spec.to_string(), end),
+                        )
+                        .map_err(|e| explain(e, &self.config))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,52 @@
+//! The stored history: tweets out of MySQL in event-time order, for the batch layer.
+
+use anyhow::{Context, Result};
+use mysql::prelude::Queryable;
+use trendflow_dataflows::Tweet;
+
+use crate::db::{explain, MysqlConfig};
+
+/// Pushes worker `worker`'s share (of `peers`) of the stored tweets, in event-time order, as the
+/// server streams them: the history is never held in memory. Returns how many tweets it pushed.
+pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mut dyn FnMut(Tweet)) -> Result<u64> {
+    let mut conn = config.connect()?;
+    let rows = conn
+        .exec_iter(
+            "SELECT tweet_id, tweet, created_at_ms, language, user_id, retweet_of FROM tweets \
+             WHERE created_at_ms IS NOT NULL AND MOD(tweet_id, ?) = ? ORDER BY created_at_ms",
+            (peers as u64, worker as u64),
+        )
+        .map_err(|e| explain(e, config))
+        .context("reading tweets for the batch layer")?;
+    let mut pushed = 0;
+    for row in rows {
+        let row = row.map_err(|e| explain(e, config)).context("reading tweets for the batch layer")?;
+        let (id, text, created_at, lang, user_id, retweet_of): (
+            i64,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+        ) = mysql::from_row_opt(row).context("a row of tweets has unexpected column types")?;
+        push(Tweet {
+            id: id as u64,
+            text: text.unwrap_or_default(),
+            created_at: created_at as u64,
+            lang: lang.filter(|lang| !lang.is_empty()).unwrap_or_else(|| "und".into()),
+            user_id: user_id.map(|id| id as u64),
+            retweet_of: retweet_of.map(|id| id as u64),
+        });
+        pushed += 1;
+    }
+    Ok(pushed)
+}
+
+/// Fails with "run trendflow db init" unless the schema, with trendflow's columns, is in place.
+pub fn check_schema(config: &MysqlConfig) -> Result<()> {
+    let mut conn = config.connect()?;
+    conn.query_drop("SELECT created_at_ms FROM tweets LIMIT 0")
+        .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
+        .map_err(|e| explain(e, config))
+        .context("the schema is missing or out of date: run trendflow db init")
+}

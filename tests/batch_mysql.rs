@@ -1,0 +1,244 @@
+//! The batch layer against a real MariaDB (started by `scripts/test.sh`): the seed's dump loaded,
+//! `trendflow batch` run, and its stored views checked against the reference implementation and
+//! against the same ranking computed by MariaDB itself in SQL; plus the errors a user meets.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mysql::prelude::Queryable;
+use trendflow::source::seed_dump::{DumpReader, DumpRow};
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::reference;
+use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
+use trendflow_dataflows::window::{Window, WindowSpec};
+use trendflow_dataflows::Tweet;
+
+/// The server the tests use: `scripts/mysql.sh` prepares this user.
+fn server_url() -> String {
+    std::env::var("TRENDFLOW_TEST_MYSQL").unwrap_or_else(|_| "mysql://trendflow:trendflow@127.0.0.1:3306".into())
+}
+
+/// A database of its own for each test, so tests run in parallel without meeting.
+fn fresh_database(name: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let database = format!("trendflow_test_{name}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&server_url()).expect("test server URL")).expect(
+        "connecting to the test MariaDB; scripts/test.sh starts it (scripts/mysql.sh), or set TRENDFLOW_TEST_MYSQL",
+    );
+    conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`")).expect("dropping an old test database");
+    format!("{}/{database}", server_url())
+}
+
+fn trendflow(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trendflow"))
+        .args(args)
+        .env("TRENDFLOW_MYSQL_URL", url)
+        .output()
+        .expect("running the trendflow binary")
+}
+
+fn succeed(url: &str, args: &[&str]) -> String {
+    let output = trendflow(url, args);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "trendflow {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn seed_dump() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tweet_hashtags_db.sql")
+}
+
+fn seed_tweets() -> Vec<Tweet> {
+    let file = File::open(seed_dump()).expect("opening the seed dump");
+    DumpReader::new(BufReader::new(file))
+        .filter_map(|row| match row.expect("the seed dump parses") {
+            DumpRow::Tweet(row) => Some(row.into_tweet().expect("seed rows are valid")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The batch layer's stored final views of `specs`.
+fn stored_views(url: &str, specs: &[WindowSpec]) -> FinalViews {
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("URL")).expect("connecting");
+    let mut views = FinalViews::default();
+    for spec in specs {
+        let window = |end: i64| Window { spec: *spec, end: end as u64 };
+        let key = ("batch", spec.to_string());
+        let rows: Vec<(i64, String, u64)> = conn
+            .exec("SELECT window_end_ms, hashtag, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
+            .expect("reading hashtags");
+        for (end, hashtag, count) in rows {
+            views.hashtags.entry(window(end)).or_default().push(HashtagCount { hashtag, count });
+        }
+        let rows: Vec<(i64, i64, u64, u64)> = conn
+            .exec("SELECT window_end_ms, tweet_id, retweets, hashtags FROM view_top_tweets WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
+            .expect("reading tweets");
+        for (end, tweet_id, retweets, hashtags) in rows {
+            views.tweets.entry(window(end)).or_default().push(TweetScore {
+                tweet_id: tweet_id as u64,
+                retweets,
+                hashtags,
+            });
+        }
+        let rows: Vec<(i64, String, u64)> = conn
+            .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key)
+            .expect("reading languages");
+        for (end, lang, count) in rows {
+            views.languages.entry(window(end)).or_default().push(LanguageCount { lang, count });
+        }
+    }
+    views
+}
+
+/// Top-10 hashtags per window as MariaDB computes them from `tweets` and `tweet_hashtags` (the
+/// dump's own entities), independently of trendflow's code: window end, rank, hashtag, count.
+fn sql_top_hashtags(url: &str, spec: WindowSpec) -> Vec<(i64, i64, String, i64)> {
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("URL")).expect("connecting");
+    let windows_per_tweet = (spec.length_ms() / spec.slide_ms()) as i64;
+    conn.exec(
+        "WITH RECURSIVE offsets (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM offsets WHERE i + 1 < ?),
+         occurrences AS (
+           SELECT (FLOOR(t.created_at_ms / ?) + 1 + o.i) * ? AS window_end, h.hashtag, th.count AS n
+           FROM tweets t JOIN tweet_hashtags th ON th.tweet_id = t.tweet_id
+                JOIN hashtags h ON h.hashtag_id = th.hashtag_id CROSS JOIN offsets o),
+         counts AS (SELECT window_end, hashtag, SUM(n) AS c FROM occurrences GROUP BY window_end, hashtag),
+         ranked AS (SELECT window_end, hashtag, c,
+                           ROW_NUMBER() OVER (PARTITION BY window_end ORDER BY c DESC, hashtag) AS r FROM counts)
+         SELECT CAST(window_end AS SIGNED), CAST(r AS SIGNED), hashtag, CAST(c AS SIGNED)
+         FROM ranked WHERE r <= 10 ORDER BY window_end, r",
+        (windows_per_tweet, spec.slide_ms(), spec.slide_ms()),
+    )
+    .expect("the oracle query runs")
+}
+
+#[test]
+fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
+    let url = fresh_database("seed");
+    let dump = seed_dump();
+    succeed(&url, &["db", "init"]);
+    let loaded = succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
+    assert!(loaded.contains("loaded 8759 tweets"), "{loaded}");
+    let specs: Vec<WindowSpec> = vec!["1m".parse().unwrap(), "5m/1m".parse().unwrap()];
+    succeed(&url, &["batch", "--window", "1m", "--window", "5m/1m", "--top", "10", "-w", "2"]);
+
+    let stored = stored_views(&url, &specs);
+    let config = GraphConfig::new(specs.clone(), 10, 60_000).unwrap();
+    let expected = reference::final_views(&seed_tweets(), &config);
+    assert!(stored.window_count() > 10, "the seed's nine minutes give windows: {}", stored.window_count());
+    assert!(stored == expected, "{}", stored.first_difference(&expected).unwrap_or_default());
+
+    for spec in specs {
+        let tsv = succeed(&url, &["views", "--layer", "batch", "--window", &spec.to_string(), "--format", "tsv"]);
+        let oracle: Vec<String> = sql_top_hashtags(&url, spec)
+            .into_iter()
+            .map(|(end, rank, hashtag, count)| {
+                let end = trendflow::sink::console::format_event_time(end as u64);
+                format!("{end}\t{rank}\t{hashtag}\t{count}")
+            })
+            .collect();
+        let printed: Vec<&str> = tsv.lines().collect();
+        assert!(!oracle.is_empty());
+        assert_eq!(printed, oracle, "window {spec}: trendflow views (left) and MariaDB's own ranking (right)");
+    }
+}
+
+#[test]
+fn rerunning_the_batch_replaces_its_views() {
+    let url = fresh_database("rerun");
+    let dump = seed_dump();
+    succeed(&url, &["db", "init"]);
+    succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
+    succeed(&url, &["batch", "--window", "1m"]);
+    let first =
+        succeed(&url, &["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
+    succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
+    succeed(&url, &["db", "init"]);
+    succeed(&url, &["batch", "--window", "1m"]);
+    let second =
+        succeed(&url, &["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
+    let url = fresh_database("files");
+    succeed(&url, &["db", "init"]);
+    let dir = std::env::temp_dir().join(format!("trendflow-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("tweets.csv");
+    std::fs::write(
+        &csv,
+        "tweet_id,date_time,language,tweet\n1,2021-08-29 19:51:27 EDT,en,\"Hello #Rust, #rust\"\n2,not a date,en,x\n3,2021-08-29T23:51:30Z,ja,#東京\n",
+    )
+    .unwrap();
+    let jsonl = dir.join("tweets.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"tweet_id\": 4, \"tweet\": \"#Rust\", \"date_time\": \"2021-08-29 23:52:00 UTC\", \"language\": \"en\"}\n{broken\n",
+    )
+    .unwrap();
+    let loaded = succeed(&url, &["db", "load", csv.to_str().unwrap()]);
+    assert!(
+        loaded.contains("loaded 2 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("tweet 2"),
+        "{loaded}"
+    );
+    let loaded = succeed(&url, &["db", "load", jsonl.to_str().unwrap()]);
+    assert!(
+        loaded.contains("loaded 1 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("line 2"),
+        "{loaded}"
+    );
+
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    let rust: Option<i64> = conn
+        .query_first(
+            "SELECT SUM(th.count) FROM tweet_hashtags th JOIN hashtags h USING (hashtag_id) WHERE h.hashtag = 'rust'",
+        )
+        .unwrap();
+    assert_eq!(rust, Some(3), "two #rust in tweet 1 and one in tweet 4");
+}
+
+#[test]
+fn generated_tweets_go_into_the_three_tables() {
+    let url = fresh_database("generate");
+    succeed(&url, &["db", "init"]);
+    let out = succeed(&url, &["db", "generate", "--tweets", "5000"]);
+    assert!(out.contains("generated 5000 tweets"), "{out}");
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
+    let (tweets, links, retweets): (i64, i64, i64) = conn
+        .query_first("SELECT (SELECT COUNT(*) FROM tweets), (SELECT COUNT(*) FROM tweet_hashtags), (SELECT COUNT(retweet_of) FROM tweets)")
+        .unwrap()
+        .unwrap();
+    assert_eq!(tweets, 5000);
+    assert!(links > 2000 && retweets > 500, "links {links}, retweets {retweets}");
+}
+
+#[test]
+fn a_missing_server_wrong_password_and_missing_schema_get_one_clear_line() {
+    let down = trendflow("mysql://trendflow:s3cret@127.0.0.1:1/trendflow", &["batch", "--mysql-wait", "0"]);
+    let message = String::from_utf8_lossy(&down.stderr);
+    assert!(!down.status.success());
+    assert!(message.contains("127.0.0.1:1") && message.contains("is the server running?"), "{message}");
+    assert!(!message.contains("s3cret"), "the password leaked: {message}");
+
+    let user = server_url().replace("trendflow:trendflow@", "trendflow:wrong-password@");
+    let denied = trendflow(&format!("{user}/trendflow"), &["batch"]);
+    let message = String::from_utf8_lossy(&denied.stderr);
+    assert!(!denied.status.success() && message.contains("check the user and password"), "{message}");
+    assert!(!message.contains("wrong-password"), "the password leaked: {message}");
+
+    let url = fresh_database("noschema");
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&server_url()).unwrap()).unwrap();
+    conn.query_drop(format!("CREATE DATABASE `{}`", url.rsplit('/').next().unwrap())).unwrap();
+    let missing = trendflow(&url, &["batch"]);
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success() && message.contains("run trendflow db init"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "one line: {message}");
+}
