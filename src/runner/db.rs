@@ -212,26 +212,26 @@ fn load_dump(input: impl BufRead, config: &crate::db::MysqlConfig, rejected: &mu
             }
             DumpRow::TweetHashtag { .. } => {}
         }
-        // The dump lists hashtags, then tweets, then links, which the foreign keys need in that order.
-        if tags.len() >= CHUNK {
-            writer.write_hashtags(std::mem::take(&mut tags))?;
-        }
-        if tweets.len() >= CHUNK {
-            writer.write_hashtags(std::mem::take(&mut tags))?;
-            loaded += tweets.len() as u64;
-            writer.write_tweets(std::mem::take(&mut tweets))?;
-        }
-        if links.len() >= CHUNK {
-            writer.write_hashtags(std::mem::take(&mut tags))?;
-            loaded += tweets.len() as u64;
-            writer.write_tweets(std::mem::take(&mut tweets))?;
-            writer.write_links(std::mem::take(&mut links))?;
+        if tags.len() + tweets.len() + links.len() >= CHUNK {
+            loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links)?;
         }
     }
-    writer.write_hashtags(tags)?;
-    loaded += tweets.len() as u64;
-    writer.write_tweets(tweets)?;
-    writer.write_links(links)?;
+    loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links)?;
+    Ok(loaded)
+}
+
+/// Writes buffered dump rows in the order the foreign keys need — hashtags, tweets, then the
+/// links between them — and returns how many tweets went in.
+fn flush_dump_rows(
+    writer: &mut SeedRowWriter,
+    tags: &mut Vec<(u64, String)>,
+    tweets: &mut Vec<StoredTweet>,
+    links: &mut Vec<(u64, u64, u32)>,
+) -> Result<u64> {
+    let loaded = tweets.len() as u64;
+    writer.write_hashtags(std::mem::take(tags))?;
+    writer.write_tweets(std::mem::take(tweets))?;
+    writer.write_links(std::mem::take(links))?;
     Ok(loaded)
 }
 
