@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 use crate::runner::batch::BatchArgs;
 use crate::runner::db::DbCommand;
 use crate::runner::demo::DemoArgs;
+use crate::runner::produce::ProduceArgs;
+use crate::runner::stream::StreamArgs;
+use crate::runner::topics::TopicsCommand;
+use crate::runner::verify::VerifyArgs;
 use crate::runner::views::ViewsArgs;
 
 /// trendflow: windowed rankings of tweet streams — top hashtags, top tweets, languages — from one
@@ -30,6 +34,15 @@ enum Command {
     Batch(BatchArgs),
     /// Print final views from the MySQL view tables.
     Views(ViewsArgs),
+    /// Manage trendflow's Kafka topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Replay tweets into the tweets topic, from MySQL or the generator.
+    Produce(ProduceArgs),
+    /// Run the speed layer: tweets from Kafka, rankings to Kafka and MySQL as they change.
+    Stream(StreamArgs),
+    /// Compare the speed layer's final views with the batch layer's; non-zero exit on any difference.
+    Verify(VerifyArgs),
 }
 
 impl Cli {
@@ -40,6 +53,10 @@ impl Cli {
             Command::Db(command) => crate::runner::db::run(command),
             Command::Batch(args) => crate::runner::batch::run(args),
             Command::Views(args) => crate::runner::views::run(args),
+            Command::Topics(command) => crate::runner::topics::run(command),
+            Command::Produce(args) => crate::runner::produce::run(args),
+            Command::Stream(args) => crate::runner::stream::run(args),
+            Command::Verify(args) => crate::runner::verify::run(args),
         }
     }
 }

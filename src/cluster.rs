@@ -12,6 +12,11 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
+    /// How many workers the whole cluster runs.
+    pub fn total_workers(&self) -> usize {
+        self.workers
+    }
+
     /// The timely configuration for these flags.
     pub fn timely_config(&self) -> Result<timely::Config> {
         if self.workers == 0 {

@@ -1,10 +1,13 @@
 //! Running the graph over a source on timely workers: what the demo, batch and stream jobs share.
 //!
-//! Each worker pushes its share of the source's tweets into the graph at their event times,
-//! keeping the input frontier a fixed slack behind the latest event time it has seen. The
-//! published rankings come back to the calling thread, which hands them to the job (to print, to
-//! write to MySQL) and shows progress.
+//! Each worker pushes its share of the source's tweets into the graph at their event times. An
+//! ordered source (the generator, MySQL) leaves the input frontier to the runner, which keeps it a
+//! fixed slack behind the latest event time seen; a driven source (Kafka) advances it itself, from
+//! its watermarks. The published rankings come back to the calling thread, which hands them to the
+//! job (to print, to write to MySQL or Kafka) and shows progress.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +16,11 @@ use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::RecvTimeoutError;
 use differential_dataflow::input::{Input, InputSession};
 use indicatif::{ProgressBar, ProgressStyle};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::vec::broadcast::Broadcast;
+use timely::dataflow::operators::vec::input::{Handle as VecInputHandle, Input as VecInput};
 use timely::worker::Worker;
 use trendflow_dataflows::graph::{rankings, GraphConfig};
 use trendflow_dataflows::views::Snapshot;
@@ -22,6 +29,40 @@ use trendflow_dataflows::{EventTime, Tweet};
 /// A source of tweets split over workers: called once per worker with `(worker, peers, push)`,
 /// it pushes that worker's share of the tweets, as nearly in event-time order as it can.
 pub type SharedSource = Arc<dyn Fn(usize, usize, &mut dyn FnMut(Tweet)) -> Result<()> + Send + Sync>;
+
+/// A source that drives the input itself: called once per worker with `(worker, peers, feed)`, it
+/// pushes that worker's share and advances the frontier as its watermarks allow.
+pub type DrivenSource = Arc<dyn Fn(usize, usize, &mut dyn Feed) -> Result<()> + Send + Sync>;
+
+/// Where a layer's tweets come from.
+pub enum Source {
+    Ordered(SharedSource),
+    Driven(DrivenSource),
+}
+
+impl From<SharedSource> for Source {
+    fn from(source: SharedSource) -> Self {
+        Source::Ordered(source)
+    }
+}
+
+/// One worker's end of the graph's input, for a source that knows itself how complete its input
+/// is (watermarks).
+pub trait Feed {
+    /// Feeds a tweet at its event time, or hands it back if it is behind the input frontier.
+    fn push(&mut self, tweet: Tweet) -> Result<(), Tweet>;
+    /// Promises that no tweet older than `time` follows; a time behind the frontier is ignored.
+    fn advance_to(&mut self, time: EventTime);
+    /// The input frontier: tweets older than this are late.
+    fn frontier(&self) -> EventTime;
+    /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`].
+    fn step(&mut self);
+    /// Tells every worker this worker's watermark, or `None` while all its input is idle.
+    fn report_watermark(&mut self, watermark: Option<EventTime>);
+    /// The least watermark reported by the workers that are not idle; `None` when all are idle.
+    /// An idle worker follows it, so that it does not hold back the windows of the others.
+    fn cluster_watermark(&self) -> Option<EventTime>;
+}
 
 /// How one layer feeds the graph.
 #[derive(Clone)]
@@ -51,30 +92,45 @@ pub struct LayerRun {
 pub fn run_layer(
     plan: &LayerPlan,
     config: timely::Config,
-    source: SharedSource,
+    source: impl Into<Source>,
     mut on_snapshot: impl FnMut(&Snapshot, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
     let (sender, receiver) = crossbeam_channel::unbounded::<Snapshot>();
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let source = Arc::new(source.into());
     let guards = {
         let (plan, fed, late) = (plan.clone(), fed.clone(), late.clone());
         timely::execute(config, move |worker| {
             let sender = sender.clone();
-            let (mut input, probe) = worker.dataflow(|scope| {
+            let (index, peers) = (worker.index(), worker.peers());
+            let watermarks = Rc::new(RefCell::new(vec![None; peers]));
+            let (mut input, mut beats, probe) = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
                 let (probe, tweets) = tweets.probe();
                 // A send fails only once the collecting thread is gone, when nobody needs rankings.
                 rankings(tweets, &plan.graph).publish(plan.changes, move |snapshot| {
                     let _ = sender.send(snapshot);
                 });
-                (input, probe)
+                // Watermark reports travel as plain data at time 0, outside progress tracking:
+                // they are advice for idle workers, not promises.
+                let (beats, reports) = VecInput::new_input::<(usize, Option<EventTime>)>(&scope);
+                let table = watermarks.clone();
+                reports.broadcast().sink(Pipeline, "Watermarks", move |(input, _)| {
+                    input.for_each(|_, reports| {
+                        for (worker, watermark) in reports.drain(..) {
+                            table.borrow_mut()[worker] = watermark;
+                        }
+                    })
+                });
+                (input, beats, probe)
             });
-            let (index, peers) = (worker.index(), worker.peers());
             let mut feeder = Feeder {
                 worker,
                 input: &mut input,
+                beats: &mut beats,
+                watermarks: &watermarks,
                 probe: &probe,
                 slack_ms: plan.slack_ms,
                 latest: 0,
@@ -82,7 +138,10 @@ pub fn run_layer(
                 fed: &fed,
                 late: &late,
             };
-            let result = source(index, peers, &mut |tweet| feeder.push(tweet));
+            let result = match source.as_ref() {
+                Source::Ordered(source) => source(index, peers, &mut |tweet| feeder.push_in_order(tweet)),
+                Source::Driven(source) => source(index, peers, &mut feeder),
+            };
             feeder.finish();
             result
         })
@@ -144,6 +203,9 @@ pub fn print_line(progress: &ProgressBar, line: String) {
     }
 }
 
+/// The longest [`Feed::step`] runs the dataflow before it returns to its source.
+pub const MAX_STEP: Duration = Duration::from_millis(100);
+
 /// How many tweets go in between two advances of the input frontier.
 const BATCH: u64 = 4_096;
 
@@ -151,6 +213,8 @@ const BATCH: u64 = 4_096;
 struct Feeder<'a> {
     worker: &'a mut Worker,
     input: &'a mut InputSession<EventTime, Tweet, isize>,
+    beats: &'a mut VecInputHandle<EventTime, (usize, Option<EventTime>)>,
+    watermarks: &'a RefCell<Vec<Option<EventTime>>>,
     probe: &'a ProbeHandle<EventTime>,
     slack_ms: u64,
     latest: EventTime,
@@ -160,31 +224,71 @@ struct Feeder<'a> {
 }
 
 impl Feeder<'_> {
-    /// Feeds one tweet; a tweet already behind the input frontier is late: counted, not fed.
-    fn push(&mut self, tweet: Tweet) {
-        if tweet.created_at < *self.input.time() {
-            self.late.fetch_add(1, Ordering::Relaxed);
+    /// Feeds one tweet of an ordered source, and every [`BATCH`] tweets moves the frontier to the
+    /// slack behind the latest event time. A late tweet is counted, not fed.
+    fn push_in_order(&mut self, tweet: Tweet) {
+        self.latest = self.latest.max(tweet.created_at);
+        if self.push(tweet).is_err() {
             return;
         }
-        self.latest = self.latest.max(tweet.created_at);
-        let at = tweet.created_at;
-        self.input.update_at(tweet, at, 1);
-        self.batch += 1;
         if self.batch == BATCH {
-            self.fed.fetch_add(self.batch, Ordering::Relaxed);
-            self.batch = 0;
-            let watermark = self.latest.saturating_sub(self.slack_ms);
-            if watermark > *self.input.time() {
-                self.input.advance_to(watermark);
-            }
-            self.input.flush();
+            self.advance_to(self.latest.saturating_sub(self.slack_ms));
+            self.flush();
             let (input, probe) = (&self.input, self.probe);
             self.worker.step_while(|| probe.less_than(input.time()));
         }
     }
 
-    fn finish(&mut self) {
+    /// Hands the tweets fed since the last call to the dataflow.
+    fn flush(&mut self) {
         self.fed.fetch_add(self.batch, Ordering::Relaxed);
         self.batch = 0;
+        self.input.flush();
+    }
+
+    fn finish(&mut self) {
+        self.flush();
+    }
+}
+
+impl Feed for Feeder<'_> {
+    fn push(&mut self, tweet: Tweet) -> Result<(), Tweet> {
+        if tweet.created_at < *self.input.time() {
+            self.late.fetch_add(1, Ordering::Relaxed);
+            return Err(tweet);
+        }
+        let at = tweet.created_at;
+        self.input.update_at(tweet, at, 1);
+        self.batch += 1;
+        Ok(())
+    }
+
+    fn advance_to(&mut self, time: EventTime) {
+        if time > *self.input.time() {
+            self.input.advance_to(time);
+        }
+    }
+
+    fn frontier(&self) -> EventTime {
+        *self.input.time()
+    }
+
+    fn step(&mut self) {
+        self.flush();
+        // Bounded: the probe also waits for the other workers' inputs, and a driven source must
+        // get back to its own input (and its stop flag) while they catch up.
+        let deadline = Instant::now() + MAX_STEP;
+        while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
+            self.worker.step();
+        }
+    }
+
+    fn report_watermark(&mut self, watermark: Option<EventTime>) {
+        self.beats.send((self.worker.index(), watermark));
+        self.beats.flush();
+    }
+
+    fn cluster_watermark(&self) -> Option<EventTime> {
+        self.watermarks.borrow().iter().flatten().min().copied()
     }
 }

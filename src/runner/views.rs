@@ -60,32 +60,63 @@ pub fn run(args: ViewsArgs) -> Result<()> {
     }
 }
 
-fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
-    let config = args.mysql.config()?;
-    let (table, columns) = match args.kind {
-        ViewKind::Hashtags => ("view_top_hashtags", ["hashtag", "occurrences", ""]),
-        ViewKind::Tweets => ("view_top_tweets", ["tweet_id", "retweets", "hashtags"]),
-        ViewKind::Languages => ("view_languages", ["language", "tweets", ""]),
-    };
-    let selected: Vec<&str> = columns.iter().copied().filter(|c| !c.is_empty()).collect();
+/// One stored row of a view.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ViewRow {
+    pub window_end: u64,
+    pub rank: i64,
+    /// The view's own columns ([`ViewKind::columns`]), as text.
+    pub values: Vec<String>,
+}
+
+impl ViewKind {
+    pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
+
+    /// The view table and its own columns.
+    pub fn table(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            ViewKind::Hashtags => ("view_top_hashtags", &["hashtag", "occurrences"]),
+            ViewKind::Tweets => ("view_top_tweets", &["tweet_id", "retweets", "hashtags"]),
+            ViewKind::Languages => ("view_languages", &["language", "tweets"]),
+        }
+    }
+}
+
+/// The stored rows of one layer's view for one window spec, ordered by window end, then rank.
+pub fn read_view(
+    conn: &mut mysql::Conn,
+    layer: Layer,
+    spec: &WindowSpec,
+    kind: ViewKind,
+) -> mysql::Result<Vec<ViewRow>> {
+    let (table, columns) = kind.table();
     let query = format!(
         "SELECT window_end_ms, position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position",
-        selected.iter().map(|c| format!("CAST(`{c}` AS CHAR)")).collect::<Vec<_>>().join(", ")
+        columns.iter().map(|c| format!("CAST(`{c}` AS CHAR)")).collect::<Vec<_>>().join(", ")
     );
+    let rows: Vec<mysql::Row> = conn.exec(query, (layer.name(), spec.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ViewRow {
+            window_end: row.get::<i64, _>(0).unwrap_or_default() as u64,
+            rank: row.get(1).unwrap_or_default(),
+            values: (0..columns.len()).map(|i| row.get::<String, _>(i + 2).unwrap_or_default()).collect(),
+        })
+        .collect())
+}
+
+fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
+    let config = args.mysql.config()?;
+    let (_, columns) = args.kind.table();
     let mut conn = config.connect()?;
-    let rows: Vec<mysql::Row> = conn
-        .exec(query, (args.layer.name(), args.window.to_string()))
+    let rows = read_view(&mut conn, args.layer, &args.window, args.kind)
         .map_err(|e| explain(e, &config))
         .context("reading the view tables")?;
     if args.format == Format::Table {
-        writeln!(out, "{:<19}  {:>4}  {}", "window end (UTC)", "rank", selected.join("  "))?;
+        writeln!(out, "{:<19}  {:>4}  {}", "window end (UTC)", "rank", columns.join("  "))?;
     }
-    for row in rows {
-        let end: i64 = row.get(0).context("window_end_ms")?;
-        let rank: i64 = row.get(1).context("position")?;
-        let values: Vec<String> =
-            (0..selected.len()).map(|i| row.get::<String, _>(i + 2).unwrap_or_default()).collect();
-        let end = format_event_time(end as u64);
+    for ViewRow { window_end, rank, values } in rows {
+        let end = format_event_time(window_end);
         match args.format {
             Format::Tsv => writeln!(out, "{end}\t{rank}\t{}", values.join("\t"))?,
             Format::Table => writeln!(out, "{end:<19}  {rank:>4}  {}", values.join("  "))?,
@@ -93,7 +124,7 @@ fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
                 let mut object = serde_json::Map::new();
                 object.insert("window_end".into(), end.into());
                 object.insert("rank".into(), rank.into());
-                for (name, value) in selected.iter().zip(values) {
+                for (name, value) in columns.iter().zip(values) {
                     let value = value.parse::<i64>().map(Into::into).unwrap_or(serde_json::Value::String(value));
                     object.insert(name.to_string(), value);
                 }

@@ -1,4 +1,5 @@
 //! Sinks: turn rankings and tweets into external effects.
 
 pub mod console;
+pub mod kafka;
 pub mod mysql;

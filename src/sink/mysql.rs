@@ -15,7 +15,7 @@ use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
 use crate::db::{explain, MysqlConfig};
-use crate::sink::console::format_event_time;
+use crate::source::datetime::format_utc_date_time;
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
 /// below the server's packet and placeholder limits.
@@ -52,8 +52,7 @@ impl StoredTweet {
     /// A tweet from a source with no text of its own for the time: written as UTC with
     /// milliseconds, a form `date_time` readers parse back exactly.
     pub fn with_utc_date(tweet: Tweet) -> Self {
-        let millis = tweet.created_at % 1000;
-        let date_time = format!("{}.{millis:03} UTC", format_event_time(tweet.created_at));
+        let date_time = format_utc_date_time(tweet.created_at);
         StoredTweet { tweet, date_time }
     }
 }

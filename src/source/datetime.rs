@@ -71,6 +71,21 @@ pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
     Ok(millis as EventTime)
 }
 
+/// A `date_time` text for an event time that has none of its own: UTC with milliseconds, which
+/// [`parse_created_at`] reads back exactly.
+///
+/// ```
+/// use trendflow::source::datetime::{format_utc_date_time, parse_created_at};
+/// assert_eq!(format_utc_date_time(1_630_281_087_042), "2021-08-29 23:51:27.042 UTC");
+/// assert_eq!(parse_created_at(&format_utc_date_time(1_630_281_087_042)), Ok(1_630_281_087_042));
+/// ```
+pub fn format_utc_date_time(time: EventTime) -> String {
+    match DateTime::from_timestamp_millis(time as i64) {
+        Some(moment) => moment.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        None => format!("{time} ms"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 pub mod datetime;
 pub mod generator;
+pub mod kafka;
 pub mod mysql;
 pub mod seed_dump;
 pub mod seed_tweet;

@@ -5,6 +5,7 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::Tweet;
 
 use crate::db::{explain, MysqlConfig};
+use crate::source::seed_tweet::SeedTweet;
 
 /// Pushes worker `worker`'s share (of `peers`) of the stored tweets, in event-time order, as the
 /// server streams them: the history is never held in memory. Returns how many tweets it pushed.
@@ -49,4 +50,39 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
         .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
         .map_err(|e| explain(e, config))
         .context("the schema is missing or out of date: run trendflow db init")
+}
+
+/// `tweet_id, tweet, date_time, language, user_id, retweet_of` as stored.
+type StoredRow = (i64, Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>);
+
+/// Hands every stored tweet, as its row, to `each` in event-time order (ties by id), as the server
+/// streams them; stops early when `each` returns `false`. Returns how many rows it handed over.
+pub fn for_each_stored_row(config: &MysqlConfig, mut each: impl FnMut(SeedTweet) -> Result<bool>) -> Result<u64> {
+    let mut conn = config.connect()?;
+    let rows = conn
+        .query_iter(
+            "SELECT tweet_id, tweet, date_time, language, user_id, retweet_of FROM tweets \
+             WHERE created_at_ms IS NOT NULL ORDER BY created_at_ms, tweet_id",
+        )
+        .map_err(|e| explain(e, config))
+        .context("reading stored tweets")?;
+    let mut handed = 0;
+    for row in rows {
+        let row = row.map_err(|e| explain(e, config)).context("reading stored tweets")?;
+        let (tweet_id, tweet, date_time, language, user_id, retweet_of): StoredRow =
+            mysql::from_row_opt(row).context("a row of tweets has unexpected column types")?;
+        let row = SeedTweet {
+            tweet_id: tweet_id as u64,
+            tweet,
+            date_time,
+            language,
+            user_id: user_id.map(|id| id as u64),
+            retweet_of: retweet_of.map(|id| id as u64),
+        };
+        handed += 1;
+        if !each(row)? {
+            break;
+        }
+    }
+    Ok(handed)
 }

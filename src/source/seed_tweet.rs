@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use trendflow_dataflows::Tweet;
 
-use crate::source::datetime::{parse_created_at, DateTimeError};
+use crate::source::datetime::{format_utc_date_time, parse_created_at, DateTimeError};
 
 /// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
 /// additions. Field names are the seed producer's, so its messages deserialize unchanged.
@@ -33,6 +33,19 @@ pub enum RowError {
 }
 
 impl SeedTweet {
+    /// The row of a tweet that has no `date_time` text of its own (a generated one): the time is
+    /// written as UTC with milliseconds, so [`SeedTweet::into_tweet`] gives the same tweet back.
+    pub fn from_tweet(tweet: Tweet) -> Self {
+        SeedTweet {
+            tweet_id: tweet.id,
+            date_time: Some(format_utc_date_time(tweet.created_at)),
+            tweet: Some(tweet.text),
+            language: Some(tweet.lang),
+            user_id: tweet.user_id,
+            retweet_of: tweet.retweet_of,
+        }
+    }
+
     /// The tweet this row describes. A missing language is Twitter's `und` (undetermined).
     pub fn into_tweet(self) -> Result<Tweet, RowError> {
         let id = self.tweet_id;
@@ -62,6 +75,19 @@ mod tests {
         .unwrap();
         let tweet = row.into_tweet().unwrap();
         assert_eq!((tweet.id, tweet.created_at, tweet.lang.as_str()), (1432128795021086722, 1_630_281_087_000, "en"));
+    }
+
+    #[test]
+    fn a_generated_tweet_survives_the_round_trip() {
+        let tweet = Tweet {
+            id: 5,
+            text: "RT @a: #b".into(),
+            created_at: 1_630_281_087_042,
+            lang: "pt".into(),
+            user_id: Some(8),
+            retweet_of: Some(3),
+        };
+        assert_eq!(SeedTweet::from_tweet(tweet.clone()).into_tweet(), Ok(tweet));
     }
 
     #[test]

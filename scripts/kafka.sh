@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes a Kafka-API broker available on 127.0.0.1:9092 for development and tests.
+#
+# No Apache Kafka distribution is reachable from our machines, so this uses tansu
+# (https://crates.io/crates/tansu, Apache-2.0), a Kafka-API broker, with SQLite storage: it keeps
+# every record across restarts. trendflow itself only speaks the Kafka protocol (librdkafka), so
+# pointing TRENDFLOW_BROKERS at Apache Kafka or Redpanda works unchanged.
+#
+# Idempotent: builds tansu once into a cache outside the clone (10 to 15 minutes on 2 cores),
+# starts it only when nothing answers on the port.
+#
+#   TRENDFLOW_KAFKA_PORT  port to listen on (default 9092)
+#   TRENDFLOW_CACHE       cache directory (default ~/.cache/trendflow)
+set -euo pipefail
+
+port="${TRENDFLOW_KAFKA_PORT:-9092}"
+cache="${TRENDFLOW_CACHE:-$HOME/.cache/trendflow}"
+version=0.6.0
+root="$cache/tansu-$version"
+tansu="$root/bin/tansu"
+data="$cache/kafka-$port"
+
+say() { echo "scripts/kafka.sh: $*" >&2; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+if [ ! -x "$tansu" ]; then
+    if ! command -v cargo >/dev/null 2>&1; then
+        say "cargo is not installed; install Rust (https://rustup.rs) and retry"
+        exit 1
+    fi
+    say "building tansu $version into $root (once; 10 to 15 minutes)"
+    mkdir -p "$cache"
+    # Without a storage feature the broker refuses to start; libsql gives it SQLite storage.
+    nice -n 10 cargo install tansu --locked --version "$version" --features libsql --root "$root" \
+        >"$cache/tansu-install.log" 2>&1 || {
+        say "building tansu failed; see $cache/tansu-install.log"
+        exit 1
+    }
+fi
+
+if ! answers; then
+    say "starting tansu on 127.0.0.1:$port (data in $data)"
+    mkdir -p "$data"
+    # tansu opens sqlite:// paths relative to its working directory; an absolute path fails.
+    (
+        cd "$data"
+        nohup "$tansu" broker \
+            --listener-url "tcp://127.0.0.1:$port" \
+            --advertised-listener-url "tcp://127.0.0.1:$port" \
+            --storage-engine "sqlite://tansu.db" \
+            >>"$data/broker.log" 2>&1 &
+        echo $! >"$data/broker.pid"
+    )
+    for _ in $(seq 1 60); do
+        answers && break
+        sleep 0.5
+    done
+    answers || { say "tansu did not start on port $port; see $data/broker.log"; exit 1; }
+fi
+say "Kafka-API broker ready on 127.0.0.1:$port"

@@ -1,0 +1,279 @@
+//! Kafka: validated connection settings, trendflow's topics, and creating them.
+//!
+//! Everything goes through librdkafka (the `rdkafka` crate) with standard Kafka APIs only —
+//! metadata, create-topics, produce, fetch with explicit partition assignment — so any Kafka-API
+//! broker works: Apache Kafka, Redpanda, tansu. Consumer groups are deliberately not used: the
+//! stream job assigns partitions to timely workers itself, which is both what timely needs (a
+//! fixed owner per partition) and what slow or partial group-coordinator implementations cannot
+//! break.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::{ClientConfig, FromClientConfig};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
+
+/// The broker `scripts/kafka.sh` starts on this machine.
+pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
+
+/// Kafka flags shared by every command that talks to the broker.
+#[derive(Args, Clone, Debug)]
+pub struct KafkaArgs {
+    /// Bootstrap brokers, comma-separated HOST:PORT.
+    #[arg(long = "brokers", env = "TRENDFLOW_BROKERS", default_value = DEFAULT_BROKERS)]
+    pub brokers: String,
+    /// A librdkafka setting KEY=VALUE (repeatable), as with kcat: TLS, SASL, tuning.
+    /// Example: -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN.
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+    /// Prefix of every topic name, to keep several deployments apart on one cluster.
+    #[arg(long = "topic-prefix", env = "TRENDFLOW_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// How long to wait for the broker to answer, in seconds.
+    #[arg(long = "kafka-wait", default_value_t = 10, value_name = "SECS")]
+    pub kafka_wait_secs: u64,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+/// trendflow's topics, by role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// Input: one message per tweet, key the tweet id, value the seed producer's JSON.
+    Tweets,
+    /// Output: one message per extracted hashtag occurrence.
+    Hashtags,
+    /// Output: ranking snapshots of hashtags, keyed by window spec and end.
+    TopHashtags,
+    /// Output: ranking snapshots of tweets, keyed by window spec and end.
+    TopTweets,
+    /// Input that could not be used, with the reason.
+    DeadLetter,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 5] =
+        [Topic::Tweets, Topic::Hashtags, Topic::TopHashtags, Topic::TopTweets, Topic::DeadLetter];
+
+    /// The topic's name before the prefix.
+    pub fn base_name(self) -> &'static str {
+        match self {
+            Topic::Tweets => "tweets",
+            Topic::Hashtags => "hashtags",
+            Topic::TopHashtags => "top_hashtags",
+            Topic::TopTweets => "top_tweets",
+            Topic::DeadLetter => "tweets_dead_letter",
+        }
+    }
+}
+
+/// Where the brokers are, validated; shows itself without secrets.
+#[derive(Clone)]
+pub struct KafkaConfig {
+    brokers: String,
+    settings: Vec<(String, String)>,
+    topic_prefix: String,
+    wait: Duration,
+}
+
+/// Settings whose values never appear in output.
+fn is_secret(key: &str) -> bool {
+    key.contains("password") || key.contains("secret") || key.ends_with(".pem") || key.contains("oauthbearer.config")
+}
+
+impl fmt::Display for KafkaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Kafka at {}", self.brokers)?;
+        if !self.settings.is_empty() {
+            let shown: Vec<String> = self
+                .settings
+                .iter()
+                .map(|(key, value)| match is_secret(key) {
+                    true => format!("{key}=***"),
+                    false => format!("{key}={value}"),
+                })
+                .collect();
+            write!(f, " ({})", shown.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KafkaConfig({self})")
+    }
+}
+
+impl KafkaArgs {
+    /// Validates the flags: librdkafka itself checks every `-X` key and value here, so a typo
+    /// fails before any work starts.
+    pub fn config(&self) -> Result<KafkaConfig> {
+        if self.brokers.split(',').any(|broker| broker.trim().is_empty()) {
+            bail!("--brokers / TRENDFLOW_BROKERS must be comma-separated HOST:PORT, not '{}'", self.brokers);
+        }
+        if !self.topic_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            bail!("--topic-prefix may hold only letters, digits, '.', '_' and '-'");
+        }
+        let config = KafkaConfig {
+            brokers: self.brokers.clone(),
+            settings: self.settings.clone(),
+            topic_prefix: self.topic_prefix.clone(),
+            wait: Duration::from_secs(self.kafka_wait_secs.max(1)),
+        };
+        config.client_config().create_native_config().map_err(|e| anyhow!("{config}: invalid -X setting: {e}"))?;
+        Ok(config)
+    }
+}
+
+impl KafkaConfig {
+    /// The full name of a topic.
+    pub fn topic(&self, topic: Topic) -> String {
+        format!("{}{}", self.topic_prefix, topic.base_name())
+    }
+
+    /// How long to wait for the broker before giving up.
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
+
+    /// librdkafka settings: the brokers, then every `-X`.
+    pub fn client_config(&self) -> ClientConfig {
+        self.client_config_with(&[])
+    }
+
+    /// librdkafka settings: the brokers, a client's own `defaults`, then every `-X`, which may
+    /// override anything.
+    pub fn client_config_with(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        config.set("client.id", "trendflow");
+        for (key, value) in defaults {
+            config.set(*key, *value);
+        }
+        for (key, value) in &self.settings {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// A consumer for metadata and explicit assignment; it never joins a consumer group.
+    pub fn consumer(&self) -> Result<BaseConsumer> {
+        let config = self.client_config_with(&[
+            ("group.id", "trendflow"),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "false"),
+        ]);
+        BaseConsumer::from_config(&config).with_context(|| format!("creating a Kafka consumer for {self}"))
+    }
+
+    /// How many partitions `topic` has; a clear error if the broker or the topic is missing.
+    pub fn partition_count(&self, consumer: &BaseConsumer, topic: Topic) -> Result<i32> {
+        let name = self.topic(topic);
+        let metadata = consumer.fetch_metadata(Some(&name), self.wait).map_err(|e| self.explain(e))?;
+        let partitions = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == name)
+            .filter(|t| t.error().is_none())
+            .map(|t| t.partitions().len() as i32)
+            .unwrap_or(0);
+        if partitions == 0 {
+            bail!("{self}: topic '{name}' does not exist; create it with: trendflow topics create");
+        }
+        Ok(partitions)
+    }
+
+    /// A one-line explanation of a Kafka error that says what would fix it.
+    pub fn explain(&self, error: rdkafka::error::KafkaError) -> anyhow::Error {
+        let hint = match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown) => {
+                "; is the broker running? scripts/kafka.sh installs and starts one"
+            }
+            Some(RDKafkaErrorCode::OperationTimedOut) => {
+                "; no broker answered in time: check --brokers / TRENDFLOW_BROKERS, or run scripts/kafka.sh"
+            }
+            _ => "",
+        };
+        anyhow!("{self}: {error}{hint}")
+    }
+
+    /// Creates every trendflow topic that does not exist yet; returns the names it created.
+    /// Existing topics are left as they are, whatever their partition count.
+    pub fn create_topics(&self, partitions: i32, replication: i32) -> Result<Vec<String>> {
+        if partitions < 1 || replication < 1 {
+            bail!("--partitions and --replication must be at least 1");
+        }
+        // Asking the broker first makes this quiet and idempotent on brokers that answer
+        // create-topics for an existing topic with something other than TopicAlreadyExists.
+        let consumer = self.consumer()?;
+        let metadata = consumer.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
+        let existing: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
+        let names: Vec<String> =
+            Topic::ALL.iter().map(|t| self.topic(*t)).filter(|name| !existing.contains(&name.as_str())).collect();
+        if names.is_empty() {
+            return Ok(names);
+        }
+        let admin: AdminClient<DefaultClientContext> =
+            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
+        let new_topics: Vec<NewTopic> =
+            names.iter().map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication))).collect();
+        let options = AdminOptions::new().operation_timeout(Some(self.wait));
+        let results = futures_executor::block_on(admin.create_topics(&new_topics, &options))
+            .map_err(|e| self.explain(e))
+            .context("creating topics")?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => bail!("{self}: creating topic '{name}': {code}"),
+            }
+        }
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(settings: &[&str]) -> KafkaArgs {
+        KafkaArgs {
+            brokers: DEFAULT_BROKERS.into(),
+            settings: settings.iter().map(|s| parse_setting(s).unwrap()).collect(),
+            topic_prefix: "t1.".into(),
+            kafka_wait_secs: 1,
+        }
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let config = args(&["sasl.password=hunter2", "sasl.username=me"]).config().unwrap();
+        let shown = format!("{config} {config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("sasl.username=me"), "{shown}");
+    }
+
+    #[test]
+    fn librdkafka_rejects_unknown_settings_before_any_work() {
+        let error = args(&["no.such.setting=1"]).config().unwrap_err().to_string();
+        assert!(error.contains("invalid -X setting") && error.contains("no.such.setting"), "{error}");
+        assert!(parse_setting("novalue").is_err());
+    }
+
+    #[test]
+    fn topics_carry_the_prefix() {
+        let config = args(&[]).config().unwrap();
+        assert_eq!(config.topic(Topic::TopHashtags), "t1.top_hashtags");
+        assert_eq!(config.topic(Topic::DeadLetter), "t1.tweets_dead_letter");
+    }
+}

@@ -1,0 +1,165 @@
+//! `trendflow produce`: replays tweets into the `tweets` topic, from MySQL or the generator,
+//! paced against event time or at a fixed rate, as the seed's producer did.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use trendflow_dataflows::EventTime;
+
+use crate::db::MysqlArgs;
+use crate::kafka::{KafkaArgs, Topic};
+use crate::runner::signal::stop_flag;
+use crate::sink::kafka::KafkaSink;
+use crate::source::generator::{Generator, GeneratorConfig};
+use crate::source::mysql::for_each_stored_row;
+use crate::source::seed_tweet::SeedTweet;
+
+/// Where `produce` takes its tweets from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProduceSource {
+    /// The tweets table, in event-time order.
+    Mysql,
+    /// The generator (`--tweets`, `--seed`).
+    Generator,
+}
+
+/// Flags of `trendflow produce`.
+#[derive(Args, Debug, Clone)]
+pub struct ProduceArgs {
+    /// Where the tweets come from.
+    #[arg(long, value_enum, default_value_t = ProduceSource::Mysql)]
+    pub from: ProduceSource,
+    /// Replay X times faster than the tweets' own event times (1 = real time).
+    #[arg(long, value_name = "X", conflicts_with = "rate")]
+    pub speedup: Option<f64>,
+    /// Send N tweets per second. Without --speedup or --rate: as fast as the broker takes them.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// With --from generator: how many tweets.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub tweets: u64,
+    /// With --from generator: the generator's seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// With --from generator: event-time rate of the generated tweets, per second.
+    #[arg(long = "event-rate", default_value_t = 100.0, value_name = "TWEETS_PER_SEC")]
+    pub event_rate: f64,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub mysql: MysqlArgs,
+}
+
+/// When to send each tweet.
+#[derive(Clone, Copy, Debug)]
+enum Pace {
+    AsFastAsPossible,
+    Speedup(f64),
+    Rate(f64),
+}
+
+/// Sleeps until a tweet is due: against its event time (relative to the first tweet's) for a
+/// speedup, against its position for a rate.
+struct Pacer {
+    pace: Pace,
+    started: Instant,
+    first_event: Option<EventTime>,
+    sent: u64,
+}
+
+impl Pacer {
+    fn wait(&mut self, event_time: EventTime) {
+        let due = match self.pace {
+            Pace::AsFastAsPossible => None,
+            Pace::Speedup(speedup) => {
+                let first = *self.first_event.get_or_insert(event_time);
+                Some(Duration::from_secs_f64(event_time.saturating_sub(first) as f64 / 1000.0 / speedup))
+            }
+            Pace::Rate(rate) => Some(Duration::from_secs_f64(self.sent as f64 / rate)),
+        };
+        self.sent += 1;
+        if let Some(ahead) = due.and_then(|due| due.checked_sub(self.started.elapsed())) {
+            if ahead > Duration::from_millis(1) {
+                std::thread::sleep(ahead);
+            }
+        }
+    }
+}
+
+/// Runs the producer and prints its summary; any message the broker refused fails the command.
+pub fn run(args: ProduceArgs) -> Result<()> {
+    let pace = match (args.speedup, args.rate) {
+        (Some(x), _) if !(x > 0.0 && x.is_finite()) => return Err(anyhow!("--speedup must be a positive number")),
+        (_, Some(n)) if !(n > 0.0 && n.is_finite()) => return Err(anyhow!("--rate must be a positive number")),
+        (Some(x), _) => Pace::Speedup(x),
+        (_, Some(n)) => Pace::Rate(n),
+        (None, None) => Pace::AsFastAsPossible,
+    };
+    let kafka = args.kafka.config()?;
+    let topic = kafka.topic(Topic::Tweets);
+    kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
+    let sink = KafkaSink::new(&kafka)?;
+    let stop = stop_flag()?;
+    let mut pacer = Pacer { pace, started: Instant::now(), first_event: None, sent: 0 };
+    let progress = ProgressBar::no_length();
+    progress.set_style(ProgressStyle::with_template("produce {pos} tweets, {per_sec}, {msg}")?);
+    let mut skipped = 0u64;
+    let mut send = |row: SeedTweet| -> Result<bool> {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        // Pacing needs the event time; a row without one is sent unpaced, for the stream job to
+        // dead-letter with its reason.
+        let event_time = row.clone().into_tweet().map(|tweet| tweet.created_at);
+        match event_time {
+            Ok(time) => pacer.wait(time),
+            Err(_) => skipped += 1,
+        }
+        let value = serde_json::to_vec(&row)?;
+        sink.send(&topic, row.tweet_id.to_string().as_bytes(), &value)?;
+        sink.poll();
+        progress.inc(1);
+        if progress.position() % 10_000 == 0 {
+            let report = sink.report();
+            progress.set_message(format!("{} confirmed, {} failed", report.delivered, report.failed));
+        }
+        Ok(true)
+    };
+    let source = match args.from {
+        ProduceSource::Mysql => {
+            let mysql = args.mysql.config()?;
+            for_each_stored_row(&mysql, &mut send)?;
+            format!("{mysql}")
+        }
+        ProduceSource::Generator => {
+            let config = GeneratorConfig {
+                seed: args.seed,
+                tweets: args.tweets,
+                rate_per_sec: args.event_rate,
+                ..GeneratorConfig::default()
+            };
+            let generator = Generator::new(config).map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+            for tweet in generator.share(0, 1) {
+                if !send(SeedTweet::from_tweet(tweet))? {
+                    break;
+                }
+            }
+            "the generator".to_string()
+        }
+    };
+    progress.finish_and_clear();
+    let sent = pacer.sent + skipped;
+    let report = sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    let elapsed = pacer.started.elapsed().as_secs_f64();
+    let interrupted = if stop.load(Ordering::Relaxed) { " (interrupted)" } else { "" };
+    println!(
+        "produce: {sent} tweets from {source} to '{topic}' in {elapsed:.2} s ({:.0} tweets/s), {} confirmed, {} failed{interrupted}",
+        sent as f64 / elapsed.max(1e-9),
+        report.delivered,
+        report.failed,
+    );
+    Ok(())
+}

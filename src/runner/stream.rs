@@ -1,0 +1,313 @@
+//! `trendflow stream`: the speed layer. Tweets from Kafka through the graph, rankings out to Kafka
+//! and MySQL as they change.
+//!
+//! Each timely worker owns the `tweets` partitions whose number modulo the worker count is its
+//! index, assigned explicitly (no consumer group). It reads them from the beginning, decodes
+//! every message, and advances the graph's input frontier to its watermark
+//! ([`PartitionWatermarks`]); a worker whose partitions are all idle follows the least watermark of
+//! the workers that are not, so that it does not hold their windows open. Messages that are not
+//! tweets, and tweets behind the frontier, go to the dead-letter topic with the reason. Good
+//! tweets are archived into MySQL's master dataset, so the batch layer sees them too.
+//!
+//! Live rankings of hashtags and tweets go to `top_hashtags` / `top_tweets` whenever they change;
+//! when a window closes its final ranking goes there with `final: true`, and into the view tables
+//! with layer `speed`. With `--until-idle` the job treats quiet input as complete: it closes every
+//! window and ends. A signal (Ctrl-C, SIGTERM) stops it without closing windows early: windows
+//! still open are not published as final.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::views::Snapshot;
+use trendflow_dataflows::window::{format_duration, parse_duration, WindowSpec};
+use trendflow_dataflows::Tweet;
+
+use crate::cluster::ClusterArgs;
+use crate::db::{MysqlArgs, MysqlConfig};
+use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
+use crate::runner::layer::{run_layer, DrivenSource, Feed, LayerPlan, Source};
+use crate::runner::memory::peak_rss_bytes;
+use crate::runner::signal::stop_flag;
+use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
+use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
+use crate::source::kafka::{decode, PartitionWatermarks};
+use crate::source::mysql::check_schema;
+
+/// Flags of `trendflow stream`.
+#[derive(Args, Debug, Clone)]
+pub struct StreamArgs {
+    /// A window spec LENGTH/SLIDE (`5m/1m`), or LENGTH for tumbling windows; repeat for several.
+    #[arg(long = "window", value_name = "LENGTH/SLIDE", default_values = ["5m/1m", "1h/5m"])]
+    pub windows: Vec<WindowSpec>,
+    /// How many hashtags and tweets each ranking keeps.
+    #[arg(long = "top", default_value_t = 10, value_name = "K")]
+    pub top: usize,
+    /// How often live rankings are recomputed, in event time; must divide every slide.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub tick: u64,
+    /// How far each partition's watermark trails the latest event time seen on it.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lateness: u64,
+    /// A partition that delivers nothing for this long (wall-clock) stops holding back the watermark.
+    #[arg(long = "idle-timeout", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: u64,
+    /// End once no partition has delivered anything for this long (wall-clock), treating the input
+    /// as complete: every window closes. Without it the job runs until stopped.
+    #[arg(long = "until-idle", value_parser = parse_duration, value_name = "DURATION")]
+    pub until_idle: Option<u64>,
+    /// Do not archive consumed tweets into MySQL's master dataset.
+    #[arg(long = "no-archive")]
+    pub no_archive: bool,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub mysql: MysqlArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// What the workers counted, shared with the summary.
+#[derive(Default)]
+struct Counters {
+    consumed: AtomicU64,
+    dead_lettered: AtomicU64,
+    archived: AtomicU64,
+}
+
+/// What every worker needs to read its partitions.
+struct WorkerPlan {
+    kafka: KafkaConfig,
+    mysql: Option<MysqlConfig>,
+    partitions: i32,
+    lateness_ms: u64,
+    idle_after: Duration,
+    until_idle: Option<Duration>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+}
+
+/// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
+pub fn run(args: StreamArgs) -> Result<()> {
+    let kafka = args.kafka.config()?;
+    let mysql = args.mysql.config()?;
+    let graph = GraphConfig::new(args.windows.clone(), args.top, args.tick).map_err(|e| anyhow!(e))?;
+    let timely_config = args.cluster.timely_config()?;
+    check_schema(&mysql)?;
+    let partitions = kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
+    let workers = args.cluster.total_workers();
+    if workers > partitions as usize {
+        log::warn!(
+            "{workers} workers share {partitions} partitions of '{}': {} workers will have no input; \
+             recreate the topic with more partitions to use them",
+            kafka.topic(Topic::Tweets),
+            workers - partitions as usize
+        );
+    }
+    let stop = stop_flag()?;
+    let counters = Arc::new(Counters::default());
+    let plan = Arc::new(WorkerPlan {
+        kafka: kafka.clone(),
+        mysql: (!args.no_archive).then(|| mysql.clone()),
+        partitions,
+        lateness_ms: args.lateness,
+        idle_after: Duration::from_millis(args.idle_timeout),
+        until_idle: args.until_idle.map(Duration::from_millis),
+        stop: stop.clone(),
+        counters: counters.clone(),
+    });
+    let source: DrivenSource = Arc::new(move |worker, peers, feed| read_partitions(&plan, worker, peers, feed));
+    let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
+    let rankings = KafkaSink::new(&kafka)?;
+    let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
+    let layer = LayerPlan { name: "stream", graph, slack_ms: args.lateness, changes: true, expected_tweets: None };
+    let mut published = 0u64;
+    let run = run_layer(&layer, timely_config, Source::Driven(source), |snapshot, _| {
+        // Once stopped by a signal, the workers close their inputs and the graph closes every
+        // window: those rankings are incomplete, and must not be published as final.
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let topic = match snapshot {
+            Snapshot::Hashtags(_) => Some(&top_hashtags),
+            Snapshot::Tweets(_) => Some(&top_tweets),
+            Snapshot::Languages(_) => None,
+        };
+        if let Some(topic) = topic {
+            rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(snapshot).as_bytes())?;
+            rankings.poll();
+            published += 1;
+        }
+        views.write(snapshot)
+    })?;
+    let delivered = rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
+    let interrupted =
+        if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
+    println!(
+        "stream: {} tweets consumed in {:.2} s ({:.0} tweets/s) from {partitions} partitions of {kafka}; \
+         {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
+         {} dead-lettered ({} late, lateness {}), {} archived{memory}{interrupted}",
+        counters.consumed.load(Ordering::Relaxed),
+        run.elapsed.as_secs_f64(),
+        counters.consumed.load(Ordering::Relaxed) as f64 / run.elapsed.as_secs_f64().max(1e-9),
+        run.windows_closed,
+        delivered.delivered,
+        counters.dead_lettered.load(Ordering::Relaxed),
+        run.late,
+        format_duration(args.lateness),
+        counters.archived.load(Ordering::Relaxed),
+    );
+    Ok(())
+}
+
+/// How many messages a worker reads before it lets the graph catch up.
+const BURST: usize = 8_192;
+
+/// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
+const ARCHIVE_BATCH: usize = 4_096;
+const ARCHIVE_EVERY: Duration = Duration::from_secs(1);
+
+/// One worker's loop: read its partitions, feed the graph, dead-letter and archive, until the
+/// input is idle (with `--until-idle`) or a signal arrives.
+fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dyn Feed) -> Result<()> {
+    let owned: Vec<i32> = (0..plan.partitions).filter(|p| *p as usize % peers == worker).collect();
+    if owned.is_empty() {
+        return Ok(());
+    }
+    let kafka = &plan.kafka;
+    let topic = kafka.topic(Topic::Tweets);
+    let consumer = assign(kafka, &topic, &owned)?;
+    let sink = KafkaSink::new(kafka)?;
+    let (dead_letters, hashtags) = (kafka.topic(Topic::DeadLetter), kafka.topic(Topic::Hashtags));
+    let mut archive = plan.mysql.as_ref().map(Archive::new).transpose()?;
+    let mut marks = PartitionWatermarks::new(&owned, plan.lateness_ms, plan.idle_after, Instant::now());
+    let mut reported = None;
+    let counters = &plan.counters;
+    loop {
+        for received in 0..BURST {
+            let wait = if received == 0 { Duration::from_millis(50) } else { Duration::ZERO };
+            let message = match consumer.poll(wait) {
+                None => break,
+                Some(Err(error)) => {
+                    log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
+                    break;
+                }
+                Some(Ok(message)) => message,
+            };
+            counters.consumed.fetch_add(1, Ordering::Relaxed);
+            let (partition, offset) = (message.partition(), message.offset());
+            let dead_letter = |reason: &str| -> Result<()> {
+                counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                let letter = dead_letter_json(reason, &topic, partition, offset, message.payload());
+                sink.send(&dead_letters, message.key().unwrap_or_default(), letter.as_bytes())
+            };
+            let (tweet, date_time) = match decode(message.payload()) {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    dead_letter(&reason)?;
+                    continue;
+                }
+            };
+            marks.observe(partition, tweet.created_at, Instant::now());
+            for hashtag in extract_hashtags(&tweet.text) {
+                sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
+            }
+            if let Some(archive) = archive.as_mut() {
+                archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
+            }
+            let frontier = feed.frontier();
+            if let Err(tweet) = feed.push(tweet) {
+                dead_letter(&late_reason(&tweet, frontier))?;
+            }
+        }
+        let now = Instant::now();
+        let watermark = marks.watermark(now);
+        if watermark != reported {
+            feed.report_watermark(watermark);
+            reported = watermark;
+        }
+        if let Some(time) = watermark.or_else(|| feed.cluster_watermark()) {
+            feed.advance_to(time);
+        }
+        feed.step();
+        sink.poll();
+        if let Some(archive) = archive.as_mut() {
+            archive.flush_if_due(now, counters)?;
+        }
+        let idle = plan.until_idle.is_some_and(|limit| marks.quiet_for(now) >= limit);
+        if idle || plan.stop.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    if let Some(archive) = archive.as_mut() {
+        archive.flush(counters)?;
+    }
+    // Report idleness so that no other worker waits for this one's watermark any more.
+    feed.report_watermark(None);
+    sink.flush(kafka.wait().max(Duration::from_secs(30))).map(|_| ())
+}
+
+/// A consumer that reads `partitions` of `topic` from the beginning.
+fn assign(kafka: &KafkaConfig, topic: &str, partitions: &[i32]) -> Result<BaseConsumer> {
+    let consumer = kafka.consumer()?;
+    let mut assignment = TopicPartitionList::new();
+    for partition in partitions {
+        assignment
+            .add_partition_offset(topic, *partition, Offset::Beginning)
+            .with_context(|| format!("assigning partition {partition} of '{topic}'"))?;
+    }
+    consumer.assign(&assignment).map_err(|e| kafka.explain(e)).context("assigning partitions")?;
+    Ok(consumer)
+}
+
+fn late_reason(tweet: &Tweet, frontier: u64) -> String {
+    format!("late: event time {} is behind the watermark {}", rfc3339(tweet.created_at), rfc3339(frontier))
+}
+
+/// Consumed tweets on their way into MySQL's master dataset, in batches.
+struct Archive {
+    writer: TweetWriter,
+    pending: Vec<StoredTweet>,
+    flushed: Instant,
+}
+
+impl Archive {
+    fn new(config: &MysqlConfig) -> Result<Self> {
+        Ok(Archive { writer: TweetWriter::new(config)?, pending: Vec::new(), flushed: Instant::now() })
+    }
+
+    fn push(&mut self, tweet: StoredTweet, counters: &Counters) -> Result<()> {
+        self.pending.push(tweet);
+        if self.pending.len() >= ARCHIVE_BATCH {
+            self.flush(counters)?;
+        }
+        Ok(())
+    }
+
+    fn flush_if_due(&mut self, now: Instant, counters: &Counters) -> Result<()> {
+        match now.duration_since(self.flushed) >= ARCHIVE_EVERY {
+            true => self.flush(counters),
+            false => Ok(()),
+        }
+    }
+
+    fn flush(&mut self, counters: &Counters) -> Result<()> {
+        self.flushed = Instant::now();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let tweets = std::mem::take(&mut self.pending);
+        let count = tweets.len() as u64;
+        self.writer.write(tweets).context("archiving consumed tweets into MySQL")?;
+        counters.archived.fetch_add(count, Ordering::Relaxed);
+        Ok(())
+    }
+}

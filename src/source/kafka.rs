@@ -1,0 +1,135 @@
+//! The `tweets` topic: decoding its messages, and the watermarks that say how far a worker's
+//! partitions are complete.
+
+use std::time::{Duration, Instant};
+
+use trendflow_dataflows::{EventTime, Tweet};
+
+use crate::source::seed_tweet::SeedTweet;
+
+/// The largest message accepted as a tweet. Tweets are at most a few kilobytes; anything far larger
+/// is a producer's mistake, and parsing it would only cost memory.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// The tweet a message holds, with its `date_time` text as sent (to archive unchanged), or why it
+/// holds none: the reason goes to the dead-letter topic.
+pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
+    let bytes = payload.filter(|bytes| !bytes.is_empty()).ok_or("empty message")?;
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES} bytes", bytes.len()));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
+    let row: SeedTweet = serde_json::from_str(text).map_err(|e| format!("malformed tweet JSON: {e}"))?;
+    let date_time = row.date_time.clone().unwrap_or_default();
+    row.into_tweet().map(|tweet| (tweet, date_time)).map_err(|e| e.to_string())
+}
+
+/// What one worker knows of its partitions' progress.
+///
+/// A partition's watermark is the latest event time seen on it minus the allowed lateness; the
+/// worker's is the least over its partitions, so that no partition's on-time tweets are late.
+/// A partition that has delivered nothing for the idle timeout stops counting (otherwise one quiet
+/// partition would hold every window open forever); when it delivers again it counts again, and
+/// whatever it delivers behind the frontier by then is late. Before a partition has delivered
+/// anything, it holds the watermark at zero until it turns idle.
+#[derive(Debug)]
+pub struct PartitionWatermarks {
+    partitions: Vec<PartitionProgress>,
+    lateness_ms: u64,
+    idle_after: Duration,
+}
+
+#[derive(Debug)]
+struct PartitionProgress {
+    partition: i32,
+    latest: Option<EventTime>,
+    last_record: Instant,
+}
+
+impl PartitionWatermarks {
+    /// Progress of `partitions`, all of them fresh as of `now`.
+    pub fn new(partitions: &[i32], lateness_ms: u64, idle_after: Duration, now: Instant) -> Self {
+        let partitions = partitions
+            .iter()
+            .map(|&partition| PartitionProgress { partition, latest: None, last_record: now })
+            .collect();
+        PartitionWatermarks { partitions, lateness_ms, idle_after }
+    }
+
+    /// Records that `partition` delivered a tweet of event time `time` at `now`.
+    pub fn observe(&mut self, partition: i32, time: EventTime, now: Instant) {
+        if let Some(progress) = self.partitions.iter_mut().find(|p| p.partition == partition) {
+            progress.latest = Some(progress.latest.map_or(time, |latest| latest.max(time)));
+            progress.last_record = now;
+        }
+    }
+
+    /// The least watermark of the partitions that are not idle at `now`; `None` if all are idle.
+    pub fn watermark(&self, now: Instant) -> Option<EventTime> {
+        self.partitions
+            .iter()
+            .filter(|p| now.duration_since(p.last_record) < self.idle_after)
+            .map(|p| p.latest.map_or(0, |latest| latest.saturating_sub(self.lateness_ms)))
+            .min()
+    }
+
+    /// How long none of the partitions has delivered anything.
+    pub fn quiet_for(&self, now: Instant) -> Duration {
+        self.partitions.iter().map(|p| now.duration_since(p.last_record)).min().unwrap_or(Duration::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDLE: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn the_slowest_active_partition_sets_the_watermark() {
+        let start = Instant::now();
+        let mut marks = PartitionWatermarks::new(&[0, 3], 1_000, IDLE, start);
+        assert_eq!(marks.watermark(start), Some(0), "a partition that delivered nothing yet holds the watermark");
+        marks.observe(0, 50_000, start);
+        marks.observe(3, 20_000, start);
+        marks.observe(3, 10_000, start);
+        assert_eq!(marks.watermark(start), Some(19_000));
+    }
+
+    #[test]
+    fn an_idle_partition_stops_holding_back_the_others_until_it_delivers_again() {
+        let start = Instant::now();
+        let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
+        marks.observe(0, 10_000, start);
+        let later = start + Duration::from_secs(3);
+        marks.observe(1, 90_000, later);
+        assert_eq!(marks.watermark(later), Some(10_000));
+        let idle = start + Duration::from_secs(6);
+        assert_eq!(marks.watermark(idle), Some(90_000), "partition 0 is idle");
+        marks.observe(0, 11_000, idle);
+        assert_eq!(marks.watermark(idle), Some(11_000), "partition 0 counts again");
+        assert_eq!(marks.watermark(idle + Duration::from_secs(10)), None, "all idle");
+        assert_eq!(marks.quiet_for(idle + Duration::from_secs(10)), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bad_messages_say_what_is_wrong() {
+        let reason = |payload: &[u8]| decode(Some(payload)).unwrap_err();
+        assert_eq!(decode(None).unwrap_err(), "empty message");
+        assert!(reason(b"{\"tweet_id\": 1").starts_with("malformed tweet JSON"));
+        assert!(reason(b"{\"tweet\": \"x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}")
+            .contains("missing field `tweet_id`"));
+        assert!(reason(b"{\"tweet_id\": \"one\"}").contains("invalid type"));
+        assert!(reason(b"\xff\xfe").starts_with("invalid UTF-8"));
+        assert!(reason(br#"{"tweet_id": 9, "tweet": "x", "date_time": "1970-01-01 00:00:00 UTC"}"#).contains("outside"));
+        assert!(reason(&vec![b' '; MAX_MESSAGE_BYTES + 1]).contains("exceeds the limit"));
+        let tweet = decode(Some(
+            br##"{"tweet_id": 9, "tweet": "#a", "date_time": "2021-08-29 19:51:27 EDT", "language": "en", "extra": [1]}"##,
+        ))
+        .unwrap();
+        assert_eq!(
+            (tweet.0.id, tweet.0.created_at, tweet.1.as_str()),
+            (9, 1_630_281_087_000, "2021-08-29 19:51:27 EDT")
+        );
+    }
+}
