@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: `scripts/test.sh [extra cargo test arguments]`.
 #
-# Starts the services the tests need (scripts/mysql.sh), builds into a cache outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so
-# fresh clones reuse earlier builds, and runs every test of the workspace in release mode: the
-# graph's property tests run thousands of dataflows and are slow unoptimised.
+# Installs missing build dependencies (scripts/build-deps.sh), starts the services the tests need
+# (scripts/mysql.sh for MariaDB, scripts/kafka.sh for a Kafka-API broker), builds into a cache
+# outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so fresh clones reuse
+# earlier builds, and runs every test of the workspace in release mode: the graph's property
+# tests run thousands of dataflows and are slow unoptimised.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +15,12 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# The integration tests talk to a real MariaDB: install and start it if needed, then drop the
-# databases earlier runs' tests left behind.
+scripts/build-deps.sh
+
+# The integration tests talk to a real MariaDB and a real broker: install and start them if
+# needed, then drop the databases earlier runs' tests left behind.
 scripts/mysql.sh
+scripts/kafka.sh
 client=$(command -v mariadb || command -v mysql)
 "$client" -h127.0.0.1 -utrendflow -p"${TRENDFLOW_MYSQL_PASSWORD:-trendflow}" -N \
     -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'trendflow\\_test\\_%'" |

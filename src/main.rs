@@ -11,7 +11,10 @@ use clap::Parser;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // librdkafka logs every failed connection attempt at error level; trendflow reports what the
+    // user must know itself, once, with what to do. RUST_LOG=librdkafka=debug brings them back.
+    let default_filter = "warn,librdkafka=off,rdkafka::client=off";
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter)).init();
     match trendflow::cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -2,101 +2,13 @@
 //! `trendflow batch` run, and its stored views checked against the reference implementation and
 //! against the same ranking computed by MariaDB itself in SQL; plus the errors a user meets.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
+use common::{seed_dump, seed_tweets, server_url, stored_views, Services};
 use mysql::prelude::Queryable;
-use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
-use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
-use trendflow_dataflows::window::{Window, WindowSpec};
-use trendflow_dataflows::Tweet;
-
-/// The server the tests use: `scripts/mysql.sh` prepares this user.
-fn server_url() -> String {
-    std::env::var("TRENDFLOW_TEST_MYSQL").unwrap_or_else(|_| "mysql://trendflow:trendflow@127.0.0.1:3306".into())
-}
-
-/// A database of its own for each test, so tests run in parallel without meeting.
-fn fresh_database(name: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let database = format!("trendflow_test_{name}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(&server_url()).expect("test server URL")).expect(
-        "connecting to the test MariaDB; scripts/test.sh starts it (scripts/mysql.sh), or set TRENDFLOW_TEST_MYSQL",
-    );
-    conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`")).expect("dropping an old test database");
-    format!("{}/{database}", server_url())
-}
-
-fn trendflow(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trendflow"))
-        .args(args)
-        .env("TRENDFLOW_MYSQL_URL", url)
-        .output()
-        .expect("running the trendflow binary")
-}
-
-fn succeed(url: &str, args: &[&str]) -> String {
-    let output = trendflow(url, args);
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "trendflow {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-fn seed_dump() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tweet_hashtags_db.sql")
-}
-
-fn seed_tweets() -> Vec<Tweet> {
-    let file = File::open(seed_dump()).expect("opening the seed dump");
-    DumpReader::new(BufReader::new(file))
-        .filter_map(|row| match row.expect("the seed dump parses") {
-            DumpRow::Tweet(row) => Some(row.into_tweet().expect("seed rows are valid")),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The batch layer's stored final views of `specs`.
-fn stored_views(url: &str, specs: &[WindowSpec]) -> FinalViews {
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("URL")).expect("connecting");
-    let mut views = FinalViews::default();
-    for spec in specs {
-        let window = |end: i64| Window { spec: *spec, end: end as u64 };
-        let key = ("batch", spec.to_string());
-        let rows: Vec<(i64, String, u64)> = conn
-            .exec("SELECT window_end_ms, hashtag, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
-            .expect("reading hashtags");
-        for (end, hashtag, count) in rows {
-            views.hashtags.entry(window(end)).or_default().push(HashtagCount { hashtag, count });
-        }
-        let rows: Vec<(i64, i64, u64, u64)> = conn
-            .exec("SELECT window_end_ms, tweet_id, retweets, hashtags FROM view_top_tweets WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
-            .expect("reading tweets");
-        for (end, tweet_id, retweets, hashtags) in rows {
-            views.tweets.entry(window(end)).or_default().push(TweetScore {
-                tweet_id: tweet_id as u64,
-                retweets,
-                hashtags,
-            });
-        }
-        let rows: Vec<(i64, String, u64)> = conn
-            .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key)
-            .expect("reading languages");
-        for (end, lang, count) in rows {
-            views.languages.entry(window(end)).or_default().push(LanguageCount { lang, count });
-        }
-    }
-    views
-}
+use trendflow_dataflows::window::WindowSpec;
 
 /// Top-10 hashtags per window as MariaDB computes them from `tweets` and `tweet_hashtags` (the
 /// dump's own entities), independently of trendflow's code: window end, rank, hashtag, count.
@@ -121,22 +33,23 @@ fn sql_top_hashtags(url: &str, spec: WindowSpec) -> Vec<(i64, i64, String, i64)>
 
 #[test]
 fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
-    let url = fresh_database("seed");
+    let db = Services::fresh("seed");
+    let url = db.mysql_url.clone();
     let dump = seed_dump();
-    succeed(&url, &["db", "init"]);
-    let loaded = succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
+    db.succeed(&["db", "init"]);
+    let loaded = db.succeed(&["db", "load", dump.to_str().expect("UTF-8 path")]);
     assert!(loaded.contains("loaded 8759 tweets"), "{loaded}");
     let specs: Vec<WindowSpec> = vec!["1m".parse().unwrap(), "5m/1m".parse().unwrap()];
-    succeed(&url, &["batch", "--window", "1m", "--window", "5m/1m", "--top", "10", "-w", "2"]);
+    db.succeed(&["batch", "--window", "1m", "--window", "5m/1m", "--top", "10", "-w", "2"]);
 
-    let stored = stored_views(&url, &specs);
+    let stored = stored_views(&url, "batch", &specs);
     let config = GraphConfig::new(specs.clone(), 10, 60_000).unwrap();
     let expected = reference::final_views(&seed_tweets(), &config);
     assert!(stored.window_count() > 10, "the seed's nine minutes give windows: {}", stored.window_count());
     assert!(stored == expected, "{}", stored.first_difference(&expected).unwrap_or_default());
 
     for spec in specs {
-        let tsv = succeed(&url, &["views", "--layer", "batch", "--window", &spec.to_string(), "--format", "tsv"]);
+        let tsv = db.succeed(&["views", "--layer", "batch", "--window", &spec.to_string(), "--format", "tsv"]);
         let oracle: Vec<String> = sql_top_hashtags(&url, spec)
             .into_iter()
             .map(|(end, rank, hashtag, count)| {
@@ -152,25 +65,24 @@ fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
 
 #[test]
 fn rerunning_the_batch_replaces_its_views() {
-    let url = fresh_database("rerun");
+    let db = Services::fresh("rerun");
     let dump = seed_dump();
-    succeed(&url, &["db", "init"]);
-    succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
-    succeed(&url, &["batch", "--window", "1m"]);
-    let first =
-        succeed(&url, &["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
-    succeed(&url, &["db", "load", dump.to_str().expect("UTF-8 path")]);
-    succeed(&url, &["db", "init"]);
-    succeed(&url, &["batch", "--window", "1m"]);
-    let second =
-        succeed(&url, &["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
+    db.succeed(&["db", "init"]);
+    db.succeed(&["db", "load", dump.to_str().expect("UTF-8 path")]);
+    db.succeed(&["batch", "--window", "1m"]);
+    let first = db.succeed(&["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
+    db.succeed(&["db", "load", dump.to_str().expect("UTF-8 path")]);
+    db.succeed(&["db", "init"]);
+    db.succeed(&["batch", "--window", "1m"]);
+    let second = db.succeed(&["views", "--layer", "batch", "--window", "1m", "--kind", "languages", "--format", "tsv"]);
     assert_eq!(first, second);
 }
 
 #[test]
 fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
-    let url = fresh_database("files");
-    succeed(&url, &["db", "init"]);
+    let db = Services::fresh("files");
+    let url = db.mysql_url.clone();
+    db.succeed(&["db", "init"]);
     let dir = std::env::temp_dir().join(format!("trendflow-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("tweets.csv");
@@ -185,12 +97,12 @@ fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
         "{\"tweet_id\": 4, \"tweet\": \"#Rust\", \"date_time\": \"2021-08-29 23:52:00 UTC\", \"language\": \"en\"}\n{broken\n",
     )
     .unwrap();
-    let loaded = succeed(&url, &["db", "load", csv.to_str().unwrap()]);
+    let loaded = db.succeed(&["db", "load", csv.to_str().unwrap()]);
     assert!(
         loaded.contains("loaded 2 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("tweet 2"),
         "{loaded}"
     );
-    let loaded = succeed(&url, &["db", "load", jsonl.to_str().unwrap()]);
+    let loaded = db.succeed(&["db", "load", jsonl.to_str().unwrap()]);
     assert!(
         loaded.contains("loaded 1 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("line 2"),
         "{loaded}"
@@ -207,9 +119,10 @@ fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
 
 #[test]
 fn generated_tweets_go_into_the_three_tables() {
-    let url = fresh_database("generate");
-    succeed(&url, &["db", "init"]);
-    let out = succeed(&url, &["db", "generate", "--tweets", "5000"]);
+    let db = Services::fresh("generate");
+    let url = db.mysql_url.clone();
+    db.succeed(&["db", "init"]);
+    let out = db.succeed(&["db", "generate", "--tweets", "5000"]);
     assert!(out.contains("generated 5000 tweets"), "{out}");
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
     let (tweets, links, retweets): (i64, i64, i64) = conn
@@ -222,22 +135,24 @@ fn generated_tweets_go_into_the_three_tables() {
 
 #[test]
 fn a_missing_server_wrong_password_and_missing_schema_get_one_clear_line() {
-    let down = trendflow("mysql://trendflow:s3cret@127.0.0.1:1/trendflow", &["batch", "--mysql-wait", "0"]);
+    let down =
+        Services::with_mysql_url("mysql://trendflow:s3cret@127.0.0.1:1/trendflow").run(&["batch", "--mysql-wait", "0"]);
     let message = String::from_utf8_lossy(&down.stderr);
     assert!(!down.status.success());
     assert!(message.contains("127.0.0.1:1") && message.contains("is the server running?"), "{message}");
     assert!(!message.contains("s3cret"), "the password leaked: {message}");
 
     let user = server_url().replace("trendflow:trendflow@", "trendflow:wrong-password@");
-    let denied = trendflow(&format!("{user}/trendflow"), &["batch"]);
+    let denied = Services::with_mysql_url(&format!("{user}/trendflow")).run(&["batch"]);
     let message = String::from_utf8_lossy(&denied.stderr);
     assert!(!denied.status.success() && message.contains("check the user and password"), "{message}");
     assert!(!message.contains("wrong-password"), "the password leaked: {message}");
 
-    let url = fresh_database("noschema");
+    let db = Services::fresh("noschema");
+    let url = db.mysql_url.clone();
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(&server_url()).unwrap()).unwrap();
     conn.query_drop(format!("CREATE DATABASE `{}`", url.rsplit('/').next().unwrap())).unwrap();
-    let missing = trendflow(&url, &["batch"]);
+    let missing = db.run(&["batch"]);
     let message = String::from_utf8_lossy(&missing.stderr);
     assert!(!missing.status.success() && message.contains("run trendflow db init"), "{message}");
     assert_eq!(message.trim().lines().count(), 1, "one line: {message}");

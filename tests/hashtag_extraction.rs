@@ -1,19 +1,16 @@
 //! Extraction agrees with Twitter's own hashtag entities, as the seed dump's `tweet_hashtags`
 //! table records them, for at least 99.8% of the seed's tweets; and every seed date parses.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::BufReader;
-use std::path::PathBuf;
 
+use common::seed_dump;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::hashtags::extract_hashtags;
-
-/// The seed's real dump, shared beside the project and never copied into it.
-fn seed_dump() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tweet_hashtags_db.sql")
-}
 
 /// A tweet extraction disagrees on: its id, text, the dump's tags and the extracted ones.
 type Disagreement = (u64, String, Vec<String>, Vec<String>);

@@ -57,6 +57,9 @@ pub trait Feed {
     fn frontier(&self) -> EventTime;
     /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`].
     fn step(&mut self);
+    /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
+    /// up to `timeout` unless other workers wake it.
+    fn park(&mut self, timeout: Duration);
     /// Tells every worker this worker's watermark, or `None` while all its input is idle.
     fn report_watermark(&mut self, watermark: Option<EventTime>);
     /// The least watermark reported by the workers that are not idle; `None` when all are idle.
@@ -281,6 +284,10 @@ impl Feed for Feeder<'_> {
         while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
             self.worker.step();
         }
+    }
+
+    fn park(&mut self, timeout: Duration) {
+        self.worker.step_or_park(Some(timeout));
     }
 
     fn report_watermark(&mut self, watermark: Option<EventTime>) {

@@ -171,6 +171,10 @@ pub fn run(args: StreamArgs) -> Result<()> {
 /// How many messages a worker reads before it lets the graph catch up.
 const BURST: usize = 8_192;
 
+/// How long a worker with no new input lets the dataflow sleep before it looks again: the
+/// latency the input sees at worst, against the CPU an idle job burns.
+const MAX_PARK: Duration = Duration::from_millis(5);
+
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
 const ARCHIVE_BATCH: usize = 4_096;
 const ARCHIVE_EVERY: Duration = Duration::from_secs(1);
@@ -192,9 +196,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut reported = None;
     let counters = &plan.counters;
     loop {
-        for received in 0..BURST {
-            let wait = if received == 0 { Duration::from_millis(50) } else { Duration::ZERO };
-            let message = match consumer.poll(wait) {
+        let mut idle_round = true;
+        for _ in 0..BURST {
+            let message = match consumer.poll(Duration::ZERO) {
                 None => break,
                 Some(Err(error)) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
@@ -202,6 +206,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 }
                 Some(Ok(message)) => message,
             };
+            idle_round = false;
             counters.consumed.fetch_add(1, Ordering::Relaxed);
             let (partition, offset) = (message.partition(), message.offset());
             let dead_letter = |reason: &str| -> Result<()> {
@@ -238,6 +243,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             feed.advance_to(time);
         }
         feed.step();
+        if idle_round {
+            feed.park(MAX_PARK);
+        }
         sink.poll();
         if let Some(archive) = archive.as_mut() {
             archive.flush_if_due(now, counters)?;

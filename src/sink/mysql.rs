@@ -5,6 +5,7 @@
 //! parameterised statements, a thousand at a time, which is what makes loading fast.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hasher;
 
 use anyhow::Result;
 use mysql::prelude::Queryable;
@@ -57,30 +58,37 @@ impl StoredTweet {
     }
 }
 
+/// The id a hashtag gets when trendflow stores it first: a hash of its text, above every id
+/// Twitter's own (the seed's) use. Any number of writers, in any number of processes, give a new
+/// hashtag the same id without asking each other or the database.
+pub fn new_hashtag_id(hashtag: &str) -> i64 {
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(hashtag.as_bytes());
+    ((hasher.finish() >> 2) | (1 << 62)) as i64
+}
+
 /// Writes tweets into the seed's tables, the hashtags of each (by extraction) included.
 pub struct TweetWriter {
     conn: Conn,
     config: MysqlConfig,
     hashtag_ids: HashMap<String, i64>,
-    next_hashtag_id: i64,
 }
 
 impl TweetWriter {
-    /// A writer on a fresh connection; learns the hashtags already stored so ids stay unique.
+    /// A writer on a fresh connection; learns the hashtags already stored, so that a hashtag the
+    /// seed's dump brought keeps Twitter's id.
     pub fn new(config: &MysqlConfig) -> Result<Self> {
         let mut conn = config.connect()?;
         let mut hashtag_ids = HashMap::new();
-        let mut next_hashtag_id = 0;
         let rows: Vec<(i64, Option<String>)> = conn
             .query("SELECT hashtag_id, hashtag FROM hashtags ORDER BY hashtag_id")
             .map_err(|e| explain(e, config))?;
         for (id, hashtag) in rows {
-            next_hashtag_id = next_hashtag_id.max(id + 1);
             if let Some(hashtag) = hashtag {
                 hashtag_ids.entry(hashtag).or_insert(id);
             }
         }
-        Ok(TweetWriter { conn, config: config.clone(), hashtag_ids, next_hashtag_id })
+        Ok(TweetWriter { conn, config: config.clone(), hashtag_ids })
     }
 
     /// Stores `tweets` in one transaction: the tweets, new hashtags, and tweet_hashtags counts.
@@ -97,8 +105,7 @@ impl TweetWriter {
                 let id = match self.hashtag_ids.get(&hashtag) {
                     Some(id) => *id,
                     None => {
-                        let id = self.next_hashtag_id;
-                        self.next_hashtag_id += 1;
+                        let id = new_hashtag_id(&hashtag);
                         self.hashtag_ids.insert(hashtag.clone(), id);
                         new_hashtags.push(vec![Value::from(id), Value::from(hashtag)]);
                         id
@@ -119,11 +126,12 @@ impl TweetWriter {
         let config = self.config.clone();
         let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(|e| explain(e, &config))?;
         let result = (|| {
+            // Another writer may have stored the same new hashtag already, under the same id.
             insert_rows(
                 &mut tx,
                 "hashtags",
                 &["hashtag_id", "hashtag"],
-                "ON DUPLICATE KEY UPDATE hashtag = VALUES(hashtag)",
+                "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
                 new_hashtags,
             )?;
             insert_rows(
@@ -325,5 +333,19 @@ impl ViewWriter {
             }
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_hashtag_ids_are_stable_distinct_and_clear_of_twitters() {
+        assert_eq!(new_hashtag_id("#rust"), new_hashtag_id("#rust"));
+        assert_ne!(new_hashtag_id("#rust"), new_hashtag_id("#rusT"));
+        for tag in ["#a", "#東京", "#vacancesfrançais21"] {
+            assert!(new_hashtag_id(tag) >= 1 << 62, "{tag}: positive and above the seed's ids");
+        }
     }
 }

@@ -1,0 +1,266 @@
+//! The speed layer against a real Kafka-API broker and a real MariaDB (both started by
+//! `scripts/test.sh`): tweets produced, streamed, published and archived; the final views equal
+//! the batch layer's and the reference's; bad and late input goes to the dead-letter topic and
+//! changes nothing else; and the errors a user meets are clear.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{brokers, seed_dump, seed_tweets, stored_views, Services};
+use mysql::prelude::Queryable;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow::source::seed_tweet::SeedTweet;
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::reference;
+use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::Tweet;
+
+/// Every message of a topic (all partitions, from the beginning) as (key, value) text: at least
+/// `at_least` of them (within a minute), and then all that arrive until the topic has been quiet
+/// for a second. Quiet, not the high watermark: not every broker reports that exactly.
+fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", "trendflow-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a test consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).expect("assigning partitions");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut messages = Vec::new();
+    loop {
+        match consumer.poll(Duration::from_secs(1)) {
+            Some(message) => {
+                let message = message.expect("reading a test topic");
+                let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).to_string();
+                messages.push((text(message.key()), text(message.payload())));
+            }
+            None if messages.len() >= at_least || Instant::now() > deadline => return messages,
+            None => {}
+        }
+    }
+}
+
+/// Sends raw messages to partition 0 of a topic, waiting until the broker has them all.
+fn send_raw(topic: &str, messages: &[(String, Vec<u8>)]) {
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", brokers()).create().expect("a test producer");
+    for (key, payload) in messages {
+        producer.send(BaseRecord::to(topic).partition(0).key(key).payload(payload)).expect("queueing a message");
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(30)).expect("the broker takes the test messages");
+}
+
+fn json(tweet: &Tweet) -> Vec<u8> {
+    serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
+}
+
+fn specs(texts: &[&str]) -> Vec<WindowSpec> {
+    texts.iter().map(|text| text.parse().unwrap()).collect()
+}
+
+#[test]
+fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
+    let s = Services::fresh("seedstream");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["db", "load", seed_dump().to_str().expect("UTF-8 path")]);
+    let created = s.succeed(&["topics", "create", "--partitions", "3"]);
+    assert!(created.contains("created") && created.contains("tweets_dead_letter"), "{created}");
+    let again = s.succeed(&["topics", "create", "--partitions", "3"]);
+    assert!(again.contains("already there") && !again.contains("created"), "{again}");
+
+    let produced = s.succeed(&["produce"]);
+    assert!(produced.contains("produce: 8759 tweets") && produced.contains("8759 confirmed, 0 failed"), "{produced}");
+    let streamed = s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "-w", "2", "--until-idle", "3s"]);
+    assert!(
+        streamed.contains("8759 tweets consumed")
+            && streamed.contains("0 dead-lettered")
+            && streamed.contains("8759 archived"),
+        "{streamed}"
+    );
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    let verified = s.succeed(&["verify"]);
+    assert!(verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"), "{verified}");
+
+    // The speed layer's own views equal the reference, not only the batch layer's.
+    let windows = specs(&["1m", "5m/1m"]);
+    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let expected = reference::final_views(&seed_tweets(), &GraphConfig::new(windows, 10, 60_000).unwrap());
+    assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
+
+    // Every final snapshot on top_hashtags is the stored view of its window; live ones came first.
+    let snapshots = read_topic(&format!("{}top_hashtags", s.topic_prefix), 24);
+    let mut finals = BTreeMap::new();
+    for (key, value) in &snapshots {
+        let value: serde_json::Value = serde_json::from_str(value).expect("snapshot JSON");
+        if value["final"] == true {
+            assert!(finals.insert(key.clone(), value).is_none(), "one final snapshot per window: {key}");
+        }
+    }
+    assert_eq!(finals.len(), 24);
+    assert!(snapshots.len() > finals.len(), "live snapshots too");
+    for value in finals.values() {
+        let spec: WindowSpec = value["window"].as_str().unwrap().parse().unwrap();
+        let window = trendflow_dataflows::window::Window { spec, end: value["window_end_ms"].as_u64().unwrap() };
+        let rows: Vec<(String, u64)> = value["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row["hashtag"].as_str().unwrap().to_string(), row["count"].as_u64().unwrap()))
+            .collect();
+        let stored: Vec<(String, u64)> = speed.hashtags[&window].iter().map(|h| (h.hashtag.clone(), h.count)).collect();
+        assert_eq!(rows, stored, "{window:?}");
+    }
+
+    // One message per extracted hashtag occurrence; the archive added no duplicate tweets.
+    let occurrences: usize = seed_tweets().iter().map(|tweet| extract_hashtags(&tweet.text).len()).sum();
+    assert_eq!(read_topic(&format!("{}hashtags", s.topic_prefix), occurrences).len(), occurrences);
+    let stored: Option<i64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
+    assert_eq!(stored, Some(8759));
+
+    // verify notices a difference, says where, and fails.
+    s.mysql()
+        .query_drop("UPDATE view_top_hashtags SET occurrences = occurrences + 1 WHERE layer = 'speed' AND position = 2 AND window_spec = '1m' ORDER BY window_end_ms LIMIT 1")
+        .unwrap();
+    let differs = s.run(&["verify"]);
+    let printed = String::from_utf8_lossy(&differs.stdout);
+    assert!(!differs.status.success());
+    assert!(printed.starts_with("Hashtags 1m ending 2021-08-29") && printed.contains("rank 2"), "{printed}");
+}
+
+#[test]
+fn generated_tweets_reach_the_batch_layer_through_the_archive() {
+    let s = Services::fresh("archive");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let produced = s.succeed(&["produce", "--from", "generator", "--tweets", "30000"]);
+    assert!(produced.contains("30000 confirmed, 0 failed"), "{produced}");
+    let streamed = s.succeed(&["stream", "--window", "5m/1m", "-w", "2", "--until-idle", "3s"]);
+    assert!(streamed.contains("30000 archived") && streamed.contains("0 dead-lettered"), "{streamed}");
+    let (tweets, retweets): (i64, i64) =
+        s.mysql().query_first("SELECT COUNT(*), COUNT(retweet_of) FROM tweets").unwrap().unwrap();
+    assert_eq!(tweets, 30000);
+    assert!(retweets > 3000, "retweets keep their originals: {retweets}");
+    s.succeed(&["batch", "--window", "5m/1m"]);
+    let verified = s.succeed(&["verify"]);
+    assert!(verified.starts_with("identical"), "{verified}");
+}
+
+#[test]
+fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_change_nothing_else() {
+    let s = Services::fresh("deadletter");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "1"]);
+    let tweets_topic = format!("{}tweets", s.topic_prefix);
+    // Ten minutes of tweets, one a second.
+    let generator = Generator::new(GeneratorConfig { tweets: 600, rate_per_sec: 1.0, ..GeneratorConfig::default() })
+        .expect("generator");
+    let good: Vec<Tweet> = generator.share(0, 1).collect();
+    let mut first: Vec<(String, Vec<u8>)> = good[..500].iter().map(|t| (t.id.to_string(), json(t))).collect();
+    let with_extra_field = {
+        let mut value: serde_json::Value = serde_json::from_slice(&first[7].1).unwrap();
+        value["source"] = "unknown extra fields are fine".into();
+        serde_json::to_vec(&value).unwrap()
+    };
+    first[7].1 = with_extra_field;
+    let bad: [(&str, &[u8]); 6] = [
+        ("empty message", b""),
+        ("malformed tweet JSON", b"{\"tweet_id\": 1, "),
+        ("missing field `tweet_id`", b"{\"tweet\": \"#x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}"),
+        ("invalid type", b"{\"tweet_id\": \"one\", \"tweet\": \"#x\"}"),
+        ("invalid UTF-8", b"\xff\xfe{}"),
+        ("outside 2006..2100", b"{\"tweet_id\": 2, \"tweet\": \"#x\", \"date_time\": \"1970-01-01 00:00:00 UTC\"}"),
+    ];
+    for (i, (_, payload)) in bad.iter().enumerate() {
+        first.insert(50 * i + 3, (format!("bad-{i}"), payload.to_vec()));
+    }
+    send_raw(&tweets_topic, &first);
+
+    let stream = Command::new(env!("CARGO_BIN_EXE_trendflow"))
+        .args(["stream", "--window", "1m", "--until-idle", "8s", "--no-archive"])
+        .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
+        .env("TRENDFLOW_BROKERS", brokers())
+        .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the stream");
+    // A tweet from the second minute is late once a window well after it has closed.
+    let late = Tweet { id: 1, created_at: good[100].created_at, ..good[100].clone() };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let closed_after_late = || {
+        read_topic(&format!("{}top_hashtags", s.topic_prefix), 1).iter().any(|(_, value)| {
+            let value: serde_json::Value = serde_json::from_str(value).unwrap();
+            value["final"] == true && value["window_end_ms"].as_u64().unwrap() > late.created_at + 120_000
+        })
+    };
+    while !closed_after_late() {
+        assert!(Instant::now() < deadline, "the stream published no final ranking within a minute");
+    }
+    let mut second = vec![(late.id.to_string(), json(&late))];
+    second.extend(good[500..].iter().map(|t| (t.id.to_string(), json(t))));
+    send_raw(&tweets_topic, &second);
+    let output = stream.wait_with_output().expect("the stream ends");
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{summary}");
+    assert!(summary.contains("607 tweets consumed") && summary.contains("7 dead-lettered (1 late"), "{summary}");
+
+    let letters = read_topic(&format!("{}tweets_dead_letter", s.topic_prefix), 7);
+    let reasons: Vec<String> = letters
+        .iter()
+        .map(|(_, value)| {
+            let value: serde_json::Value = serde_json::from_str(value).unwrap();
+            assert_eq!(value["topic"], tweets_topic.as_str());
+            assert!(value["offset"].as_i64().is_some_and(|offset| offset >= 0), "{value}");
+            value["reason"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(reasons.len(), 7, "{reasons:?}");
+    for (expected, _) in bad {
+        assert!(
+            reasons.iter().any(|reason| reason.contains(expected)),
+            "no dead letter says '{expected}': {reasons:?}"
+        );
+    }
+    assert!(reasons.iter().any(|reason| reason.starts_with("late: event time")), "{reasons:?}");
+
+    // The views are those of the good, on-time tweets alone.
+    let windows = specs(&["1m"]);
+    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let expected = reference::final_views(&good, &GraphConfig::new(windows, 10, 60_000).unwrap());
+    assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
+}
+
+#[test]
+fn a_missing_broker_a_missing_topic_and_a_bad_setting_get_one_clear_line() {
+    let s = Services::fresh("kafkaerrors");
+    let down =
+        s.run(&["topics", "create", "--brokers", "127.0.0.1:1", "--kafka-wait", "2", "-X", "sasl.password=hunter2"]);
+    let message = String::from_utf8_lossy(&down.stderr);
+    assert!(!down.status.success());
+    assert!(message.contains("127.0.0.1:1") && message.contains("scripts/kafka.sh"), "{message}");
+    assert!(!message.contains("hunter2"), "the password leaked: {message}");
+    assert_eq!(message.trim().lines().count(), 1, "one line: {message}");
+
+    let missing = s.run(&["produce", "--from", "generator", "--tweets", "10"]);
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success() && message.contains("create it with: trendflow topics create"), "{message}");
+
+    let typo = s.run(&["stream", "-X", "fetch.wait.max.msec=5"]);
+    let message = String::from_utf8_lossy(&typo.stderr);
+    assert!(!typo.status.success() && message.contains("invalid -X setting"), "{message}");
+}
