@@ -174,6 +174,9 @@ impl KafkaConfig {
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "false"),
+            // librdkafka prefetches up to 64 MiB per consumer by default; the graph keeps up
+            // with far less, and memory stays bounded by the window horizon, not the backlog.
+            ("queued.max.messages.kbytes", "16384"),
         ]);
         BaseConsumer::from_config(&config).with_context(|| format!("creating a Kafka consumer for {self}"))
     }

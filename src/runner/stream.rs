@@ -80,6 +80,24 @@ struct Counters {
     consumed: AtomicU64,
     dead_lettered: AtomicU64,
     archived: AtomicU64,
+    /// When the first and the last message arrived, in microseconds since the job started: the
+    /// consuming rate is over that span, not over the idle wait that ends the job.
+    first_message_us: AtomicU64,
+    last_message_us: AtomicU64,
+}
+
+impl Counters {
+    fn record_arrivals(&self, started: Instant, now: Instant) {
+        let at = now.duration_since(started).as_micros() as u64;
+        let _ = self.first_message_us.compare_exchange(0, at.max(1), Ordering::Relaxed, Ordering::Relaxed);
+        self.last_message_us.fetch_max(at, Ordering::Relaxed);
+    }
+
+    /// The time between the first message and the last.
+    fn active(&self) -> Duration {
+        let first = self.first_message_us.load(Ordering::Relaxed);
+        Duration::from_micros(self.last_message_us.load(Ordering::Relaxed).saturating_sub(first))
+    }
 }
 
 /// What every worker needs to read its partitions.
@@ -92,6 +110,7 @@ struct WorkerPlan {
     until_idle: Option<Duration>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    started: Instant,
 }
 
 /// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
@@ -122,6 +141,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         until_idle: args.until_idle.map(Duration::from_millis),
         stop: stop.clone(),
         counters: counters.clone(),
+        started: Instant::now(),
     });
     let source: DrivenSource = Arc::new(move |worker, peers, feed| read_partitions(&plan, worker, peers, feed));
     let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
@@ -151,13 +171,14 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
     let interrupted =
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
+    let consumed = counters.consumed.load(Ordering::Relaxed);
     println!(
-        "stream: {} tweets consumed in {:.2} s ({:.0} tweets/s) from {partitions} partitions of {kafka}; \
+        "stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
+         ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
          {} dead-lettered ({} late, lateness {}), {} archived{memory}{interrupted}",
-        counters.consumed.load(Ordering::Relaxed),
         run.elapsed.as_secs_f64(),
-        counters.consumed.load(Ordering::Relaxed) as f64 / run.elapsed.as_secs_f64().max(1e-9),
+        consumed as f64 / counters.active().as_secs_f64().max(1e-3),
         run.windows_closed,
         delivered.delivered,
         counters.dead_lettered.load(Ordering::Relaxed),
@@ -197,9 +218,13 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let counters = &plan.counters;
     loop {
         let mut idle_round = true;
+        let mut drained = false;
         for _ in 0..BURST {
             let message = match consumer.poll(Duration::ZERO) {
-                None => break,
+                None => {
+                    drained = true;
+                    break;
+                }
                 Some(Err(error)) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
                     break;
@@ -221,7 +246,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     continue;
                 }
             };
-            marks.observe(partition, tweet.created_at, Instant::now());
+            marks.observe(partition, tweet.created_at);
             for hashtag in extract_hashtags(&tweet.text) {
                 sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
             }
@@ -234,7 +259,11 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             }
         }
         let now = Instant::now();
-        let watermark = marks.watermark(now);
+        if !idle_round {
+            counters.record_arrivals(plan.started, now);
+        }
+        marks.end_round(drained, now);
+        let watermark = marks.watermark();
         if watermark != reported {
             feed.report_watermark(watermark);
             reported = watermark;
@@ -250,7 +279,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         if let Some(archive) = archive.as_mut() {
             archive.flush_if_due(now, counters)?;
         }
-        let idle = plan.until_idle.is_some_and(|limit| marks.quiet_for(now) >= limit);
+        let idle = plan.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
         if idle || plan.stop.load(Ordering::Relaxed) {
             break;
         }

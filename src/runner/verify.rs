@@ -32,8 +32,8 @@ pub struct Comparison {
     pub compared: BTreeMap<String, usize>,
     /// Human-readable differences, the first ones only.
     pub differences: Vec<String>,
-    /// How many windows differ in all.
-    pub differing_windows: usize,
+    /// The windows (spec, end) that differ in any view.
+    pub differing_windows: BTreeSet<(String, u64)>,
 }
 
 /// Compares and prints the outcome; any difference, or nothing to compare, is an error.
@@ -57,14 +57,14 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         bail!("no window has final views from both the speed and the batch layer: run trendflow stream and trendflow batch first");
     }
     let covered: Vec<String> = comparison.compared.iter().map(|(spec, n)| format!("{n} windows of {spec}")).collect();
-    if comparison.differing_windows == 0 {
+    if comparison.differing_windows.is_empty() {
         println!("identical: {} (hashtags, tweets and languages)", covered.join(", "));
         return Ok(());
     }
     for difference in &comparison.differences {
         println!("{difference}");
     }
-    bail!("the layers differ in {} of the {total} windows compared", comparison.differing_windows)
+    bail!("the layers differ in {} of the {total} windows compared", comparison.differing_windows.len())
 }
 
 /// Window specs that both layers have written hashtag views for.
@@ -101,7 +101,7 @@ pub fn compare(
         if fast == slow {
             continue;
         }
-        comparison.differing_windows += 1;
+        comparison.differing_windows.insert((spec.to_string(), end));
         if comparison.differences.len() < max_differences {
             let first = (0..fast.len().max(slow.len())).find(|&i| fast.get(i) != slow.get(i)).unwrap_or(0);
             let show = |row: Option<&ViewRow>| row.map_or("(none)".to_string(), |row| row.values.join(" "));
@@ -133,7 +133,7 @@ mod tests {
         let mut comparison = Comparison::default();
         compare(&spec, ViewKind::Hashtags, speed, batch, 10, &mut comparison);
         assert_eq!(comparison.compared["1m"], 2);
-        assert_eq!(comparison.differing_windows, 1);
+        assert_eq!(comparison.differing_windows, BTreeSet::from([("1m".to_string(), 120_000)]));
         assert_eq!(
             comparison.differences,
             vec!["Hashtags 1m ending 1970-01-01 00:02:00: rank 2: speed #b 1 / batch #c 1"]

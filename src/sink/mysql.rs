@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hasher;
+use std::time::Duration;
 
 use anyhow::Result;
 use mysql::prelude::Queryable;
@@ -92,11 +93,13 @@ impl TweetWriter {
     }
 
     /// Stores `tweets` in one transaction: the tweets, new hashtags, and tweet_hashtags counts.
-    pub fn write(&mut self, tweets: Vec<StoredTweet>) -> Result<()> {
-        let mut new_hashtags = Vec::new();
-        let mut links = Vec::new();
-        let mut tweet_rows = Vec::with_capacity(tweets.len());
-        for StoredTweet { tweet, date_time } in tweets {
+    pub fn write(&mut self, mut tweets: Vec<StoredTweet>) -> Result<()> {
+        // Rows go in key order, so concurrent writers (stream workers archiving) take row locks in
+        // the same order; InnoDB may still pick a deadlock victim, so a deadlocked batch is retried.
+        tweets.sort_by_key(|stored| stored.tweet.id);
+        let mut new_hashtags: Vec<(i64, String)> = Vec::new();
+        let mut links: Vec<(i64, i64, i64)> = Vec::new();
+        for StoredTweet { tweet, .. } in &tweets {
             let mut counts: HashMap<String, i64> = HashMap::new();
             for hashtag in extract_hashtags(&tweet.text) {
                 *counts.entry(hashtag).or_default() += 1;
@@ -107,51 +110,87 @@ impl TweetWriter {
                     None => {
                         let id = new_hashtag_id(&hashtag);
                         self.hashtag_ids.insert(hashtag.clone(), id);
-                        new_hashtags.push(vec![Value::from(id), Value::from(hashtag)]);
+                        new_hashtags.push((id, hashtag));
                         id
                     }
                 };
-                links.push(vec![Value::from(tweet.id as i64), Value::from(id), Value::from(count)]);
+                links.push((tweet.id as i64, id, count));
             }
-            tweet_rows.push(vec![
-                Value::from(tweet.id as i64),
-                Value::from(tweet.text),
-                Value::from(date_time),
-                Value::from(tweet.lang),
-                Value::from(tweet.created_at as i64),
-                Value::from(tweet.user_id.map(|id| id as i64)),
-                Value::from(tweet.retweet_of.map(|id| id as i64)),
-            ]);
         }
-        let config = self.config.clone();
-        let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(|e| explain(e, &config))?;
-        let result = (|| {
-            // Another writer may have stored the same new hashtag already, under the same id.
-            insert_rows(
-                &mut tx,
-                "hashtags",
-                &["hashtag_id", "hashtag"],
-                "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
-                new_hashtags,
-            )?;
-            insert_rows(
-                &mut tx,
-                "tweets",
-                &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
-                "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
-                 created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
-                tweet_rows,
-            )?;
-            insert_rows(
-                &mut tx,
-                "tweet_hashtags",
-                &["tweet_id", "hashtag_id", "count"],
-                "ON DUPLICATE KEY UPDATE count = VALUES(count)",
-                links,
-            )
-        })();
-        result.and_then(|()| tx.commit()).map_err(|e| explain(e, &config))
+        new_hashtags.sort();
+        links.sort();
+        let mut pause = Duration::from_millis(20);
+        for attempt in 1.. {
+            match self.write_once(&tweets, &new_hashtags, &links) {
+                Err(mysql::Error::MySqlError(e)) if is_transient(e.code) && attempt < MAX_ATTEMPTS => {
+                    log::warn!("{}: {e}; retrying the batch of {} tweets in {pause:?}", self.config, tweets.len());
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                result => return result.map_err(|e| explain(e, &self.config)),
+            }
+        }
+        unreachable!("the last attempt returns")
     }
+
+    /// One transaction: new hashtags, the tweets, and their tweet_hashtags counts.
+    fn write_once(
+        &mut self,
+        tweets: &[StoredTweet],
+        new_hashtags: &[(i64, String)],
+        links: &[(i64, i64, i64)],
+    ) -> mysql::Result<()> {
+        let mut tx = self.conn.start_transaction(TxOpts::default())?;
+        // Another writer may have stored the same new hashtag already, under the same id.
+        insert_rows(
+            &mut tx,
+            "hashtags",
+            &["hashtag_id", "hashtag"],
+            "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
+            new_hashtags.iter().map(|(id, hashtag)| vec![Value::from(id), Value::from(hashtag)]).collect(),
+        )?;
+        insert_rows(
+            &mut tx,
+            "tweets",
+            &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
+            "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
+             created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
+            tweets
+                .iter()
+                .map(|StoredTweet { tweet, date_time }| {
+                    vec![
+                        Value::from(tweet.id as i64),
+                        Value::from(&tweet.text),
+                        Value::from(date_time),
+                        Value::from(&tweet.lang),
+                        Value::from(tweet.created_at as i64),
+                        Value::from(tweet.user_id.map(|id| id as i64)),
+                        Value::from(tweet.retweet_of.map(|id| id as i64)),
+                    ]
+                })
+                .collect(),
+        )?;
+        insert_rows(
+            &mut tx,
+            "tweet_hashtags",
+            &["tweet_id", "hashtag_id", "count"],
+            "ON DUPLICATE KEY UPDATE count = VALUES(count)",
+            links
+                .iter()
+                .map(|(tweet, tag, count)| vec![Value::from(tweet), Value::from(tag), Value::from(count)])
+                .collect(),
+        )?;
+        tx.commit()
+    }
+}
+
+/// How often a batch is tried before a deadlock or lock timeout is reported.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Whether a MySQL error ends only this transaction: a deadlock victim (1213) or a lock wait
+/// timeout (1205), which a retry of the same transaction normally gets past.
+fn is_transient(code: u16) -> bool {
+    matches!(code, 1205 | 1213)
 }
 
 /// Writes the seed dump's rows as they are: its hashtag ids and tweet_hashtags are Twitter's.

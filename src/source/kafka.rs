@@ -28,54 +28,78 @@ pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
 ///
 /// A partition's watermark is the latest event time seen on it minus the allowed lateness; the
 /// worker's is the least over its partitions, so that no partition's on-time tweets are late.
+///
 /// A partition that has delivered nothing for the idle timeout stops counting (otherwise one quiet
 /// partition would hold every window open forever); when it delivers again it counts again, and
-/// whatever it delivers behind the frontier by then is late. Before a partition has delivered
-/// anything, it holds the watermark at zero until it turns idle.
+/// whatever it delivers behind the frontier by then is late. Quiet time only accrues while the
+/// worker is caught up — in rounds that drained everything the consumer had fetched — so a
+/// partition waiting behind another's backlog, or behind a slow write, is never taken for idle.
+/// Before a partition has delivered anything, it holds the watermark at zero until it turns idle.
 #[derive(Debug)]
 pub struct PartitionWatermarks {
     partitions: Vec<PartitionProgress>,
     lateness_ms: u64,
     idle_after: Duration,
+    round_ended: Instant,
 }
 
 #[derive(Debug)]
 struct PartitionProgress {
     partition: i32,
     latest: Option<EventTime>,
-    last_record: Instant,
+    quiet: Duration,
+    seen_this_round: bool,
 }
 
 impl PartitionWatermarks {
-    /// Progress of `partitions`, all of them fresh as of `now`.
+    /// Progress of `partitions`, none of them heard from yet, as of `now`.
     pub fn new(partitions: &[i32], lateness_ms: u64, idle_after: Duration, now: Instant) -> Self {
         let partitions = partitions
             .iter()
-            .map(|&partition| PartitionProgress { partition, latest: None, last_record: now })
+            .map(|&partition| PartitionProgress {
+                partition,
+                latest: None,
+                quiet: Duration::ZERO,
+                seen_this_round: false,
+            })
             .collect();
-        PartitionWatermarks { partitions, lateness_ms, idle_after }
+        PartitionWatermarks { partitions, lateness_ms, idle_after, round_ended: now }
     }
 
-    /// Records that `partition` delivered a tweet of event time `time` at `now`.
-    pub fn observe(&mut self, partition: i32, time: EventTime, now: Instant) {
+    /// Records that `partition` delivered a tweet of event time `time`.
+    pub fn observe(&mut self, partition: i32, time: EventTime) {
         if let Some(progress) = self.partitions.iter_mut().find(|p| p.partition == partition) {
             progress.latest = Some(progress.latest.map_or(time, |latest| latest.max(time)));
-            progress.last_record = now;
+            progress.quiet = Duration::ZERO;
+            progress.seen_this_round = true;
         }
     }
 
-    /// The least watermark of the partitions that are not idle at `now`; `None` if all are idle.
-    pub fn watermark(&self, now: Instant) -> Option<EventTime> {
+    /// Ends a round of reading at `now`. If the round `drained` the consumer, the partitions it
+    /// heard nothing from have been quiet for the whole time since the last round ended.
+    pub fn end_round(&mut self, drained: bool, now: Instant) {
+        let elapsed = now.duration_since(self.round_ended);
+        for progress in &mut self.partitions {
+            if drained && !progress.seen_this_round {
+                progress.quiet += elapsed;
+            }
+            progress.seen_this_round = false;
+        }
+        self.round_ended = now;
+    }
+
+    /// The least watermark of the partitions that are not idle; `None` if all are idle.
+    pub fn watermark(&self) -> Option<EventTime> {
         self.partitions
             .iter()
-            .filter(|p| now.duration_since(p.last_record) < self.idle_after)
+            .filter(|p| p.quiet < self.idle_after)
             .map(|p| p.latest.map_or(0, |latest| latest.saturating_sub(self.lateness_ms)))
             .min()
     }
 
-    /// How long none of the partitions has delivered anything.
-    pub fn quiet_for(&self, now: Instant) -> Duration {
-        self.partitions.iter().map(|p| now.duration_since(p.last_record)).min().unwrap_or(Duration::MAX)
+    /// How long none of the partitions has delivered anything while the worker was caught up.
+    pub fn quiet_for(&self) -> Duration {
+        self.partitions.iter().map(|p| p.quiet).min().unwrap_or(Duration::MAX)
     }
 }
 
@@ -89,27 +113,47 @@ mod tests {
     fn the_slowest_active_partition_sets_the_watermark() {
         let start = Instant::now();
         let mut marks = PartitionWatermarks::new(&[0, 3], 1_000, IDLE, start);
-        assert_eq!(marks.watermark(start), Some(0), "a partition that delivered nothing yet holds the watermark");
-        marks.observe(0, 50_000, start);
-        marks.observe(3, 20_000, start);
-        marks.observe(3, 10_000, start);
-        assert_eq!(marks.watermark(start), Some(19_000));
+        assert_eq!(marks.watermark(), Some(0), "a partition that delivered nothing yet holds the watermark");
+        marks.observe(0, 50_000);
+        marks.observe(3, 20_000);
+        marks.observe(3, 10_000);
+        marks.end_round(true, start);
+        assert_eq!(marks.watermark(), Some(19_000));
     }
 
     #[test]
     fn an_idle_partition_stops_holding_back_the_others_until_it_delivers_again() {
         let start = Instant::now();
+        let second = |s: u64| start + Duration::from_secs(s);
         let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
-        marks.observe(0, 10_000, start);
-        let later = start + Duration::from_secs(3);
-        marks.observe(1, 90_000, later);
-        assert_eq!(marks.watermark(later), Some(10_000));
-        let idle = start + Duration::from_secs(6);
-        assert_eq!(marks.watermark(idle), Some(90_000), "partition 0 is idle");
-        marks.observe(0, 11_000, idle);
-        assert_eq!(marks.watermark(idle), Some(11_000), "partition 0 counts again");
-        assert_eq!(marks.watermark(idle + Duration::from_secs(10)), None, "all idle");
-        assert_eq!(marks.quiet_for(idle + Duration::from_secs(10)), Duration::from_secs(10));
+        marks.observe(0, 10_000);
+        marks.end_round(true, second(1));
+        marks.observe(1, 90_000);
+        marks.end_round(true, second(3));
+        assert_eq!(marks.watermark(), Some(10_000));
+        marks.end_round(true, second(7));
+        assert_eq!(marks.watermark(), Some(90_000), "partition 0 has been quiet for 6 s");
+        marks.observe(0, 11_000);
+        marks.end_round(true, second(8));
+        assert_eq!(marks.watermark(), Some(11_000), "partition 0 counts again");
+        marks.end_round(true, second(20));
+        assert_eq!(marks.watermark(), None, "all idle");
+        assert_eq!(marks.quiet_for(), Duration::from_secs(12));
+    }
+
+    #[test]
+    fn a_partition_behind_a_backlog_or_a_slow_round_is_not_idle() {
+        let start = Instant::now();
+        let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
+        marks.observe(0, 10_000);
+        marks.observe(1, 10_000);
+        marks.end_round(true, start);
+        for round in 1..=10 {
+            marks.observe(0, 10_000 + round * 1_000);
+            // A full round (the consumer still has messages) that took a second, say writing.
+            marks.end_round(false, start + Duration::from_secs(round));
+        }
+        assert_eq!(marks.watermark(), Some(10_000), "partition 1 may have data queued behind partition 0's");
     }
 
     #[test]
