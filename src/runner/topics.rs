@@ -1,7 +1,14 @@
 //! `trendflow topics create`: the topics trendflow reads and writes, created idempotently.
 
-use anyhow::Result;
-use clap::{Args, Subcommand};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use rdkafka::consumer::Consumer;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use trendflow_dataflows::window::parse_duration;
 
 use crate::kafka::{KafkaArgs, Topic};
 
@@ -9,6 +16,42 @@ use crate::kafka::{KafkaArgs, Topic};
 pub enum TopicsCommand {
     /// Create tweets, hashtags, top_hashtags, top_tweets and the dead-letter topic where missing.
     Create(CreateArgs),
+    /// Print a topic's messages from the beginning, one `key<TAB>value` line each.
+    Read(ReadArgs),
+}
+
+/// A topic by its role (the prefix is added).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopicName {
+    Tweets,
+    Hashtags,
+    TopHashtags,
+    TopTweets,
+    DeadLetter,
+}
+
+impl From<TopicName> for Topic {
+    fn from(name: TopicName) -> Topic {
+        match name {
+            TopicName::Tweets => Topic::Tweets,
+            TopicName::Hashtags => Topic::Hashtags,
+            TopicName::TopHashtags => Topic::TopHashtags,
+            TopicName::TopTweets => Topic::TopTweets,
+            TopicName::DeadLetter => Topic::DeadLetter,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Which topic.
+    #[arg(value_enum)]
+    pub topic: TopicName,
+    /// Stop once no message has come for this long; without it, follow the topic until stopped.
+    #[arg(long = "until-idle", value_parser = parse_duration, value_name = "DURATION")]
+    pub until_idle: Option<u64>,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -37,6 +80,42 @@ pub fn run(command: TopicsCommand) -> Result<()> {
                 println!("already there: {}", existing.join(", "));
             }
             Ok(())
+        }
+        TopicsCommand::Read(args) => read(&args),
+    }
+}
+
+/// Prints every message of the topic, all partitions, from the beginning. A reader that stops
+/// early (`| head`) ends the command quietly.
+fn read(args: &ReadArgs) -> Result<()> {
+    let kafka = args.kafka.config()?;
+    let topic = Topic::from(args.topic);
+    let name = kafka.topic(topic);
+    let consumer = kafka.consumer()?;
+    let partitions = kafka.partition_count(&consumer, topic)?;
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..partitions {
+        assignment.add_partition_offset(&name, partition, Offset::Beginning).context("assigning partitions")?;
+    }
+    consumer.assign(&assignment).map_err(|e| kafka.explain(e))?;
+    let mut out = std::io::stdout().lock();
+    let mut last_message = Instant::now();
+    loop {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                last_message = Instant::now();
+                let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
+                let line = writeln!(out, "{}\t{}", text(message.key()), text(message.payload()));
+                if line.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+                    return Ok(());
+                }
+                line?;
+            }
+            Some(Err(error)) => log::warn!("reading '{name}' from {kafka}: {error}; retrying"),
+            None if args.until_idle.is_some_and(|idle| last_message.elapsed() >= Duration::from_millis(idle)) => {
+                return Ok(())
+            }
+            None => {}
         }
     }
 }

@@ -153,11 +153,12 @@ pub fn snapshot_json(snapshot: &Snapshot) -> String {
             .iter()
             .enumerate()
             .map(|(rank, row)| {
-                let mut value = serde_json::to_value(row).unwrap_or_default();
-                if let Some(fields) = value.as_object_mut() {
-                    fields.insert("rank".into(), json!(rank + 1));
+                let mut fields = serde_json::Map::new();
+                fields.insert("rank".into(), json!(rank + 1));
+                if let serde_json::Value::Object(row) = serde_json::to_value(row).unwrap_or_default() {
+                    fields.extend(row);
                 }
-                value
+                serde_json::Value::Object(fields)
             })
             .collect();
         let window = &ranking.window;
