@@ -50,6 +50,9 @@ pub struct ReadArgs {
     /// Stop once no message has come for this long; without it, follow the topic until stopped.
     #[arg(long = "until-idle", value_parser = parse_duration, value_name = "DURATION")]
     pub until_idle: Option<u64>,
+    /// Start each line with the message's timestamp (milliseconds since the epoch) and a tab.
+    #[arg(long)]
+    pub timestamps: bool,
     #[command(flatten)]
     pub kafka: KafkaArgs,
 }
@@ -105,7 +108,12 @@ fn read(args: &ReadArgs) -> Result<()> {
             Some(Ok(message)) => {
                 last_message = Instant::now();
                 let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
-                let line = writeln!(out, "{}\t{}", text(message.key()), text(message.payload()));
+                let stamp = match (args.timestamps, message.timestamp().to_millis()) {
+                    (true, Some(millis)) => format!("{millis}\t"),
+                    (true, None) => "-\t".to_string(),
+                    (false, _) => String::new(),
+                };
+                let line = writeln!(out, "{stamp}{}\t{}", text(message.key()), text(message.payload()));
                 if line.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
                     return Ok(());
                 }
