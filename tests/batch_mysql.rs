@@ -131,6 +131,17 @@ fn generated_tweets_go_into_the_three_tables() {
         .unwrap();
     assert_eq!(tweets, 5000);
     assert!(links > 2000 && retweets > 500, "links {links}, retweets {retweets}");
+
+    // Workers' shares of the history partition it evenly. (Generated snowflake ids are all even:
+    // shares by MOD(tweet_id, 2) once gave one worker everything.)
+    let shares: Vec<usize> = (0..2)
+        .map(|worker| {
+            let (query, params) = trendflow::source::mysql::history_query(worker, 2);
+            conn.exec::<mysql::Row, _, _>(query, params).unwrap().len()
+        })
+        .collect();
+    assert_eq!(shares.iter().sum::<usize>(), 5000);
+    assert!(shares.iter().all(|share| *share > 2000), "{shares:?}");
 }
 
 #[test]

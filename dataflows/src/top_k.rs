@@ -8,15 +8,20 @@
 //! (event time), applying each time's events once the input frontier has passed it; its output is
 //! an ordinary differential collection of the best rows.
 //!
+//! Within one time, events are folded into the aggregates first and each touched item's row is
+//! moved once at the end: with coarse ticks (the batch layer) a popular hashtag gets hundreds of
+//! events per time, and reordering it for each would dominate the cost.
+//!
 //! [`ranked`] runs two levels — within hash buckets of each key, then over the buckets' winners —
 //! so the bulk of the work spreads over all workers while the final merge per key sees at most
 //! `BUCKETS * K` rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
+use rustc_hash::{FxHashMap, FxHashSet};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
@@ -106,7 +111,7 @@ where
             let mut pending: BTreeMap<EventTime, Vec<(K, I, E, isize)>> = BTreeMap::new();
             // A capability at or before every pending time, to emit each time's changes at it.
             let mut held: Option<Capability<EventTime>> = None;
-            let mut keys: HashMap<K, Ranking<I, A, R>> = HashMap::new();
+            let mut keys: FxHashMap<K, Ranking<I, A, R>> = FxHashMap::default();
             move |(input, frontier), output| {
                 input.for_each(|capability, updates| {
                     if let Some(capability) = capability.retain_least(output.output_index()) {
@@ -121,16 +126,17 @@ where
                 let Some(capability) = held.as_mut() else { return };
                 while let Some(entry) = pending.first_entry().filter(|entry| !frontier.less_equal(entry.key())) {
                     let (time, updates) = entry.remove_entry();
-                    let mut changed = HashSet::new();
+                    let mut changed = FxHashSet::default();
                     for (key, item, event, diff) in updates {
                         let ranking = keys.entry(key.clone()).or_default();
-                        ranking.apply(item, &event, diff, &fold, &row);
+                        ranking.fold(item, &event, diff, &fold, &row);
                         changed.insert(key);
                     }
                     let at = capability.delayed(&time);
                     let mut session = output.session(&at);
                     for key in changed {
                         let Some(ranking) = keys.get_mut(&key) else { continue };
+                        ranking.settle(&row);
                         let best: Vec<R> = ranking.rows.iter().take(k).cloned().collect();
                         for row in ranking.published.iter().filter(|row| !best.contains(row)) {
                             session.give(((key.clone(), row.clone()), time, -1));
@@ -155,20 +161,28 @@ where
 
 /// One key's state: each item's aggregate, the items' rows in rank order, and the rows last output.
 struct Ranking<I, A, R> {
-    aggregates: HashMap<I, A>,
+    aggregates: FxHashMap<I, Aggregate<A, R>>,
     rows: BTreeSet<R>,
     published: Vec<R>,
+    /// Items folded since the last [`Ranking::settle`].
+    touched: Vec<I>,
+}
+
+/// An item's aggregate, and while the item is touched, its row as it was before.
+struct Aggregate<A, R> {
+    value: A,
+    before: Option<Option<R>>,
 }
 
 impl<I, A, R> Default for Ranking<I, A, R> {
     fn default() -> Self {
-        Ranking { aggregates: HashMap::new(), rows: BTreeSet::new(), published: Vec::new() }
+        Ranking { aggregates: FxHashMap::default(), rows: BTreeSet::new(), published: Vec::new(), touched: Vec::new() }
     }
 }
 
-impl<I: Hash + Eq, A: Default + PartialEq, R: Ord> Ranking<I, A, R> {
-    /// Applies one event to its item's aggregate and moves the item's row to its new rank.
-    fn apply<E>(
+impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord> Ranking<I, A, R> {
+    /// Applies one event to its item's aggregate; the item's row moves at the next settle.
+    fn fold<E>(
         &mut self,
         item: I,
         event: &E,
@@ -176,16 +190,34 @@ impl<I: Hash + Eq, A: Default + PartialEq, R: Ord> Ranking<I, A, R> {
         fold: impl Fn(&mut A, &E, isize),
         row: impl Fn(&I, &A) -> Option<R>,
     ) {
-        let mut aggregate = self.aggregates.remove(&item).unwrap_or_default();
-        if let Some(before) = row(&item, &aggregate) {
-            self.rows.remove(&before);
+        let aggregate = match self.aggregates.get_mut(&item) {
+            Some(aggregate) => aggregate,
+            None => self.aggregates.entry(item.clone()).or_insert(Aggregate { value: A::default(), before: None }),
+        };
+        if aggregate.before.is_none() {
+            aggregate.before = Some(row(&item, &aggregate.value));
+            self.touched.push(item);
         }
-        fold(&mut aggregate, event, diff);
-        if let Some(after) = row(&item, &aggregate) {
-            self.rows.insert(after);
-        }
-        if aggregate != A::default() {
-            self.aggregates.insert(item, aggregate);
+        fold(&mut aggregate.value, event, diff);
+    }
+
+    /// Moves every touched item's row to its new rank, and forgets items back at the default.
+    fn settle(&mut self, row: impl Fn(&I, &A) -> Option<R>) {
+        for item in self.touched.drain(..) {
+            let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
+            let before = aggregate.before.take().flatten();
+            let after = row(&item, &aggregate.value);
+            if before != after {
+                if let Some(before) = before {
+                    self.rows.remove(&before);
+                }
+                if let Some(after) = after {
+                    self.rows.insert(after);
+                }
+            }
+            if aggregate.value == A::default() {
+                self.aggregates.remove(&item);
+            }
         }
     }
 }

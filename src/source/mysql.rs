@@ -7,29 +7,37 @@ use trendflow_dataflows::Tweet;
 use crate::db::{explain, MysqlConfig};
 use crate::source::seed_tweet::SeedTweet;
 
+/// A stored tweet as the batch layer reads it: `tweet_id, tweet, created_at_ms, language,
+/// user_id, retweet_of`.
+pub type HistoryRow = (i64, Option<String>, i64, Option<String>, Option<i64>, Option<i64>);
+
+/// The query for worker `worker`'s share (of `peers`) of the stored tweets, in event-time order,
+/// and its parameters. Shares go by a hash of the id: raw ids are no good, since snowflake ids
+/// carry sequence bits that are mostly zero (every generated id is even, as are most real ones).
+pub fn history_query(worker: usize, peers: usize) -> (String, Vec<mysql::Value>) {
+    let columns = "SELECT tweet_id, tweet, created_at_ms, language, user_id, retweet_of FROM tweets \
+                   WHERE created_at_ms IS NOT NULL";
+    match peers {
+        1 => (format!("{columns} ORDER BY created_at_ms"), Vec::new()),
+        _ => (
+            format!("{columns} AND MOD(CRC32(tweet_id), ?) = ? ORDER BY created_at_ms"),
+            vec![(peers as u64).into(), (worker as u64).into()],
+        ),
+    }
+}
+
 /// Pushes worker `worker`'s share (of `peers`) of the stored tweets, in event-time order, as the
 /// server streams them: the history is never held in memory. Returns how many tweets it pushed.
 pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mut dyn FnMut(Tweet)) -> Result<u64> {
     let mut conn = config.connect()?;
-    let rows = conn
-        .exec_iter(
-            "SELECT tweet_id, tweet, created_at_ms, language, user_id, retweet_of FROM tweets \
-             WHERE created_at_ms IS NOT NULL AND MOD(tweet_id, ?) = ? ORDER BY created_at_ms",
-            (peers as u64, worker as u64),
-        )
-        .map_err(|e| explain(e, config))
-        .context("reading tweets for the batch layer")?;
+    let (query, params) = history_query(worker, peers);
+    let rows =
+        conn.exec_iter(query, params).map_err(|e| explain(e, config)).context("reading tweets for the batch layer")?;
     let mut pushed = 0;
     for row in rows {
         let row = row.map_err(|e| explain(e, config)).context("reading tweets for the batch layer")?;
-        let (id, text, created_at, lang, user_id, retweet_of): (
-            i64,
-            Option<String>,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-        ) = mysql::from_row_opt(row).context("a row of tweets has unexpected column types")?;
+        let (id, text, created_at, lang, user_id, retweet_of): HistoryRow =
+            mysql::from_row_opt(row).context("a row of tweets has unexpected column types")?;
         push(Tweet {
             id: id as u64,
             text: text.unwrap_or_default(),

@@ -1,0 +1,163 @@
+//! The batch layer over generated histories of 1M and 10M tweets in MySQL, next to a bare scan.
+//!
+//! For each size it fills a database `trendflow_bench_<N>` with `trendflow db generate` (kept
+//! for reruns while it holds exactly N tweets), times a bare scan — the batch layer's own query
+//! over the whole table, every column decoded as the batch layer decodes it, by the same client
+//! library, then discarded — and runs `trendflow batch` with each worker count as a child process:
+//! wall time, tweets/s and the child's peak RSS. Results go to `bench/results/batch.json`.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release -p trendflow-bench --bin batch
+//! ```
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use mysql::prelude::Queryable;
+use serde_json::{json, Value};
+use trendflow::source::mysql::{history_query, HistoryRow};
+use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
+
+#[derive(Parser, Debug)]
+#[command(about = "Batch layer against a bare scan, at several history sizes")]
+struct Args {
+    /// History sizes, in tweets.
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000_000u64, 10_000_000])]
+    sizes: Vec<u64>,
+    /// Worker counts to run the batch layer with.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2])]
+    workers: Vec<usize>,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// The server, without a database: mysql://USER:PASSWORD@HOST:PORT.
+    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
+    server: String,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let trendflow = trendflow_binary()?;
+    let machine = machine();
+    let mut results = Vec::new();
+    println!(
+        "{:>10}  {:>10}  {:>7}  {:>9}  {:>12}  {:>9}  {:>8}",
+        "tweets", "run", "workers", "seconds", "tweets/s", "vs scan", "peak RSS"
+    );
+    for &size in &args.sizes {
+        let url = format!("{}/trendflow_bench_{size}", args.server);
+        let generated = fill(&trendflow, &url, size)?;
+        let scans: Vec<f64> = (0..args.repeat).map(|_| scan(&url, size)).collect::<Result<_>>()?;
+        let scan_seconds = median(scans);
+        println!(
+            "{size:>10}  {:>10}  {:>7}  {scan_seconds:>9.2}  {:>12.0}  {:>9}  {:>8}",
+            "bare scan",
+            1,
+            size as f64 / scan_seconds,
+            "1.00x",
+            "-"
+        );
+        let mut batches = Vec::new();
+        for &workers in &args.workers {
+            let mut seconds = Vec::new();
+            let mut peak = 0;
+            for _ in 0..args.repeat {
+                let run = run_measured(
+                    Command::new(&trendflow)
+                        .args(["batch", "-w", &workers.to_string()])
+                        .env("TRENDFLOW_MYSQL_URL", &url),
+                )?;
+                if !run.stdout.contains(&format!("batch: {size} tweets")) {
+                    bail!("the batch layer did not read {size} tweets: {}", run.stdout);
+                }
+                seconds.push(run.wall.as_secs_f64());
+                peak = peak.max(run.peak_rss_bytes);
+            }
+            let seconds = median(seconds);
+            let mib = peak / (1024 * 1024);
+            println!(
+                "{size:>10}  {:>10}  {workers:>7}  {seconds:>9.2}  {:>12.0}  {:>8.2}x  {mib:>4} MiB",
+                "batch",
+                size as f64 / seconds,
+                seconds / scan_seconds
+            );
+            batches.push(json!({
+                "workers": workers,
+                "seconds": seconds,
+                "tweets_per_second": size as f64 / seconds,
+                "vs_scan": seconds / scan_seconds,
+                "peak_rss_mib": mib,
+            }));
+        }
+        results.push(json!({
+            "tweets": size,
+            "generate": generated,
+            "scan_seconds": scan_seconds,
+            "scan_tweets_per_second": size as f64 / scan_seconds,
+            "batch": batches,
+        }));
+    }
+    let path = write_results(
+        "batch",
+        &json!({"benchmark": "batch", "machine": machine, "repeat": args.repeat, "sizes": results}),
+    )?;
+    println!("results: {}", path.display());
+    Ok(())
+}
+
+/// Makes the database hold exactly `size` generated tweets; returns the generation's figures when
+/// it had to generate them.
+fn fill(trendflow: &std::path::Path, url: &str, size: u64) -> Result<Value> {
+    let database = url.rsplit('/').next().unwrap_or_default();
+    let server = url.trim_end_matches(database).trim_end_matches('/');
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(server)?).context("connecting to the benchmark server")?;
+    let held: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM `{database}`.tweets WHERE created_at_ms IS NOT NULL"))
+        .unwrap_or(None);
+    if held == Some(size) {
+        return Ok(Value::Null);
+    }
+    conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
+    let init = Command::new(trendflow).args(["db", "init"]).env("TRENDFLOW_MYSQL_URL", url).output()?;
+    if !init.status.success() {
+        bail!("trendflow db init failed: {}", String::from_utf8_lossy(&init.stderr));
+    }
+    let run = run_measured(
+        Command::new(trendflow).args(["db", "generate", "--tweets", &size.to_string()]).env("TRENDFLOW_MYSQL_URL", url),
+    )?;
+    let links: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.tweet_hashtags"))?.unwrap_or(0);
+    let hashtags: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.hashtags"))?.unwrap_or(0);
+    let seconds = run.wall.as_secs_f64();
+    println!(
+        "generated {size} tweets ({} rows with tweet_hashtags and hashtags) in {seconds:.1} s: {:.0} tweets/s, {:.0} rows/s",
+        size + links + hashtags,
+        size as f64 / seconds,
+        (size + links + hashtags) as f64 / seconds
+    );
+    Ok(json!({
+        "seconds": seconds,
+        "tweets_per_second": size as f64 / seconds,
+        "rows": size + links + hashtags,
+        "rows_per_second": (size + links + hashtags) as f64 / seconds,
+    }))
+}
+
+/// Reads the whole history with the batch layer's query and decoding, and discards it.
+fn scan(url: &str, size: u64) -> Result<f64> {
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url)?).context("connecting to the benchmark database")?;
+    let started = Instant::now();
+    let mut rows = 0u64;
+    let (query, params) = history_query(0, 1);
+    for row in conn.exec_iter(query, params)? {
+        let row: HistoryRow = mysql::from_row_opt(row?)?;
+        std::hint::black_box(row);
+        rows += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if rows != size {
+        bail!("the scan read {rows} tweets, not {size}");
+    }
+    Ok(seconds)
+}

@@ -1,0 +1,105 @@
+//! What trendflow's benchmark programs share: running the `trendflow` binary as a measured child
+//! process (wall time and its own peak RSS), the machine's description, and result files.
+//!
+//! Each program under `src/bin` is one scenario; `README.md` has the commands and the figures.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+/// A finished child process: how long it took, its peak resident memory, and what it printed.
+pub struct ChildRun {
+    pub wall: Duration,
+    pub peak_rss_bytes: u64,
+    pub stdout: String,
+}
+
+/// Runs `command` to completion and measures it. The peak RSS comes from the kernel's accounting
+/// of that one child (`wait4`), so it covers the whole process, allocator and libraries included.
+pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
+    let started = Instant::now();
+    let mut child = command.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {command:?}"))?;
+    let mut stdout = String::new();
+    if let Some(mut pipe) = child.stdout.take() {
+        pipe.read_to_string(&mut stdout).with_context(|| format!("reading the output of {command:?}"))?;
+    }
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, with valid pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    if pid < 0 {
+        bail!("waiting for {command:?}: {}", std::io::Error::last_os_error());
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("{command:?} failed (wait status {status}); its output:\n{stdout}");
+    }
+    Ok(ChildRun { wall, peak_rss_bytes: usage.ru_maxrss as u64 * 1024, stdout })
+}
+
+/// The `trendflow` binary of the same build as this benchmark (`cargo build --release` puts both
+/// in the same directory).
+pub fn trendflow_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating this benchmark's executable")?;
+    let binary = exe.with_file_name("trendflow");
+    if !binary.exists() {
+        bail!("{} is missing: build it first with cargo build --release", binary.display());
+    }
+    Ok(binary)
+}
+
+/// The median of some measurements (the upper middle one for an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// What the figures were measured on: cores, memory, and the load when the run started.
+pub fn machine() -> Value {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let memory_kib: u64 = read("/proc/meminfo")
+        .lines()
+        .find(|line| line.starts_with("MemTotal:"))
+        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory_gib": (memory_kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        "load_average": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    })
+}
+
+/// Writes `results` to `bench/results/NAME.json` and returns the path.
+pub fn write_results(name: &str, results: &Value) -> Result<PathBuf> {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&directory).with_context(|| format!("creating {}", directory.display()))?;
+    let path = directory.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(results).context("encoding the results")?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_is_measured_and_a_failing_one_is_an_error() {
+        let run = run_measured(Command::new("sh").args(["-c", "echo hello"])).unwrap();
+        assert_eq!(run.stdout, "hello\n");
+        assert!(run.peak_rss_bytes > 0);
+        let error = run_measured(Command::new("sh").args(["-c", "echo oops; exit 3"])).err().unwrap().to_string();
+        assert!(error.contains("oops"), "{error}");
+    }
+
+    #[test]
+    fn the_median_is_the_middle_value() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 3.0);
+    }
+}
