@@ -43,11 +43,18 @@ pub fn run(args: BatchArgs) -> Result<()> {
     // Each worker reads its share in event-time order, so nothing it reads later is older.
     let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
     let run = run_layer(&plan, timely_config, source, |snapshot, _| writer.write(snapshot))?;
-    let stale = writer.remove_unwritten(graph.windows())?;
+    // Each window length is published by one worker; in a cluster, a process clears stale windows
+    // only of the specs it wrote, as the others' are not its own to judge.
+    let owned = match args.cluster.processes {
+        1 => graph.windows().to_vec(),
+        _ => writer.written_specs(),
+    };
+    let stale = writer.remove_unwritten(&owned)?;
     let memory =
         peak_rss_bytes().map(|bytes| format!(", peak memory {} MiB", bytes / (1024 * 1024))).unwrap_or_default();
     println!(
-        "batch: {} tweets from {config} in {:.2} s ({:.0} tweets/s), {} windows written (layer batch), {stale} stale views removed{memory}",
+        "{}batch: {} tweets from {config} in {:.2} s ({:.0} tweets/s), {} windows written (layer batch), {stale} stale views removed{memory}",
+        args.cluster.speaker(),
         run.tweets,
         run.elapsed.as_secs_f64(),
         run.tweets as f64 / run.elapsed.as_secs_f64().max(1e-9),

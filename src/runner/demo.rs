@@ -73,11 +73,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     let windows: Vec<String> = stream_graph.windows().iter().map(|w| w.to_string()).collect();
     println!(
-        "trendflow demo: {} generated tweets, windows {}, top {}, {} worker(s)",
+        "{}trendflow demo: {} generated tweets, windows {}, top {}, {}",
+        args.cluster.speaker(),
         args.tweets,
         windows.join(" "),
         args.top,
-        args.cluster.workers
+        args.cluster.describe()
     );
 
     let stream_plan = LayerPlan {

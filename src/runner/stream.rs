@@ -173,10 +173,11 @@ pub fn run(args: StreamArgs) -> Result<()> {
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
     let consumed = counters.consumed.load(Ordering::Relaxed);
     println!(
-        "stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
+        "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
          ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
          {} dead-lettered ({} late, lateness {}), {} archived{memory}{interrupted}",
+        args.cluster.speaker(),
         run.elapsed.as_secs_f64(),
         consumed as f64 / counters.active().as_secs_f64().max(1e-3),
         run.windows_closed,

@@ -346,6 +346,11 @@ impl ViewWriter {
         result.and_then(|()| tx.commit()).map_err(|e| explain(e, &self.config))
     }
 
+    /// The window specs this writer has written windows of.
+    pub fn written_specs(&self) -> Vec<WindowSpec> {
+        self.written.keys().copied().collect()
+    }
+
     /// Deletes this layer's rows of `specs` for windows this writer did not write: what a full
     /// recomputation (the batch layer) no longer produces.
     pub fn remove_unwritten(&mut self, specs: &[WindowSpec]) -> Result<u64> {
