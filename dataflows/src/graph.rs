@@ -13,8 +13,12 @@
 //! different ticks and still agree window for window: a fine tick for fresh live rankings, a
 //! coarse one for throughput.
 
-use differential_dataflow::{AsCollection, VecCollection as Collection};
-use timely::dataflow::operators::vec::Map;
+use std::hash::Hash;
+
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
+use rustc_hash::FxHashMap;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::Operator;
 
 use crate::hashtags::extract_hashtags;
 use crate::publish::publish;
@@ -224,30 +228,45 @@ impl TweetTally {
 
 /// Turns each contribution into the records `expand` makes of it for each window length, present
 /// from the first tick after the tweet until `length` later.
+///
+/// The records of each batch of tweets are consolidated before they go on: tweets of one tick
+/// enter (and leave) at the same time, so a batch holds a language or a popular hashtag many
+/// times over, and one record with the summed multiplicity is far cheaper to exchange and rank.
 fn sliding<'scope, D>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
     mut expand: impl FnMut(&Contribution, u64, &mut Vec<D>) + 'static,
 ) -> Collection<'scope, EventTime, D>
 where
-    D: Clone + 'static,
+    D: ExchangeData + Hash,
 {
     let lengths = config.lengths();
     let tick = config.tick_ms;
+    let mut records = Vec::new();
+    let mut consolidated: FxHashMap<(D, EventTime), isize> = FxHashMap::default();
     contributions
         .inner
-        .flat_map(move |(tweet, time, diff)| {
-            let enter = (time / tick + 1) * tick;
-            let mut records = Vec::new();
-            let mut updates = Vec::new();
-            for &length in &lengths {
-                expand(&tweet, length, &mut records);
-                for record in records.drain(..) {
-                    updates.push((record.clone(), enter, diff));
-                    updates.push((record, enter + length, -diff));
-                }
+        .unary(Pipeline, "Sliding", move |_, _| {
+            move |input, output| {
+                input.for_each(|capability, tweets| {
+                    for (tweet, time, diff) in tweets.drain(..) {
+                        let enter = (time / tick + 1) * tick;
+                        for &length in &lengths {
+                            expand(&tweet, length, &mut records);
+                            for record in records.drain(..) {
+                                *consolidated.entry((record.clone(), enter)).or_default() += diff;
+                                *consolidated.entry((record, enter + length)).or_default() -= diff;
+                            }
+                        }
+                    }
+                    let mut session = output.session(&capability);
+                    for ((record, time), diff) in consolidated.drain() {
+                        if diff != 0 {
+                            session.give((record, time, diff));
+                        }
+                    }
+                });
             }
-            updates
         })
         .as_collection()
 }
