@@ -173,7 +173,7 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
 }
 
 #[test]
-fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_change_nothing_else() {
+fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_change_nothing() {
     let s = Services::fresh("deadletter");
     s.succeed(&["db", "init"]);
     s.succeed(&["topics", "create", "--partitions", "1"]);
@@ -200,6 +200,8 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_change_nothing_
     for (i, (_, payload)) in bad.iter().enumerate() {
         first.insert(50 * i + 3, (format!("bad-{i}"), payload.to_vec()));
     }
+    // A producer's retry: the same tweet again, a moment later.
+    first.insert(400, (good[390].id.to_string(), json(&good[390])));
     send_raw(&tweets_topic, &first);
 
     let stream = Command::new(env!("CARGO_BIN_EXE_trendflow"))
@@ -228,7 +230,8 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_change_nothing_
     let output = stream.wait_with_output().expect("the stream ends");
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{summary}");
-    assert!(summary.contains("607 messages consumed") && summary.contains("7 dead-lettered (1 late"), "{summary}");
+    assert!(summary.contains("608 messages consumed") && summary.contains("7 dead-lettered (1 late"), "{summary}");
+    assert!(summary.contains("1 duplicates dropped"), "{summary}");
 
     let letters = read_topic(&format!("{}tweets_dead_letter", s.topic_prefix), 7);
     let reasons: Vec<String> = letters

@@ -38,7 +38,7 @@ use crate::runner::memory::peak_rss_bytes;
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
-use crate::source::kafka::{decode, PartitionWatermarks};
+use crate::source::kafka::{decode, PartitionWatermarks, RecentIds};
 use crate::source::mysql::check_schema;
 
 /// Flags of `trendflow stream`.
@@ -79,6 +79,7 @@ pub struct StreamArgs {
 struct Counters {
     consumed: AtomicU64,
     dead_lettered: AtomicU64,
+    duplicates: AtomicU64,
     archived: AtomicU64,
     /// When the first and the last message arrived, in microseconds since the job started: the
     /// consuming rate is over that span, not over the idle wait that ends the job.
@@ -176,7 +177,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
          ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
-         {} dead-lettered ({} late, lateness {}), {} archived{memory}{interrupted}",
+         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived{memory}{interrupted}",
         args.cluster.speaker(),
         run.elapsed.as_secs_f64(),
         consumed as f64 / counters.active().as_secs_f64().max(1e-3),
@@ -185,6 +186,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         counters.dead_lettered.load(Ordering::Relaxed),
         run.late,
         format_duration(args.lateness),
+        counters.duplicates.load(Ordering::Relaxed),
         counters.archived.load(Ordering::Relaxed),
     );
     Ok(())
@@ -216,6 +218,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut archive = plan.mysql.as_ref().map(Archive::new).transpose()?;
     let mut marks = PartitionWatermarks::new(&owned, plan.lateness_ms, plan.idle_after, Instant::now());
     let mut reported = None;
+    let mut recent = RecentIds::default();
     let counters = &plan.counters;
     loop {
         let mut idle_round = true;
@@ -248,13 +251,17 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 }
             };
             marks.observe(partition, tweet.created_at);
+            let frontier = feed.frontier();
+            if !recent.first_sighting(tweet.id, tweet.created_at, frontier) {
+                counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             for hashtag in extract_hashtags(&tweet.text) {
                 sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
             }
             if let Some(archive) = archive.as_mut() {
                 archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
             }
-            let frontier = feed.frontier();
             if let Err(tweet) = feed.push(tweet) {
                 dead_letter(&late_reason(&tweet, frontier))?;
             }

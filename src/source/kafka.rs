@@ -1,6 +1,7 @@
 //! The `tweets` topic: decoding its messages, and the watermarks that say how far a worker's
 //! partitions are complete.
 
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use trendflow_dataflows::{EventTime, Tweet};
@@ -103,6 +104,36 @@ impl PartitionWatermarks {
     }
 }
 
+/// Ids of the tweets fed lately, to drop copies of them: a producer's retry, a replayed partition,
+/// the same tweet from two sources.
+///
+/// A copy older than the input frontier is late anyway and never reaches the graph, so only the
+/// ids of tweets at or after the frontier need remembering: a lateness' worth of tweets. Copies
+/// are caught by the worker that reads them, so they must share a partition, as they do when
+/// keyed by tweet id.
+#[derive(Debug, Default)]
+pub struct RecentIds {
+    ids: HashSet<u64>,
+    by_time: BTreeMap<EventTime, Vec<u64>>,
+}
+
+impl RecentIds {
+    /// Whether this is the first copy of tweet `id` (of event time `time`) since the frontier
+    /// reached `frontier`; remembers it. Forgets the ids of tweets older than the frontier.
+    pub fn first_sighting(&mut self, id: u64, time: EventTime, frontier: EventTime) -> bool {
+        while let Some(entry) = self.by_time.first_entry().filter(|entry| *entry.key() < frontier) {
+            for forgotten in entry.remove() {
+                self.ids.remove(&forgotten);
+            }
+        }
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.by_time.entry(time).or_default().push(id);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +185,16 @@ mod tests {
             marks.end_round(false, start + Duration::from_secs(round));
         }
         assert_eq!(marks.watermark(), Some(10_000), "partition 1 may have data queued behind partition 0's");
+    }
+
+    #[test]
+    fn a_copy_is_dropped_while_its_tweet_is_at_or_after_the_frontier_and_forgotten_after() {
+        let mut recent = RecentIds::default();
+        assert!(recent.first_sighting(7, 10_000, 0));
+        assert!(recent.first_sighting(8, 12_000, 0));
+        assert!(!recent.first_sighting(7, 10_000, 9_000), "a redelivered copy");
+        assert!(!recent.first_sighting(8, 12_000, 11_000), "tweet 8 is still at or after the frontier");
+        assert!(recent.first_sighting(7, 10_000, 11_000), "forgotten: a copy behind the frontier is late anyway");
     }
 
     #[test]
