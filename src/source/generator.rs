@@ -1091,7 +1091,6 @@ fn pick_tag_language(mut draw: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeSet, HashMap, HashSet};
-    use std::time::Instant;
 
     use trendflow_dataflows::hashtags::extract_hashtags;
 
@@ -1338,18 +1337,5 @@ mod tests {
         assert!(error(GeneratorConfig { zipf_exponent: 0.0, ..default() }).contains("near 1.1"));
         assert!(error(GeneratorConfig { tweets: 1 << 40, ..default() }).contains("fewer tweets or a higher rate"));
         assert!(Generator::new(GeneratorConfig { users: 0, ..default() }).is_err());
-    }
-
-    /// Generation speed, for the record rather than as a promise:
-    /// `cargo test --release -p trendflow generation_throughput -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn generation_throughput() {
-        let tweets = 4_000_000;
-        let generator = generator(tweets);
-        let started = Instant::now();
-        let bytes: usize = generator.share(0, 1).map(|tweet| tweet.text.len() + tweet.lang.len()).sum();
-        let seconds = started.elapsed().as_secs_f64();
-        println!("{tweets} tweets in {seconds:.2} s: {:.0} tweets/s, {bytes} bytes", tweets as f64 / seconds);
     }
 }
