@@ -61,6 +61,28 @@ fn run_cluster(s: &Services, processes: usize, workers: usize, args: &[&str]) ->
     outputs
 }
 
+/// The number right after `label` in each process's summary, summed over the processes.
+fn summed_count(outputs: &[Output], label: &str) -> u64 {
+    outputs
+        .iter()
+        .map(|output| {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let count = stdout.split(label).nth(1).and_then(|rest| rest.split(' ').next());
+            count.and_then(|n| n.parse::<u64>().ok()).unwrap_or_else(|| panic!("no '{label}' summary: {stdout}"))
+        })
+        .sum()
+}
+
+/// Fresh services with the seed's tweets loaded into MySQL and produced into 4 partitions.
+fn seed_in_mysql_and_kafka(name: &str) -> Services {
+    let s = Services::fresh(name);
+    s.succeed(&["db", "init"]);
+    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
+    s.succeed(&["topics", "create", "--partitions", "4"]);
+    s.succeed(&["produce"]);
+    s
+}
+
 fn specs() -> Vec<WindowSpec> {
     vec!["1m".parse().unwrap(), "5m/1m".parse().unwrap()]
 }
@@ -94,15 +116,7 @@ fn the_batch_layer_stores_the_reference_views_in_every_layout() {
     let expected = reference::final_views(&seed_tweets(), &GraphConfig::new(specs(), 10, 60_000).unwrap());
     for (processes, workers) in LAYOUTS {
         let outputs = run_cluster(&s, processes, workers, &["batch", "--window", "1m", "--window", "5m/1m"]);
-        let read: u64 = outputs
-            .iter()
-            .map(|output| {
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                let count = stdout.split("batch: ").nth(1).and_then(|rest| rest.split(' ').next());
-                count.and_then(|n| n.parse::<u64>().ok()).unwrap_or_else(|| panic!("no batch summary: {stdout}"))
-            })
-            .sum();
-        assert_eq!(read, 8759, "the processes share the history without overlap");
+        assert_eq!(summed_count(&outputs, "batch: "), 8759, "the processes share the history without overlap");
         let stored = stored_views(&s.mysql_url, "batch", &specs());
         assert!(
             stored == expected,
@@ -114,24 +128,12 @@ fn the_batch_layer_stores_the_reference_views_in_every_layout() {
 
 #[test]
 fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
-    let s = Services::fresh("clusterstream");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
-    s.succeed(&["topics", "create", "--partitions", "4"]);
-    s.succeed(&["produce"]);
+    let s = seed_in_mysql_and_kafka("clusterstream");
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
     for (processes, workers) in LAYOUTS {
         let args = ["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s", "--no-archive"];
         let outputs = run_cluster(&s, processes, workers, &args);
-        let consumed: u64 = outputs
-            .iter()
-            .map(|output| {
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                let count = stdout.split("stream: ").nth(1).and_then(|rest| rest.split(' ').next());
-                count.and_then(|n| n.parse::<u64>().ok()).unwrap_or_else(|| panic!("no stream summary: {stdout}"))
-            })
-            .sum();
-        assert_eq!(consumed, 8759, "{processes}×{workers}: every partition read once");
+        assert_eq!(summed_count(&outputs, "stream: "), 8759, "{processes}×{workers}: every partition read once");
         let verified = s.succeed(&["verify"]);
         assert!(
             verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"),
@@ -142,11 +144,7 @@ fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
 
 #[test]
 fn scripts_cluster_runs_stream_and_batch_from_a_hostfile_and_they_verify() {
-    let s = Services::fresh("clusterscript");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
-    s.succeed(&["topics", "create", "--partitions", "4"]);
-    s.succeed(&["produce"]);
+    let s = seed_in_mysql_and_kafka("clusterscript");
     let hostfile = loopback_hostfile(2);
     let logs = std::env::temp_dir().join(format!("trendflow-cluster-logs-{}", std::process::id()));
     let script = |args: &[&str]| {

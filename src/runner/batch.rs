@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::Args;
-use trendflow_dataflows::graph::GraphConfig;
-use trendflow_dataflows::window::WindowSpec;
 
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
+use crate::runner::graph_args::ViewArgs;
 use crate::runner::layer::{run_layer, LayerPlan, SharedSource};
 use crate::runner::memory::peak_rss_bytes;
 use crate::sink::mysql::{Layer, ViewWriter};
@@ -17,12 +16,8 @@ use crate::source::mysql::{check_schema, push_history};
 /// Flags of `trendflow batch`.
 #[derive(Args, Debug, Clone)]
 pub struct BatchArgs {
-    /// A window spec LENGTH/SLIDE (`5m/1m`), or LENGTH for tumbling windows; repeat for several.
-    #[arg(long = "window", value_name = "LENGTH/SLIDE", default_values = ["5m/1m", "1h/5m"])]
-    pub windows: Vec<WindowSpec>,
-    /// How many hashtags and tweets each ranking keeps.
-    #[arg(long = "top", default_value_t = 10, value_name = "K")]
-    pub top: usize,
+    #[command(flatten)]
+    pub views: ViewArgs,
     #[command(flatten)]
     pub mysql: MysqlArgs,
     #[command(flatten)]
@@ -32,8 +27,7 @@ pub struct BatchArgs {
 /// Runs the batch layer and reports what it wrote.
 pub fn run(args: BatchArgs) -> Result<()> {
     let config = args.mysql.config()?;
-    let tick = GraphConfig::coarsest_tick(&args.windows);
-    let graph = GraphConfig::new(args.windows.clone(), args.top, tick).map_err(|e| anyhow!(e))?;
+    let graph = args.views.batch_graph()?;
     let timely_config = args.cluster.timely_config()?;
     check_schema(&config)?;
     let mut writer = ViewWriter::new(&config, Layer::Batch)?;

@@ -9,13 +9,12 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
-use trendflow_dataflows::window::{parse_duration, WindowSpec};
 
 use crate::cluster::ClusterArgs;
+use crate::runner::graph_args::{LiveArgs, ViewArgs};
 use crate::runner::layer::{print_line, run_layer, LayerPlan, LayerRun, SharedSource};
 use crate::runner::memory::peak_rss_bytes;
 use crate::sink::console::ranking_line;
@@ -27,18 +26,11 @@ pub struct DemoArgs {
     /// How many tweets to generate.
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub tweets: u64,
-    /// A window spec LENGTH/SLIDE (`5m/1m`), or LENGTH for tumbling windows; repeat for several.
-    #[arg(long = "window", value_name = "LENGTH/SLIDE", default_values = ["5m/1m", "1h/5m"])]
-    pub windows: Vec<WindowSpec>,
-    /// How many hashtags and tweets each ranking keeps.
-    #[arg(long = "top", default_value_t = 10, value_name = "K")]
-    pub top: usize,
-    /// How often the stream run recomputes rankings, in event time; must divide every slide.
-    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
-    pub tick: u64,
-    /// How far the stream's watermark trails the latest event time; must cover the generator's disorder.
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
-    pub lateness: u64,
+    #[command(flatten)]
+    pub views: ViewArgs,
+    /// The stream run's tick and lateness (the batch run uses the coarsest tick).
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Event-time rate of the generated stream, in tweets per second.
     #[arg(long, default_value_t = 100.0, value_name = "TWEETS_PER_SEC")]
     pub rate: f64,
@@ -57,18 +49,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let generator_config =
         GeneratorConfig { seed: args.seed, tweets: args.tweets, rate_per_sec: args.rate, ..GeneratorConfig::default() };
     let generator = Generator::new(generator_config).map_err(|e| anyhow!("invalid generator settings: {e}"))?;
-    if args.lateness < generator.max_disorder_ms() {
+    if args.live.lateness < generator.max_disorder_ms() {
         bail!(
             "--lateness {} ms is less than the generator's disorder of {} ms: tweets would arrive late and be dropped by the stream but not the batch; use --lateness {}ms or more",
-            args.lateness,
+            args.live.lateness,
             generator.max_disorder_ms(),
             generator.max_disorder_ms()
         );
     }
-    let stream_graph =
-        GraphConfig::new(args.windows.clone(), args.top, args.tick).map_err(|e| anyhow!("--tick: {e}"))?;
-    let batch_tick = GraphConfig::coarsest_tick(&args.windows);
-    let batch_graph = GraphConfig::new(args.windows.clone(), args.top, batch_tick).map_err(|e| anyhow!(e))?;
+    let stream_graph = args.views.graph(args.live.tick).context("--tick")?;
+    let batch_graph = args.views.batch_graph()?;
     let timely_config = args.cluster.timely_config()?;
 
     let windows: Vec<String> = stream_graph.windows().iter().map(|w| w.to_string()).collect();
@@ -77,14 +67,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
         args.cluster.speaker(),
         args.tweets,
         windows.join(" "),
-        args.top,
+        args.views.top,
         args.cluster.describe()
     );
 
     let stream_plan = LayerPlan {
         name: "stream",
         graph: stream_graph,
-        slack_ms: args.lateness,
+        slack_ms: args.live.lateness,
         changes: true,
         expected_tweets: Some(args.tweets),
     };

@@ -19,20 +19,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::window::{format_duration, parse_duration, WindowSpec};
+use trendflow_dataflows::window::{format_duration, parse_duration};
 use trendflow_dataflows::Tweet;
 
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
+use crate::runner::graph_args::{LiveArgs, ViewArgs};
 use crate::runner::layer::{run_layer, DrivenSource, Feed, LayerPlan, Source};
 use crate::runner::memory::peak_rss_bytes;
 use crate::runner::signal::stop_flag;
@@ -44,18 +44,10 @@ use crate::source::mysql::check_schema;
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]
 pub struct StreamArgs {
-    /// A window spec LENGTH/SLIDE (`5m/1m`), or LENGTH for tumbling windows; repeat for several.
-    #[arg(long = "window", value_name = "LENGTH/SLIDE", default_values = ["5m/1m", "1h/5m"])]
-    pub windows: Vec<WindowSpec>,
-    /// How many hashtags and tweets each ranking keeps.
-    #[arg(long = "top", default_value_t = 10, value_name = "K")]
-    pub top: usize,
-    /// How often live rankings are recomputed, in event time; must divide every slide.
-    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
-    pub tick: u64,
-    /// How far each partition's watermark trails the latest event time seen on it.
-    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
-    pub lateness: u64,
+    #[command(flatten)]
+    pub views: ViewArgs,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// A partition that delivers nothing for this long (wall-clock) stops holding back the watermark.
     #[arg(long = "idle-timeout", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub idle_timeout: u64,
@@ -118,7 +110,7 @@ struct WorkerPlan {
 pub fn run(args: StreamArgs) -> Result<()> {
     let kafka = args.kafka.config()?;
     let mysql = args.mysql.config()?;
-    let graph = GraphConfig::new(args.windows.clone(), args.top, args.tick).map_err(|e| anyhow!(e))?;
+    let graph = args.views.graph(args.live.tick)?;
     let timely_config = args.cluster.timely_config()?;
     check_schema(&mysql)?;
     let partitions = kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
@@ -137,7 +129,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         kafka: kafka.clone(),
         mysql: (!args.no_archive).then(|| mysql.clone()),
         partitions,
-        lateness_ms: args.lateness,
+        lateness_ms: args.live.lateness,
         idle_after: Duration::from_millis(args.idle_timeout),
         until_idle: args.until_idle.map(Duration::from_millis),
         stop: stop.clone(),
@@ -148,7 +140,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
     let rankings = KafkaSink::new(&kafka)?;
     let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
-    let layer = LayerPlan { name: "stream", graph, slack_ms: args.lateness, changes: true, expected_tweets: None };
+    let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
     let run = run_layer(&layer, timely_config, Source::Driven(source), |snapshot, _| {
         // Once stopped by a signal, the workers close their inputs and the graph closes every
@@ -185,7 +177,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         delivered.delivered,
         counters.dead_lettered.load(Ordering::Relaxed),
         run.late,
-        format_duration(args.lateness),
+        format_duration(args.live.lateness),
         counters.duplicates.load(Ordering::Relaxed),
         counters.archived.load(Ordering::Relaxed),
     );

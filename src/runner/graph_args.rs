@@ -1,0 +1,41 @@
+//! Flags that shape the graph, shared by the jobs that run it.
+
+use anyhow::{anyhow, Result};
+use clap::Args;
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::window::{parse_duration, WindowSpec};
+
+/// Which views: `--window` (repeatable) and `--top`.
+#[derive(Args, Debug, Clone)]
+pub struct ViewArgs {
+    /// A window spec LENGTH/SLIDE (`5m/1m`), or LENGTH for tumbling windows; repeat for several.
+    #[arg(long = "window", value_name = "LENGTH/SLIDE", default_values = ["5m/1m", "1h/5m"])]
+    pub windows: Vec<WindowSpec>,
+    /// How many hashtags and tweets each ranking keeps.
+    #[arg(long = "top", default_value_t = 10, value_name = "K")]
+    pub top: usize,
+}
+
+impl ViewArgs {
+    /// The graph for these views, recomputing rankings every `tick` of event time.
+    pub fn graph(&self, tick: u64) -> Result<GraphConfig> {
+        GraphConfig::new(self.windows.clone(), self.top, tick).map_err(|e| anyhow!(e))
+    }
+
+    /// The graph with the coarsest tick: for batch runs, where nobody watches live rankings.
+    pub fn batch_graph(&self) -> Result<GraphConfig> {
+        self.graph(GraphConfig::coarsest_tick(&self.windows))
+    }
+}
+
+/// How a live run advances: `--tick` and `--lateness`.
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// How often live rankings are recomputed, in event time; must divide every length and slide.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub tick: u64,
+    /// How far the watermark trails the latest event time seen (per partition, for Kafka); must
+    /// cover the input's disorder, or tweets arrive late.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lateness: u64,
+}
