@@ -274,6 +274,17 @@ fn a_missing_broker_a_missing_topic_and_a_bad_setting_get_one_clear_line() {
     let message = String::from_utf8_lossy(&missing.stderr);
     assert!(!missing.status.success() && message.contains("create it with: trendflow topics create"), "{message}");
 
+    // More workers than partitions: a warning, and the job still runs.
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "1"]);
+    let crowded = s.run(&["stream", "-w", "3", "--until-idle", "1", "--no-archive"]);
+    let message = String::from_utf8_lossy(&crowded.stderr);
+    assert!(crowded.status.success(), "{message}");
+    assert!(
+        message.contains("3 workers share 1 partitions") && message.contains("2 workers will have no input"),
+        "{message}"
+    );
+
     let typo = s.run(&["stream", "-X", "fetch.wait.max.msec=5"]);
     let message = String::from_utf8_lossy(&typo.stderr);
     assert!(!typo.status.success() && message.contains("invalid -X setting"), "{message}");

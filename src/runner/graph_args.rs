@@ -28,6 +28,15 @@ impl ViewArgs {
     }
 }
 
+/// A wall-clock wait given as a duration (`10s`, `500ms`) or a plain number of seconds (`10`),
+/// in milliseconds.
+pub fn parse_wait(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) => seconds.checked_mul(1_000).ok_or_else(|| format!("'{text}' seconds is too long")),
+        Err(_) => parse_duration(text),
+    }
+}
+
 /// How a live run advances: `--tick` and `--lateness`.
 #[derive(Args, Debug, Clone)]
 pub struct LiveArgs {
@@ -38,4 +47,16 @@ pub struct LiveArgs {
     /// cover the input's disorder, or tweets arrive late.
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub lateness: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_is_a_duration_or_seconds() {
+        assert_eq!(parse_wait("10"), Ok(10_000));
+        assert_eq!(parse_wait("250ms"), Ok(250));
+        assert!(parse_wait("soon").unwrap_err().contains("expected a number and a unit"));
+    }
 }

@@ -26,13 +26,13 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::window::{format_duration, parse_duration};
+use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::Tweet;
 
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
-use crate::runner::graph_args::{LiveArgs, ViewArgs};
+use crate::runner::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::runner::layer::{run_layer, DrivenSource, Feed, LayerPlan, Source};
 use crate::runner::memory::peak_rss_bytes;
 use crate::runner::signal::stop_flag;
@@ -49,11 +49,11 @@ pub struct StreamArgs {
     #[command(flatten)]
     pub live: LiveArgs,
     /// A partition that delivers nothing for this long (wall-clock) stops holding back the watermark.
-    #[arg(long = "idle-timeout", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long = "idle-timeout", default_value = "5s", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub idle_timeout: u64,
     /// End once no partition has delivered anything for this long (wall-clock), treating the input
     /// as complete: every window closes. Without it the job runs until stopped.
-    #[arg(long = "until-idle", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long = "until-idle", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub until_idle: Option<u64>,
     /// Do not archive consumed tweets into MySQL's master dataset.
     #[arg(long = "no-archive")]

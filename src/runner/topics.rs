@@ -8,9 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use trendflow_dataflows::window::parse_duration;
 
 use crate::kafka::{KafkaArgs, Topic};
+use crate::runner::graph_args::parse_wait;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum TopicsCommand {
@@ -48,7 +48,7 @@ pub struct ReadArgs {
     #[arg(value_enum)]
     pub topic: TopicName,
     /// Stop once no message has come for this long; without it, follow the topic until stopped.
-    #[arg(long = "until-idle", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long = "until-idle", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub until_idle: Option<u64>,
     /// Start each line with the message's timestamp (milliseconds since the epoch) and a tab.
     #[arg(long)]
