@@ -123,7 +123,14 @@ impl TweetWriter {
         for attempt in 1.. {
             match self.write_once(&tweets, &new_hashtags, &links) {
                 Err(mysql::Error::MySqlError(e)) if is_transient(e.code) && attempt < MAX_ATTEMPTS => {
-                    log::warn!("{}: {e}; retrying the batch of {} tweets in {pause:?}", self.config, tweets.len());
+                    // Concurrent writers meet in InnoDB now and then; only repeated failures are news.
+                    let level = if attempt < 3 { log::Level::Debug } else { log::Level::Warn };
+                    log::log!(
+                        level,
+                        "{}: {e}; retrying the batch of {} tweets in {pause:?}",
+                        self.config,
+                        tweets.len()
+                    );
                     std::thread::sleep(pause);
                     pause *= 2;
                 }
