@@ -169,11 +169,21 @@ impl KafkaConfig {
 
     /// A consumer for metadata and explicit assignment; it never joins a consumer group.
     pub fn consumer(&self) -> Result<BaseConsumer> {
+        self.consumer_reporting_ends(false)
+    }
+
+    /// A consumer that also reports reading each partition to its end (`PartitionEOF`), which
+    /// the stream's idle rule needs.
+    pub fn tailing_consumer(&self) -> Result<BaseConsumer> {
+        self.consumer_reporting_ends(true)
+    }
+
+    fn consumer_reporting_ends(&self, partition_ends: bool) -> Result<BaseConsumer> {
         let config = self.client_config_with(&[
             ("group.id", "trendflow"),
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
-            ("enable.partition.eof", "false"),
+            ("enable.partition.eof", if partition_ends { "true" } else { "false" }),
             // librdkafka prefetches up to 64 MiB per consumer by default; the graph keeps up
             // with far less, and memory stays bounded by the window horizon, not the backlog.
             ("queued.max.messages.kbytes", "16384"),

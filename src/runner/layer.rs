@@ -55,8 +55,10 @@ pub trait Feed {
     fn advance_to(&mut self, time: EventTime);
     /// The input frontier: tweets older than this are late.
     fn frontier(&self) -> EventTime;
-    /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`].
-    fn step(&mut self);
+    /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`];
+    /// says whether it caught up. A source should not feed more while it has not: the input would
+    /// queue inside the dataflow without bound.
+    fn step(&mut self) -> bool;
     /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
     /// up to `timeout` unless other workers wake it.
     fn park(&mut self, timeout: Duration);
@@ -98,7 +100,7 @@ pub fn run_layer(
     source: impl Into<Source>,
     mut on_snapshot: impl FnMut(&Snapshot, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
-    let (sender, receiver) = crossbeam_channel::unbounded::<Snapshot>();
+    let (sender, receiver) = crossbeam_channel::bounded::<Snapshot>(SNAPSHOT_QUEUE);
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -112,7 +114,8 @@ pub fn run_layer(
             let (mut input, mut beats, probe) = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
                 let (probe, tweets) = tweets.probe();
-                // A send fails only once the collecting thread is gone, when nobody needs rankings.
+                // A send waits while the queue is full, and fails only once the collecting thread
+                // is gone, when nobody needs rankings.
                 rankings(tweets, &plan.graph).publish(plan.changes, move |snapshot| {
                     let _ = sender.send(snapshot);
                 });
@@ -206,6 +209,11 @@ pub fn print_line(progress: &ProgressBar, line: String) {
     }
 }
 
+/// How many published snapshots may wait for the calling thread's sinks. When they fall behind
+/// (a slow broker or database), publishing workers block, and that pushes back on the input:
+/// memory stays bounded instead of queueing rankings without end.
+const SNAPSHOT_QUEUE: usize = 4_096;
+
 /// The longest [`Feed::step`] runs the dataflow before it returns to its source.
 pub const MAX_STEP: Duration = Duration::from_millis(100);
 
@@ -276,7 +284,7 @@ impl Feed for Feeder<'_> {
         *self.input.time()
     }
 
-    fn step(&mut self) {
+    fn step(&mut self) -> bool {
         self.flush();
         // Bounded: the probe also waits for the other workers' inputs, and a driven source must
         // get back to its own input (and its stop flag) while they catch up.
@@ -284,6 +292,7 @@ impl Feed for Feeder<'_> {
         while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
             self.worker.step();
         }
+        !self.probe.less_than(self.input.time())
     }
 
     fn park(&mut self, timeout: Duration) {

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow_dataflows::hashtags::extract_hashtags;
@@ -212,14 +213,21 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut reported = None;
     let mut recent = RecentIds::default();
     let counters = &plan.counters;
+    let mut caught_up = true;
     loop {
         let mut idle_round = true;
         let mut drained = false;
-        for _ in 0..BURST {
+        // Backpressure: no new input until the graph has processed what it was given.
+        let burst = if caught_up { BURST } else { 0 };
+        for _ in 0..burst {
             let message = match consumer.poll(Duration::ZERO) {
                 None => {
                     drained = true;
                     break;
+                }
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    marks.reached_end(partition);
+                    continue;
                 }
                 Some(Err(error)) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
@@ -271,8 +279,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         if let Some(time) = watermark.or_else(|| feed.cluster_watermark()) {
             feed.advance_to(time);
         }
-        feed.step();
-        if idle_round {
+        caught_up = feed.step();
+        if idle_round && caught_up {
             feed.park(MAX_PARK);
         }
         sink.poll();
@@ -294,7 +302,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
 
 /// A consumer that reads `partitions` of `topic` from the beginning.
 fn assign(kafka: &KafkaConfig, topic: &str, partitions: &[i32]) -> Result<BaseConsumer> {
-    let consumer = kafka.consumer()?;
+    let consumer = kafka.tailing_consumer()?;
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
         assignment

@@ -71,6 +71,9 @@ impl KafkaSink {
             ("linger.ms", "5"),
             ("compression.type", "none"),
             ("message.timeout.ms", "120000"),
+            // librdkafka queues up to 1 GiB by default; past 32 MiB, sending waits for the broker,
+            // which holds the job's memory bounded when the broker is slower than the graph.
+            ("queue.buffering.max.kbytes", "32768"),
         ]);
         let producer = BaseProducer::from_config_and_context(&client, Deliveries::default())
             .with_context(|| format!("creating a Kafka producer for {config}"))?;

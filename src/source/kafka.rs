@@ -25,6 +25,10 @@ pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
     row.into_tweet().map(|tweet| (tweet, date_time)).map_err(|e| e.to_string())
 }
 
+/// The most quiet time one round of reading adds: a caught-up round takes a few milliseconds
+/// (a poll and a short park); anything longer was spent working, not waiting for input.
+pub const MAX_QUIET_PER_ROUND: Duration = Duration::from_millis(100);
+
 /// What one worker knows of its partitions' progress.
 ///
 /// A partition's watermark is the latest event time seen on it minus the allowed lateness; the
@@ -33,8 +37,10 @@ pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
 /// A partition that has delivered nothing for the idle timeout stops counting (otherwise one quiet
 /// partition would hold every window open forever); when it delivers again it counts again, and
 /// whatever it delivers behind the frontier by then is late. Quiet time only accrues while the
-/// worker is caught up — in rounds that drained everything the consumer had fetched — so a
-/// partition waiting behind another's backlog, or behind a slow write, is never taken for idle.
+/// partition is read to its end (the consumer said so, and nothing came since) and the worker is
+/// caught up — in rounds that drained everything the consumer had fetched — and at most
+/// [`MAX_QUIET_PER_ROUND`] a round. So a partition with a backlog on a slow broker, one waiting
+/// behind another's backlog, or one whose worker is busy writing, is never taken for idle.
 /// Before a partition has delivered anything, it holds the watermark at zero until it turns idle.
 #[derive(Debug)]
 pub struct PartitionWatermarks {
@@ -50,6 +56,7 @@ struct PartitionProgress {
     latest: Option<EventTime>,
     quiet: Duration,
     seen_this_round: bool,
+    at_end: bool,
 }
 
 impl PartitionWatermarks {
@@ -62,6 +69,7 @@ impl PartitionWatermarks {
                 latest: None,
                 quiet: Duration::ZERO,
                 seen_this_round: false,
+                at_end: false,
             })
             .collect();
         PartitionWatermarks { partitions, lateness_ms, idle_after, round_ended: now }
@@ -73,15 +81,24 @@ impl PartitionWatermarks {
             progress.latest = Some(progress.latest.map_or(time, |latest| latest.max(time)));
             progress.quiet = Duration::ZERO;
             progress.seen_this_round = true;
+            progress.at_end = false;
+        }
+    }
+
+    /// Records that the consumer has read `partition` to its end.
+    pub fn reached_end(&mut self, partition: i32) {
+        if let Some(progress) = self.partitions.iter_mut().find(|p| p.partition == partition) {
+            progress.at_end = true;
         }
     }
 
     /// Ends a round of reading at `now`. If the round `drained` the consumer, the partitions it
-    /// heard nothing from have been quiet for the whole time since the last round ended.
+    /// heard nothing from have been quiet since the last round ended (counted up to
+    /// [`MAX_QUIET_PER_ROUND`]: a long round was busy, not waiting for them).
     pub fn end_round(&mut self, drained: bool, now: Instant) {
-        let elapsed = now.duration_since(self.round_ended);
+        let elapsed = now.duration_since(self.round_ended).min(MAX_QUIET_PER_ROUND);
         for progress in &mut self.partitions {
-            if drained && !progress.seen_this_round {
+            if drained && progress.at_end && !progress.seen_this_round {
                 progress.quiet += elapsed;
             }
             progress.seen_this_round = false;
@@ -152,28 +169,39 @@ mod tests {
         assert_eq!(marks.watermark(), Some(19_000));
     }
 
-    #[test]
-    fn an_idle_partition_stops_holding_back_the_others_until_it_delivers_again() {
-        let start = Instant::now();
-        let second = |s: u64| start + Duration::from_secs(s);
-        let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
-        marks.observe(0, 10_000);
-        marks.end_round(true, second(1));
-        marks.observe(1, 90_000);
-        marks.end_round(true, second(3));
-        assert_eq!(marks.watermark(), Some(10_000));
-        marks.end_round(true, second(7));
-        assert_eq!(marks.watermark(), Some(90_000), "partition 0 has been quiet for 6 s");
-        marks.observe(0, 11_000);
-        marks.end_round(true, second(8));
-        assert_eq!(marks.watermark(), Some(11_000), "partition 0 counts again");
-        marks.end_round(true, second(20));
-        assert_eq!(marks.watermark(), None, "all idle");
-        assert_eq!(marks.quiet_for(), Duration::from_secs(12));
+    /// Ends caught-up rounds every 10 ms from `from` for `millis`, with every partition read to its
+    /// end; returns when they ended.
+    fn quiet_rounds(marks: &mut PartitionWatermarks, from: Instant, millis: u64) -> Instant {
+        for partition in 0..2 {
+            marks.reached_end(partition);
+        }
+        for step in 1..=millis / 10 {
+            marks.end_round(true, from + Duration::from_millis(step * 10));
+        }
+        from + Duration::from_millis(millis)
     }
 
     #[test]
-    fn a_partition_behind_a_backlog_or_a_slow_round_is_not_idle() {
+    fn an_idle_partition_stops_holding_back_the_others_until_it_delivers_again() {
+        let start = Instant::now();
+        let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
+        marks.observe(0, 10_000);
+        marks.observe(1, 90_000);
+        let now = quiet_rounds(&mut marks, start, 3_000);
+        assert_eq!(marks.watermark(), Some(10_000));
+        marks.observe(1, 91_000);
+        let now = quiet_rounds(&mut marks, now, 3_000);
+        assert_eq!(marks.watermark(), Some(91_000), "partition 0 has been quiet for 6 s");
+        marks.observe(0, 11_000);
+        let now = quiet_rounds(&mut marks, now, 1_000);
+        assert_eq!(marks.watermark(), Some(11_000), "partition 0 counts again");
+        quiet_rounds(&mut marks, now, 12_000);
+        assert_eq!(marks.watermark(), None, "all idle");
+        assert_eq!(marks.quiet_for(), Duration::from_millis(12_990), "the round that heard from it adds nothing");
+    }
+
+    #[test]
+    fn a_partition_behind_a_backlog_or_a_busy_worker_is_not_idle() {
         let start = Instant::now();
         let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
         marks.observe(0, 10_000);
@@ -185,6 +213,27 @@ mod tests {
             marks.end_round(false, start + Duration::from_secs(round));
         }
         assert_eq!(marks.watermark(), Some(10_000), "partition 1 may have data queued behind partition 0's");
+        // Drained rounds that each took seconds (a worker blocked on a slow broker) count little.
+        for round in 11..=20 {
+            marks.observe(0, 10_000 + round * 1_000);
+            marks.end_round(true, start + Duration::from_secs(round));
+        }
+        assert_eq!(marks.watermark(), Some(10_000), "ten busy rounds add a second of quiet, not ten");
+    }
+
+    #[test]
+    fn a_partition_not_read_to_its_end_is_never_idle() {
+        let start = Instant::now();
+        let mut marks = PartitionWatermarks::new(&[0, 1], 0, IDLE, start);
+        marks.observe(0, 10_000);
+        marks.observe(1, 90_000);
+        marks.reached_end(1);
+        for step in 1..=1_000 {
+            // The consumer has nothing fetched, but partition 0 has more on a slow broker.
+            marks.end_round(true, start + Duration::from_millis(step * 10));
+        }
+        assert_eq!(marks.watermark(), Some(10_000), "partition 0 holds the watermark");
+        assert_eq!(marks.quiet_for(), Duration::ZERO);
     }
 
     #[test]
