@@ -113,10 +113,17 @@ pub fn run_layer(
             let watermarks = Rc::new(RefCell::new(vec![None; peers]));
             let (mut input, mut beats, probe) = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
-                let (probe, tweets) = tweets.probe();
+                // The probe watches the rankings, not the input: a worker has caught up only once
+                // every ranking up to its input frontier is computed, so input cannot run ahead of
+                // the graph and pile up inside it.
+                let probe = ProbeHandle::new();
+                let mut views = rankings(tweets, &plan.graph);
+                views.hashtags = views.hashtags.probe_with(&probe);
+                views.tweets = views.tweets.probe_with(&probe);
+                views.languages = views.languages.probe_with(&probe);
                 // A send waits while the queue is full, and fails only once the collecting thread
                 // is gone, when nobody needs rankings.
-                rankings(tweets, &plan.graph).publish(plan.changes, move |snapshot| {
+                views.publish(plan.changes, move |snapshot| {
                     let _ = sender.send(snapshot);
                 });
                 // Watermark reports travel as plain data at time 0, outside progress tracking:
