@@ -3,6 +3,10 @@
 //!
 //! Each program under `src/bin` is one scenario; `README.md` has the commands and the figures.
 
+pub mod cost;
+pub mod open_loop;
+pub mod plot;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -74,11 +78,16 @@ pub fn machine() -> Value {
     })
 }
 
-/// Writes `results` to `bench/results/NAME.json` and returns the path.
-pub fn write_results(name: &str, results: &Value) -> Result<PathBuf> {
+/// `bench/results`, where every benchmark writes its figures; created if missing.
+pub fn results_dir() -> Result<PathBuf> {
     let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
     std::fs::create_dir_all(&directory).with_context(|| format!("creating {}", directory.display()))?;
-    let path = directory.join(format!("{name}.json"));
+    Ok(directory)
+}
+
+/// Writes `results` to `bench/results/NAME.json` and returns the path.
+pub fn write_results(name: &str, results: &Value) -> Result<PathBuf> {
+    let path = results_dir()?.join(format!("{name}.json"));
     let text = serde_json::to_string_pretty(results).context("encoding the results")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)

@@ -1,0 +1,116 @@
+//! Open-loop latency of the graph in process, the way timely's own latency experiments measure it.
+//!
+//! Tweets are offered on a fixed schedule — tweet `i` at `i / rate` seconds after the start — with
+//! the scheduled moment as event time, whether or not the graph has kept up. The input frontier
+//! follows the wall clock (the tweets arrive in order, so no lateness is needed), and live
+//! rankings are published at every tick, as the stream job does. A tweet's latency runs from its
+//! scheduled moment to the moment the rankings' output frontier passes the tick it enters at:
+//! every view that includes it has then been emitted. Measuring from the schedule rather than from
+//! the actual send keeps a stalled graph from hiding its own delay (coordinated omission).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Result};
+use differential_dataflow::input::Input;
+use hdrhistogram::Histogram;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow_dataflows::graph::{rankings, GraphConfig};
+use trendflow_dataflows::{EventTime, Tweet};
+
+/// One latency measurement: a rate held for a while.
+#[derive(Clone, Debug)]
+pub struct OpenLoop {
+    pub graph: GraphConfig,
+    pub workers: usize,
+    /// Tweets offered per second, over all workers.
+    pub rate: f64,
+    /// How long the rate is held after the warm-up; only these tweets are measured.
+    pub measure: Duration,
+    pub warmup: Duration,
+}
+
+/// What an open-loop run measured.
+pub struct Latencies {
+    /// Latency per measured tweet, in microseconds.
+    pub histogram: Histogram<u64>,
+    /// Whether the graph fell so far behind the schedule (more than [`GIVE_UP`]) that the run
+    /// was cut short: the rate is beyond what it sustains.
+    pub saturated: bool,
+}
+
+/// How far behind its schedule a run may fall before it is cut short.
+pub const GIVE_UP: Duration = Duration::from_secs(5);
+
+impl OpenLoop {
+    /// Runs the schedule on `workers` timely workers in this process and merges their histograms.
+    pub fn run(&self) -> Result<Latencies> {
+        let total = (self.rate * (self.warmup + self.measure).as_secs_f64()) as u64;
+        let generator = Generator::new(GeneratorConfig { tweets: total, disorder_ms: 0, ..GeneratorConfig::default() })
+            .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+        let base_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as EventTime;
+        let start = Instant::now();
+        let settings = self.clone();
+        let guards = timely::execute(timely::Config::process(self.workers), move |worker| {
+            let probe = ProbeHandle::new();
+            let mut input = worker.dataflow(|scope| {
+                let (input, tweets) = scope.new_collection::<Tweet, isize>();
+                let mut views = rankings(tweets, &settings.graph);
+                views.hashtags = views.hashtags.probe_with(&probe);
+                views.tweets = views.tweets.probe_with(&probe);
+                views.languages = views.languages.probe_with(&probe);
+                views.publish(true, |_snapshot| {});
+                input
+            });
+            let nanos_per_tweet = 1e9 / settings.rate;
+            let scheduled = |index: u64| (index as f64 * nanos_per_tweet) as u64;
+            let tick = settings.graph.tick_ms();
+            let warmup = settings.warmup.as_nanos() as u64;
+            let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
+            // Offered tweets not yet in every view: the tick they enter at, and their schedule.
+            let mut waiting: VecDeque<(EventTime, u64)> = VecDeque::new();
+            let mut next = worker.index() as u64;
+            let mut saturated = false;
+            while next < total || !waiting.is_empty() {
+                let now = start.elapsed().as_nanos() as u64;
+                while next < total && scheduled(next) <= now {
+                    let mut tweet = generator.tweet(next);
+                    tweet.created_at = base_ms + scheduled(next) / 1_000_000;
+                    waiting.push_back(((tweet.created_at / tick + 1) * tick, scheduled(next)));
+                    let at = tweet.created_at;
+                    input.update_at(tweet, at, 1);
+                    next += worker.peers() as u64;
+                }
+                input.advance_to(base_ms + now / 1_000_000);
+                input.flush();
+                worker.step();
+                let now = start.elapsed().as_nanos() as u64;
+                while let Some(&(enters, at)) = waiting.front() {
+                    if probe.less_equal(&enters) {
+                        break;
+                    }
+                    waiting.pop_front();
+                    if at >= warmup {
+                        histogram.saturating_record((now - at) / 1_000);
+                    }
+                }
+                let oldest = waiting.front().map(|(_, at)| *at).unwrap_or(now);
+                if now.saturating_sub(oldest) > GIVE_UP.as_nanos() as u64 {
+                    saturated = true;
+                    break;
+                }
+            }
+            (histogram, saturated)
+        })
+        .map_err(|e| anyhow!("starting timely workers: {e}"))?;
+        let mut merged = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+        let mut saturated = false;
+        for result in guards.join() {
+            let (histogram, worker_saturated) = result.map_err(|e| anyhow!("a timely worker failed: {e}"))?;
+            merged.add(histogram)?;
+            saturated |= worker_saturated;
+        }
+        Ok(Latencies { histogram: merged, saturated })
+    }
+}
