@@ -27,6 +27,9 @@ impl LineChart<'_> {
         let points = || self.series.iter().flat_map(|(_, points)| points.iter());
         let (x_min, x_max) = points().fold((f64::MAX, f64::MIN), |(lo, hi), (x, _)| (lo.min(*x), hi.max(*x)));
         let y_max = points().fold(0.0f64, |hi, (_, y)| hi.max(*y));
+        let mut xs: Vec<f64> = points().map(|(x, _)| *x).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
         let (x_min, x_max) = if x_min < x_max { (x_min, x_max) } else { (x_min - 1.0, x_min + 1.0) };
         let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -38,6 +41,8 @@ impl LineChart<'_> {
             .build_cartesian_2d(x_min..x_max, 0.0..(y_max * 1.1).max(1e-9))?;
         chart
             .configure_mesh()
+            // A label per point when there are few, so integer axes (workers) are not labelled 1, 1, 2.
+            .x_labels(xs.len().min(11))
             .x_desc(self.x_label)
             .y_desc(self.y_label)
             .x_label_formatter(&|x| (self.x_format)(*x))

@@ -1,0 +1,134 @@
+//! Memory over a long run: generated tweets through the graph in process, as the stream job runs
+//! it (tick 1 s, live rankings published), for many times the window horizon. The process's RSS
+//! is sampled every 10 minutes of event time; once the horizon has filled it must stay flat.
+//! Results go to `bench/results/memory.json` and RSS against event time to
+//! `bench/results/memory.svg`.
+//!
+//! ```sh
+//! cargo run --release -p trendflow-bench --bin memory -- --horizons 20
+//! ```
+
+use std::time::Instant;
+
+use anyhow::{anyhow, Result};
+use clap::Parser;
+use differential_dataflow::input::Input;
+use serde_json::json;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use trendflow::runner::graph_args::{LiveArgs, ViewArgs};
+use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow_bench::plot::LineChart;
+use trendflow_bench::{machine, write_results};
+use trendflow_dataflows::graph::rankings;
+use trendflow_dataflows::Tweet;
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[derive(Parser, Debug)]
+#[command(about = "RSS over a stream many window horizons long")]
+struct Args {
+    /// How long the stream runs, in multiples of the longest window.
+    #[arg(long, default_value_t = 20)]
+    horizons: u64,
+    /// Event-time rate of the generated stream, in tweets per second.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    #[command(flatten)]
+    views: ViewArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+}
+
+/// How often RSS is sampled, in event time.
+const SAMPLE_MS: u64 = 10 * 60 * 1_000;
+
+/// How many tweets go in between two advances of the input frontier, as in the jobs.
+const BATCH: u64 = 4_096;
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let machine = machine();
+    let graph = args.views.graph(args.live.tick)?;
+    let horizon_ms = graph.horizon_ms();
+    let tweets = (args.rate * (horizon_ms * args.horizons) as f64 / 1_000.0) as u64;
+    let generator = Generator::new(GeneratorConfig { tweets, rate_per_sec: args.rate, ..GeneratorConfig::default() })
+        .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+    let slack = generator.max_disorder_ms().max(args.live.lateness);
+    println!("memory: {tweets} tweets, {} horizons of {} min", args.horizons, horizon_ms / 60_000);
+    let started = Instant::now();
+    let samples = timely::execute_directly(move |worker| {
+        let probe = ProbeHandle::new();
+        let mut input = worker.dataflow(|scope| {
+            let (input, tweets) = scope.new_collection::<Tweet, isize>();
+            let mut views = rankings(tweets, &graph);
+            views.hashtags = views.hashtags.probe_with(&probe);
+            views.tweets = views.tweets.probe_with(&probe);
+            views.languages = views.languages.probe_with(&probe);
+            views.publish(true, |_snapshot| {});
+            input
+        });
+        let mut samples = Vec::new();
+        let (mut first, mut latest, mut next_sample) = (None, 0, 0);
+        for (index, tweet) in generator.share(0, 1).enumerate() {
+            let start = *first.get_or_insert(tweet.created_at);
+            latest = latest.max(tweet.created_at);
+            let at = tweet.created_at;
+            input.update_at(tweet, at, 1);
+            if index as u64 % BATCH == BATCH - 1 {
+                input.advance_to(latest.saturating_sub(slack));
+                input.flush();
+                worker.step_while(|| probe.less_than(input.time()));
+                if latest - start >= next_sample {
+                    samples.push((latest - start, rss_mib()));
+                    next_sample += SAMPLE_MS;
+                }
+            }
+        }
+        samples
+    });
+    let hours = |ms: u64| ms as f64 / 3_600_000.0;
+    let full = samples.iter().filter(|(at, _)| *at >= horizon_ms * 2);
+    let (low, high) = full.fold((f64::MAX, 0.0f64), |(lo, hi), (_, mib)| (lo.min(*mib), hi.max(*mib)));
+    println!(
+        "{:.0} s; RSS after two horizons between {low:.0} and {high:.0} MiB; final {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        samples.last().map(|s| s.1).unwrap_or(0.0)
+    );
+    let path = write_results(
+        "memory",
+        &json!({
+            "benchmark": "RSS over a long stream, in process",
+            "machine": machine,
+            "tweets": tweets,
+            "horizons": args.horizons,
+            "horizon_minutes": horizon_ms / 60_000,
+            "rss_after_two_horizons_mib": {"min": low, "max": high},
+            "samples": samples.iter().map(|(at, mib)| json!({"event_hours": hours(*at), "rss_mib": mib})).collect::<Vec<_>>(),
+        }),
+    )?;
+    let chart = LineChart {
+        title: &format!(
+            "RSS over {} hours of event time (window horizon {} min)",
+            hours(horizon_ms * args.horizons),
+            horizon_ms / 60_000
+        ),
+        x_label: "event time (hours)",
+        y_label: "RSS (MiB)",
+        x_format: &|x| format!("{x:.0}"),
+        series: vec![("RSS".into(), samples.iter().map(|(at, mib)| (hours(*at), *mib)).collect())],
+    };
+    println!("results: {} and {}", path.display(), chart.write("memory")?.display());
+    Ok(())
+}
+
+/// The process's resident memory now, in MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}

@@ -1,0 +1,171 @@
+//! Throughput of the graph in process: generated tweets through `trendflow demo` (a stream run
+//! with live rankings, then a batch run, output discarded but for the final views they compare),
+//! next to the single-threaded COST baseline (`cost`) over the same tweets.
+//!
+//! Two sweeps: the standard specs (`5m/1m` and `1h/5m`) at each worker count, and each window
+//! spec alone on one worker. Every run is a child process, measured for wall time and peak RSS.
+//! Results go to `bench/results/throughput.json`, and tweets/s against workers to
+//! `bench/results/throughput.svg`.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release -p trendflow-bench --bin throughput
+//! ```
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+use trendflow_bench::plot::{format_number, LineChart};
+use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
+
+#[derive(Parser, Debug)]
+#[command(about = "Graph throughput against window specs and workers, next to the COST baseline")]
+struct Args {
+    /// Generated tweets per run (at 100 tweets/s of event time, 1M cover 2.8 hours).
+    #[arg(long, default_value_t = 1_000_000)]
+    tweets: u64,
+    /// Worker counts for the standard specs.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2])]
+    workers: Vec<usize>,
+    /// Window specs measured alone, on one worker.
+    #[arg(long, value_delimiter = ',', default_values = ["1m", "5m/1m", "1h/5m", "1h/1m"])]
+    specs: Vec<String>,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+}
+
+/// The specs every other figure uses.
+const STANDARD: [&str; 2] = ["5m/1m", "1h/5m"];
+
+/// One measured configuration: the graph's stream and batch runs and the COST baseline.
+struct Measured {
+    stream: f64,
+    batch: f64,
+    cost: f64,
+    graph_peak_mib: u64,
+    cost_peak_mib: u64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let machine = machine();
+    let trendflow = trendflow_binary()?;
+    let cost = trendflow.with_file_name("cost");
+    println!(
+        "{:>16}  {:>7}  {:>12}  {:>12}  {:>12}  {:>11}  {:>11}",
+        "windows", "workers", "stream/s", "batch/s", "COST/s", "graph RSS", "COST RSS"
+    );
+    let mut rows = Vec::new();
+    let mut by_workers = Vec::new();
+    let standard: Vec<String> = STANDARD.iter().map(|s| s.to_string()).collect();
+    for &workers in &args.workers {
+        let measured = measure(&trendflow, &cost, &args, &standard, workers)?;
+        by_workers.push((workers, measured.stream, measured.batch, measured.cost));
+        rows.push(report(&standard, workers, &measured));
+    }
+    for spec in &args.specs {
+        let specs = vec![spec.clone()];
+        rows.push(report(&specs, 1, &measure(&trendflow, &cost, &args, &specs, 1)?));
+    }
+    let path = write_results(
+        "throughput",
+        &json!({
+            "benchmark": "graph throughput in process",
+            "machine": machine,
+            "tweets": args.tweets,
+            "repeat": args.repeat,
+            "runs": rows,
+        }),
+    )?;
+    let line = |pick: fn(&(usize, f64, f64, f64)) -> f64| {
+        by_workers.iter().map(|row| (row.0 as f64, pick(row))).collect::<Vec<_>>()
+    };
+    let chart = LineChart {
+        title: &format!(
+            "Throughput, windows {}, top 10, {} tweets",
+            STANDARD.join(" "),
+            format_number(args.tweets as f64)
+        ),
+        x_label: "timely workers",
+        y_label: "tweets/s",
+        x_format: &|x| format!("{x:.0}"),
+        series: vec![
+            ("stream run (tick 1s, live rankings)".into(), line(|row| row.1)),
+            ("batch run (tick 1m, final rankings)".into(), line(|row| row.2)),
+            ("COST baseline (one thread)".into(), line(|row| row.3)),
+        ],
+    };
+    println!("results: {} and {}", path.display(), chart.write("throughput")?.display());
+    Ok(())
+}
+
+fn measure(trendflow: &Path, cost: &Path, args: &Args, specs: &[String], workers: usize) -> Result<Measured> {
+    let window_flags: Vec<String> = specs.iter().flat_map(|spec| ["--window".to_string(), spec.clone()]).collect();
+    let tweets = args.tweets.to_string();
+    let (mut stream, mut batch, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut graph_peak, mut cost_peak) = (0, 0);
+    for _ in 0..args.repeat {
+        let demo = run_measured(
+            Command::new(trendflow)
+                .args(["demo", "-q", "--tweets", &tweets, "-w", &workers.to_string()])
+                .args(&window_flags),
+        )?;
+        if !demo.stdout.contains("identical: yes") {
+            bail!("the demo's stream and batch views differ: {}", demo.stdout);
+        }
+        stream.push(rate_of(&demo.stdout, "stream:")?);
+        batch.push(rate_of(&demo.stdout, "batch:")?);
+        graph_peak = graph_peak.max(demo.peak_rss_bytes);
+        let run = run_measured(Command::new(cost).args(["--tweets", &tweets]).args(&window_flags))?;
+        baseline.push(rate_of(&run.stdout, "cost:")?);
+        cost_peak = cost_peak.max(run.peak_rss_bytes);
+    }
+    Ok(Measured {
+        stream: median(stream),
+        batch: median(batch),
+        cost: median(baseline),
+        graph_peak_mib: graph_peak / (1024 * 1024),
+        cost_peak_mib: cost_peak / (1024 * 1024),
+    })
+}
+
+/// Prints a result row and returns it as JSON.
+fn report(specs: &[String], workers: usize, measured: &Measured) -> Value {
+    println!(
+        "{:>16}  {workers:>7}  {:>12}  {:>12}  {:>12}  {:>7} MiB  {:>7} MiB",
+        specs.join(" "),
+        format_number(measured.stream),
+        format_number(measured.batch),
+        format_number(measured.cost),
+        measured.graph_peak_mib,
+        measured.cost_peak_mib
+    );
+    json!({
+        "windows": specs,
+        "workers": workers,
+        "stream_tweets_per_second": measured.stream,
+        "batch_tweets_per_second": measured.batch,
+        "cost_tweets_per_second": measured.cost,
+        "stream_per_worker_vs_cost": measured.stream / workers as f64 / measured.cost,
+        "graph_peak_rss_mib": measured.graph_peak_mib,
+        "cost_peak_rss_mib": measured.cost_peak_mib,
+    })
+}
+
+/// The tweets/s of the summary line starting with `label`: "label N tweets in S s (R tweets/s)".
+fn rate_of(stdout: &str, label: &str) -> Result<f64> {
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with(label))
+        .with_context(|| format!("no '{label}' line in {stdout}"))?;
+    let rate = line
+        .split('(')
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .with_context(|| format!("no rate in '{line}'"))?;
+    Ok(rate)
+}
