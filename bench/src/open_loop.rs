@@ -56,10 +56,7 @@ impl OpenLoop {
             let probe = ProbeHandle::new();
             let mut input = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
-                let mut views = rankings(tweets, &settings.graph);
-                views.hashtags = views.hashtags.probe_with(&probe);
-                views.tweets = views.tweets.probe_with(&probe);
-                views.languages = views.languages.probe_with(&probe);
+                let views = rankings(tweets, &settings.graph).probe_with(&probe);
                 views.publish(true, |_snapshot| {});
                 input
             });

@@ -272,6 +272,16 @@ where
 }
 
 impl<'scope> Views<'scope> {
+    /// Adds the three views to `probe`: it then tells when every ranking up to a time is computed.
+    pub fn probe_with(self, probe: &timely::dataflow::operators::probe::Handle<EventTime>) -> Self {
+        Views {
+            hashtags: self.hashtags.probe_with(probe),
+            tweets: self.tweets.probe_with(probe),
+            languages: self.languages.probe_with(probe),
+            windows: self.windows,
+        }
+    }
+
     /// Publishes the views' rankings through `emit`: each window's final rankings once its end has
     /// passed, and with `changes` also the live rankings as they change.
     pub fn publish(self, changes: bool, emit: impl FnMut(Snapshot) + Clone + 'static) {

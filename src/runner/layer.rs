@@ -117,10 +117,7 @@ pub fn run_layer(
                 // every ranking up to its input frontier is computed, so input cannot run ahead of
                 // the graph and pile up inside it.
                 let probe = ProbeHandle::new();
-                let mut views = rankings(tweets, &plan.graph);
-                views.hashtags = views.hashtags.probe_with(&probe);
-                views.tweets = views.tweets.probe_with(&probe);
-                views.languages = views.languages.probe_with(&probe);
+                let views = rankings(tweets, &plan.graph).probe_with(&probe);
                 // A send waits while the queue is full, and fails only once the collecting thread
                 // is gone, when nobody needs rankings.
                 views.publish(plan.changes, move |snapshot| {

@@ -16,6 +16,7 @@ use differential_dataflow::input::Input;
 use serde_json::json;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use trendflow::runner::graph_args::{LiveArgs, ViewArgs};
+use trendflow::runner::memory::rss_bytes;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::plot::LineChart;
 use trendflow_bench::{machine, write_results};
@@ -61,10 +62,7 @@ fn main() -> Result<()> {
         let probe = ProbeHandle::new();
         let mut input = worker.dataflow(|scope| {
             let (input, tweets) = scope.new_collection::<Tweet, isize>();
-            let mut views = rankings(tweets, &graph);
-            views.hashtags = views.hashtags.probe_with(&probe);
-            views.tweets = views.tweets.probe_with(&probe);
-            views.languages = views.languages.probe_with(&probe);
+            let views = rankings(tweets, &graph).probe_with(&probe);
             views.publish(true, |_snapshot| {});
             input
         });
@@ -80,7 +78,7 @@ fn main() -> Result<()> {
                 input.flush();
                 worker.step_while(|| probe.less_than(input.time()));
                 if latest - start >= next_sample {
-                    samples.push((latest - start, rss_mib()));
+                    samples.push((latest - start, rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)));
                     next_sample += SAMPLE_MS;
                 }
             }
@@ -88,13 +86,20 @@ fn main() -> Result<()> {
         samples
     });
     let hours = |ms: u64| ms as f64 / 3_600_000.0;
-    let full = samples.iter().filter(|(at, _)| *at >= horizon_ms * 2);
-    let (low, high) = full.fold((f64::MAX, 0.0f64), |(lo, hi), (_, mib)| (lo.min(*mib), hi.max(*mib)));
-    println!(
-        "{:.0} s; RSS after two horizons between {low:.0} and {high:.0} MiB; final {:.0} MiB",
-        started.elapsed().as_secs_f64(),
-        samples.last().map(|s| s.1).unwrap_or(0.0)
-    );
+    let full: Vec<f64> = samples.iter().filter(|(at, _)| *at >= horizon_ms * 2).map(|(_, mib)| *mib).collect();
+    let low = full.iter().copied().reduce(f64::min);
+    let high = full.iter().copied().reduce(f64::max);
+    match (low, high) {
+        (Some(low), Some(high)) => println!(
+            "{:.0} s; RSS after two horizons between {low:.0} and {high:.0} MiB; final {:.0} MiB",
+            started.elapsed().as_secs_f64(),
+            samples.last().map(|s| s.1).unwrap_or(0.0)
+        ),
+        _ => println!(
+            "{:.0} s; too short to sample after two horizons: run --horizons 3 or more",
+            started.elapsed().as_secs_f64()
+        ),
+    }
     let path = write_results(
         "memory",
         &json!({
@@ -120,15 +125,4 @@ fn main() -> Result<()> {
     };
     println!("results: {} and {}", path.display(), chart.write("memory")?.display());
     Ok(())
-}
-
-/// The process's resident memory now, in MiB.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
 }
