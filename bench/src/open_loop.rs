@@ -62,7 +62,6 @@ impl OpenLoop {
             });
             let nanos_per_tweet = 1e9 / settings.rate;
             let scheduled = |index: u64| (index as f64 * nanos_per_tweet) as u64;
-            let tick = settings.graph.tick_ms();
             let warmup = settings.warmup.as_nanos() as u64;
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
             // Offered tweets not yet in every view: the tick they enter at, and their schedule.
@@ -74,7 +73,7 @@ impl OpenLoop {
                 while next < total && scheduled(next) <= now {
                     let mut tweet = generator.tweet(next);
                     tweet.created_at = base_ms + scheduled(next) / 1_000_000;
-                    waiting.push_back(((tweet.created_at / tick + 1) * tick, scheduled(next)));
+                    waiting.push_back((settings.graph.enters_at(tweet.created_at), scheduled(next)));
                     let at = tweet.created_at;
                     input.update_at(tweet, at, 1);
                     next += worker.peers() as u64;

@@ -81,6 +81,12 @@ impl GraphConfig {
         self.tick_ms
     }
 
+    /// The tick boundary at which a tweet of event time `time` enters the graph's state: the first
+    /// one after it. Its rankings at that time are the first that include it.
+    pub fn enters_at(&self, time: EventTime) -> EventTime {
+        (time / self.tick_ms + 1) * self.tick_ms
+    }
+
     /// The longest window: how much event time the graph's state spans.
     pub fn horizon_ms(&self) -> u64 {
         self.lengths().into_iter().max().unwrap_or(0)
@@ -241,7 +247,7 @@ where
     D: ExchangeData + Hash,
 {
     let lengths = config.lengths();
-    let tick = config.tick_ms;
+    let config = config.clone();
     let mut records = Vec::new();
     let mut consolidated: FxHashMap<(D, EventTime), isize> = FxHashMap::default();
     contributions
@@ -250,7 +256,7 @@ where
             move |input, output| {
                 input.for_each(|capability, tweets| {
                     for (tweet, time, diff) in tweets.drain(..) {
-                        let enter = (time / tick + 1) * tick;
+                        let enter = config.enters_at(time);
                         for &length in &lengths {
                             expand(&tweet, length, &mut records);
                             for record in records.drain(..) {
