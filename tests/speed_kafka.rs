@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{brokers, seed_dump, seed_tweets, stored_views, Services};
@@ -178,6 +178,61 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
     assert_eq!(tweets, Some(200000));
     let verified = s.succeed(&["verify"]);
     assert!(verified.starts_with("identical"), "{verified}");
+}
+
+#[test]
+fn a_live_stream_measures_its_end_to_end_latency() {
+    let s = Services::fresh("latency");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let report = std::env::temp_dir().join(format!("{}latency.json", s.topic_prefix));
+    let stream = s
+        .command(&[
+            "stream",
+            "--window",
+            "1m",
+            "--tick",
+            "10ms",
+            "--lateness",
+            "0s",
+            "--no-archive",
+            "--until-idle",
+            "5s",
+            "--latency-report",
+            report.to_str().expect("UTF-8 path"),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting the stream");
+    let produced = s.succeed(&["produce", "--from", "generator", "--live", "--rate", "2000", "--tweets", "4000"]);
+    assert!(produced.contains("4000 confirmed, 0 failed"), "{produced}");
+    let streamed = stream.wait_with_output().expect("waiting for the stream");
+    let summary = String::from_utf8_lossy(&streamed.stdout);
+    assert!(streamed.status.success() && summary.contains("0 dead-lettered"), "{summary}");
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("the latency report")).expect("report JSON");
+    let ms = |name: &str| report[name].as_f64().unwrap();
+    let consumed_p50 = report["consumed"]["p50_ms"].as_f64().unwrap();
+    let brief = format!(
+        "{} tweets ({} consumed): p50 {}, p99 {}, max {}; consumed after p50 {consumed_p50}",
+        report["tweets"],
+        report["consumed"]["tweets"],
+        ms("p50_ms"),
+        ms("p99_ms"),
+        ms("max_ms")
+    );
+    // Every tweet is measured until consumed; until ranked, all but those of the last tick,
+    // whose rankings wait for more input.
+    assert_eq!(report["consumed"]["tweets"], 4000, "{brief}");
+    let measured = report["tweets"].as_u64().unwrap();
+    assert!((3_900..4_000).contains(&measured), "{brief}");
+    assert!(0.0 < ms("p50_ms") && ms("p50_ms") <= ms("p99_ms") && ms("p99_ms") <= ms("max_ms"), "{brief}");
+    assert!(0.0 < consumed_p50 && consumed_p50 < ms("p50_ms"), "a tweet is consumed before it is ranked: {brief}");
+    // Stamped with the moment they were due, not the generator's event times (which would be
+    // off by years): the slowest tweet, waiting for the stream to start, took seconds at most.
+    assert!(ms("max_ms") < 30_000.0, "{brief}");
+    assert!(summary.contains(&format!("latency over {measured} tweets: p50")), "{summary}");
 }
 
 #[test]

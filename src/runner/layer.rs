@@ -55,6 +55,9 @@ pub trait Feed {
     fn advance_to(&mut self, time: EventTime);
     /// The input frontier: tweets older than this are late.
     fn frontier(&self) -> EventTime;
+    /// Rankings at times before this have all been computed (on every worker); `None` once the
+    /// graph is done.
+    fn output_frontier(&self) -> Option<EventTime>;
     /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`];
     /// says whether it caught up. A source should not feed more while it has not: the input would
     /// queue inside the dataflow without bound.
@@ -286,6 +289,10 @@ impl Feed for Feeder<'_> {
 
     fn frontier(&self) -> EventTime {
         *self.input.time()
+    }
+
+    fn output_frontier(&self) -> Option<EventTime> {
+        self.probe.with_frontier(|frontier| frontier.first().copied())
     }
 
     fn step(&mut self) -> bool {

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod db;
 pub mod demo;
 pub mod graph_args;
+pub mod latency;
 pub mod layer;
 pub mod memory;
 pub mod produce;

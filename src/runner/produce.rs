@@ -11,8 +11,10 @@ use trendflow_dataflows::EventTime;
 
 use crate::db::MysqlArgs;
 use crate::kafka::{KafkaArgs, Topic};
+use crate::runner::latency::wall_clock_us;
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::KafkaSink;
+use crate::source::datetime::format_utc_date_time;
 use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
@@ -44,6 +46,11 @@ pub struct ProduceArgs {
     /// With --from generator: the generator's seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Send the tweets as happening now: stamp each with the wall-clock moment it is due (by
+    /// --rate, or when it is sent) instead of its own event time. For live latency measurements
+    /// (`stream --latency-report`): the delay from that moment to the rankings is end to end.
+    #[arg(long, conflicts_with = "speedup")]
+    pub live: bool,
     /// With --from generator: event-time rate of the generated tweets, per second.
     #[arg(long = "event-rate", default_value_t = 100.0, value_name = "TWEETS_PER_SEC")]
     pub event_rate: f64,
@@ -66,12 +73,16 @@ enum Pace {
 struct Pacer {
     pace: Pace,
     started: Instant,
+    started_wall_us: u64,
     first_event: Option<EventTime>,
     sent: u64,
 }
 
 impl Pacer {
-    fn wait(&mut self, event_time: EventTime) {
+    /// Waits until the next tweet, of `event_time`, is due, and returns the wall-clock moment it
+    /// was due, in milliseconds since the Unix epoch: its schedule, not the moment the wait ended,
+    /// so that a producer falling behind shows as latency (see `stream --latency-report`).
+    fn wait(&mut self, event_time: EventTime) -> EventTime {
         let due = match self.pace {
             Pace::AsFastAsPossible => None,
             Pace::Speedup(speedup) => {
@@ -81,11 +92,13 @@ impl Pacer {
             Pace::Rate(rate) => Some(Duration::from_secs_f64(self.sent as f64 / rate)),
         };
         self.sent += 1;
-        if let Some(ahead) = due.and_then(|due| due.checked_sub(self.started.elapsed())) {
+        let elapsed = self.started.elapsed();
+        if let Some(ahead) = due.and_then(|due| due.checked_sub(elapsed)) {
             if ahead > Duration::from_millis(1) {
                 std::thread::sleep(ahead);
             }
         }
+        (self.started_wall_us + due.unwrap_or(elapsed).as_micros() as u64) / 1_000
     }
 }
 
@@ -103,11 +116,12 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
     let sink = KafkaSink::new(&kafka)?;
     let stop = stop_flag()?;
-    let mut pacer = Pacer { pace, started: Instant::now(), first_event: None, sent: 0 };
+    let mut pacer =
+        Pacer { pace, started: Instant::now(), started_wall_us: wall_clock_us(), first_event: None, sent: 0 };
     let progress = ProgressBar::no_length();
     progress.set_style(ProgressStyle::with_template("produce {pos} tweets, {per_sec}, {msg}")?);
     let mut skipped = 0u64;
-    let mut send = |row: SeedTweet| -> Result<bool> {
+    let mut send = |mut row: SeedTweet| -> Result<bool> {
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
         }
@@ -115,7 +129,12 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         // dead-letter with its reason.
         let event_time = row.clone().into_tweet().map(|tweet| tweet.created_at);
         match event_time {
-            Ok(time) => pacer.wait(time),
+            Ok(time) => {
+                let due = pacer.wait(time);
+                if args.live {
+                    row.date_time = Some(format_utc_date_time(due));
+                }
+            }
             Err(_) => skipped += 1,
         }
         let value = serde_json::to_vec(&row)?;

@@ -15,25 +15,28 @@
 //! window and ends. A signal (Ctrl-C, SIGTERM) stops it without closing windows early: windows
 //! still open are not published as final.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::window::format_duration;
+use trendflow_dataflows::window::{format_duration, parse_duration};
 use trendflow_dataflows::Tweet;
 
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::runner::graph_args::{parse_wait, LiveArgs, ViewArgs};
+use crate::runner::latency::{wall_clock_us, write_report, Latencies, LatencyRecorder};
 use crate::runner::layer::{run_layer, DrivenSource, Feed, LayerPlan, Source};
 use crate::runner::memory::peak_rss_bytes;
 use crate::runner::signal::stop_flag;
@@ -56,6 +59,15 @@ pub struct StreamArgs {
     /// as complete: every window closes. Without it the job runs until stopped.
     #[arg(long = "until-idle", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub until_idle: Option<u64>,
+    /// Measure end-to-end latency — from each tweet's event time, taken as the moment it was
+    /// produced, to every ranking that includes it being computed — and write its percentiles to
+    /// PATH as JSON (this process's workers). Meaningful only for a live stream, whose event times
+    /// are wall-clock times (`produce --live`).
+    #[arg(long = "latency-report", value_name = "PATH")]
+    pub latency_report: Option<PathBuf>,
+    /// With --latency-report: leave out the tweets of the first DURATION of event time.
+    #[arg(long = "latency-warmup", default_value = "0s", value_parser = parse_duration, value_name = "DURATION", requires = "latency_report")]
+    pub latency_warmup: u64,
     /// Do not archive consumed tweets into MySQL's master dataset.
     #[arg(long = "no-archive")]
     pub no_archive: bool,
@@ -105,6 +117,10 @@ struct WorkerPlan {
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     started: Instant,
+    /// With `--latency-report`: the graph and the warm-up to measure with, and where the workers
+    /// merge their latencies.
+    latency: Option<(GraphConfig, u64)>,
+    latencies: Mutex<Latencies>,
 }
 
 /// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
@@ -136,8 +152,13 @@ pub fn run(args: StreamArgs) -> Result<()> {
         stop: stop.clone(),
         counters: counters.clone(),
         started: Instant::now(),
+        latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
+        latencies: Mutex::new(Latencies::new()),
     });
-    let source: DrivenSource = Arc::new(move |worker, peers, feed| read_partitions(&plan, worker, peers, feed));
+    let source: DrivenSource = {
+        let plan = plan.clone();
+        Arc::new(move |worker, peers, feed| read_partitions(&plan, worker, peers, feed))
+    };
     let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
     let rankings = KafkaSink::new(&kafka)?;
     let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
@@ -166,11 +187,19 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let interrupted =
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
     let consumed = counters.consumed.load(Ordering::Relaxed);
+    let latency = match &args.latency_report {
+        Some(path) => {
+            let latencies = plan.latencies.lock().map_err(|_| anyhow!("a worker failed while recording latencies"))?;
+            write_report(path, &latencies)?;
+            format!("; {}", latencies.summary_line())
+        }
+        None => String::new(),
+    };
     println!(
         "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
          ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
-         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived{memory}{interrupted}",
+         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived{memory}{latency}{interrupted}",
         args.cluster.speaker(),
         run.elapsed.as_secs_f64(),
         consumed as f64 / counters.active().as_secs_f64().max(1e-3),
@@ -212,6 +241,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut marks = PartitionWatermarks::new(&owned, plan.lateness_ms, plan.idle_after, Instant::now());
     let mut reported = None;
     let mut recent = RecentIds::default();
+    let mut latency = plan.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
     let counters = &plan.counters;
     let mut caught_up = true;
     loop {
@@ -262,8 +292,10 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             if let Some(archive) = archive.as_mut() {
                 archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
             }
-            if let Err(tweet) = feed.push(tweet) {
-                dead_letter(&late_reason(&tweet, frontier))?;
+            let time = tweet.created_at;
+            match feed.push(tweet) {
+                Ok(()) => latency.iter_mut().for_each(|latency| latency.fed(time, wall_clock_us())),
+                Err(tweet) => dead_letter(&late_reason(&tweet, frontier))?,
             }
         }
         let now = Instant::now();
@@ -283,6 +315,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         if idle_round && caught_up {
             feed.park(MAX_PARK);
         }
+        if let Some(latency) = latency.as_mut() {
+            latency.emitted_before(feed.output_frontier(), wall_clock_us());
+        }
         sink.poll();
         if let Some(archive) = archive.as_mut() {
             archive.flush_if_due(now, counters)?;
@@ -294,6 +329,10 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     }
     if let Some(archive) = archive.as_mut() {
         archive.flush(counters)?;
+    }
+    // The tweets of the last tick stay unmeasured: their rankings wait for input that never came.
+    if let (Some(latency), Ok(mut merged)) = (latency, plan.latencies.lock()) {
+        merged.add(latency.latencies())?;
     }
     // Report idleness so that no other worker waits for this one's watermark any more.
     feed.report_watermark(None);

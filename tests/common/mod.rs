@@ -57,15 +57,20 @@ impl Services {
         Services { mysql_url: url.to_string(), topic_prefix: String::new() }
     }
 
-    /// Runs trendflow against these services.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_trendflow"))
+    /// A trendflow command against these services.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trendflow"));
+        command
             .args(args)
             .env("TRENDFLOW_MYSQL_URL", &self.mysql_url)
             .env("TRENDFLOW_BROKERS", brokers())
-            .env("TRENDFLOW_TOPIC_PREFIX", &self.topic_prefix)
-            .output()
-            .expect("running the trendflow binary")
+            .env("TRENDFLOW_TOPIC_PREFIX", &self.topic_prefix);
+        command
+    }
+
+    /// Runs trendflow against these services.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running the trendflow binary")
     }
 
     /// Runs trendflow and returns its standard output; fails the test, with both outputs, if the

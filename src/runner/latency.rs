@@ -1,0 +1,245 @@
+//! End-to-end latency of a live stream: from a tweet's event time, taken as the moment it was
+//! produced, to the moment every ranking that includes it has been computed.
+//!
+//! This is the open-loop measure of timely's own latency experiments, taken at the stream job: a
+//! producer stamps each tweet with the wall-clock moment it was due (`produce --live`), so the
+//! latency covers the producer, the broker, the consumer and the graph, and a stalled stage shows
+//! as latency instead of as fewer measurements (no coordinated omission). A tweet's rankings are
+//! complete once the graph's output frontier passes the tick the tweet enters at. Event times
+//! have millisecond resolution, so each latency may be overstated by up to a millisecond.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::EventTime;
+
+/// The largest latency recorded exactly: two minutes, in microseconds. Larger ones are recorded
+/// as this, which is still far beyond any sustained rate.
+const HIGHEST_US: u64 = 120_000_000;
+
+/// The percentiles a report gives, with their names.
+pub const PERCENTILES: [(&str, f64); 5] =
+    [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)];
+
+/// An empty latency histogram, in microseconds, with three significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("constant histogram bounds are valid")
+}
+
+/// Latencies, in microseconds, of the tweets measured.
+pub struct Latencies {
+    /// Until every ranking including the tweet was computed: the end-to-end latency.
+    pub emitted: Histogram<u64>,
+    /// Until the stream consumed the tweet: the producer's and the broker's share of it.
+    pub consumed: Histogram<u64>,
+}
+
+impl Latencies {
+    pub fn new() -> Self {
+        Latencies { emitted: new_histogram(), consumed: new_histogram() }
+    }
+
+    /// Adds another worker's latencies.
+    pub fn add(&mut self, other: &Latencies) -> Result<()> {
+        self.emitted.add(&other.emitted).context("merging latency histograms")?;
+        self.consumed.add(&other.consumed).context("merging latency histograms")
+    }
+
+    /// The end-to-end [`summary`], with the consumed one under `consumed`, the end-to-end
+    /// [`percentile_curve`] under `percentile_curve_ms`, and both histograms in full
+    /// (`histogram_us`, see [`histogram_json`]) so that several runs can be merged.
+    pub fn report(&self) -> Value {
+        let mut report = summary(&self.emitted);
+        report["percentile_curve_ms"] = json!(percentile_curve(&self.emitted));
+        report["histogram_us"] = histogram_json(&self.emitted);
+        report["consumed"] = summary(&self.consumed);
+        report["consumed"]["histogram_us"] = histogram_json(&self.consumed);
+        report
+    }
+
+    /// The latencies of a [`Latencies::report`].
+    pub fn from_report(report: &Value) -> Option<Self> {
+        Some(Latencies {
+            emitted: histogram_from_json(&report["histogram_us"])?,
+            consumed: histogram_from_json(&report["consumed"]["histogram_us"])?,
+        })
+    }
+
+    /// The one-line form of the report, for the job's own summary.
+    pub fn summary_line(&self) -> String {
+        let ms =
+            |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
+        format!(
+            "latency over {} tweets: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms)",
+            self.emitted.len(),
+            ms(&self.emitted, 50.0),
+            ms(&self.emitted, 99.0),
+            self.emitted.max() as f64 / 1_000.0,
+            ms(&self.consumed, 50.0),
+            ms(&self.consumed, 99.0),
+        )
+    }
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One worker's tweets waiting for their rankings, and the latencies of those that got them.
+pub struct LatencyRecorder {
+    graph: GraphConfig,
+    /// Tweets of event time before this are not measured: the warm-up.
+    measure_from: Option<EventTime>,
+    warmup_ms: u64,
+    /// Event times of the tweets not yet in every ranking, by the tick they enter at.
+    waiting: BTreeMap<EventTime, Vec<EventTime>>,
+    latencies: Latencies,
+}
+
+impl LatencyRecorder {
+    /// Measures the tweets of `graph`, leaving out those of the first `warmup_ms` of event time.
+    pub fn new(graph: GraphConfig, warmup_ms: u64) -> Self {
+        LatencyRecorder { graph, measure_from: None, warmup_ms, waiting: BTreeMap::new(), latencies: Latencies::new() }
+    }
+
+    /// Notes a tweet of event time `time` fed into the graph at `now_us`.
+    pub fn fed(&mut self, time: EventTime, now_us: u64) {
+        let measure_from = *self.measure_from.get_or_insert(time + self.warmup_ms);
+        if time >= measure_from {
+            self.waiting.entry(self.graph.enters_at(time)).or_default().push(time);
+            self.latencies.consumed.saturating_record(latency_us(time, now_us));
+        }
+    }
+
+    /// Records, as of `now_us` (wall-clock microseconds since the Unix epoch), the latency of every
+    /// waiting tweet whose rankings are complete: those entering before `output_frontier`, or all
+    /// of them once the graph is done (`None`).
+    pub fn emitted_before(&mut self, output_frontier: Option<EventTime>, now_us: u64) {
+        let still_waiting = match output_frontier {
+            Some(frontier) => self.waiting.split_off(&frontier),
+            None => BTreeMap::new(),
+        };
+        for time in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
+            self.latencies.emitted.saturating_record(latency_us(time, now_us));
+        }
+    }
+
+    /// The latencies recorded so far.
+    pub fn latencies(&self) -> &Latencies {
+        &self.latencies
+    }
+}
+
+/// From event time `time` (ms) to `now_us`, at least the histogram's lowest value.
+fn latency_us(time: EventTime, now_us: u64) -> u64 {
+    now_us.saturating_sub(time * 1_000).max(1)
+}
+
+/// A histogram in full: `[value, count]` for each recorded bucket, the value (µs) being the
+/// highest one the bucket stands for.
+pub fn histogram_json(histogram: &Histogram<u64>) -> Value {
+    let buckets: Vec<[u64; 2]> =
+        histogram.iter_recorded().map(|bucket| [bucket.value_iterated_to(), bucket.count_at_value()]).collect();
+    json!(buckets)
+}
+
+/// The histogram [`histogram_json`] wrote, or `None` if `value` is not one.
+pub fn histogram_from_json(value: &Value) -> Option<Histogram<u64>> {
+    let mut histogram = new_histogram();
+    for bucket in value.as_array()? {
+        histogram.record_n(bucket[0].as_u64()?, bucket[1].as_u64()?).ok()?;
+    }
+    Some(histogram)
+}
+
+/// Now, in microseconds since the Unix epoch.
+pub fn wall_clock_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_micros() as u64).unwrap_or(0)
+}
+
+/// A histogram's count, percentiles and maximum, in milliseconds.
+pub fn summary(histogram: &Histogram<u64>) -> Value {
+    let ms = |micros: u64| micros as f64 / 1_000.0;
+    let mut summary = json!({ "tweets": histogram.len(), "max_ms": ms(histogram.max()) });
+    for (name, percentile) in PERCENTILES {
+        summary[format!("{name}_ms")] = json!(ms(histogram.value_at_percentile(percentile)));
+    }
+    summary
+}
+
+/// The latency (ms) at percentiles spaced evenly on a "nines" scale, from 0% to 99.99%: the
+/// points of a latency CDF plot, as (percentile, milliseconds).
+pub fn percentile_curve(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
+    (0..=40)
+        .map(|step| {
+            let percentile = 100.0 * (1.0 - 10f64.powf(-(step as f64) / 10.0));
+            (percentile, histogram.value_at_percentile(percentile) as f64 / 1_000.0)
+        })
+        .collect()
+}
+
+/// Writes [`Latencies::report`] to `path` as JSON.
+pub fn write_report(path: &Path, latencies: &Latencies) -> Result<()> {
+    let text = serde_json::to_string_pretty(&latencies.report()).context("encoding the latency report")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing the latency report to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder(warmup_ms: u64) -> LatencyRecorder {
+        LatencyRecorder::new(GraphConfig::new(vec!["1m".parse().unwrap()], 3, 10).unwrap(), warmup_ms)
+    }
+
+    #[test]
+    fn a_tweet_counts_once_the_output_passes_the_tick_it_enters_at() {
+        let mut latencies = recorder(0);
+        latencies.fed(1_000_003, 1_000_004_000);
+        latencies.fed(1_000_012, 1_000_013_500);
+        // Both enter after their event time: at 1_000_010 and 1_000_020.
+        latencies.emitted_before(Some(1_000_010), 1_000_030_000);
+        assert_eq!(latencies.latencies().emitted.len(), 0);
+        latencies.emitted_before(Some(1_000_011), 1_000_030_000);
+        assert_eq!(latencies.latencies().emitted.len(), 1);
+        assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 27_000));
+        latencies.emitted_before(None, 1_000_052_000);
+        assert_eq!(latencies.latencies().emitted.len(), 2);
+        assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 40_000));
+    }
+
+    #[test]
+    fn the_warm_up_is_left_out() {
+        let mut latencies = recorder(100);
+        for time in [5_000, 5_050, 5_099, 5_100, 5_200] {
+            latencies.fed(time, time * 1_000 + 500);
+        }
+        latencies.emitted_before(None, 6_000_000);
+        assert_eq!(latencies.latencies().emitted.len(), 2);
+    }
+
+    #[test]
+    fn the_report_has_the_percentiles_in_milliseconds() {
+        let mut latencies = recorder(0);
+        for time in 0..1_000 {
+            latencies.fed(time, time * 1_000 + 500);
+        }
+        latencies.emitted_before(None, 2_000_000);
+        let report = latencies.latencies().report();
+        assert_eq!(report["tweets"], 1_000);
+        let p50 = report["p50_ms"].as_f64().unwrap();
+        assert!((1_490.0..1_510.0).contains(&p50), "{report}");
+        assert!(report["p99_ms"].as_f64().unwrap() > p50);
+        assert_eq!(report["consumed"]["p99_ms"], 0.5);
+        // The report holds the histograms in full: read back, they give the same report.
+        let read_back = Latencies::from_report(&report).unwrap();
+        assert_eq!(read_back.report(), report);
+    }
+}
