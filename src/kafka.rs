@@ -258,6 +258,32 @@ impl KafkaConfig {
         }
         Ok(names)
     }
+
+    /// Deletes whichever of trendflow's topics (under the prefix) exist, and returns their names.
+    pub fn delete_topics(&self) -> Result<Vec<String>> {
+        let consumer = self.consumer()?;
+        let metadata = consumer.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
+        let existing: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
+        let names: Vec<String> =
+            Topic::ALL.iter().map(|t| self.topic(*t)).filter(|name| existing.contains(&name.as_str())).collect();
+        if names.is_empty() {
+            return Ok(names);
+        }
+        let admin: AdminClient<DefaultClientContext> =
+            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
+        let options = AdminOptions::new().operation_timeout(Some(self.wait));
+        let topics: Vec<&str> = names.iter().map(String::as_str).collect();
+        let results = futures_executor::block_on(admin.delete_topics(&topics, &options))
+            .map_err(|e| self.explain(e))
+            .context("deleting topics")?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((name, code)) => bail!("{self}: deleting topic '{name}': {code}"),
+            }
+        }
+        Ok(names)
+    }
 }
 
 #[cfg(test)]

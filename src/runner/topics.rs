@@ -1,9 +1,10 @@
-//! `trendflow topics create`: the topics trendflow reads and writes, created idempotently.
+//! `trendflow topics`: the topics trendflow reads and writes, created idempotently, read, and
+//! deleted.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
@@ -18,6 +19,9 @@ pub enum TopicsCommand {
     Create(CreateArgs),
     /// Print a topic's messages from the beginning, one `key<TAB>value` line each.
     Read(ReadArgs),
+    /// Delete tweets, hashtags, top_hashtags, top_tweets and the dead-letter topic (those under
+    /// --topic-prefix), with every message in them.
+    Delete(DeleteArgs),
 }
 
 /// A topic by its role (the prefix is added).
@@ -69,6 +73,15 @@ pub struct CreateArgs {
     pub kafka: KafkaArgs,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct DeleteArgs {
+    /// Confirm: the topics' messages are gone for good.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
 pub fn run(command: TopicsCommand) -> Result<()> {
     match command {
         TopicsCommand::Create(args) => {
@@ -85,6 +98,21 @@ pub fn run(command: TopicsCommand) -> Result<()> {
             Ok(())
         }
         TopicsCommand::Read(args) => read(&args),
+        TopicsCommand::Delete(args) => {
+            let kafka = args.kafka.config()?;
+            if !args.yes {
+                bail!(
+                    "this deletes {} on {kafka} with every message in them; add --yes to confirm",
+                    Topic::ALL.iter().map(|t| kafka.topic(*t)).collect::<Vec<_>>().join(", ")
+                );
+            }
+            let deleted = kafka.delete_topics()?;
+            match deleted.is_empty() {
+                true => println!("no trendflow topics to delete on {kafka}"),
+                false => println!("deleted {} on {kafka}", deleted.join(", ")),
+            }
+            Ok(())
+        }
     }
 }
 
