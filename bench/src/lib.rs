@@ -6,6 +6,7 @@
 pub mod cost;
 pub mod open_loop;
 pub mod plot;
+pub mod services;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -1,21 +1,35 @@
-//! Open-loop latency of the graph in process (`trendflow_bench::open_loop`): for each offered
-//! rate, the latency percentiles from a tweet's scheduled moment to every view including it being
-//! emitted, and the highest rate whose p99 stays under 100 ms. Results go to
-//! `bench/results/latency.json` and the percentile curves to `bench/results/latency.svg`.
+//! Open-loop latency at several offered rates: the latency percentiles from a tweet's scheduled
+//! moment to every view including it being computed, and the highest rate whose p99 stays under
+//! 100 ms.
+//!
+//! * **In process** (the default, `trendflow_bench::open_loop`): the graph alone, fed on schedule.
+//! * **Through the broker** (`--through-broker`): `trendflow produce --live --rate R` sends
+//!   generated tweets stamped with the moment each is due into topics of their own, and
+//!   `trendflow stream --latency-report` (lateness 0, no archive) measures each from that stamp to
+//!   its rankings: producer, broker, consumer and graph. Needs `scripts/mysql.sh` and
+//!   `scripts/kafka.sh`.
+//!
+//! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
+//! `bench/results/latency[-broker]-wW.json` and the percentile curves to the `.svg`
+//! of the same name.
 //!
 //! ```sh
 //! cargo run --release -p trendflow-bench --bin latency -- --rates 10000,20000,50000
+//! cargo build --release && cargo run --release -p trendflow-bench --bin latency -- --through-broker
 //! ```
 
+use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use serde_json::json;
+use serde_json::{json, Value};
 use trendflow::runner::graph_args::ViewArgs;
-use trendflow_bench::open_loop::OpenLoop;
+use trendflow::runner::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
+use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
+use trendflow_bench::services::{wait, Services};
 use trendflow_bench::{machine, write_results};
 use trendflow_dataflows::window::{format_duration, parse_duration};
 
@@ -23,7 +37,7 @@ use trendflow_dataflows::window::{format_duration, parse_duration};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser, Debug)]
-#[command(about = "Open-loop latency of the graph in process, at several rates")]
+#[command(about = "Open-loop latency at several rates, in process or end to end through the broker")]
 struct Args {
     /// Offered rates, in tweets per second over all workers.
     #[arg(long, value_delimiter = ',', default_values_t = [10_000.0, 20_000.0, 50_000.0, 100_000.0, 150_000.0])]
@@ -40,114 +54,209 @@ struct Args {
     /// Seconds each rate runs before measuring.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
+    /// Runs per rate, their latencies merged: a stall that hits one run weighs as much as it
+    /// does in the whole. A saturated run is not repeated.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
     #[command(flatten)]
     views: ViewArgs,
+    /// Measure end to end: `produce --live` through the broker into `stream --latency-report`.
+    #[arg(long)]
+    through_broker: bool,
+    /// With --through-broker: partitions of the tweets topic (default: one per worker).
+    #[arg(long)]
+    partitions: Option<u32>,
+    /// With --through-broker: the MySQL server, without a database (the stream writes its views).
+    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
+    server: String,
+    /// With --through-broker: the brokers.
+    #[arg(long, env = "TRENDFLOW_BROKERS", default_value = "127.0.0.1:9092")]
+    brokers: String,
 }
-
-/// The percentiles reported, with their names.
-const PERCENTILES: [(&str, f64); 4] = [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9)];
 
 /// The latency a rate must keep its p99 under to count as sustained.
 const P99_BOUND_MS: f64 = 100.0;
 
+/// What one offered rate measured.
+struct RateRun {
+    /// Latencies until every view including the tweet was computed, in microseconds.
+    emitted: Histogram<u64>,
+    /// Through the broker: latencies until the stream consumed the tweet.
+    consumed: Option<Histogram<u64>>,
+    /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
+    saturated: bool,
+}
+
+impl RateRun {
+    fn merge(&mut self, other: RateRun) -> Result<()> {
+        self.emitted.add(&other.emitted)?;
+        if let (Some(consumed), Some(other)) = (self.consumed.as_mut(), &other.consumed) {
+            consumed.add(other)?;
+        }
+        self.saturated |= other.saturated;
+        Ok(())
+    }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
-    let graph = args.views.graph(args.tick)?;
+    let path = if args.through_broker { "end to end through the broker" } else { "in process" };
     println!(
-        "open-loop latency in process: {} worker(s), tick {}, windows {}, top {}",
+        "open-loop latency {path}: {} worker(s), tick {}, windows {}, top {}",
         args.workers,
         format_duration(args.tick),
         args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" "),
         args.views.top
     );
-    println!("{:>10}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>10}", "tweets/s", "p50", "p90", "p99", "p99.9", "max", "");
-    let ms = |micros: u64| micros as f64 / 1_000.0;
+    print!("{:>10}", "tweets/s");
+    for (name, _) in PERCENTILES {
+        print!("  {name:>8}");
+    }
+    println!("  {:>8}", "max");
+    let mut services = match args.through_broker {
+        true => Some(Services::connect(&args.server, &args.brokers)?),
+        false => None,
+    };
     let mut runs = Vec::new();
     let mut curves = Vec::new();
     let mut best_rate = None;
     for &rate in &args.rates {
-        let run = OpenLoop {
-            graph: graph.clone(),
-            workers: args.workers,
-            rate,
-            measure: Duration::from_secs(args.seconds),
-            warmup: Duration::from_secs(args.warmup),
+        let mut run: Option<RateRun> = None;
+        for attempt in 0..args.runs.max(1) {
+            let this = match services.as_mut() {
+                Some(services) => through_broker(services, &args, rate, attempt)?,
+                None => in_process(&args, rate)?,
+            };
+            // Each run on stderr, so that a stall in one of them is seen as such.
+            let ms = |percentile: f64| this.emitted.value_at_percentile(percentile) as f64 / 1_000.0;
+            eprintln!(
+                "  run at {} tweets/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                format_number(rate),
+                ms(50.0),
+                ms(99.0),
+                this.emitted.max() as f64 / 1_000.0
+            );
+            match run.as_mut() {
+                Some(run) => run.merge(this)?,
+                None => run = Some(this),
+            }
+            if run.as_ref().is_some_and(|run| run.saturated) {
+                break;
+            }
         }
-        .run()?;
-        let histogram = &run.histogram;
-        let percentiles: Vec<f64> = PERCENTILES.iter().map(|(_, q)| ms(histogram.value_at_percentile(*q))).collect();
-        let note = if run.saturated { "saturated" } else { "" };
-        println!(
-            "{:>10}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {:>8.2}  {note:>10}",
-            format_number(rate),
-            percentiles[0],
-            percentiles[1],
-            percentiles[2],
-            percentiles[3],
-            ms(histogram.max())
-        );
-        let sustained = !run.saturated && percentiles[2] < P99_BOUND_MS;
-        if sustained && best_rate.is_none_or(|best| rate > best) {
+        let run = run.context("no run")?;
+        let summary = latency_summary(&run.emitted);
+        let ms = |name: &str| summary[name].as_f64().unwrap_or(f64::NAN);
+        print!("{:>10}", format_number(rate));
+        for (name, _) in PERCENTILES {
+            print!("  {:>8.2}", ms(&format!("{name}_ms")));
+        }
+        print!("  {:>8.2}", ms("max_ms"));
+        if let Some(consumed) = &run.consumed {
+            let ms = |percentile: f64| consumed.value_at_percentile(percentile) as f64 / 1_000.0;
+            print!("  (consumed after p50 {:.2}, p99 {:.2})", ms(50.0), ms(99.0));
+        }
+        println!("  {}", if run.saturated { "saturated" } else { "" });
+        if !run.saturated && ms("p99_ms") < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
             best_rate = Some(rate);
         }
-        let mut result = json!({
-            "tweets_per_second": rate,
-            "measured_tweets": histogram.len(),
-            "saturated": run.saturated,
-            "max_ms": ms(histogram.max()),
-        });
-        for ((name, _), value) in PERCENTILES.iter().zip(&percentiles) {
-            result[format!("{name}_ms")] = json!(value);
+        let curve = percentile_curve(&run.emitted);
+        let mut result = json!({ "tweets_per_second": rate, "saturated": run.saturated });
+        if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
+            result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
+        if let Some(consumed) = &run.consumed {
+            result["consumed"] = latency_summary(consumed);
+        }
+        result["percentile_curve_ms"] = json!(curve);
         runs.push(result);
-        curves.push((format!("{} tweets/s", format_number(rate)), percentile_curve(histogram)));
+        let on_nines_scale = curve.iter().map(|&(percentile, ms)| (-(1.0 - percentile / 100.0).log10(), ms));
+        curves.push((format!("{} tweets/s", format_number(rate)), on_nines_scale.filter(|(x, _)| *x <= 3.0).collect()));
     }
     match best_rate {
         Some(rate) => println!("highest rate with p99 under {P99_BOUND_MS} ms: {} tweets/s", format_number(rate)),
         None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
     }
-    let name = format!("latency-w{}", args.workers);
-    let path = write_results(
+    let name = format!("latency{}-w{}", if args.through_broker { "-broker" } else { "" }, args.workers);
+    let results = write_results(
         &name,
         &json!({
-            "benchmark": "open-loop latency, in process",
+            "benchmark": format!("open-loop latency, {path}"),
             "machine": machine,
             "workers": args.workers,
+            "partitions": args.through_broker.then(|| partitions(&args)),
             "tick_ms": args.tick,
             "windows": args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
             "top": args.views.top,
             "seconds": args.seconds,
             "warmup_seconds": args.warmup,
+            "runs_per_rate": args.runs,
             "highest_rate_with_p99_under_100ms": best_rate,
             "runs": runs,
         }),
     )?;
     let chart = LineChart {
-        title: &format!(
-            "Open-loop latency in process, {} worker(s), tick {}",
-            args.workers,
-            format_duration(args.tick)
-        ),
+        title: &format!("Open-loop latency {path}, {} worker(s), tick {}", args.workers, format_duration(args.tick)),
         x_label: "percentile",
         y_label: "latency (ms)",
         x_format: &nines,
         series: curves,
     };
-    println!("results: {} and {}", path.display(), chart.write(&name)?.display());
+    println!("results: {} and {}", results.display(), chart.write(&name)?.display());
     Ok(())
 }
 
-/// Latency (ms) against percentile on a "nines" scale: x = -log10(1 - q), so 90%, 99% and 99.9%
-/// are evenly spaced.
-fn percentile_curve(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
-    (0..=30)
-        .map(|step| {
-            let x = step as f64 / 10.0;
-            let percentile = 100.0 * (1.0 - 10f64.powf(-x));
-            (x, histogram.value_at_percentile(percentile) as f64 / 1_000.0)
-        })
-        .collect()
+fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
+    let run = OpenLoop {
+        graph: args.views.graph(args.tick)?,
+        workers: args.workers,
+        rate,
+        measure: Duration::from_secs(args.seconds),
+        warmup: Duration::from_secs(args.warmup),
+    }
+    .run()?;
+    Ok(RateRun { emitted: run.histogram, consumed: None, saturated: run.saturated })
+}
+
+/// One rate end to end: a stream with a latency report on topics of this attempt's own (the
+/// stream reads its topic from the beginning), then a live producer.
+fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usize) -> Result<RateRun> {
+    let run = services.fresh(&format!("latency{}r{attempt}", rate as u64), partitions(args))?;
+    let report_path = std::env::temp_dir().join(format!("{}latency.json", run.prefix));
+    let (workers, tick, warmup) = (args.workers.to_string(), format_duration(args.tick), format!("{}s", args.warmup));
+    let mut stream_args = vec!["stream", "-w", &workers, "--tick", &tick, "--lateness", "0s", "--no-archive"];
+    let report = report_path.to_str().context("a temporary path that is not UTF-8")?;
+    // Idle long enough that the producer's start-up, or a broker stall, does not look like the
+    // end of the input.
+    stream_args.extend(["--until-idle", "10", "--latency-report", report, "--latency-warmup", &warmup]);
+    let windows: Vec<String> = args.views.windows.iter().map(|w| w.to_string()).collect();
+    let top = args.views.top.to_string();
+    for window in &windows {
+        stream_args.extend(["--window", window]);
+    }
+    stream_args.extend(["--top", &top]);
+    let stream = run.command(&stream_args).stdout(Stdio::piped()).spawn().context("starting the stream")?;
+    // Let the stream connect first: its start-up would otherwise eat into the warm-up.
+    std::thread::sleep(Duration::from_secs(2));
+    let tweets = ((args.warmup + args.seconds) as f64 * rate) as u64;
+    let produce =
+        ["produce", "--from", "generator", "--live", "--rate", &rate.to_string(), "--tweets", &tweets.to_string()];
+    run.succeed(&produce)?;
+    wait(stream)?;
+    let text = std::fs::read(&report_path).with_context(|| format!("reading {}", report_path.display()))?;
+    std::fs::remove_file(&report_path).with_context(|| format!("removing {}", report_path.display()))?;
+    let report: Value = serde_json::from_slice(&text).context("decoding the stream's latency report")?;
+    let latencies = Latencies::from_report(&report).context("the stream's latency report has no histograms")?;
+    if latencies.emitted.is_empty() {
+        bail!("the stream measured no tweets at {rate} tweets/s");
+    }
+    let saturated = latencies.emitted.max() > GIVE_UP.as_micros() as u64;
+    Ok(RateRun { emitted: latencies.emitted, consumed: Some(latencies.consumed), saturated })
+}
+
+fn partitions(args: &Args) -> u32 {
+    args.partitions.unwrap_or(args.workers as u32)
 }
 
 /// Writes a "nines" axis value as its percentile.

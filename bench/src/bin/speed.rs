@@ -14,16 +14,15 @@
 //! cargo build --release && cargo run --release -p trendflow-bench --bin speed
 //! ```
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Parser;
-use mysql::prelude::Queryable;
 use serde_json::{json, Value};
 use trendflow::source::datetime::parse_created_at;
-use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
+use trendflow_bench::services::{wait, Run, Services};
+use trendflow_bench::{machine, median, run_measured, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Speed layer throughput and freshness through a real broker")]
@@ -54,54 +53,12 @@ struct Args {
 /// The lateness the stream runs with (its default), which every final snapshot waits for.
 const LATENESS_MS: u64 = 5_000;
 
-/// One benchmark run's services: a fresh database and topics of their own.
-struct Run<'a> {
-    trendflow: &'a Path,
-    url: String,
-    prefix: String,
-    brokers: &'a str,
-}
-
-impl Run<'_> {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(self.trendflow);
-        command
-            .args(args)
-            .env("TRENDFLOW_MYSQL_URL", &self.url)
-            .env("TRENDFLOW_BROKERS", self.brokers)
-            .env("TRENDFLOW_TOPIC_PREFIX", &self.prefix);
-        command
-    }
-
-    fn succeed(&self, args: &[&str]) -> Result<String> {
-        let output = self.command(args).output().with_context(|| format!("running trendflow {args:?}"))?;
-        if !output.status.success() {
-            bail!("trendflow {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    }
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
-    let trendflow = trendflow_binary()?;
     let machine = machine();
-    let mut server = mysql::Conn::new(mysql::Opts::from_url(&args.server)?).context("connecting to MySQL")?;
-    let fresh = |server: &mut mysql::Conn, name: &str| -> Result<Run> {
-        let database = format!("trendflow_bench_speed_{name}");
-        server.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
-        let run = Run {
-            trendflow: &trendflow,
-            url: format!("{}/{database}", args.server),
-            prefix: format!("bench{}{name}.", std::process::id()),
-            brokers: &args.brokers,
-        };
-        run.succeed(&["db", "init"])?;
-        run.succeed(&["topics", "create", "--partitions", &args.partitions.to_string()])?;
-        Ok(run)
-    };
+    let mut services = Services::connect(&args.server, &args.brokers)?;
 
-    let source = fresh(&mut server, "source")?;
+    let source = services.fresh("source", args.partitions)?;
     let produced =
         run_measured(&mut source.command(&["produce", "--from", "generator", "--tweets", &args.tweets.to_string()]))?;
     let produce_rate = args.tweets as f64 / produced.wall.as_secs_f64();
@@ -109,7 +66,7 @@ fn main() -> Result<()> {
     let mut streams = Vec::new();
     for &workers in &args.workers {
         // The stream reads the source run's topic, archiving into a database of its own.
-        let mut run = fresh(&mut server, &format!("w{workers}"))?;
+        let mut run = services.fresh(&format!("w{workers}"), args.partitions)?;
         run.prefix = source.prefix.clone();
         let streamed = run_measured(&mut run.command(&["stream", "-w", &workers.to_string(), "--until-idle", "3"]))?;
         let rate = number_before(&streamed.stdout, " messages/s between")?;
@@ -118,7 +75,7 @@ fn main() -> Result<()> {
         streams.push(json!({"workers": workers, "tweets_per_second": rate, "peak_rss_mib": mib}));
     }
 
-    let live = fresh(&mut server, "fresh")?;
+    let live = services.fresh("fresh", args.partitions)?;
     let stream = live
         .command(&["stream", "--window", "10s", "--until-idle", "5", "--no-archive"])
         .stdout(Stdio::null())
@@ -140,6 +97,9 @@ fn main() -> Result<()> {
     ])?;
     wait(stream)?;
     let freshness = freshness(&live)?;
+    for run in [&source, &live] {
+        run.succeed(&["topics", "delete", "--yes"])?;
+    }
     let delays: Vec<f64> = freshness.iter().map(|(_, after_end, _)| *after_end).collect();
     let after_watermark: Vec<f64> = freshness.iter().map(|(_, _, after)| *after).collect();
     let low = after_watermark.iter().copied().fold(f64::MAX, f64::min);
@@ -171,14 +131,6 @@ fn main() -> Result<()> {
         }),
     )?;
     println!("results: {}", path.display());
-    Ok(())
-}
-
-fn wait(child: Child) -> Result<()> {
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!("the stream failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
     Ok(())
 }
 

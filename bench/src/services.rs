@@ -1,0 +1,89 @@
+//! The real services a benchmark runs `trendflow` against: a fresh MySQL database and topics of
+//! its own on the broker for each run, so runs never read each other's data.
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+use anyhow::{bail, Context, Result};
+use mysql::prelude::Queryable;
+
+use crate::trendflow_binary;
+
+/// Where the services are: the MySQL server (a URL without a database) and the brokers.
+pub struct Services {
+    trendflow: PathBuf,
+    server_url: String,
+    server: mysql::Conn,
+    brokers: String,
+}
+
+impl Services {
+    /// Connects to the MySQL server at `server_url`; the brokers are only handed on.
+    pub fn connect(server_url: &str, brokers: &str) -> Result<Self> {
+        let options = mysql::Opts::from_url(server_url).context("the MySQL server URL")?;
+        let server = mysql::Conn::new(options)
+            .context("connecting to MySQL for the benchmark (scripts/mysql.sh starts a local one)")?;
+        Ok(Services {
+            trendflow: trendflow_binary()?,
+            server_url: server_url.to_string(),
+            server,
+            brokers: brokers.into(),
+        })
+    }
+
+    /// A run named `name`: database `trendflow_bench_{name}`, dropped and initialised, and topics
+    /// with `partitions` partitions under a prefix of this process.
+    pub fn fresh(&mut self, name: &str, partitions: u32) -> Result<Run> {
+        let database = format!("trendflow_bench_{name}");
+        self.server.query_drop(format!("DROP DATABASE IF EXISTS `{database}`")).context("dropping an old database")?;
+        let run = Run {
+            trendflow: self.trendflow.clone(),
+            url: format!("{}/{database}", self.server_url),
+            prefix: format!("bench{}{name}.", std::process::id()),
+            brokers: self.brokers.clone(),
+        };
+        run.succeed(&["db", "init"])?;
+        run.succeed(&["topics", "create", "--partitions", &partitions.to_string()])?;
+        Ok(run)
+    }
+}
+
+/// One run's database and topics.
+pub struct Run {
+    trendflow: PathBuf,
+    url: String,
+    /// The topic prefix; a run may read another's topics by taking its prefix.
+    pub prefix: String,
+    brokers: String,
+}
+
+impl Run {
+    /// A `trendflow` command against this run's database and topics.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.trendflow);
+        command
+            .args(args)
+            .env("TRENDFLOW_MYSQL_URL", &self.url)
+            .env("TRENDFLOW_BROKERS", &self.brokers)
+            .env("TRENDFLOW_TOPIC_PREFIX", &self.prefix);
+        command
+    }
+
+    /// Runs a `trendflow` command to completion and returns its standard output.
+    pub fn succeed(&self, args: &[&str]) -> Result<String> {
+        let output = self.command(args).output().with_context(|| format!("running trendflow {args:?}"))?;
+        if !output.status.success() {
+            bail!("trendflow {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// Waits for a spawned `trendflow` command and returns its standard output (if it was piped).
+pub fn wait(child: Child) -> Result<String> {
+    let output = child.wait_with_output().context("waiting for trendflow")?;
+    if !output.status.success() {
+        bail!("trendflow failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
