@@ -20,7 +20,15 @@ scripts/build-deps.sh
 # The integration tests talk to a real MariaDB and a real broker: install and start them if
 # needed, then drop the databases earlier runs' tests left behind.
 scripts/mysql.sh
-scripts/kafka.sh
+# Unless TRENDFLOW_TEST_BROKERS names brokers to use, the tests get a local broker of their own,
+# emptied on every run: tansu's storage only grows (tests leave their topics behind), and on a
+# large database its periodic retention scan stalls producing for seconds and has made its
+# storage fail. A development broker on 9092 is left alone.
+if [ -z "${TRENDFLOW_TEST_BROKERS:-}" ]; then
+    test_kafka_port="${TRENDFLOW_TEST_KAFKA_PORT:-9192}"
+    TRENDFLOW_KAFKA_PORT="$test_kafka_port" scripts/kafka.sh --fresh
+    export TRENDFLOW_TEST_BROKERS="127.0.0.1:$test_kafka_port"
+fi
 client=$(command -v mariadb || command -v mysql)
 "$client" -h127.0.0.1 -utrendflow -p"${TRENDFLOW_MYSQL_PASSWORD:-trendflow}" -N \
     -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'trendflow\\_test\\_%'" |

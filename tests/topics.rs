@@ -1,6 +1,4 @@
-//! `trendflow topics delete` against the real broker, in a test binary of its own: cargo runs
-//! test binaries one at a time, and tansu 0.6.0's storage has been seen to panic (and stop
-//! serving) when topics were deleted while other clients produced.
+//! `trendflow topics delete` against the real broker.
 
 mod common;
 
