@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, FromClientConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaResult;
 use rdkafka::types::RDKafkaErrorCode;
 
 /// The broker `scripts/kafka.sh` starts on this machine.
@@ -234,55 +235,56 @@ impl KafkaConfig {
         }
         // Asking the broker first makes this quiet and idempotent on brokers that answer
         // create-topics for an existing topic with something other than TopicAlreadyExists.
-        let consumer = self.consumer()?;
-        let metadata = consumer.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
-        let existing: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
-        let names: Vec<String> =
-            Topic::ALL.iter().map(|t| self.topic(*t)).filter(|name| !existing.contains(&name.as_str())).collect();
+        let names = self.trendflow_topics(false)?;
         if names.is_empty() {
             return Ok(names);
         }
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
         let new_topics: Vec<NewTopic> =
             names.iter().map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication))).collect();
-        let options = AdminOptions::new().operation_timeout(Some(self.wait));
-        let results = futures_executor::block_on(admin.create_topics(&new_topics, &options))
-            .map_err(|e| self.explain(e))
-            .context("creating topics")?;
-        for result in results {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => bail!("{self}: creating topic '{name}': {code}"),
-            }
-        }
+        let (admin, options) = self.admin()?;
+        let results = futures_executor::block_on(admin.create_topics(&new_topics, &options));
+        self.check(results, RDKafkaErrorCode::TopicAlreadyExists, "creating")?;
         Ok(names)
     }
 
     /// Deletes whichever of trendflow's topics (under the prefix) exist, and returns their names.
     pub fn delete_topics(&self) -> Result<Vec<String>> {
-        let consumer = self.consumer()?;
-        let metadata = consumer.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
-        let existing: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
-        let names: Vec<String> =
-            Topic::ALL.iter().map(|t| self.topic(*t)).filter(|name| existing.contains(&name.as_str())).collect();
+        let names = self.trendflow_topics(true)?;
         if names.is_empty() {
             return Ok(names);
         }
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
-        let options = AdminOptions::new().operation_timeout(Some(self.wait));
         let topics: Vec<&str> = names.iter().map(String::as_str).collect();
-        let results = futures_executor::block_on(admin.delete_topics(&topics, &options))
-            .map_err(|e| self.explain(e))
-            .context("deleting topics")?;
-        for result in results {
+        let (admin, options) = self.admin()?;
+        let results = futures_executor::block_on(admin.delete_topics(&topics, &options));
+        self.check(results, RDKafkaErrorCode::UnknownTopicOrPartition, "deleting")?;
+        Ok(names)
+    }
+
+    /// The names of trendflow's topics (under the prefix) that the broker has (`existing`), or
+    /// that it lacks.
+    fn trendflow_topics(&self, existing: bool) -> Result<Vec<String>> {
+        let metadata = self.consumer()?.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
+        let known: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
+        let names = Topic::ALL.iter().map(|t| self.topic(*t));
+        Ok(names.filter(|name| known.contains(&name.as_str()) == existing).collect())
+    }
+
+    fn admin(&self) -> Result<(AdminClient<DefaultClientContext>, AdminOptions)> {
+        let admin =
+            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
+        Ok((admin, AdminOptions::new().operation_timeout(Some(self.wait))))
+    }
+
+    /// The outcome of an admin request on topics: an error unless every topic succeeded or
+    /// failed with `harmless` (it was already as asked).
+    fn check(&self, results: KafkaResult<Vec<TopicResult>>, harmless: RDKafkaErrorCode, verb: &str) -> Result<()> {
+        for result in results.map_err(|e| self.explain(e)).with_context(|| format!("{verb} topics"))? {
             match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
-                Err((name, code)) => bail!("{self}: deleting topic '{name}': {code}"),
+                Err((name, code)) if code != harmless => bail!("{self}: {verb} topic '{name}': {code}"),
+                _ => {}
             }
         }
-        Ok(names)
+        Ok(())
     }
 }
 
