@@ -56,8 +56,8 @@ struct Args {
     warmup: u64,
     /// Runs per rate, their latencies merged: a stall that hits one run weighs as much as it
     /// does in the whole. A saturated run is not repeated.
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
     #[command(flatten)]
     views: ViewArgs,
     /// Measure end to end: `produce --live` through the broker into `stream --latency-report`.
@@ -122,30 +122,7 @@ fn main() -> Result<()> {
     let mut curves = Vec::new();
     let mut best_rate = None;
     for &rate in &args.rates {
-        let mut run: Option<RateRun> = None;
-        for attempt in 0..args.runs.max(1) {
-            let this = match services.as_mut() {
-                Some(services) => through_broker(services, &args, rate, attempt)?,
-                None => in_process(&args, rate)?,
-            };
-            // Each run on stderr, so that a stall in one of them is seen as such.
-            let ms = |percentile: f64| this.emitted.value_at_percentile(percentile) as f64 / 1_000.0;
-            eprintln!(
-                "  run at {} tweets/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-                format_number(rate),
-                ms(50.0),
-                ms(99.0),
-                this.emitted.max() as f64 / 1_000.0
-            );
-            match run.as_mut() {
-                Some(run) => run.merge(this)?,
-                None => run = Some(this),
-            }
-            if run.as_ref().is_some_and(|run| run.saturated) {
-                break;
-            }
-        }
-        let run = run.context("no run")?;
+        let run = measure_rate(services.as_mut(), &args, rate)?;
         let summary = latency_summary(&run.emitted);
         let ms = |name: &str| summary[name].as_f64().unwrap_or(f64::NAN);
         print!("{:>10}", format_number(rate));
@@ -205,6 +182,38 @@ fn main() -> Result<()> {
     };
     println!("results: {} and {}", results.display(), chart.write(&name)?.display());
     Ok(())
+}
+
+/// Runs one rate `--runs` times, in process or through the broker, and merges the runs; stops
+/// repeating once a run is saturated.
+fn measure_rate(mut services: Option<&mut Services>, args: &Args, rate: f64) -> Result<RateRun> {
+    let mut merged: Option<RateRun> = None;
+    for attempt in 0..args.runs as usize {
+        let run = match services.as_deref_mut() {
+            Some(services) => through_broker(services, args, rate, attempt)?,
+            None => in_process(args, rate)?,
+        };
+        // Each run on stderr, so that a stall in one of them is seen as such.
+        let ms = |percentile: f64| run.emitted.value_at_percentile(percentile) as f64 / 1_000.0;
+        eprintln!(
+            "  run at {} tweets/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            format_number(rate),
+            ms(50.0),
+            ms(99.0),
+            run.emitted.max() as f64 / 1_000.0
+        );
+        let merged = match merged.as_mut() {
+            Some(merged) => {
+                merged.merge(run)?;
+                merged
+            }
+            None => merged.insert(run),
+        };
+        if merged.saturated {
+            break;
+        }
+    }
+    merged.context("--runs is at least 1")
 }
 
 fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
