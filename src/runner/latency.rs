@@ -110,9 +110,12 @@ impl LatencyRecorder {
     }
 
     /// Notes a tweet of event time `time` fed into the graph at `now_us`.
+    ///
+    /// The warm-up runs from the first tweet this worker sees. Without one, every tweet counts,
+    /// including those that arrive after a later one (from another partition).
     pub fn fed(&mut self, time: EventTime, now_us: u64) {
-        let measure_from = *self.measure_from.get_or_insert(time + self.warmup_ms);
-        if time >= measure_from {
+        let in_warmup = self.warmup_ms > 0 && time < *self.measure_from.get_or_insert(time + self.warmup_ms);
+        if !in_warmup {
             self.waiting.entry(self.graph.enters_at(time)).or_default().push(time);
             self.latencies.consumed.saturating_record(latency_us(time, now_us));
         }
@@ -223,6 +226,17 @@ mod tests {
         }
         latencies.emitted_before(None, 6_000_000);
         assert_eq!(latencies.latencies().emitted.len(), 2);
+    }
+
+    #[test]
+    fn without_a_warm_up_a_tweet_behind_the_first_one_counts_too() {
+        let mut latencies = recorder(0);
+        for time in [5_010, 5_000, 5_020] {
+            latencies.fed(time, time * 1_000 + 500);
+        }
+        latencies.emitted_before(None, 6_000_000);
+        assert_eq!(latencies.latencies().consumed.len(), 3);
+        assert_eq!(latencies.latencies().emitted.len(), 3);
     }
 
     #[test]
