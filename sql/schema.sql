@@ -61,11 +61,24 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Where each consumer of a Kafka topic partition has got to, stored with the outputs it produced.
+-- Where a restarted `stream` reads each partition of its topic again from: every tweet from
+-- `rebuild_from_ms` on is at or after `next_offset`, and every window that starts before it has
+-- been written. `consumer` names the views the stream computes (window specs and top K).
 CREATE TABLE IF NOT EXISTS `source_offsets` (
-  `consumer` varchar(64) NOT NULL,
-  `topic` varchar(255) NOT NULL,
+  `consumer` varchar(191) NOT NULL,
+  `topic` varchar(249) NOT NULL,
   `kafka_partition` int(11) NOT NULL,
   `next_offset` bigint(20) NOT NULL,
+  `rebuild_from_ms` bigint(20) NOT NULL,
   PRIMARY KEY (`consumer`, `topic`, `kafka_partition`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- How far each process of a stream has written its rankings: all of those before
+-- `published_before_ms`. A position is stored only once every process has written its windows.
+CREATE TABLE IF NOT EXISTS `stream_progress` (
+  `consumer` varchar(191) NOT NULL,
+  `topic` varchar(249) NOT NULL,
+  `process` int(11) NOT NULL,
+  `published_before_ms` bigint(20) NOT NULL,
+  PRIMARY KEY (`consumer`, `topic`, `process`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -102,6 +102,67 @@ impl MysqlConfig {
     }
 }
 
+impl MysqlConfig {
+    /// Runs `operation` on `conn` until it succeeds, and returns its result. `operation` must be
+    /// safe to repeat (a transaction, an upsert, a replacement):
+    /// * a lost connection (the server stopped, restarted or dropped us) is replaced by a new
+    ///   one, waiting up to the configured time (`--mysql-wait`) for the server to come back;
+    /// * a deadlock or lock wait timeout, which concurrent writers meet now and then, is retried
+    ///   after a short pause, up to [`MAX_TRANSIENT_ATTEMPTS`] times.
+    ///
+    /// Any other error, or a server that stays away, ends with an error that says `what` failed.
+    pub fn retrying<T>(
+        &self,
+        conn: &mut Conn,
+        what: &str,
+        mut operation: impl FnMut(&mut Conn) -> mysql::Result<T>,
+    ) -> Result<T> {
+        let mut pause = Duration::from_millis(20);
+        let mut transient_failures = 0;
+        loop {
+            match operation(conn) {
+                Ok(value) => return Ok(value),
+                Err(error) if is_connection_lost(&error) => {
+                    log::warn!("{self}: connection lost while {what} ({error}); waiting for the server");
+                    *conn = self.connect().with_context(|| format!("{what}: the server did not come back"))?;
+                    log::warn!("{self}: reconnected; {what} again");
+                }
+                Err(mysql::Error::MySqlError(e))
+                    if is_transient(e.code) && transient_failures + 1 < MAX_TRANSIENT_ATTEMPTS =>
+                {
+                    transient_failures += 1;
+                    // Only repeated failures are news.
+                    let level = if transient_failures < 3 { log::Level::Debug } else { log::Level::Warn };
+                    log::log!(level, "{self}: {e}; {what} again in {pause:?}");
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                Err(error) => return Err(explain(error, self)).context(what.to_string()),
+            }
+        }
+    }
+}
+
+/// How often a statement is tried before a deadlock or lock timeout is reported.
+const MAX_TRANSIENT_ATTEMPTS: u32 = 6;
+
+/// Whether a MySQL error ends only this transaction: a deadlock victim (1213) or a lock wait
+/// timeout (1205), which a retry of the same transaction normally gets past.
+fn is_transient(code: u16) -> bool {
+    matches!(code, 1205 | 1213)
+}
+
+/// Whether a statement failed because the connection did: the server is gone, shutting down
+/// (1053), killed our connection (1927), or went away mid-statement (2006, 2013).
+pub fn is_connection_lost(error: &mysql::Error) -> bool {
+    is_unreachable(error)
+        || matches!(
+            error,
+            mysql::Error::DriverError(mysql::DriverError::PacketOutOfSync | mysql::DriverError::ConnectTimeout)
+        )
+        || matches!(error, mysql::Error::MySqlError(e) if matches!(e.code, 1053 | 1927 | 2006 | 2013))
+}
+
 /// Whether the server may come back: nothing answered, as opposed to a refusal of ours.
 fn is_unreachable(error: &mysql::Error) -> bool {
     matches!(
@@ -141,6 +202,12 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
         .map_err(|e| explain(e, config))?;
     drop(server);
     let mut conn = config.connect()?;
+    // Earlier versions created `source_offsets` without `rebuild_from_ms` and never wrote to it.
+    if has_column(&mut conn, config, "source_offsets", "consumer")?
+        && !has_column(&mut conn, config, "source_offsets", "rebuild_from_ms")?
+    {
+        conn.query_drop("DROP TABLE `source_offsets`").map_err(|e| explain(e, config))?;
+    }
     let schema = strip_comments(include_str!("../sql/schema.sql"));
     for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         conn.query_drop(statement).map_err(|e| explain(e, config)).context("applying sql/schema.sql")?;

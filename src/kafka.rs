@@ -185,6 +185,9 @@ impl KafkaConfig {
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", if partition_ends { "true" } else { "false" }),
+            // A stored position the broker no longer has is an error, not a silent jump to the
+            // end (librdkafka's default), which would skip records.
+            ("auto.offset.reset", "error"),
             // librdkafka prefetches up to 64 MiB per consumer by default; the graph keeps up
             // with far less, and memory stays bounded by the window horizon, not the backlog.
             ("queued.max.messages.kbytes", "16384"),

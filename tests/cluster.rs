@@ -131,7 +131,8 @@ fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
     let s = seed_in_mysql_and_kafka("clusterstream");
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
     for (processes, workers) in LAYOUTS {
-        let args = ["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s", "--no-archive"];
+        let args =
+            ["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s", "--no-archive", "--from-beginning"];
         let outputs = run_cluster(&s, processes, workers, &args);
         assert_eq!(summed_count(&outputs, "stream: "), 8759, "{processes}×{workers}: every partition read once");
         let verified = s.succeed(&["verify"]);
@@ -140,6 +141,14 @@ fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
             "{processes}×{workers}: {verified}"
         );
     }
+    // Run again without --from-beginning, two processes resume from the positions stored: they
+    // read only the last window horizon (5 minutes) again, and rewrite the same views.
+    let args = ["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s", "--no-archive"];
+    let outputs = run_cluster(&s, 2, 1, &args);
+    let resumed = summed_count(&outputs, "stream: ");
+    assert!(resumed < 8759 * 3 / 4, "the resumed processes read {resumed} messages again");
+    let verified = s.succeed(&["verify"]);
+    assert!(verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"), "resumed: {verified}");
 }
 
 #[test]

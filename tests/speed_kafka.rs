@@ -172,7 +172,7 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
 
     // A rerun reads the topic again while archiving (upserting) every tweet again: a worker slowed
     // by its writes once took its other partition for idle and dead-lettered a quarter as late.
-    let again = s.succeed(&["stream", "-w", "2", "--until-idle", "3s"]);
+    let again = s.succeed(&["stream", "-w", "2", "--until-idle", "3s", "--from-beginning"]);
     assert!(again.contains("0 dead-lettered") && again.contains("200000 archived"), "{again}");
     let tweets: Option<i64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
     assert_eq!(tweets, Some(200000));

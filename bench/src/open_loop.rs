@@ -15,6 +15,7 @@ use anyhow::{anyhow, Result};
 use differential_dataflow::input::Input;
 use hdrhistogram::Histogram;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Probe;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_dataflows::graph::{rankings, GraphConfig};
 use trendflow_dataflows::{EventTime, Tweet};
@@ -56,8 +57,7 @@ impl OpenLoop {
             let probe = ProbeHandle::new();
             let mut input = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
-                let views = rankings(tweets, &settings.graph).probe_with(&probe);
-                views.publish(true, |_snapshot| {});
+                rankings(tweets, &settings.graph).publish(true, |_snapshot| {}).probe_with(&probe);
                 input
             });
             let nanos_per_tweet = 1e9 / settings.rate;

@@ -19,6 +19,8 @@ use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collect
 use rustc_hash::FxHashMap;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Concat;
+use timely::dataflow::StreamVec;
 
 use crate::hashtags::extract_hashtags;
 use crate::publish::publish;
@@ -278,29 +280,26 @@ where
 }
 
 impl<'scope> Views<'scope> {
-    /// Adds the three views to `probe`: it then tells when every ranking up to a time is computed.
-    pub fn probe_with(self, probe: &timely::dataflow::operators::probe::Handle<EventTime>) -> Self {
-        Views {
-            hashtags: self.hashtags.probe_with(probe),
-            tweets: self.tweets.probe_with(probe),
-            languages: self.languages.probe_with(probe),
-            windows: self.windows,
-        }
-    }
-
     /// Publishes the views' rankings through `emit`: each window's final rankings once its end has
-    /// passed, and with `changes` also the live rankings as they change.
-    pub fn publish(self, changes: bool, emit: impl FnMut(Snapshot) + Clone + 'static) {
+    /// passed, and with `changes` also the live rankings as they change. The returned stream
+    /// carries no data; a probe on it tells when every ranking before a time has been emitted.
+    pub fn publish(
+        self,
+        changes: bool,
+        emit: impl FnMut(Snapshot) + Clone + 'static,
+    ) -> StreamVec<'scope, EventTime, ()> {
         let mut on_hashtags = emit.clone();
-        publish(self.hashtags, &self.windows, "Publish: hashtags", changes, move |r| {
+        let hashtags = publish(self.hashtags, &self.windows, "Publish: hashtags", changes, move |r| {
             on_hashtags(Snapshot::Hashtags(r))
         });
         let mut on_tweets = emit.clone();
-        publish(self.tweets, &self.windows, "Publish: tweets", changes, move |r| on_tweets(Snapshot::Tweets(r)));
+        let tweets =
+            publish(self.tweets, &self.windows, "Publish: tweets", changes, move |r| on_tweets(Snapshot::Tweets(r)));
         let mut on_languages = emit;
-        publish(self.languages, &self.windows, "Publish: languages", changes, move |r| {
+        let languages = publish(self.languages, &self.windows, "Publish: languages", changes, move |r| {
             on_languages(Snapshot::Languages(r))
         });
+        hashtags.concat(tweets).concat(languages)
     }
 }
 

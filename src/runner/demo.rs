@@ -15,7 +15,7 @@ use trendflow_dataflows::views::{FinalViews, Snapshot};
 
 use crate::cluster::ClusterArgs;
 use crate::runner::graph_args::{LiveArgs, ViewArgs};
-use crate::runner::layer::{print_line, run_layer, LayerPlan, LayerRun, SharedSource};
+use crate::runner::layer::{print_line, run_layer, LayerPlan, LayerRun, Output, SharedSource};
 use crate::runner::memory::peak_rss_bytes;
 use crate::sink::console::ranking_line;
 use crate::source::generator::{Generator, GeneratorConfig};
@@ -133,11 +133,13 @@ fn run_generated(
         Ok(())
     });
     let mut views = FinalViews::default();
-    let run = run_layer(plan, config, source, |snapshot, progress| {
-        if let (true, Snapshot::Hashtags(ranking)) = (print_closing && snapshot.is_final(), snapshot) {
-            print_line(progress, ranking_line(ranking));
+    let run = run_layer(plan, config, source, |output, progress| {
+        if let Output::Snapshot(snapshot) = output {
+            if let (true, Snapshot::Hashtags(ranking)) = (print_closing && snapshot.is_final(), &snapshot) {
+                print_line(progress, ranking_line(ranking));
+            }
+            views.record(snapshot);
         }
-        views.record(snapshot.clone());
         Ok(())
     })?;
     Ok((run, views))

@@ -4,7 +4,9 @@
 //! ordered source (the generator, MySQL) leaves the input frontier to the runner, which keeps it a
 //! fixed slack behind the latest event time seen; a driven source (Kafka) advances it itself, from
 //! its watermarks. The published rankings come back to the calling thread, which hands them to the
-//! job (to print, to write to MySQL or Kafka) and shows progress.
+//! job (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints
+//! come back the same way, in order with the rankings, so the job knows which rankings a
+//! checkpoint's positions produced.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,6 +23,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::vec::broadcast::Broadcast;
 use timely::dataflow::operators::vec::input::{Handle as VecInputHandle, Input as VecInput};
+use timely::dataflow::operators::Probe;
 use timely::worker::Worker;
 use trendflow_dataflows::graph::{rankings, GraphConfig};
 use trendflow_dataflows::views::Snapshot;
@@ -55,8 +58,8 @@ pub trait Feed {
     fn advance_to(&mut self, time: EventTime);
     /// The input frontier: tweets older than this are late.
     fn frontier(&self) -> EventTime;
-    /// Rankings at times before this have all been computed (on every worker); `None` once the
-    /// graph is done.
+    /// Rankings at times before this have all been computed and published (on every worker);
+    /// `None` once the graph is done.
     fn output_frontier(&self) -> Option<EventTime>;
     /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`];
     /// says whether it caught up. A source should not feed more while it has not: the input would
@@ -65,11 +68,34 @@ pub trait Feed {
     /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
     /// up to `timeout` unless other workers wake it.
     fn park(&mut self, timeout: Duration);
+    /// Hands `checkpoint` to the job behind every ranking this process has published so far.
+    fn checkpoint(&mut self, checkpoint: Checkpoint);
     /// Tells every worker this worker's watermark, or `None` while all its input is idle.
     fn report_watermark(&mut self, watermark: Option<EventTime>);
     /// The least watermark reported by the workers that are not idle; `None` when all are idle.
     /// An idle worker follows it, so that it does not hold back the windows of the others.
     fn cluster_watermark(&self) -> Option<EventTime>;
+}
+
+/// Where one worker of a driven source stands, handed to the job in order with the rankings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub worker: usize,
+    /// The cluster had published every ranking before this time ([`Feed::output_frontier`]); this
+    /// process's share of them reached the job ahead of the checkpoint.
+    pub published_before: EventTime,
+    /// Reading each of the worker's partitions again from `(partition, offset)` yields every
+    /// tweet of event time at or after `rebuilds_from`.
+    pub replay_from: Vec<(i32, i64)>,
+    pub rebuilds_from: EventTime,
+    /// The worker's last checkpoint: it stops reading, and closes its input, after it.
+    pub last: bool,
+}
+
+/// What the graph's run hands the job, in the order this process's workers produced it.
+pub enum Output {
+    Snapshot(Snapshot),
+    Checkpoint(Checkpoint),
 }
 
 /// How one layer feeds the graph.
@@ -95,15 +121,16 @@ pub struct LayerRun {
     pub windows_closed: u64,
 }
 
-/// Runs the graph over `source` on the workers of `config`, handing every published snapshot to
-/// `on_snapshot` on this thread. The first error of a worker or of `on_snapshot` ends the run.
+/// Runs the graph over `source` on the workers of `config`, handing every published snapshot and
+/// every checkpoint to `on_output` on this thread. The first error of a worker or of `on_output`
+/// ends the run.
 pub fn run_layer(
     plan: &LayerPlan,
     config: timely::Config,
     source: impl Into<Source>,
-    mut on_snapshot: impl FnMut(&Snapshot, &ProgressBar) -> Result<()>,
+    mut on_output: impl FnMut(Output, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
-    let (sender, receiver) = crossbeam_channel::bounded::<Snapshot>(SNAPSHOT_QUEUE);
+    let (sender, receiver) = crossbeam_channel::bounded::<Output>(SNAPSHOT_QUEUE);
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -111,21 +138,22 @@ pub fn run_layer(
     let guards = {
         let (plan, fed, late) = (plan.clone(), fed.clone(), late.clone());
         timely::execute(config, move |worker| {
-            let sender = sender.clone();
+            let (sender, checkpoints) = (sender.clone(), sender.clone());
             let (index, peers) = (worker.index(), worker.peers());
             let watermarks = Rc::new(RefCell::new(vec![None; peers]));
             let (mut input, mut beats, probe) = worker.dataflow(|scope| {
                 let (input, tweets) = scope.new_collection::<Tweet, isize>();
-                // The probe watches the rankings, not the input: a worker has caught up only once
-                // every ranking up to its input frontier is computed, so input cannot run ahead of
-                // the graph and pile up inside it.
+                // The probe watches the published rankings, not the input: a worker has caught up
+                // only once every ranking up to its input frontier is out, so input cannot run
+                // ahead of the graph and pile up inside it.
                 let probe = ProbeHandle::new();
-                let views = rankings(tweets, &plan.graph).probe_with(&probe);
                 // A send waits while the queue is full, and fails only once the collecting thread
                 // is gone, when nobody needs rankings.
-                views.publish(plan.changes, move |snapshot| {
-                    let _ = sender.send(snapshot);
-                });
+                rankings(tweets, &plan.graph)
+                    .publish(plan.changes, move |snapshot| {
+                        let _ = sender.send(Output::Snapshot(snapshot));
+                    })
+                    .probe_with(&probe);
                 // Watermark reports travel as plain data at time 0, outside progress tracking:
                 // they are advice for idle workers, not promises.
                 let (beats, reports) = VecInput::new_input::<(usize, Option<EventTime>)>(&scope);
@@ -145,6 +173,7 @@ pub fn run_layer(
                 beats: &mut beats,
                 watermarks: &watermarks,
                 probe: &probe,
+                checkpoints: &checkpoints,
                 slack_ms: plan.slack_ms,
                 latest: 0,
                 batch: 0,
@@ -175,15 +204,17 @@ pub fn run_layer(
     let (mut changes, mut windows_closed) = (0, 0);
     loop {
         match receiver.recv_timeout(Duration::from_millis(100)) {
-            Ok(snapshot) => {
-                if !snapshot.is_final() {
-                    changes += 1;
-                } else if matches!(snapshot, Snapshot::Hashtags(_)) {
-                    windows_closed += 1;
-                    progress.set_message(format!("{windows_closed} windows closed"));
+            Ok(output) => {
+                if let Output::Snapshot(snapshot) = &output {
+                    if !snapshot.is_final() {
+                        changes += 1;
+                    } else if matches!(snapshot, Snapshot::Hashtags(_)) {
+                        windows_closed += 1;
+                        progress.set_message(format!("{windows_closed} windows closed"));
+                    }
                 }
                 if failure.is_none() {
-                    failure = on_snapshot(&snapshot, &progress).err();
+                    failure = on_output(output, &progress).err();
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -234,6 +265,7 @@ struct Feeder<'a> {
     beats: &'a mut VecInputHandle<EventTime, (usize, Option<EventTime>)>,
     watermarks: &'a RefCell<Vec<Option<EventTime>>>,
     probe: &'a ProbeHandle<EventTime>,
+    checkpoints: &'a crossbeam_channel::Sender<Output>,
     slack_ms: u64,
     latest: EventTime,
     batch: u64,
@@ -308,6 +340,10 @@ impl Feed for Feeder<'_> {
 
     fn park(&mut self, timeout: Duration) {
         self.worker.step_or_park(Some(timeout));
+    }
+
+    fn checkpoint(&mut self, checkpoint: Checkpoint) {
+        let _ = self.checkpoints.send(Output::Checkpoint(checkpoint));
     }
 
     fn report_watermark(&mut self, watermark: Option<EventTime>) {

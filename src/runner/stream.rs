@@ -14,36 +14,44 @@
 //! with layer `speed`. With `--until-idle` the job treats quiet input as complete: it closes every
 //! window and ends. A signal (Ctrl-C, SIGTERM) stops it without closing windows early: windows
 //! still open are not published as final.
+//!
+//! Every `--checkpoint-every`, each worker flushes what it wrote (archive, dead letters, hashtag
+//! occurrences) and hands the job a [`Checkpoint`]: where to read its partitions again from to
+//! rebuild the windows not yet published. The job writes the rankings ahead of it, then stores it
+//! ([`CheckpointStore`]), so a restart — after a crash, a kill or a stop — resumes there and
+//! rewrites nothing that differs.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::{format_duration, parse_duration};
-use trendflow_dataflows::Tweet;
+use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::runner::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::runner::latency::{wall_clock_us, write_report, Latencies, LatencyRecorder};
-use crate::runner::layer::{run_layer, DrivenSource, Feed, LayerPlan, Source};
+use crate::runner::layer::{run_layer, Checkpoint, DrivenSource, Feed, LayerPlan, Output, Source};
 use crate::runner::memory::peak_rss_bytes;
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
-use crate::source::kafka::{decode, PartitionWatermarks, RecentIds};
+use crate::source::kafka::{decode, PartitionWatermarks, RecentIds, ReplayPoint};
 use crate::source::mysql::check_schema;
+use crate::source::resume::{CheckpointStore, ResumePoint};
 
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]
@@ -68,6 +76,13 @@ pub struct StreamArgs {
     /// With --latency-report: leave out the tweets of the first DURATION of event time.
     #[arg(long = "latency-warmup", default_value = "0s", value_parser = parse_duration, value_name = "DURATION", requires = "latency_report")]
     pub latency_warmup: u64,
+    /// How often each worker stores where a restart would resume (after flushing what it wrote).
+    #[arg(long = "checkpoint-every", default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub checkpoint_every: u64,
+    /// Forget the stored positions and read every partition from its beginning, rebuilding every
+    /// window.
+    #[arg(long = "from-beginning")]
+    pub from_beginning: bool,
     /// Do not archive consumed tweets into MySQL's master dataset.
     #[arg(long = "no-archive")]
     pub no_archive: bool,
@@ -121,6 +136,10 @@ struct WorkerPlan {
     /// merge their latencies.
     latency: Option<(GraphConfig, u64)>,
     latencies: Mutex<Latencies>,
+    /// Where reading resumes, and how much event time a ranking spans.
+    resume: ResumePoint,
+    horizon_ms: u64,
+    checkpoint_every: Duration,
 }
 
 /// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
@@ -131,6 +150,29 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let timely_config = args.cluster.timely_config()?;
     check_schema(&mysql)?;
     let partitions = kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
+    let cluster = &args.cluster;
+    let mut checkpoints = CheckpointStore::new(
+        &mysql,
+        consumer_name(&graph),
+        kafka.topic(Topic::Tweets),
+        cluster.process,
+        cluster.processes,
+    )?;
+    if args.from_beginning {
+        checkpoints.clear()?;
+    }
+    let resume = checkpoints.load()?;
+    check_positions(&kafka, &resume)?;
+    if !resume.offsets.is_empty() {
+        let offsets: Vec<String> =
+            resume.offsets.iter().map(|(partition, offset)| format!("{partition}@{offset}")).collect();
+        println!(
+            "{}resuming from stored positions (partition@offset: {}); windows that start before {} were written before",
+            cluster.speaker(),
+            offsets.join(" "),
+            rfc3339(resume.rebuild_from)
+        );
+    }
     let workers = args.cluster.total_workers();
     if workers > partitions as usize {
         log::warn!(
@@ -154,6 +196,9 @@ pub fn run(args: StreamArgs) -> Result<()> {
         started: Instant::now(),
         latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
         latencies: Mutex::new(Latencies::new()),
+        resume: resume.clone(),
+        horizon_ms: graph.horizon_ms(),
+        checkpoint_every: Duration::from_millis(args.checkpoint_every.max(1)),
     });
     let source: DrivenSource = {
         let plan = plan.clone();
@@ -164,23 +209,40 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
     let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
-    let run = run_layer(&layer, timely_config, Source::Driven(source), |snapshot, _| {
-        // Once stopped by a signal, the workers close their inputs and the graph closes every
-        // window: those rankings are incomplete, and must not be published as final.
-        if stop.load(Ordering::Relaxed) {
-            return Ok(());
+    let mut finished_workers = 0;
+    let local_workers = args.cluster.workers;
+    let run = run_layer(&layer, timely_config, Source::Driven(source), |output, _| match output {
+        Output::Checkpoint(checkpoint) => {
+            finished_workers += usize::from(checkpoint.last);
+            // The rankings ahead of the checkpoint are in the view tables already (each write
+            // commits); they must be with the broker too before a restart may skip them.
+            rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
+            checkpoints.commit(checkpoint)
         }
-        let topic = match snapshot {
-            Snapshot::Hashtags(_) => Some(&top_hashtags),
-            Snapshot::Tweets(_) => Some(&top_tweets),
-            Snapshot::Languages(_) => None,
-        };
-        if let Some(topic) = topic {
-            rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(snapshot).as_bytes())?;
-            rankings.poll();
-            published += 1;
+        Output::Snapshot(snapshot) => {
+            // Once stopped by a signal, the workers close their inputs after their last
+            // checkpoint and the graph closes every window: those rankings are incomplete, and
+            // must not be published as final.
+            if stop.load(Ordering::Relaxed) && finished_workers == local_workers {
+                return Ok(());
+            }
+            // Written before the restart, and not rebuilt in full: the tweets they began with
+            // were not read again.
+            if snapshot.window().start() < resume.rebuild_from {
+                return Ok(());
+            }
+            let topic = match snapshot {
+                Snapshot::Hashtags(_) => Some(&top_hashtags),
+                Snapshot::Tweets(_) => Some(&top_tweets),
+                Snapshot::Languages(_) => None,
+            };
+            if let Some(topic) = topic {
+                rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(&snapshot).as_bytes())?;
+                rankings.poll();
+                published += 1;
+            }
+            views.write(&snapshot)
         }
-        views.write(snapshot)
     })?;
     let delivered = rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
     let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
@@ -199,7 +261,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
          ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
-         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived{memory}{latency}{interrupted}",
+         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
         args.cluster.speaker(),
         run.elapsed.as_secs_f64(),
         consumed as f64 / counters.active().as_secs_f64().max(1e-3),
@@ -210,8 +272,39 @@ pub fn run(args: StreamArgs) -> Result<()> {
         format_duration(args.live.lateness),
         counters.duplicates.load(Ordering::Relaxed),
         counters.archived.load(Ordering::Relaxed),
+        checkpoints.stored,
     );
     Ok(())
+}
+
+/// The message when the broker no longer has the records at a stored position.
+const POSITION_LOST: &str = "the broker no longer has the records at the stored positions (deleted by retention, \
+    a recreated topic, or storage lost); rerun with --from-beginning to rebuild the views from what it has";
+
+/// Fails unless the broker still has every stored position: otherwise a restart would skip
+/// records, or (on brokers that do not report it) wait for them forever.
+fn check_positions(kafka: &KafkaConfig, resume: &ResumePoint) -> Result<()> {
+    let consumer = kafka.consumer()?;
+    let topic = kafka.topic(Topic::Tweets);
+    for (&partition, &offset) in &resume.offsets {
+        let (low, high) = consumer
+            .fetch_watermarks(&topic, partition, kafka.wait())
+            .map_err(|e| kafka.explain(e))
+            .with_context(|| format!("reading the offsets of partition {partition} of '{topic}'"))?;
+        if offset < low || offset > high {
+            bail!(
+                "partition {partition} of '{topic}': position {offset} is outside the offsets {low} to {high} \
+                 of {kafka}: {POSITION_LOST}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Names what a stream computes, for its stored positions: its window specs and top K.
+fn consumer_name(graph: &GraphConfig) -> String {
+    let specs: Vec<String> = graph.windows().iter().map(ToString::to_string).collect();
+    format!("stream {} top {}", specs.join(","), graph.top_k())
 }
 
 /// How many messages a worker reads before it lets the graph catch up.
@@ -229,12 +322,21 @@ const ARCHIVE_EVERY: Duration = Duration::from_secs(1);
 /// input is idle (with `--until-idle`) or a signal arrives.
 fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dyn Feed) -> Result<()> {
     let owned: Vec<i32> = (0..plan.partitions).filter(|p| *p as usize % peers == worker).collect();
+    let mut positions = Positions {
+        worker,
+        points: owned.iter().map(|p| (*p, ReplayPoint::starting_at(plan.resume.offsets.get(p).copied()))).collect(),
+        horizon_ms: plan.horizon_ms,
+        rebuild_from: plan.resume.rebuild_from,
+        taken: Instant::now(),
+        last_taken: None,
+    };
     if owned.is_empty() {
+        positions.checkpoint(feed, true);
         return Ok(());
     }
     let kafka = &plan.kafka;
     let topic = kafka.topic(Topic::Tweets);
-    let consumer = assign(kafka, &topic, &owned)?;
+    let consumer = assign(kafka, &topic, &owned, &plan.resume.offsets)?;
     let sink = KafkaSink::new(kafka)?;
     let (dead_letters, hashtags) = (kafka.topic(Topic::DeadLetter), kafka.topic(Topic::Hashtags));
     let mut archive = plan.mysql.as_ref().map(Archive::new).transpose()?;
@@ -244,6 +346,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut latency = plan.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
     let counters = &plan.counters;
     let mut caught_up = true;
+    let mut broker = BrokerWatch::new(kafka.wait());
+    let mut heard_since_checkpoint = false;
     loop {
         let mut idle_round = true;
         let mut drained = false;
@@ -259,6 +363,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     marks.reached_end(partition);
                     continue;
                 }
+                Some(Err(error)) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
+                    bail!("reading '{topic}' from {kafka}: {error}: {POSITION_LOST}");
+                }
                 Some(Err(error)) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
                     break;
@@ -266,6 +373,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 Some(Ok(message)) => message,
             };
             idle_round = false;
+            heard_since_checkpoint = true;
             counters.consumed.fetch_add(1, Ordering::Relaxed);
             let (partition, offset) = (message.partition(), message.offset());
             let dead_letter = |reason: &str| -> Result<()> {
@@ -273,7 +381,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 let letter = dead_letter_json(reason, &topic, partition, offset, message.payload());
                 sink.send(&dead_letters, message.key().unwrap_or_default(), letter.as_bytes())
             };
-            let (tweet, date_time) = match decode(message.payload()) {
+            let decoded = decode(message.payload());
+            positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
+            let (tweet, date_time) = match decoded {
                 Ok(decoded) => decoded,
                 Err(reason) => {
                     dead_letter(&reason)?;
@@ -302,7 +412,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         if !idle_round {
             counters.record_arrivals(plan.started, now);
         }
-        marks.end_round(drained, now);
+        // Quiet time while the broker is away is not quiet input.
+        marks.end_round(drained && !broker.is_down(), now);
         let watermark = marks.watermark();
         if watermark != reported {
             feed.report_watermark(watermark);
@@ -323,12 +434,21 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             archive.flush_if_due(now, counters)?;
         }
         let idle = plan.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
-        if idle || plan.stop.load(Ordering::Relaxed) {
+        let last = idle || plan.stop.load(Ordering::Relaxed);
+        if last || now.duration_since(positions.taken) >= plan.checkpoint_every {
+            if !std::mem::take(&mut heard_since_checkpoint) {
+                broker.check(&consumer, kafka, &topic)?;
+            }
+            // What the positions have passed must be stored before a restart may skip it.
+            if let Some(archive) = archive.as_mut() {
+                archive.flush(counters)?;
+            }
+            sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
+            positions.checkpoint(feed, last);
+        }
+        if last {
             break;
         }
-    }
-    if let Some(archive) = archive.as_mut() {
-        archive.flush(counters)?;
     }
     // The tweets of the last tick stay unmeasured: their rankings wait for input that never came.
     if let (Some(latency), Ok(mut merged)) = (latency, plan.latencies.lock()) {
@@ -336,16 +456,98 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     }
     // Report idleness so that no other worker waits for this one's watermark any more.
     feed.report_watermark(None);
-    sink.flush(kafka.wait().max(Duration::from_secs(30))).map(|_| ())
+    Ok(())
 }
 
-/// A consumer that reads `partitions` of `topic` from the beginning.
-fn assign(kafka: &KafkaConfig, topic: &str, partitions: &[i32]) -> Result<BaseConsumer> {
+/// Whether the broker answers, asked when the input has been quiet for a while. A consumer cannot
+/// tell a broker that is away from one with nothing new (librdkafka reconnects quietly), and a
+/// stream must not take the one for the other: that would end `--until-idle` early, or take
+/// partitions for idle. A broker away for longer than the allowed wait ends the job.
+struct BrokerWatch {
+    down_since: Option<Instant>,
+    allowed: Duration,
+}
+
+impl BrokerWatch {
+    fn new(allowed: Duration) -> Self {
+        BrokerWatch { down_since: None, allowed }
+    }
+
+    fn is_down(&self) -> bool {
+        self.down_since.is_some()
+    }
+
+    fn check(&mut self, consumer: &BaseConsumer, kafka: &KafkaConfig, topic: &str) -> Result<()> {
+        match (consumer.fetch_metadata(Some(topic), Duration::from_secs(1)), self.down_since) {
+            (Ok(_), Some(since)) => {
+                log::warn!("{kafka}: answering again after {:.1} s; reading on", since.elapsed().as_secs_f64());
+                self.down_since = None;
+            }
+            (Ok(_), None) => {}
+            (Err(error), None) => {
+                log::warn!("{kafka}: not answering ({error}); waiting up to {:?} for it", self.allowed);
+                self.down_since = Some(Instant::now());
+            }
+            (Err(error), Some(since)) if since.elapsed() > self.allowed => {
+                return Err(kafka.explain(error)).context(format!(
+                    "the broker has not answered for {:.0} s; waited as long as --kafka-wait allows",
+                    since.elapsed().as_secs_f64()
+                ));
+            }
+            (Err(_), Some(_)) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Where a worker's partitions must be read again from, for its checkpoints.
+struct Positions {
+    worker: usize,
+    points: BTreeMap<i32, ReplayPoint>,
+    horizon_ms: u64,
+    /// Windows starting before this were written before a restart: never rebuild earlier.
+    rebuild_from: EventTime,
+    /// When the last checkpoint was taken.
+    taken: Instant,
+    /// The last checkpoint handed over: an idle stream does not store the same one again.
+    last_taken: Option<Checkpoint>,
+}
+
+impl Positions {
+    fn read(&mut self, partition: i32, offset: i64, time: Option<EventTime>) {
+        if let Some(point) = self.points.get_mut(&partition) {
+            point.read(offset, time);
+        }
+    }
+
+    /// Hands the job a checkpoint that rebuilds every window the cluster has not yet published
+    /// in full: those that end after the output frontier, which start less than the longest
+    /// window before it. Nothing once the graph is done.
+    fn checkpoint(&mut self, feed: &mut dyn Feed, last: bool) {
+        self.taken = Instant::now();
+        let Some(published_before) = feed.output_frontier() else { return };
+        let rebuilds_from = published_before.saturating_sub(self.horizon_ms).max(self.rebuild_from);
+        let replay_from = self
+            .points
+            .iter_mut()
+            .filter_map(|(partition, point)| point.replay_from(rebuilds_from).map(|offset| (*partition, offset)))
+            .collect();
+        let checkpoint = Checkpoint { worker: self.worker, published_before, replay_from, rebuilds_from, last };
+        if self.last_taken.as_ref() != Some(&checkpoint) {
+            self.last_taken = Some(checkpoint.clone());
+            feed.checkpoint(checkpoint);
+        }
+    }
+}
+
+/// A consumer that reads `partitions` of `topic` from their stored offsets, or the beginning.
+fn assign(kafka: &KafkaConfig, topic: &str, partitions: &[i32], stored: &BTreeMap<i32, i64>) -> Result<BaseConsumer> {
     let consumer = kafka.tailing_consumer()?;
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
+        let offset = stored.get(partition).map_or(Offset::Beginning, |offset| Offset::Offset(*offset));
         assignment
-            .add_partition_offset(topic, *partition, Offset::Beginning)
+            .add_partition_offset(topic, *partition, offset)
             .with_context(|| format!("assigning partition {partition} of '{topic}'"))?;
     }
     consumer.assign(&assignment).map_err(|e| kafka.explain(e)).context("assigning partitions")?;

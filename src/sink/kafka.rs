@@ -83,12 +83,22 @@ impl KafkaSink {
     /// Queues a message for `topic`, waiting while librdkafka's queue is full.
     pub fn send(&self, topic: &str, key: &[u8], value: &[u8]) -> Result<()> {
         let mut record = BaseRecord::to(topic).key(key).payload(value);
+        let started = Instant::now();
+        let mut said = false;
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     record = returned;
                     self.producer.poll(Duration::from_millis(10));
+                    if !said && started.elapsed() > QUEUE_FULL_NEWS {
+                        said = true;
+                        log::warn!(
+                            "{}: waiting for the broker to take queued messages (a message it has not \
+                             confirmed within message.timeout.ms fails)",
+                            self.config
+                        );
+                    }
                 }
                 Err((error, _)) => return Err(self.config.explain(error)).context(format!("producing to '{topic}'")),
             }
@@ -133,6 +143,9 @@ impl KafkaSink {
         Ok(report)
     }
 }
+
+/// How long sending may wait for room in the local queue before it says what it waits for.
+const QUEUE_FULL_NEWS: Duration = Duration::from_secs(2);
 
 /// An event time as RFC 3339 UTC, for message keys and bodies.
 pub fn rfc3339(time: EventTime) -> String {

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hasher;
-use std::time::Duration;
 
 use anyhow::Result;
 use mysql::prelude::Queryable;
@@ -119,85 +118,59 @@ impl TweetWriter {
         }
         new_hashtags.sort();
         links.sort();
-        let mut pause = Duration::from_millis(20);
-        for attempt in 1.. {
-            match self.write_once(&tweets, &new_hashtags, &links) {
-                Err(mysql::Error::MySqlError(e)) if is_transient(e.code) && attempt < MAX_ATTEMPTS => {
-                    // Concurrent writers meet in InnoDB now and then; only repeated failures are news.
-                    let level = if attempt < 3 { log::Level::Debug } else { log::Level::Warn };
-                    log::log!(
-                        level,
-                        "{}: {e}; retrying the batch of {} tweets in {pause:?}",
-                        self.config,
-                        tweets.len()
-                    );
-                    std::thread::sleep(pause);
-                    pause *= 2;
-                }
-                result => return result.map_err(|e| explain(e, &self.config)),
-            }
-        }
-        unreachable!("the last attempt returns")
-    }
-
-    /// One transaction: new hashtags, the tweets, and their tweet_hashtags counts.
-    fn write_once(
-        &mut self,
-        tweets: &[StoredTweet],
-        new_hashtags: &[(i64, String)],
-        links: &[(i64, i64, i64)],
-    ) -> mysql::Result<()> {
-        let mut tx = self.conn.start_transaction(TxOpts::default())?;
-        // Another writer may have stored the same new hashtag already, under the same id.
-        insert_rows(
-            &mut tx,
-            "hashtags",
-            &["hashtag_id", "hashtag"],
-            "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
-            new_hashtags.iter().map(|(id, hashtag)| vec![Value::from(id), Value::from(hashtag)]).collect(),
-        )?;
-        insert_rows(
-            &mut tx,
-            "tweets",
-            &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
-            "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
-             created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
-            tweets
-                .iter()
-                .map(|StoredTweet { tweet, date_time }| {
-                    vec![
-                        Value::from(tweet.id as i64),
-                        Value::from(&tweet.text),
-                        Value::from(date_time),
-                        Value::from(&tweet.lang),
-                        Value::from(tweet.created_at as i64),
-                        Value::from(tweet.user_id.map(|id| id as i64)),
-                        Value::from(tweet.retweet_of.map(|id| id as i64)),
-                    ]
-                })
-                .collect(),
-        )?;
-        insert_rows(
-            &mut tx,
-            "tweet_hashtags",
-            &["tweet_id", "hashtag_id", "count"],
-            "ON DUPLICATE KEY UPDATE count = VALUES(count)",
-            links
-                .iter()
-                .map(|(tweet, tag, count)| vec![Value::from(tweet), Value::from(tag), Value::from(count)])
-                .collect(),
-        )?;
-        tx.commit()
+        let what = format!("archiving {} tweets", tweets.len());
+        self.config.retrying(&mut self.conn, &what, |conn| write_tweets(conn, &tweets, &new_hashtags, &links))
     }
 }
 
-/// How often a batch is tried before a deadlock or lock timeout is reported.
-const MAX_ATTEMPTS: u32 = 6;
-
-/// Whether a MySQL error ends only this transaction: a deadlock victim (1213) or a lock wait
-/// timeout (1205), which a retry of the same transaction normally gets past.
-fn is_transient(code: u16) -> bool {
-    matches!(code, 1205 | 1213)
+/// One transaction: new hashtags, the tweets, and their tweet_hashtags counts.
+fn write_tweets(
+    conn: &mut Conn,
+    tweets: &[StoredTweet],
+    new_hashtags: &[(i64, String)],
+    links: &[(i64, i64, i64)],
+) -> mysql::Result<()> {
+    let mut tx = conn.start_transaction(TxOpts::default())?;
+    // Another writer may have stored the same new hashtag already, under the same id.
+    insert_rows(
+        &mut tx,
+        "hashtags",
+        &["hashtag_id", "hashtag"],
+        "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
+        new_hashtags.iter().map(|(id, hashtag)| vec![Value::from(id), Value::from(hashtag)]).collect(),
+    )?;
+    insert_rows(
+        &mut tx,
+        "tweets",
+        &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
+        "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
+             created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
+        tweets
+            .iter()
+            .map(|StoredTweet { tweet, date_time }| {
+                vec![
+                    Value::from(tweet.id as i64),
+                    Value::from(&tweet.text),
+                    Value::from(date_time),
+                    Value::from(&tweet.lang),
+                    Value::from(tweet.created_at as i64),
+                    Value::from(tweet.user_id.map(|id| id as i64)),
+                    Value::from(tweet.retweet_of.map(|id| id as i64)),
+                ]
+            })
+            .collect(),
+    )?;
+    insert_rows(
+        &mut tx,
+        "tweet_hashtags",
+        &["tweet_id", "hashtag_id", "count"],
+        "ON DUPLICATE KEY UPDATE count = VALUES(count)",
+        links
+            .iter()
+            .map(|(tweet, tag, count)| vec![Value::from(tweet), Value::from(tag), Value::from(count)])
+            .collect(),
+    )?;
+    tx.commit()
 }
 
 /// Writes the seed dump's rows as they are: its hashtag ids and tweet_hashtags are Twitter's.
@@ -343,14 +316,16 @@ impl ViewWriter {
     ) -> Result<()> {
         let mut all = vec!["layer", "window_spec", "window_end_ms", "position"];
         all.extend_from_slice(columns);
-        let mut tx = self.conn.start_transaction(TxOpts::default()).map_err(|e| explain(e, &self.config))?;
-        let result = tx
-            .exec_drop(
+        let what = format!("writing the {} view of window {} ending at {}", table, key.1, key.2);
+        self.config.retrying(&mut self.conn, &what, |conn| {
+            let mut tx = conn.start_transaction(TxOpts::default())?;
+            tx.exec_drop(
                 format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
                 key.clone(),
-            )
-            .and_then(|()| insert_rows(&mut tx, table, &all, "", rows));
-        result.and_then(|()| tx.commit()).map_err(|e| explain(e, &self.config))
+            )?;
+            insert_rows(&mut tx, table, &all, "", rows.clone())?;
+            tx.commit()
+        })
     }
 
     /// The window specs this writer has written windows of.
@@ -365,20 +340,20 @@ impl ViewWriter {
         for spec in specs {
             let written = self.written.get(spec).cloned().unwrap_or_default();
             for table in ["view_top_hashtags", "view_top_tweets", "view_languages"] {
-                let ends: Vec<i64> = self
-                    .conn
-                    .exec(
+                let what = format!("removing stale windows of {spec} from {table}");
+                let ends: Vec<i64> = self.config.retrying(&mut self.conn, &what, |conn| {
+                    conn.exec(
                         format!("SELECT DISTINCT window_end_ms FROM `{table}` WHERE layer = ? AND window_spec = ?"),
                         (self.layer.name(), spec.to_string()),
                     )
-                    .map_err(|e| explain(e, &self.config))?;
+                })?;
                 for end in ends.into_iter().filter(|end| !written.contains(&(*end as u64))) {
-                    self.conn
-                        .exec_drop(
+                    self.config.retrying(&mut self.conn, &what, |conn| {
+                        conn.exec_drop(
                             format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
                             (self.layer.name(), spec.to_string(), end),
                         )
-                        .map_err(|e| explain(e, &self.config))?;
+                    })?;
                     removed += 1;
                 }
             }

@@ -1,7 +1,7 @@
 //! The `tweets` topic: decoding its messages, and the watermarks that say how far a worker's
 //! partitions are complete.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use trendflow_dataflows::{EventTime, Tweet};
@@ -151,6 +151,54 @@ impl RecentIds {
     }
 }
 
+/// The granularity of [`ReplayPoint`]: a restart may read up to about this much event time more
+/// than it needs to, and a partition's point holds one entry per this much of the window horizon.
+const REPLAY_GRANULARITY_MS: u64 = 1_000;
+
+/// Where a restart must read a partition again from to see every tweet from some event time on.
+///
+/// A partition's tweets arrive nearly in event-time order, but a tweet may follow later ones (by
+/// up to the lateness, or more if it is late). The first offset holding a tweet at or after time
+/// `c` is necessarily one whose tweet is later than every tweet before it: a record high. So the
+/// point keeps the offsets where the record high first entered a new second of event time, and
+/// answers with the first of them in or after `c`'s second: never after the exact offset, and
+/// before it by at most about a second's worth of tweets.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayPoint {
+    /// The offset after the last message read, or the offset reading started from.
+    next: Option<i64>,
+    /// `(offset, granule)`: where the record high's granule of event time first rose to `granule`.
+    highs: VecDeque<(i64, u64)>,
+}
+
+impl ReplayPoint {
+    /// A partition read from `offset` (`None`: from its beginning).
+    pub fn starting_at(offset: Option<i64>) -> Self {
+        ReplayPoint { next: offset, highs: VecDeque::new() }
+    }
+
+    /// Records the message at `offset`, with the event time of the tweet it holds, if it holds one.
+    pub fn read(&mut self, offset: i64, time: Option<EventTime>) {
+        self.next = Some(offset + 1);
+        if let Some(granule) = time.map(|time| time / REPLAY_GRANULARITY_MS) {
+            if self.highs.back().is_none_or(|&(_, high)| granule > high) {
+                self.highs.push_back((offset, granule));
+            }
+        }
+    }
+
+    /// The offset to read again from to see every tweet of event time at or after `from`, or
+    /// `None` if this run has read nothing and did not start at a known offset. `from` must not
+    /// decrease from one call to the next: what it passes is forgotten.
+    pub fn replay_from(&mut self, from: EventTime) -> Option<i64> {
+        let granule = from / REPLAY_GRANULARITY_MS;
+        while self.highs.front().is_some_and(|&(_, high)| high < granule) {
+            self.highs.pop_front();
+        }
+        self.highs.front().map(|&(offset, _)| offset).or(self.next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +292,42 @@ mod tests {
         assert!(!recent.first_sighting(7, 10_000, 9_000), "a redelivered copy");
         assert!(!recent.first_sighting(8, 12_000, 11_000), "tweet 8 is still at or after the frontier");
         assert!(recent.first_sighting(7, 10_000, 11_000), "forgotten: a copy behind the frontier is late anyway");
+    }
+
+    /// The exact answer: the first offset whose tweet is at or after `from`, or the end.
+    fn first_offset_from(times: &[Option<EventTime>], from: EventTime) -> i64 {
+        times.iter().position(|time| time.is_some_and(|time| time >= from)).unwrap_or(times.len()) as i64
+    }
+
+    #[test]
+    fn a_replay_point_never_skips_a_tweet_it_must_rebuild_and_rereads_little() {
+        // Out of order by up to three seconds, with messages that are not tweets in between.
+        let times: Vec<Option<EventTime>> =
+            (0..2_000u64).map(|i| (i % 7 != 3).then_some(10_000 + i * 100 - (i * 7_919 % 30) * 100)).collect();
+        let mut point = ReplayPoint::starting_at(None);
+        assert_eq!(point.replay_from(0), None, "nothing read yet");
+        for (offset, time) in times.iter().enumerate() {
+            point.read(offset as i64, *time);
+        }
+        for from in (0..220_000).step_by(1_700) {
+            let exact = first_offset_from(&times, from);
+            let answer = point.replay_from(from).unwrap();
+            assert!(answer <= exact, "from {from}: {answer} skips the tweet at {exact}");
+            // Ten tweets a second: a second's granule and three seconds of disorder, about 40.
+            assert!(exact - answer <= 50, "from {from}: rereads {} messages", exact - answer);
+        }
+        assert_eq!(point.replay_from(u64::MAX), Some(2_000), "past every tweet: the end");
+        assert!(point.highs.is_empty(), "what a restart no longer needs is forgotten");
+    }
+
+    #[test]
+    fn a_replay_point_started_at_a_stored_offset_answers_it_until_it_reads() {
+        let mut point = ReplayPoint::starting_at(Some(41));
+        assert_eq!(point.replay_from(5_000), Some(41));
+        point.read(41, None);
+        assert_eq!(point.replay_from(5_000), Some(42));
+        point.read(42, Some(9_000));
+        assert_eq!(point.replay_from(6_000), Some(42));
     }
 
     #[test]

@@ -4,5 +4,6 @@ pub mod datetime;
 pub mod generator;
 pub mod kafka;
 pub mod mysql;
+pub mod resume;
 pub mod seed_dump;
 pub mod seed_tweet;

@@ -44,17 +44,18 @@ pub fn fresh_database(name: &str) -> String {
 pub struct Services {
     pub mysql_url: String,
     pub topic_prefix: String,
+    pub brokers: String,
 }
 
 impl Services {
     /// A fresh database and a topic prefix no other test uses.
     pub fn fresh(name: &str) -> Self {
-        Services { mysql_url: fresh_database(name), topic_prefix: format!("{}.", unique(name)) }
+        Services { mysql_url: fresh_database(name), topic_prefix: format!("{}.", unique(name)), brokers: brokers() }
     }
 
     /// Only a database, at `url` (for tests of connection errors).
     pub fn with_mysql_url(url: &str) -> Self {
-        Services { mysql_url: url.to_string(), topic_prefix: String::new() }
+        Services { mysql_url: url.to_string(), topic_prefix: String::new(), brokers: brokers() }
     }
 
     /// A trendflow command against these services.
@@ -63,7 +64,7 @@ impl Services {
         command
             .args(args)
             .env("TRENDFLOW_MYSQL_URL", &self.mysql_url)
-            .env("TRENDFLOW_BROKERS", brokers())
+            .env("TRENDFLOW_BROKERS", &self.brokers)
             .env("TRENDFLOW_TOPIC_PREFIX", &self.topic_prefix);
         command
     }
@@ -84,6 +85,16 @@ impl Services {
             String::from_utf8_lossy(&output.stderr)
         );
         stdout
+    }
+
+    /// The windows a layer has final views of, as (spec, end), in order.
+    pub fn windows(&self, layer: &str) -> Vec<(String, u64)> {
+        self.mysql()
+            .exec(
+                "SELECT DISTINCT window_spec, window_end_ms FROM view_languages WHERE layer = ? ORDER BY 1, 2",
+                (layer,),
+            )
+            .expect("listing windows")
     }
 
     /// A connection to the test's database.

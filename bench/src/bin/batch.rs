@@ -149,7 +149,7 @@ fn scan(url: &str, size: u64) -> Result<f64> {
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(url)?).context("connecting to the benchmark database")?;
     let started = Instant::now();
     let mut rows = 0u64;
-    let (query, params) = history_query(0, 1);
+    let (query, params) = history_query(0, 1, None);
     for row in conn.exec_iter(query, params)? {
         let row: HistoryRow = mysql::from_row_opt(row?)?;
         std::hint::black_box(row);

@@ -15,6 +15,7 @@ use clap::Parser;
 use differential_dataflow::input::Input;
 use serde_json::json;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Probe;
 use trendflow::runner::graph_args::{LiveArgs, ViewArgs};
 use trendflow::runner::memory::rss_bytes;
 use trendflow::source::generator::{Generator, GeneratorConfig};
@@ -62,8 +63,7 @@ fn main() -> Result<()> {
         let probe = ProbeHandle::new();
         let mut input = worker.dataflow(|scope| {
             let (input, tweets) = scope.new_collection::<Tweet, isize>();
-            let views = rankings(tweets, &graph).probe_with(&probe);
-            views.publish(true, |_snapshot| {});
+            rankings(tweets, &graph).publish(true, |_snapshot| {}).probe_with(&probe);
             input
         });
         let mut samples = Vec::new();
