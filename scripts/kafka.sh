@@ -13,6 +13,10 @@
 #             storage. Benchmarks use it: every 10 minutes tansu scans all its records for
 #             retention, and while it does, producing stalls for a time that grows with the
 #             database (16 s at 2 GB here).
+#   --crash   kill the broker this script started on the port with SIGKILL, as a crash would,
+#             keeping its storage; run the script again to restart it (fault-injection tests and
+#             scripts/chaos do). Not a graceful stop: while tansu shuts down gracefully it keeps
+#             answering produce requests, with UNKNOWN_SERVER_ERROR, which producers do not retry.
 #
 #   TRENDFLOW_KAFKA_PORT  port to listen on (default 9092)
 #   TRENDFLOW_CACHE       cache directory (default ~/.cache/trendflow)
@@ -29,11 +33,31 @@ say() { echo "scripts/kafka.sh: $*" >&2; }
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
+# Stops the broker this script started on the port, if it runs (with the given signal); waits
+# until the port is free.
+stop_started_broker() {
+    if [ -f "$data/broker.pid" ] && kill "-${1:-TERM}" "$(cat "$data/broker.pid")" 2>/dev/null; then
+        for _ in $(seq 1 60); do
+            answers || break
+            sleep 0.5
+        done
+    fi
+}
+
 fresh=false
 case "${1:-}" in
     --fresh) fresh=true ;;
+    --crash)
+        stop_started_broker KILL
+        if answers; then
+            say "something still answers on port $port, and this script did not start it"
+            exit 1
+        fi
+        say "no broker on port $port"
+        exit 0
+        ;;
     "") ;;
-    *) say "unknown argument '$1' (expected --fresh or nothing)"; exit 2 ;;
+    *) say "unknown argument '$1' (expected --fresh, --crash or nothing)"; exit 2 ;;
 esac
 
 if [ ! -x "$tansu" ]; then
@@ -52,12 +76,7 @@ if [ ! -x "$tansu" ]; then
 fi
 
 if $fresh && [ -d "$data" ]; then
-    if [ -f "$data/broker.pid" ] && kill "$(cat "$data/broker.pid")" 2>/dev/null; then
-        for _ in $(seq 1 60); do
-            answers || break
-            sleep 0.5
-        done
-    fi
+    stop_started_broker
     if answers; then
         say "something still answers on port $port, and this script did not start it; stop it first"
         exit 1
