@@ -1,13 +1,30 @@
-//! `trendflow topics delete` against the real broker.
+//! `trendflow topics write` and `topics delete` against the real broker. One test, as deleting
+//! topics while others produce has made tansu's storage fail.
 
 mod common;
+
+use std::io::Write;
+use std::process::Stdio;
 
 use common::Services;
 
 #[test]
-fn topics_are_deleted_only_when_confirmed() {
+fn written_lines_read_back_and_topics_are_deleted_only_when_confirmed() {
     let s = Services::fresh("deletion");
     s.succeed(&["topics", "create", "--partitions", "1"]);
+    let input: &[u8] = b"7\t{\"tweet_id\": 7}\nno key, no tab\n\t\xff not UTF-8\n";
+    let mut writer =
+        s.command(&["topics", "write", "dead-letter"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    writer.stdin.take().unwrap().write_all(input).unwrap();
+    let written = writer.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&written.stdout);
+    assert!(
+        written.status.success() && summary.starts_with("wrote 3 messages") && summary.contains("(3 confirmed)"),
+        "{summary}"
+    );
+    let read = s.succeed(&["topics", "read", "dead-letter", "--until-idle", "2"]);
+    assert_eq!(read, "7\t{\"tweet_id\": 7}\n\tno key, no tab\n\t\u{fffd} not UTF-8\n");
+
     let unconfirmed = s.run(&["topics", "delete"]);
     let message = String::from_utf8_lossy(&unconfirmed.stderr);
     assert!(!unconfirmed.status.success() && message.contains("add --yes to confirm"), "{message}");

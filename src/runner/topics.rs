@@ -1,7 +1,7 @@
 //! `trendflow topics`: the topics trendflow reads and writes, created idempotently, read, and
 //! deleted.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -12,6 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::kafka::{KafkaArgs, Topic};
 use crate::runner::graph_args::parse_wait;
+use crate::sink::kafka::KafkaSink;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum TopicsCommand {
@@ -19,6 +20,10 @@ pub enum TopicsCommand {
     Create(CreateArgs),
     /// Print a topic's messages from the beginning, one `key<TAB>value` line each.
     Read(ReadArgs),
+    /// Send each line of standard input to a topic as one message: `key<TAB>value`, or a line
+    /// without a tab as a value without a key. The bytes go as they are, valid or not (to put
+    /// repaired dead letters back, or hand-made input).
+    Write(WriteArgs),
     /// Delete tweets, hashtags, top_hashtags, top_tweets and the dead-letter topic (those under
     /// --topic-prefix), with every message in them.
     Delete(DeleteArgs),
@@ -62,6 +67,15 @@ pub struct ReadArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct WriteArgs {
+    /// Which topic.
+    #[arg(value_enum)]
+    pub topic: TopicName,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct CreateArgs {
     /// Partitions of each new topic: the most workers that can share the input.
     #[arg(long, default_value_t = 4, value_name = "N")]
@@ -98,6 +112,7 @@ pub fn run(command: TopicsCommand) -> Result<()> {
             Ok(())
         }
         TopicsCommand::Read(args) => read(&args),
+        TopicsCommand::Write(args) => write(&args),
         TopicsCommand::Delete(args) => {
             let kafka = args.kafka.config()?;
             if !args.yes {
@@ -114,6 +129,27 @@ pub fn run(command: TopicsCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Sends each line of standard input as a message, and waits until the broker has them all.
+fn write(args: &WriteArgs) -> Result<()> {
+    let kafka = args.kafka.config()?;
+    let name = kafka.topic(Topic::from(args.topic));
+    let sink = KafkaSink::new(&kafka)?;
+    let mut sent = 0u64;
+    for line in std::io::stdin().lock().split(b'\n') {
+        let line = line.context("reading standard input")?;
+        let (key, value) = match line.iter().position(|byte| *byte == b'\t') {
+            Some(tab) => (&line[..tab], &line[tab + 1..]),
+            None => (&[][..], &line[..]),
+        };
+        sink.send(&name, key, value)?;
+        sink.poll();
+        sent += 1;
+    }
+    let report = sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    println!("wrote {sent} messages to '{name}' on {kafka} ({} confirmed)", report.delivered);
+    Ok(())
 }
 
 /// Prints every message of the topic, all partitions, from the beginning. A reader that stops
