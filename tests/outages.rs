@@ -97,28 +97,41 @@ fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
+/// Starts 20,000 generated tweets into 2 partitions, at 2,000 a second, and a stream (with
+/// `extra` flags) that archives them.
+fn start_pipeline(s: &Services, extra: &[&str]) -> (Child, Child) {
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let producer =
+        spawn(s, &["produce", "--from", "generator", "--tweets", "20000", "--event-rate", "50", "--rate", "2000"]);
+    let stream = spawn(s, &refs(&stream_args(&[&["--until-idle", "8s"], extra].concat())));
+    (producer, stream)
+}
+
+/// Waits for the pipeline: every tweet confirmed and archived once, none dead-lettered, and the
+/// layers verify. Returns what the stream logged.
+fn finish_pipeline(s: &Services, producer: Child, stream: Child) -> String {
+    let (produced, _) = succeeded(&finish(producer, Duration::from_secs(120)));
+    assert!(produced.contains("20000 confirmed, 0 failed"), "{produced}");
+    let (streamed, logged) = succeeded(&finish(stream, Duration::from_secs(180)));
+    assert!(streamed.contains(" 0 dead-lettered") && streamed.contains("20000 archived"), "{streamed}");
+    let tweets: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
+    assert_eq!(tweets, Some(20000));
+    verify_layers(s);
+    logged
+}
+
 #[test]
 fn produce_and_stream_ride_out_a_broker_crash_and_end_when_it_stays_away() {
     broker(Some("--fresh"));
     let s = Services { brokers: format!("127.0.0.1:{BROKER_PORT}"), ..Services::fresh("brokeroutage") };
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
-    let producer =
-        spawn(&s, &["produce", "--from", "generator", "--tweets", "20000", "--event-rate", "50", "--rate", "2000"]);
-    let stream = spawn(&s, &refs(&stream_args(&["--until-idle", "8s", "--kafka-wait", "30"])));
+    let (producer, stream) = start_pipeline(&s, &["--kafka-wait", "30"]);
     sleep(Duration::from_secs(3));
     broker(Some("--crash"));
     sleep(Duration::from_secs(4));
     broker(None);
-
-    let (produced, _) = succeeded(&finish(producer, Duration::from_secs(120)));
-    assert!(produced.contains("20000 confirmed, 0 failed"), "{produced}");
-    let (streamed, waited) = succeeded(&finish(stream, Duration::from_secs(120)));
-    assert!(streamed.contains(" 0 dead-lettered"), "{streamed}");
+    let waited = finish_pipeline(&s, producer, stream);
     assert!(waited.contains("not answering") && waited.contains("answering again"), "{waited}");
-    let tweets: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
-    assert_eq!(tweets, Some(20000));
-    verify_layers(&s);
 
     // Away for longer than --kafka-wait: the stream ends, and says why.
     let stream = spawn(&s, &refs(&stream_args(&["--kafka-wait", "3"])));
@@ -144,7 +157,8 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
     sleep(Duration::from_secs(2));
     mariadb("start");
     let (_, waited) = succeeded(&finish(batch, Duration::from_secs(180)));
-    assert!(waited.contains("connection lost while") && waited.contains("reconnected"), "{waited}");
+    assert!(waited.contains("connection lost while reading tweets for the batch layer"), "{waited}");
+    assert!(waited.contains("reconnected"), "{waited}");
     let after_crash = stored_views(&s.mysql_url, "batch", &specs());
     s.succeed(&batch_args);
     let undisturbed = stored_views(&s.mysql_url, "batch", &specs());
@@ -163,18 +177,11 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
 
     // The stream archives and writes views while the database crashes and comes back.
     let s = Services { mysql_url: private_database("outage_stream"), ..Services::fresh("dboutage") };
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
-    let producer =
-        spawn(&s, &["produce", "--from", "generator", "--tweets", "20000", "--event-rate", "50", "--rate", "2000"]);
-    let stream = spawn(&s, &refs(&stream_args(&["--until-idle", "8s", "--mysql-wait", "60"])));
+    let (producer, stream) = start_pipeline(&s, &["--mysql-wait", "60"]);
     sleep(Duration::from_secs(3));
     mariadb("kill");
     sleep(Duration::from_secs(3));
     mariadb("start");
-    succeeded(&finish(producer, Duration::from_secs(120)));
-    let (streamed, waited) = succeeded(&finish(stream, Duration::from_secs(180)));
-    assert!(streamed.contains(" 0 dead-lettered") && streamed.contains("20000 archived"), "{streamed}");
+    let waited = finish_pipeline(&s, producer, stream);
     assert!(waited.contains("connection lost while"), "{waited}");
-    verify_layers(&s);
 }
