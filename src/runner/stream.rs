@@ -366,11 +366,23 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 Some(Err(error)) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
                     bail!("reading '{topic}' from {kafka}: {error}: {POSITION_LOST}");
                 }
+                Some(Err(error))
+                    if matches!(
+                        error.rdkafka_error_code(),
+                        Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
+                    ) =>
+                {
+                    broker.lost(kafka, &error);
+                    break;
+                }
                 Some(Err(error)) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
                     break;
                 }
-                Some(Ok(message)) => message,
+                Some(Ok(message)) => {
+                    broker.answered(kafka);
+                    message
+                }
             };
             idle_round = false;
             heard_since_checkpoint = true;
@@ -477,24 +489,35 @@ impl BrokerWatch {
         self.down_since.is_some()
     }
 
+    /// Records that the broker answered (a message came, or metadata).
+    fn answered(&mut self, kafka: &KafkaConfig) {
+        if let Some(since) = self.down_since.take() {
+            log::warn!("{kafka}: answering again after {:.1} s; reading on", since.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Records that the broker did not answer.
+    fn lost(&mut self, kafka: &KafkaConfig, error: &KafkaError) {
+        if self.down_since.is_none() {
+            log::warn!("{kafka}: not answering ({error}); waiting up to {:?} for it", self.allowed);
+            self.down_since = Some(Instant::now());
+        }
+    }
+
+    /// Asks the broker for the topic's metadata; fails once it has not answered for longer than
+    /// allowed.
     fn check(&mut self, consumer: &BaseConsumer, kafka: &KafkaConfig, topic: &str) -> Result<()> {
-        match (consumer.fetch_metadata(Some(topic), Duration::from_secs(1)), self.down_since) {
-            (Ok(_), Some(since)) => {
-                log::warn!("{kafka}: answering again after {:.1} s; reading on", since.elapsed().as_secs_f64());
-                self.down_since = None;
+        match consumer.fetch_metadata(Some(topic), Duration::from_secs(1)) {
+            Ok(_) => self.answered(kafka),
+            Err(error) => {
+                self.lost(kafka, &error);
+                if let Some(since) = self.down_since.filter(|since| since.elapsed() > self.allowed) {
+                    return Err(kafka.explain(error)).context(format!(
+                        "the broker has not answered for {:.0} s; waited as long as --kafka-wait allows",
+                        since.elapsed().as_secs_f64()
+                    ));
+                }
             }
-            (Ok(_), None) => {}
-            (Err(error), None) => {
-                log::warn!("{kafka}: not answering ({error}); waiting up to {:?} for it", self.allowed);
-                self.down_since = Some(Instant::now());
-            }
-            (Err(error), Some(since)) if since.elapsed() > self.allowed => {
-                return Err(kafka.explain(error)).context(format!(
-                    "the broker has not answered for {:.0} s; waited as long as --kafka-wait allows",
-                    since.elapsed().as_secs_f64()
-                ));
-            }
-            (Err(_), Some(_)) => {}
         }
         Ok(())
     }
