@@ -225,6 +225,11 @@ impl KafkaConfig {
             Some(RDKafkaErrorCode::OperationTimedOut) => {
                 "; no broker answered in time: check --brokers / TRENDFLOW_BROKERS, or run scripts/kafka.sh"
             }
+            Some(RDKafkaErrorCode::Fatal) => {
+                "; the idempotent producer failed for good: the broker rejected its sequence numbers \
+                 (tansu does after a crash). Rerun the command; against such a broker, \
+                 -X enable.idempotence=false lets it retry, and the stream drops the duplicates"
+            }
             _ => "",
         };
         anyhow!("{self}: {error}{hint}")
