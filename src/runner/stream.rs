@@ -347,6 +347,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let counters = &plan.counters;
     let mut caught_up = true;
     let mut broker = BrokerWatch::new(kafka.wait());
+    let mut ahead = PausedPartitions::new(plan.lateness_ms + MAX_AHEAD_MS);
     let mut heard_since_checkpoint = false;
     loop {
         let mut idle_round = true;
@@ -435,6 +436,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             feed.advance_to(time);
         }
         caught_up = feed.step();
+        ahead.hold_back(&consumer, &topic, &marks, feed.output_frontier())?;
         if idle_round && caught_up {
             feed.park(MAX_PARK);
         }
@@ -469,6 +471,62 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     // Report idleness so that no other worker waits for this one's watermark any more.
     feed.report_watermark(None);
     Ok(())
+}
+
+/// How far, in event time, a partition may run ahead of the published rankings (beyond the
+/// lateness) before it is paused. It resumes once back within half of that, so that it is not
+/// paused and resumed at every fetch (each costs librdkafka its prefetched messages).
+const MAX_AHEAD_MS: u64 = 600_000;
+
+/// Backpressure between partitions. The graph's input frontier follows the slowest partition,
+/// so the tweets of one far ahead wait inside the graph, in memory, until it catches up: on a
+/// replay of a backlog, where one partition's fetches can outrun another's for minutes, that was
+/// a gigabyte. A partition more than the allowed event time ahead of the published rankings is
+/// paused until they catch up; the slowest partition is never that far ahead, so the rankings
+/// always can.
+struct PausedPartitions {
+    allowed_ms: u64,
+    paused: Vec<i32>,
+}
+
+impl PausedPartitions {
+    fn new(allowed_ms: u64) -> Self {
+        PausedPartitions { allowed_ms, paused: Vec::new() }
+    }
+
+    fn hold_back(
+        &mut self,
+        consumer: &BaseConsumer,
+        topic: &str,
+        marks: &PartitionWatermarks,
+        published_before: Option<EventTime>,
+    ) -> Result<()> {
+        let ahead = match published_before {
+            None => Vec::new(),
+            Some(time) => {
+                let far_ahead = marks.ahead_of(time + self.allowed_ms);
+                let not_yet_back = marks.ahead_of(time + self.allowed_ms / 2);
+                not_yet_back.into_iter().filter(|p| far_ahead.contains(p) || self.paused.contains(p)).collect()
+            }
+        };
+        let list = |partitions: &mut dyn Iterator<Item = &i32>| {
+            let mut list = TopicPartitionList::new();
+            partitions.for_each(|partition| {
+                list.add_partition(topic, *partition);
+            });
+            list
+        };
+        let pause = list(&mut ahead.iter().filter(|p| !self.paused.contains(p)));
+        let resume = list(&mut self.paused.iter().filter(|p| !ahead.contains(p)));
+        if pause.count() > 0 {
+            consumer.pause(&pause).context("pausing partitions that are far ahead")?;
+        }
+        if resume.count() > 0 {
+            consumer.resume(&resume).context("resuming paused partitions")?;
+        }
+        self.paused = ahead;
+        Ok(())
+    }
 }
 
 /// Whether the broker answers, asked when the input has been quiet for a while. A consumer cannot

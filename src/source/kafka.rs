@@ -115,6 +115,11 @@ impl PartitionWatermarks {
             .min()
     }
 
+    /// The partitions that have delivered a tweet later than `time`.
+    pub fn ahead_of(&self, time: EventTime) -> Vec<i32> {
+        self.partitions.iter().filter(|p| p.latest.is_some_and(|latest| latest > time)).map(|p| p.partition).collect()
+    }
+
     /// How long none of the partitions has delivered anything while the worker was caught up.
     pub fn quiet_for(&self) -> Duration {
         self.partitions.iter().map(|p| p.quiet).min().unwrap_or(Duration::MAX)
@@ -215,6 +220,8 @@ mod tests {
         marks.observe(3, 10_000);
         marks.end_round(true, start);
         assert_eq!(marks.watermark(), Some(19_000));
+        assert_eq!(marks.ahead_of(20_000), vec![0], "partition 0 is far ahead");
+        assert_eq!(marks.ahead_of(50_000), Vec::<i32>::new());
     }
 
     /// Ends caught-up rounds every 10 ms from `from` for `millis`, with every partition read to its
