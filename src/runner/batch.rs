@@ -8,7 +8,7 @@ use clap::Args;
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
 use crate::runner::graph_args::ViewArgs;
-use crate::runner::layer::{run_layer, LayerPlan, Output, SharedSource};
+use crate::runner::layer::{read_ahead, run_layer, LayerPlan, Output, SharedSource};
 use crate::runner::memory::peak_rss_bytes;
 use crate::sink::mysql::{Layer, ViewWriter};
 use crate::source::mysql::{check_schema, push_history};
@@ -34,6 +34,7 @@ pub fn run(args: BatchArgs) -> Result<()> {
     let source_config = config.clone();
     let source: SharedSource =
         Arc::new(move |worker, peers, push| push_history(&source_config, worker, peers, push).map(|_| ()));
+    let source = read_ahead(source);
     // Each worker reads its share in event-time order, so nothing it reads later is older.
     let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
     let run = run_layer(&plan, timely_config, source, |output, _| match output {

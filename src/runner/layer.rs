@@ -33,6 +33,38 @@ use trendflow_dataflows::{EventTime, Tweet};
 /// it pushes that worker's share of the tweets, as nearly in event-time order as it can.
 pub type SharedSource = Arc<dyn Fn(usize, usize, &mut dyn FnMut(Tweet)) -> Result<()> + Send + Sync>;
 
+/// Runs an ordered source on a thread of its own for each worker, a bounded queue of batches
+/// ahead of the worker. Reading a source costs work of its own (decoding MySQL's rows, generating
+/// text); on the worker's thread it alternates with the graph's work, here the two overlap.
+pub fn read_ahead(source: SharedSource) -> SharedSource {
+    Arc::new(move |worker, peers, push| {
+        let (sender, batches) = crossbeam_channel::bounded::<Vec<Tweet>>(READ_AHEAD_BATCHES);
+        let source = &source;
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
+                // A send fails only once the worker has stopped taking tweets, when none are needed.
+                let result = source(worker, peers, &mut |tweet| {
+                    batch.push(tweet);
+                    if batch.len() == READ_AHEAD_BATCH {
+                        let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH)));
+                    }
+                });
+                let _ = sender.send(batch);
+                result
+            });
+            for tweet in batches.iter().flatten() {
+                push(tweet);
+            }
+            reader.join().map_err(|_| anyhow!("the reading thread of worker {worker} panicked"))?
+        })
+    })
+}
+
+/// How many tweets [`read_ahead`] hands over at once, and how many such batches may wait.
+const READ_AHEAD_BATCH: usize = 1_024;
+const READ_AHEAD_BATCHES: usize = 16;
+
 /// A source that drives the input itself: called once per worker with `(worker, peers, feed)`, it
 /// pushes that worker's share and advances the frontier as its watermarks allow.
 pub type DrivenSource = Arc<dyn Fn(usize, usize, &mut dyn Feed) -> Result<()> + Send + Sync>;
