@@ -11,7 +11,8 @@
 //! The tick only decides how often rankings are recomputed: it divides every length and slide, so
 //! the state at a window's end is the same whatever the tick. Stream and batch runs may use
 //! different ticks and still agree window for window: a fine tick for fresh live rankings, a
-//! coarse one for throughput.
+//! coarse one for throughput, down to one per window length (the states of different lengths are
+//! independent).
 
 use std::hash::Hash;
 
@@ -34,19 +35,15 @@ use crate::{EventTime, Tweet};
 pub struct GraphConfig {
     windows: Vec<WindowSpec>,
     top_k: usize,
-    tick_ms: u64,
+    /// Each distinct window length, in increasing order, with the tick its state moves by.
+    ticks: Vec<(u64, u64)>,
 }
 
 impl GraphConfig {
-    /// Validates a configuration: at least one window spec, `top_k >= 1`, and a tick that divides
-    /// every length and slide (so that every window starts and ends on a tick).
+    /// Validates a configuration that recomputes every ranking each `tick_ms` of event time: at
+    /// least one window spec, `top_k >= 1`, and a tick that divides every length and slide (so
+    /// that every window starts and ends on a tick).
     pub fn new(windows: Vec<WindowSpec>, top_k: usize, tick_ms: u64) -> Result<Self, String> {
-        if windows.is_empty() {
-            return Err("at least one window spec is needed".into());
-        }
-        if top_k == 0 {
-            return Err("top K must be at least 1".into());
-        }
         let divides =
             |spec: &WindowSpec| tick_ms > 0 && spec.slide_ms() % tick_ms == 0 && spec.length_ms() % tick_ms == 0;
         if let Some(spec) = windows.iter().find(|spec| !divides(spec)) {
@@ -56,14 +53,38 @@ impl GraphConfig {
                 format_duration(Self::coarsest_tick(&windows))
             ));
         }
-        let mut windows = windows;
-        windows.sort();
-        windows.dedup();
-        Ok(GraphConfig { windows, top_k, tick_ms })
+        Self::with_ticks(windows, top_k, |_| tick_ms)
     }
 
-    /// The largest valid tick for these specs: the greatest common divisor of their lengths and
-    /// slides. Batch runs use it, as nobody watches their intermediate rankings.
+    /// The configuration that computes each window length's rankings as seldom as its windows
+    /// allow: at the greatest common divisor of the length and the slides of its specs. Batch
+    /// runs use it, as nobody watches their intermediate rankings. With `5m/1m` and `1h/5m` the
+    /// hour's state moves every five minutes, not every minute, so each hashtag makes a fifth of
+    /// the records there.
+    pub fn coarsest(windows: Vec<WindowSpec>, top_k: usize) -> Result<Self, String> {
+        let specs = windows.clone();
+        Self::with_ticks(windows, top_k, |length| {
+            specs.iter().filter(|spec| spec.length_ms() == length).map(|spec| spec.slide_ms()).fold(length, gcd)
+        })
+    }
+
+    fn with_ticks(mut windows: Vec<WindowSpec>, top_k: usize, tick: impl Fn(u64) -> u64) -> Result<Self, String> {
+        if windows.is_empty() {
+            return Err("at least one window spec is needed".into());
+        }
+        if top_k == 0 {
+            return Err("top K must be at least 1".into());
+        }
+        windows.sort();
+        windows.dedup();
+        let mut lengths: Vec<u64> = windows.iter().map(|spec| spec.length_ms()).collect();
+        lengths.dedup();
+        let ticks = lengths.into_iter().map(|length| (length, tick(length))).collect();
+        Ok(GraphConfig { windows, top_k, ticks })
+    }
+
+    /// The largest tick valid for every one of these specs: the greatest common divisor of their
+    /// lengths and slides.
     pub fn coarsest_tick(windows: &[WindowSpec]) -> u64 {
         windows.iter().flat_map(|spec| [spec.length_ms(), spec.slide_ms()]).fold(0, gcd)
     }
@@ -78,15 +99,11 @@ impl GraphConfig {
         self.top_k
     }
 
-    /// The granularity, in event-time milliseconds, at which rankings are recomputed.
-    pub fn tick_ms(&self) -> u64 {
-        self.tick_ms
-    }
-
-    /// The tick boundary at which a tweet of event time `time` enters the graph's state: the first
-    /// one after it. Its rankings at that time are the first that include it.
+    /// The tick boundary at which a tweet of event time `time` has entered every window length's
+    /// state: for each length the first one after it, and the latest of those. The rankings at
+    /// that time are the first that all include it.
     pub fn enters_at(&self, time: EventTime) -> EventTime {
-        (time / self.tick_ms + 1) * self.tick_ms
+        self.ticks.iter().map(|&(_, tick)| enters_at(time, tick)).max().unwrap_or(time)
     }
 
     /// The longest window: how much event time the graph's state spans.
@@ -96,11 +113,13 @@ impl GraphConfig {
 
     /// The distinct window lengths: the graph keeps one sliding state per length.
     pub fn lengths(&self) -> Vec<u64> {
-        let mut lengths: Vec<u64> = self.windows.iter().map(|spec| spec.length_ms()).collect();
-        lengths.sort();
-        lengths.dedup();
-        lengths
+        self.ticks.iter().map(|&(length, _)| length).collect()
     }
+}
+
+/// The first boundary of `tick` after `time`: where a tweet of that time enters a state.
+fn enters_at(time: EventTime, tick: u64) -> EventTime {
+    (time / tick + 1) * tick
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -248,8 +267,7 @@ fn sliding<'scope, D>(
 where
     D: ExchangeData + Hash,
 {
-    let lengths = config.lengths();
-    let config = config.clone();
+    let ticks = config.ticks.clone();
     let mut records = Vec::new();
     let mut consolidated: FxHashMap<(D, EventTime), isize> = FxHashMap::default();
     contributions
@@ -258,8 +276,8 @@ where
             move |input, output| {
                 input.for_each(|capability, tweets| {
                     for (tweet, time, diff) in tweets.drain(..) {
-                        let enter = config.enters_at(time);
-                        for &length in &lengths {
+                        for &(length, tick) in &ticks {
+                            let enter = enters_at(time, tick);
                             expand(&tweet, length, &mut records);
                             for record in records.drain(..) {
                                 *consolidated.entry((record.clone(), enter)).or_default() += diff;
@@ -315,5 +333,14 @@ mod tests {
         assert!(error.contains("such as 1m"), "{error}");
         assert_eq!(GraphConfig::coarsest_tick(&specs), 60_000);
         assert_eq!(GraphConfig::coarsest_tick(&["150s/1m".parse().unwrap()]), 30_000);
+    }
+
+    #[test]
+    fn the_coarsest_configuration_moves_each_length_by_the_slides_of_its_own_specs() {
+        let specs = ["5m/1m", "1h/5m", "1h/20m", "150s/1m"].map(|spec| spec.parse().unwrap()).to_vec();
+        let config = GraphConfig::coarsest(specs, 10).unwrap();
+        assert_eq!(config.ticks, vec![(150_000, 30_000), (300_000, 60_000), (3_600_000, 300_000)]);
+        // A tweet at 0:30 is in the 150 s state at 1:00, the 5 m state at 1:00, the hour's at 5:00.
+        assert_eq!(config.enters_at(30_000), 300_000);
     }
 }

@@ -34,7 +34,7 @@ fn tweet_strategy() -> impl Strategy<Value = (u64, Vec<usize>, usize, Option<usi
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let specs = prop::sample::subsequence(vec!["1m", "3m/1m", "2m/40s", "150s/30s", "90s/90s"], 1..=3);
-    (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..4, any::<u64>()).prop_map(
+    (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>()).prop_map(
         |(raw, specs, k, tick_choice, shuffle_seed)| {
             let mut tweets: Vec<Tweet> = Vec::new();
             for (i, (created_at, tags, lang, retweet)) in raw.into_iter().enumerate() {
@@ -50,9 +50,12 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 });
             }
             let windows: Vec<WindowSpec> = specs.iter().map(|s| s.parse().expect("valid spec")).collect();
+            // A fixed tick (1 ms, 1 s, 10 s, the coarsest for all specs) or each length's coarsest.
             let coarsest = GraphConfig::coarsest_tick(&windows);
-            let tick = [1, 1_000, 10_000, coarsest][tick_choice];
-            let tick = if coarsest % tick == 0 { tick } else { 1 };
+            let config = match [1, 1_000, 10_000, coarsest].get(tick_choice) {
+                Some(&tick) => GraphConfig::new(windows, k, if coarsest % tick == 0 { tick } else { 1 }),
+                None => GraphConfig::coarsest(windows, k),
+            };
             // Arrival order: a deterministic shuffle of the tweets, cut into batches.
             let mut order: Vec<(u64, Tweet)> = tweets
                 .into_iter()
@@ -63,7 +66,7 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             let tweets: Vec<Tweet> = order.into_iter().map(|(_, t)| t).collect();
             let batch_ends =
                 (1..=tweets.len()).filter(|i| (shuffle_seed >> (i % 64)) & 1 == 1 || *i == tweets.len()).collect();
-            Case { tweets, batch_ends, config: GraphConfig::new(windows, k, tick).expect("valid config") }
+            Case { tweets, batch_ends, config: config.expect("valid config") }
         },
     )
 }

@@ -22,9 +22,9 @@ impl ViewArgs {
         GraphConfig::new(self.windows.clone(), self.top, tick).map_err(|e| anyhow!(e))
     }
 
-    /// The graph with the coarsest tick: for batch runs, where nobody watches live rankings.
+    /// The graph with the coarsest ticks: for batch runs, where nobody watches live rankings.
     pub fn batch_graph(&self) -> Result<GraphConfig> {
-        self.graph(GraphConfig::coarsest_tick(&self.windows))
+        GraphConfig::coarsest(self.windows.clone(), self.top).map_err(|e| anyhow!(e))
     }
 }
 
