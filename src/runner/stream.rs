@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -336,7 +337,16 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     }
     let kafka = &plan.kafka;
     let topic = kafka.topic(Topic::Tweets);
-    let consumer = assign(kafka, &topic, &owned, &plan.resume.offsets)?;
+    let consumer = Arc::new(assign(kafka, &topic, &owned, &plan.resume.offsets)?);
+    let queues: Vec<(i32, PartitionQueue<DefaultConsumerContext>)> = owned
+        .iter()
+        .map(|&partition| {
+            let queue = consumer.split_partition_queue(&topic, partition);
+            queue
+                .map(|queue| (partition, queue))
+                .ok_or_else(|| anyhow!("no partition {partition} of '{topic}' to read"))
+        })
+        .collect::<Result<_>>()?;
     let sink = KafkaSink::new(kafka)?;
     let (dead_letters, hashtags) = (kafka.topic(Topic::DeadLetter), kafka.topic(Topic::Hashtags));
     let mut archive = plan.mysql.as_ref().map(Archive::new).transpose()?;
@@ -347,27 +357,53 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let counters = &plan.counters;
     let mut caught_up = true;
     let mut broker = BrokerWatch::new(kafka.wait());
-    let mut ahead = PausedPartitions::new(plan.lateness_ms + MAX_AHEAD_MS);
+    let max_ahead_ms = plan.lateness_ms + MAX_AHEAD_MS;
     let mut heard_since_checkpoint = false;
     loop {
         let mut idle_round = true;
-        let mut drained = false;
-        // Backpressure: no new input until the graph has processed what it was given.
+        // Backpressure: no new input until the graph has processed what it was given, and none
+        // from a partition far ahead of the others.
         let burst = if caught_up { BURST } else { 0 };
-        for _ in 0..burst {
-            let message = match consumer.poll(Duration::ZERO) {
-                None => {
-                    drained = true;
-                    break;
+        let held_back = feed.output_frontier().map_or(Vec::new(), |time| marks.ahead_of(time + max_ahead_ms));
+        let mut open: Vec<&PartitionQueue<DefaultConsumerContext>> =
+            queues.iter().filter(|(partition, _)| !held_back.contains(partition)).map(|(_, queue)| queue).collect();
+        // The consumer's own queue first: errors that concern no partition (a broker away) come
+        // there. Then the open partitions in turn, one message each, until all are drained.
+        let (mut own_queue_drained, mut drained, mut taken, mut turn) = (false, false, 0, 0);
+        while taken < burst {
+            let polled = if !own_queue_drained {
+                match consumer.poll(Duration::ZERO) {
+                    Some(polled) => polled,
+                    None => {
+                        own_queue_drained = true;
+                        continue;
+                    }
                 }
-                Some(Err(KafkaError::PartitionEOF(partition))) => {
+            } else if open.is_empty() {
+                drained = true;
+                break;
+            } else {
+                turn %= open.len();
+                match open[turn].poll(Duration::ZERO) {
+                    Some(polled) => {
+                        turn += 1;
+                        polled
+                    }
+                    None => {
+                        open.remove(turn);
+                        continue;
+                    }
+                }
+            };
+            let message = match polled {
+                Err(KafkaError::PartitionEOF(partition)) => {
                     marks.reached_end(partition);
                     continue;
                 }
-                Some(Err(error)) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
+                Err(error) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
                     bail!("reading '{topic}' from {kafka}: {error}: {POSITION_LOST}");
                 }
-                Some(Err(error))
+                Err(error)
                     if matches!(
                         error.rdkafka_error_code(),
                         Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
@@ -376,15 +412,16 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     broker.lost(kafka, &error);
                     break;
                 }
-                Some(Err(error)) => {
+                Err(error) => {
                     log::warn!("reading '{topic}' from {kafka}: {error}; retrying");
                     break;
                 }
-                Some(Ok(message)) => {
+                Ok(message) => {
                     broker.answered(kafka);
                     message
                 }
             };
+            taken += 1;
             idle_round = false;
             heard_since_checkpoint = true;
             counters.consumed.fetch_add(1, Ordering::Relaxed);
@@ -436,7 +473,6 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             feed.advance_to(time);
         }
         caught_up = feed.step();
-        ahead.hold_back(&consumer, &topic, &marks, feed.output_frontier())?;
         if idle_round && caught_up {
             feed.park(MAX_PARK);
         }
@@ -474,60 +510,17 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
 }
 
 /// How far, in event time, a partition may run ahead of the published rankings (beyond the
-/// lateness) before it is paused. It resumes once back within half of that, so that it is not
-/// paused and resumed at every fetch (each costs librdkafka its prefetched messages).
+/// lateness) before the worker stops reading it.
+///
+/// The graph's input frontier follows the slowest partition, so the tweets of one far ahead wait
+/// inside the graph, in memory, until it catches up: on a replay of a backlog, where one
+/// partition's fetches can outrun another's for minutes, that was a gigabyte. Each partition has
+/// a consumer queue of its own, and a worker does not read one that is this far ahead of the
+/// published rankings; librdkafka keeps what it fetched for it (up to its per-partition limit,
+/// `queued.max.messages.kbytes`). The slowest partition is never that far ahead, so the rankings
+/// always catch up. (Pausing such a partition instead made librdkafka drop what it had fetched
+/// for it, and a replay lost a third of its throughput.)
 const MAX_AHEAD_MS: u64 = 600_000;
-
-/// Backpressure between partitions. The graph's input frontier follows the slowest partition,
-/// so the tweets of one far ahead wait inside the graph, in memory, until it catches up: on a
-/// replay of a backlog, where one partition's fetches can outrun another's for minutes, that was
-/// a gigabyte. A partition more than the allowed event time ahead of the published rankings is
-/// paused until they catch up; the slowest partition is never that far ahead, so the rankings
-/// always can.
-struct PausedPartitions {
-    allowed_ms: u64,
-    paused: Vec<i32>,
-}
-
-impl PausedPartitions {
-    fn new(allowed_ms: u64) -> Self {
-        PausedPartitions { allowed_ms, paused: Vec::new() }
-    }
-
-    fn hold_back(
-        &mut self,
-        consumer: &BaseConsumer,
-        topic: &str,
-        marks: &PartitionWatermarks,
-        published_before: Option<EventTime>,
-    ) -> Result<()> {
-        let ahead = match published_before {
-            None => Vec::new(),
-            Some(time) => {
-                let far_ahead = marks.ahead_of(time + self.allowed_ms);
-                let not_yet_back = marks.ahead_of(time + self.allowed_ms / 2);
-                not_yet_back.into_iter().filter(|p| far_ahead.contains(p) || self.paused.contains(p)).collect()
-            }
-        };
-        let list = |partitions: &mut dyn Iterator<Item = &i32>| {
-            let mut list = TopicPartitionList::new();
-            partitions.for_each(|partition| {
-                list.add_partition(topic, *partition);
-            });
-            list
-        };
-        let pause = list(&mut ahead.iter().filter(|p| !self.paused.contains(p)));
-        let resume = list(&mut self.paused.iter().filter(|p| !ahead.contains(p)));
-        if pause.count() > 0 {
-            consumer.pause(&pause).context("pausing partitions that are far ahead")?;
-        }
-        if resume.count() > 0 {
-            consumer.resume(&resume).context("resuming paused partitions")?;
-        }
-        self.paused = ahead;
-        Ok(())
-    }
-}
 
 /// Whether the broker answers, asked when the input has been quiet for a while. A consumer cannot
 /// tell a broker that is away from one with nothing new (librdkafka reconnects quietly), and a
