@@ -63,12 +63,14 @@ fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
     messages
 }
 
-/// Sends raw messages to partition 0 of a topic, waiting until the broker has them all.
-fn send_raw(topic: &str, messages: &[(String, Vec<u8>)]) {
+/// Sends raw messages to one partition of a topic, waiting until the broker has them all.
+fn send_raw(topic: &str, partition: i32, messages: &[(String, Vec<u8>)]) {
     let producer: BaseProducer =
         ClientConfig::new().set("bootstrap.servers", brokers()).create().expect("a test producer");
     for (key, payload) in messages {
-        producer.send(BaseRecord::to(topic).partition(0).key(key).payload(payload)).expect("queueing a message");
+        producer
+            .send(BaseRecord::to(topic).partition(partition).key(key).payload(payload))
+            .expect("queueing a message");
         producer.poll(Duration::ZERO);
     }
     producer.flush(Duration::from_secs(30)).expect("the broker takes the test messages");
@@ -265,7 +267,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     }
     // A producer's retry: the same tweet again, a moment later.
     first.insert(400, (good[390].id.to_string(), json(&good[390])));
-    send_raw(&tweets_topic, &first);
+    send_raw(&tweets_topic, 0, &first);
 
     let stream = Command::new(env!("CARGO_BIN_EXE_trendflow"))
         .args(["stream", "--window", "1m", "--until-idle", "8s", "--no-archive"])
@@ -289,7 +291,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     }
     let mut second = vec![(late.id.to_string(), json(&late))];
     second.extend(good[500..].iter().map(|t| (t.id.to_string(), json(t))));
-    send_raw(&tweets_topic, &second);
+    send_raw(&tweets_topic, 0, &second);
     let output = stream.wait_with_output().expect("the stream ends");
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{summary}");
@@ -319,6 +321,39 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     let windows = specs(&["1m"]);
     let speed = stored_views(&s.mysql_url, "speed", &windows);
     let expected = reference::final_views(&good, &GraphConfig::new(windows, 10, 60_000).unwrap());
+    assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
+}
+
+/// The input frontier follows the slowest partition, so the tweets of one far ahead could only
+/// wait inside the graph: the worker leaves such a partition unread until the rankings have
+/// caught up with it, and the views are still those of every tweet.
+#[test]
+fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet() {
+    let s = Services::fresh("ahead");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let tweets_topic = format!("{}tweets", s.topic_prefix);
+    // Forty minutes of tweets, one a second: partition 1 holds the first 25, partition 0 the
+    // last 15, which a worker reading both in turn meets 25 minutes ahead of the other.
+    let generator = Generator::new(GeneratorConfig { tweets: 2400, rate_per_sec: 1.0, ..GeneratorConfig::default() })
+        .expect("generator");
+    let tweets: Vec<Tweet> = generator.share(0, 1).collect();
+    let messages = |tweets: &[Tweet]| tweets.iter().map(|t| (t.id.to_string(), json(t))).collect::<Vec<_>>();
+    send_raw(&tweets_topic, 1, &messages(&tweets[..1500]));
+    send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
+
+    let output = s
+        .command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"])
+        .env("RUST_LOG", "trendflow::runner::stream=debug")
+        .output()
+        .expect("running the stream");
+    let (summary, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{summary}\n{log}");
+    assert!(log.contains("holding back partitions [0]"), "partition 0 was never held back:\n{log}");
+    assert!(summary.contains("2400 messages consumed") && summary.contains(" 0 dead-lettered"), "{summary}");
+    let windows = specs(&["1m"]);
+    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let expected = reference::final_views(&tweets, &GraphConfig::new(windows, 10, 60_000).unwrap());
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 }
 

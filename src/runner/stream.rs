@@ -358,6 +358,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let mut caught_up = true;
     let mut broker = BrokerWatch::new(kafka.wait());
     let max_ahead_ms = plan.lateness_ms + MAX_AHEAD_MS;
+    let mut previously_held_back = Vec::new();
     let mut heard_since_checkpoint = false;
     loop {
         let mut idle_round = true;
@@ -365,6 +366,13 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         // from a partition far ahead of the others.
         let burst = if caught_up { BURST } else { 0 };
         let held_back = feed.output_frontier().map_or(Vec::new(), |time| marks.ahead_of(time + max_ahead_ms));
+        if held_back != previously_held_back {
+            log::debug!(
+                "worker {worker}: holding back partitions {held_back:?} of '{topic}', more than {} ahead of the published rankings",
+                format_duration(max_ahead_ms)
+            );
+            previously_held_back.clone_from(&held_back);
+        }
         let mut open: Vec<&PartitionQueue<DefaultConsumerContext>> =
             queues.iter().filter(|(partition, _)| !held_back.contains(partition)).map(|(_, queue)| queue).collect();
         // The consumer's own queue first: errors that concern no partition (a broker away) come
