@@ -188,9 +188,10 @@ impl KafkaConfig {
             // A stored position the broker no longer has is an error, not a silent jump to the
             // end (librdkafka's default), which would skip records.
             ("auto.offset.reset", "error"),
-            // librdkafka prefetches up to 64 MiB per consumer by default; the graph keeps up
-            // with far less, and memory stays bounded by the window horizon, not the backlog.
-            ("queued.max.messages.kbytes", "16384"),
+            // librdkafka prefetches up to 64 MiB by default, for each partition once each has
+            // a queue of its own (as the stream's do); the graph keeps up with far less, and
+            // memory stays bounded by the window horizon, not the backlog.
+            ("queued.max.messages.kbytes", "4096"),
             // Latency before request rate: with librdkafka's 500 ms default a final ranking
             // appeared about half a second after the watermark passed its window; with 10 ms,
             // 120 to 210 ms (on tansu).
