@@ -31,8 +31,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
@@ -373,35 +373,13 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             );
             previously_held_back.clone_from(&held_back);
         }
-        let mut open: Vec<&PartitionQueue<DefaultConsumerContext>> =
-            queues.iter().filter(|(partition, _)| !held_back.contains(partition)).map(|(_, queue)| queue).collect();
-        // The consumer's own queue first: errors that concern no partition (a broker away) come
-        // there. Then the open partitions in turn, one message each, until all are drained.
-        let (mut own_queue_drained, mut drained, mut taken, mut turn) = (false, false, 0, 0);
-        while taken < burst {
-            let polled = if !own_queue_drained {
-                match consumer.poll(Duration::ZERO) {
-                    Some(polled) => polled,
-                    None => {
-                        own_queue_drained = true;
-                        continue;
-                    }
-                }
-            } else if open.is_empty() {
+        let open = queues.iter().filter(|(partition, _)| !held_back.contains(partition)).map(|(_, queue)| queue);
+        let mut round = Round::new(&consumer, open.collect());
+        let mut drained = false;
+        for _ in 0..burst {
+            let Some(polled) = round.next() else {
                 drained = true;
                 break;
-            } else {
-                turn %= open.len();
-                match open[turn].poll(Duration::ZERO) {
-                    Some(polled) => {
-                        turn += 1;
-                        polled
-                    }
-                    None => {
-                        open.remove(turn);
-                        continue;
-                    }
-                }
             };
             let message = match polled {
                 Err(KafkaError::PartitionEOF(partition)) => {
@@ -429,7 +407,6 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     message
                 }
             };
-            taken += 1;
             idle_round = false;
             heard_since_checkpoint = true;
             counters.consumed.fetch_add(1, Ordering::Relaxed);
@@ -515,6 +492,45 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     // Report idleness so that no other worker waits for this one's watermark any more.
     feed.report_watermark(None);
     Ok(())
+}
+
+/// One round of a worker's reading: the consumer's own queue first, where errors that concern no
+/// partition (a broker away) come, then the partitions it reads this round in turn, one message
+/// each, so that they keep in step.
+struct Round<'a> {
+    consumer: &'a BaseConsumer,
+    own_queue_drained: bool,
+    partitions: Vec<&'a PartitionQueue<DefaultConsumerContext>>,
+    turn: usize,
+}
+
+impl<'a> Round<'a> {
+    fn new(consumer: &'a BaseConsumer, partitions: Vec<&'a PartitionQueue<DefaultConsumerContext>>) -> Self {
+        Round { consumer, own_queue_drained: false, partitions, turn: 0 }
+    }
+
+    /// The next message or error; `None` once every queue has nothing more for now.
+    fn next(&mut self) -> Option<KafkaResult<BorrowedMessage<'a>>> {
+        if !self.own_queue_drained {
+            match self.consumer.poll(Duration::ZERO) {
+                Some(polled) => return Some(polled),
+                None => self.own_queue_drained = true,
+            }
+        }
+        while !self.partitions.is_empty() {
+            self.turn %= self.partitions.len();
+            match self.partitions[self.turn].poll(Duration::ZERO) {
+                Some(polled) => {
+                    self.turn += 1;
+                    return Some(polled);
+                }
+                None => {
+                    self.partitions.remove(self.turn);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// How far, in event time, a partition may run ahead of the published rankings (beyond the
