@@ -76,6 +76,19 @@ fn send_raw(topic: &str, partition: i32, messages: &[(String, Vec<u8>)]) {
     producer.flush(Duration::from_secs(30)).expect("the broker takes the test messages");
 }
 
+/// Services of their own with a tweets topic of `partitions` partitions, and `count` generated
+/// tweets one second of event time apart, in arrival order, not yet sent.
+fn one_tweet_a_second(name: &str, partitions: u32, count: u64) -> (Services, String, Vec<Tweet>) {
+    let s = Services::fresh(name);
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", &partitions.to_string()]);
+    let tweets_topic = format!("{}tweets", s.topic_prefix);
+    let generator = Generator::new(GeneratorConfig { tweets: count, rate_per_sec: 1.0, ..GeneratorConfig::default() })
+        .expect("generator");
+    let tweets = generator.share(0, 1).collect();
+    (s, tweets_topic, tweets)
+}
+
 fn json(tweet: &Tweet) -> Vec<u8> {
     serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
 }
@@ -239,14 +252,8 @@ fn a_live_stream_measures_its_end_to_end_latency() {
 
 #[test]
 fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_change_nothing() {
-    let s = Services::fresh("deadletter");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "1"]);
-    let tweets_topic = format!("{}tweets", s.topic_prefix);
     // Ten minutes of tweets, one a second.
-    let generator = Generator::new(GeneratorConfig { tweets: 600, rate_per_sec: 1.0, ..GeneratorConfig::default() })
-        .expect("generator");
-    let good: Vec<Tweet> = generator.share(0, 1).collect();
+    let (s, tweets_topic, good) = one_tweet_a_second("deadletter", 1, 600);
     let mut first: Vec<(String, Vec<u8>)> = good[..500].iter().map(|t| (t.id.to_string(), json(t))).collect();
     let with_extra_field = {
         let mut value: serde_json::Value = serde_json::from_slice(&first[7].1).unwrap();
@@ -329,15 +336,9 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
 /// caught up with it, and the views are still those of every tweet.
 #[test]
 fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet() {
-    let s = Services::fresh("ahead");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
-    let tweets_topic = format!("{}tweets", s.topic_prefix);
     // Forty minutes of tweets, one a second: partition 1 holds the first 25, partition 0 the
     // last 15, which a worker reading both in turn meets 25 minutes ahead of the other.
-    let generator = Generator::new(GeneratorConfig { tweets: 2400, rate_per_sec: 1.0, ..GeneratorConfig::default() })
-        .expect("generator");
-    let tweets: Vec<Tweet> = generator.share(0, 1).collect();
+    let (s, tweets_topic, tweets) = one_tweet_a_second("ahead", 2, 2400);
     let messages = |tweets: &[Tweet]| tweets.iter().map(|t| (t.id.to_string(), json(t))).collect::<Vec<_>>();
     send_raw(&tweets_topic, 1, &messages(&tweets[..1500]));
     send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
