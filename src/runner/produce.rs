@@ -113,7 +113,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     };
     let kafka = args.kafka.config()?;
     let topic = kafka.topic(Topic::Tweets);
-    kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
+    kafka.partition_count(&kafka.metadata_client()?, Topic::Tweets)?;
     let sink = KafkaSink::new(&kafka)?;
     let stop = stop_flag()?;
     let mut pacer =
