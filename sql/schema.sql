@@ -63,12 +63,15 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
 
 -- Where a restarted `stream` reads each partition of its topic again from: every tweet from
 -- `rebuild_from_ms` on is at or after `next_offset`, and every window that starts before it has
--- been written. `consumer` names the views the stream computes (window specs and top K).
+-- been written. Every message before `handled_to` has been archived, dead-lettered and its
+-- hashtags published: reading it again only feeds the graph. `consumer` names the views the
+-- stream computes (window specs and top K).
 CREATE TABLE IF NOT EXISTS `source_offsets` (
   `consumer` varchar(191) NOT NULL,
   `topic` varchar(249) NOT NULL,
   `kafka_partition` int(11) NOT NULL,
   `next_offset` bigint(20) NOT NULL,
+  `handled_to` bigint(20) DEFAULT NULL,
   `rebuild_from_ms` bigint(20) NOT NULL,
   PRIMARY KEY (`consumer`, `topic`, `kafka_partition`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

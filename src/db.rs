@@ -185,11 +185,14 @@ pub fn explain(error: mysql::Error, config: &MysqlConfig) -> anyhow::Error {
     anyhow!("{config}: {error}{hint}")
 }
 
-/// Columns trendflow adds to the seed's `tweets` table: all nullable, so seed rows stay valid.
-const TWEET_COLUMNS: [(&str, &str); 3] = [
-    ("created_at_ms", "bigint(20) DEFAULT NULL"),
-    ("user_id", "bigint(20) DEFAULT NULL"),
-    ("retweet_of", "bigint(20) DEFAULT NULL"),
+/// Columns added to existing tables, as `(table, column, definition)`: trendflow's own on the
+/// seed's `tweets` table, and those later versions added to trendflow's tables. All nullable, so
+/// rows written before stay valid.
+const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    ("tweets", "created_at_ms", "bigint(20) DEFAULT NULL"),
+    ("tweets", "user_id", "bigint(20) DEFAULT NULL"),
+    ("tweets", "retweet_of", "bigint(20) DEFAULT NULL"),
+    ("source_offsets", "handled_to", "bigint(20) DEFAULT NULL AFTER `next_offset`"),
 ];
 
 /// Creates the database and schema, or brings an existing one (the seed's dump loaded by the
@@ -212,9 +215,9 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
     for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         conn.query_drop(statement).map_err(|e| explain(e, config)).context("applying sql/schema.sql")?;
     }
-    for (column, definition) in TWEET_COLUMNS {
-        if !has_column(&mut conn, config, "tweets", column)? {
-            conn.query_drop(format!("ALTER TABLE `tweets` ADD COLUMN `{column}` {definition}"))
+    for (table, column, definition) in ADDED_COLUMNS {
+        if !has_column(&mut conn, config, table, column)? {
+            conn.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}"))
                 .map_err(|e| explain(e, config))?;
         }
     }

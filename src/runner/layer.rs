@@ -116,12 +116,23 @@ pub struct Checkpoint {
     /// The cluster had published every ranking before this time ([`Feed::output_frontier`]); this
     /// process's share of them reached the job ahead of the checkpoint.
     pub published_before: EventTime,
-    /// Reading each of the worker's partitions again from `(partition, offset)` yields every
-    /// tweet of event time at or after `rebuilds_from`.
-    pub replay_from: Vec<(i32, i64)>,
+    /// Where each of the worker's partitions would be read again from.
+    pub positions: Vec<PartitionPosition>,
     pub rebuilds_from: EventTime,
     /// The worker's last checkpoint: it stops reading, and closes its input, after it.
     pub last: bool,
+}
+
+/// Where a restart reads one partition again from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionPosition {
+    pub partition: i32,
+    /// Reading the partition again from this offset yields every tweet of event time at or after
+    /// the checkpoint's `rebuilds_from`.
+    pub replay_from: i64,
+    /// Every message before this offset has been handled for good (archived, dead-lettered, its
+    /// hashtags published): reading it again only feeds the graph.
+    pub handled_to: i64,
 }
 
 /// What the graph's run hands the job, in the order this process's workers produced it.

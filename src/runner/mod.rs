@@ -8,6 +8,7 @@ pub mod latency;
 pub mod layer;
 pub mod memory;
 pub mod produce;
+pub mod recovery;
 pub mod signal;
 pub mod stream;
 pub mod topics;

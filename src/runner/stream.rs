@@ -21,7 +21,7 @@
 //! ([`CheckpointStore`]), so a restart — after a crash, a kill or a stop — resumes there and
 //! rewrites nothing that differs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,8 +45,9 @@ use crate::db::{MysqlArgs, MysqlConfig};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::runner::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::runner::latency::{wall_clock_us, write_report, Latencies, LatencyRecorder};
-use crate::runner::layer::{run_layer, Checkpoint, DrivenSource, Feed, LayerPlan, Output, Source};
+use crate::runner::layer::{run_layer, Checkpoint, DrivenSource, Feed, LayerPlan, Output, PartitionPosition, Source};
 use crate::runner::memory::peak_rss_bytes;
+use crate::runner::recovery::{StartClock, WorkerStep};
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
@@ -141,16 +142,22 @@ struct WorkerPlan {
     resume: ResumePoint,
     horizon_ms: u64,
     checkpoint_every: Duration,
+    /// When each step of the start ended; the last worker to catch up prints them, prefixed by
+    /// `speaker`.
+    clock: Arc<StartClock>,
+    speaker: String,
 }
 
 /// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
 pub fn run(args: StreamArgs) -> Result<()> {
+    let clock = Arc::new(StartClock::start(args.cluster.workers));
+    // First, so that a signal during the start stops the job cleanly too.
+    let stop = stop_flag()?;
     let kafka = args.kafka.config()?;
     let mysql = args.mysql.config()?;
     let graph = args.views.graph(args.live.tick)?;
     let timely_config = args.cluster.timely_config()?;
     check_schema(&mysql)?;
-    let partitions = kafka.partition_count(&kafka.consumer()?, Topic::Tweets)?;
     let cluster = &args.cluster;
     let mut checkpoints = CheckpointStore::new(
         &mysql,
@@ -163,7 +170,11 @@ pub fn run(args: StreamArgs) -> Result<()> {
         checkpoints.clear()?;
     }
     let resume = checkpoints.load()?;
-    check_positions(&kafka, &resume)?;
+    clock.job_step("MySQL");
+    let metadata = kafka.metadata_client()?;
+    let partitions = kafka.partition_count(&metadata, Topic::Tweets)?;
+    check_positions(&kafka, &metadata, &resume)?;
+    clock.job_step("broker");
     if !resume.offsets.is_empty() {
         let offsets: Vec<String> =
             resume.offsets.iter().map(|(partition, offset)| format!("{partition}@{offset}")).collect();
@@ -183,7 +194,6 @@ pub fn run(args: StreamArgs) -> Result<()> {
             workers - partitions as usize
         );
     }
-    let stop = stop_flag()?;
     let counters = Arc::new(Counters::default());
     let plan = Arc::new(WorkerPlan {
         kafka: kafka.clone(),
@@ -200,6 +210,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
         resume: resume.clone(),
         horizon_ms: graph.horizon_ms(),
         checkpoint_every: Duration::from_millis(args.checkpoint_every.max(1)),
+        clock: clock.clone(),
+        speaker: cluster.speaker(),
     });
     let source: DrivenSource = {
         let plan = plan.clone();
@@ -207,6 +219,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     };
     let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
     let rankings = KafkaSink::new(&kafka)?;
+    clock.job_step("sinks");
     let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
     let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
@@ -284,8 +297,7 @@ const POSITION_LOST: &str = "the broker no longer has the records at the stored 
 
 /// Fails unless the broker still has every stored position: otherwise a restart would skip
 /// records, or (on brokers that do not report it) wait for them forever.
-fn check_positions(kafka: &KafkaConfig, resume: &ResumePoint) -> Result<()> {
-    let consumer = kafka.consumer()?;
+fn check_positions(kafka: &KafkaConfig, consumer: &BaseConsumer, resume: &ResumePoint) -> Result<()> {
     let topic = kafka.topic(Topic::Tweets);
     for (&partition, &offset) in &resume.offsets {
         let (low, high) = consumer
@@ -325,13 +337,23 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let owned: Vec<i32> = (0..plan.partitions).filter(|p| *p as usize % peers == worker).collect();
     let mut positions = Positions {
         worker,
-        points: owned.iter().map(|p| (*p, ReplayPoint::starting_at(plan.resume.offsets.get(p).copied()))).collect(),
+        points: owned
+            .iter()
+            .map(|p| {
+                let (offset, handled_to) = (plan.resume.offsets.get(p), plan.resume.handled_to.get(p));
+                (*p, ReplayPoint::starting_at(offset.copied(), handled_to.copied()))
+            })
+            .collect(),
         horizon_ms: plan.horizon_ms,
         rebuild_from: plan.resume.rebuild_from,
         taken: Instant::now(),
         last_taken: None,
     };
+    let clock = &plan.clock;
     if owned.is_empty() {
+        for step in [WorkerStep::Ready, WorkerStep::Replayed, WorkerStep::CaughtUp] {
+            reached(plan, step);
+        }
         positions.checkpoint(feed, true);
         return Ok(());
     }
@@ -360,6 +382,10 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     let max_ahead_ms = plan.lateness_ms + MAX_AHEAD_MS;
     let mut previously_held_back = Vec::new();
     let mut heard_since_checkpoint = false;
+    reached(plan, WorkerStep::Ready);
+    // How far this run's start has got: the messages of an earlier run read again, and each
+    // partition read to its end once.
+    let (mut replayed, mut caught_up_once, mut read_to_end) = (false, false, BTreeSet::new());
     loop {
         let mut idle_round = true;
         // Backpressure: no new input until the graph has processed what it was given, and none
@@ -384,6 +410,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             let message = match polled {
                 Err(KafkaError::PartitionEOF(partition)) => {
                     marks.reached_end(partition);
+                    read_to_end.insert(partition);
                     continue;
                 }
                 Err(error) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
@@ -417,9 +444,15 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 sink.send(&dead_letters, message.key().unwrap_or_default(), letter.as_bytes())
             };
             let decoded = decode(message.payload());
+            // What an earlier run handled before it stopped only needs to reach the graph again.
+            let handled = positions.handled_before(partition, offset);
+            if handled {
+                clock.replayed_one();
+            }
             positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
             let (tweet, date_time) = match decoded {
                 Ok(decoded) => decoded,
+                Err(_) if handled => continue,
                 Err(reason) => {
                     dead_letter(&reason)?;
                     continue;
@@ -431,11 +464,13 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            for hashtag in extract_hashtags(&tweet.text) {
-                sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
-            }
-            if let Some(archive) = archive.as_mut() {
-                archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
+            if !handled {
+                for hashtag in extract_hashtags(&tweet.text) {
+                    sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
+                }
+                if let Some(archive) = archive.as_mut() {
+                    archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
+                }
             }
             let time = tweet.created_at;
             match feed.push(tweet) {
@@ -446,6 +481,14 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         let now = Instant::now();
         if !idle_round {
             counters.record_arrivals(plan.started, now);
+        }
+        if !replayed && positions.replayed() {
+            replayed = true;
+            reached(plan, WorkerStep::Replayed);
+        }
+        if replayed && !caught_up_once && read_to_end.len() == owned.len() {
+            caught_up_once = true;
+            reached(plan, WorkerStep::CaughtUp);
         }
         // Quiet time while the broker is away is not quiet input.
         marks.end_round(drained && !broker.is_down(), now);
@@ -598,6 +641,14 @@ impl BrokerWatch {
     }
 }
 
+/// Records that this worker reached `step` of its start; the last local worker to catch up prints
+/// how long each step took.
+fn reached(plan: &WorkerPlan, step: WorkerStep) {
+    if plan.clock.worker_reached(step) && step == WorkerStep::CaughtUp {
+        println!("{}started: {}", plan.speaker, plan.clock.summary());
+    }
+}
+
 /// Where a worker's partitions must be read again from, for its checkpoints.
 struct Positions {
     worker: usize,
@@ -618,6 +669,16 @@ impl Positions {
         }
     }
 
+    /// Whether an earlier run handled the message at `offset` of `partition` before it stopped.
+    fn handled_before(&self, partition: i32, offset: i64) -> bool {
+        self.points.get(&partition).is_some_and(|point| point.handled_before(offset))
+    }
+
+    /// Whether every message an earlier run handled has been read again.
+    fn replayed(&self) -> bool {
+        self.points.values().all(ReplayPoint::replayed)
+    }
+
     /// Hands the job a checkpoint that rebuilds every window the cluster has not yet published
     /// in full: those that end after the output frontier, which start less than the longest
     /// window before it. Nothing once the graph is done.
@@ -625,12 +686,16 @@ impl Positions {
         self.taken = Instant::now();
         let Some(published_before) = feed.output_frontier() else { return };
         let rebuilds_from = published_before.saturating_sub(self.horizon_ms).max(self.rebuild_from);
-        let replay_from = self
+        let positions = self
             .points
             .iter_mut()
-            .filter_map(|(partition, point)| point.replay_from(rebuilds_from).map(|offset| (*partition, offset)))
+            .filter_map(|(&partition, point)| {
+                let replay_from = point.replay_from(rebuilds_from)?;
+                let handled_to = point.handled_to().unwrap_or(replay_from);
+                Some(PartitionPosition { partition, replay_from, handled_to })
+            })
             .collect();
-        let checkpoint = Checkpoint { worker: self.worker, published_before, replay_from, rebuilds_from, last };
+        let checkpoint = Checkpoint { worker: self.worker, published_before, positions, rebuilds_from, last };
         if self.last_taken.as_ref() != Some(&checkpoint) {
             self.last_taken = Some(checkpoint.clone());
             feed.checkpoint(checkpoint);

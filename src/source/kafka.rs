@@ -168,18 +168,45 @@ const REPLAY_GRANULARITY_MS: u64 = 1_000;
 /// point keeps the offsets where the record high first entered a new second of event time, and
 /// answers with the first of them in or after `c`'s second: never after the exact offset, and
 /// before it by at most about a second's worth of tweets.
+///
+/// It also knows how far an earlier run had read (`read_to`): the messages before that were
+/// archived, dead-lettered and their hashtags published then, so reading them again only feeds
+/// the graph.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayPoint {
     /// The offset after the last message read, or the offset reading started from.
     next: Option<i64>,
     /// `(offset, granule)`: where the record high's granule of event time first rose to `granule`.
     highs: VecDeque<(i64, u64)>,
+    /// The offset before which an earlier run had handled every message.
+    handled_before: Option<i64>,
 }
 
 impl ReplayPoint {
-    /// A partition read from `offset` (`None`: from its beginning).
-    pub fn starting_at(offset: Option<i64>) -> Self {
-        ReplayPoint { next: offset, highs: VecDeque::new() }
+    /// A partition read from `offset` (`None`: from its beginning), whose messages before
+    /// `handled_before` an earlier run has handled.
+    pub fn starting_at(offset: Option<i64>, handled_before: Option<i64>) -> Self {
+        ReplayPoint { next: offset, highs: VecDeque::new(), handled_before }
+    }
+
+    /// Whether an earlier run handled the message at `offset` already.
+    pub fn handled_before(&self, offset: i64) -> bool {
+        self.handled_before.is_some_and(|before| offset < before)
+    }
+
+    /// Whether this run has read again every message an earlier run had handled.
+    pub fn replayed(&self) -> bool {
+        match (self.handled_before, self.next) {
+            (Some(before), Some(next)) => next >= before,
+            (Some(_), None) => false,
+            (None, _) => true,
+        }
+    }
+
+    /// The offset before which every message has been handled, by this run or an earlier one:
+    /// what a checkpoint stores once this run's writes are flushed.
+    pub fn handled_to(&self) -> Option<i64> {
+        self.next.max(self.handled_before)
     }
 
     /// Records the message at `offset`, with the event time of the tweet it holds, if it holds one.
@@ -311,7 +338,7 @@ mod tests {
         // Out of order by up to three seconds, with messages that are not tweets in between.
         let times: Vec<Option<EventTime>> =
             (0..2_000u64).map(|i| (i % 7 != 3).then_some(10_000 + i * 100 - (i * 7_919 % 30) * 100)).collect();
-        let mut point = ReplayPoint::starting_at(None);
+        let mut point = ReplayPoint::starting_at(None, None);
         assert_eq!(point.replay_from(0), None, "nothing read yet");
         for (offset, time) in times.iter().enumerate() {
             point.read(offset as i64, *time);
@@ -329,12 +356,29 @@ mod tests {
 
     #[test]
     fn a_replay_point_started_at_a_stored_offset_answers_it_until_it_reads() {
-        let mut point = ReplayPoint::starting_at(Some(41));
+        let mut point = ReplayPoint::starting_at(Some(41), None);
         assert_eq!(point.replay_from(5_000), Some(41));
         point.read(41, None);
         assert_eq!(point.replay_from(5_000), Some(42));
         point.read(42, Some(9_000));
         assert_eq!(point.replay_from(6_000), Some(42));
+    }
+
+    #[test]
+    fn a_replay_point_tells_the_messages_an_earlier_run_handled_from_new_ones() {
+        let mut point = ReplayPoint::starting_at(Some(40), Some(43));
+        assert_eq!(point.handled_to(), Some(43), "nothing read again yet: the earlier run's position stands");
+        assert!(point.handled_before(40) && point.handled_before(42) && !point.handled_before(43));
+        point.read(40, Some(1_000));
+        point.read(41, Some(2_000));
+        assert!(!point.replayed());
+        assert_eq!(point.handled_to(), Some(43));
+        point.read(42, Some(3_000));
+        assert!(point.replayed());
+        point.read(43, Some(4_000));
+        assert_eq!(point.handled_to(), Some(44));
+        assert!(ReplayPoint::starting_at(None, None).replayed(), "nothing to read again");
+        assert!(!ReplayPoint::starting_at(None, Some(5)).replayed());
     }
 
     #[test]

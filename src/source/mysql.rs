@@ -97,7 +97,7 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
     let mut conn = config.connect()?;
     conn.query_drop("SELECT created_at_ms FROM tweets LIMIT 0")
         .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
-        .and_then(|()| conn.query_drop("SELECT rebuild_from_ms FROM source_offsets LIMIT 0"))
+        .and_then(|()| conn.query_drop("SELECT handled_to FROM source_offsets LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
         .map_err(|e| explain(e, config))
         .context("the schema is missing or out of date: run trendflow db init")

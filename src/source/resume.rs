@@ -20,13 +20,15 @@ use mysql::{Conn, TxOpts};
 use trendflow_dataflows::EventTime;
 
 use crate::db::{explain, MysqlConfig};
-use crate::runner::layer::Checkpoint;
+use crate::runner::layer::{Checkpoint, PartitionPosition};
 
-/// Where a stream starts: an offset per partition (none stored: the beginning), and the first
-/// window start it computes in full.
+/// Where a stream starts: an offset per partition (none stored: the beginning), the offset
+/// before which an earlier run handled every message, and the first window start it computes in
+/// full.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResumePoint {
     pub offsets: BTreeMap<i32, i64>,
+    pub handled_to: BTreeMap<i32, i64>,
     pub rebuild_from: EventTime,
 }
 
@@ -69,18 +71,19 @@ impl CheckpointStore {
 
     /// The stored positions, or none.
     pub fn load(&mut self) -> Result<ResumePoint> {
-        let rows: Vec<(i32, i64, i64)> = self
+        let rows: Vec<(i32, i64, Option<i64>, i64)> = self
             .conn
             .exec(
-                "SELECT kafka_partition, next_offset, rebuild_from_ms FROM source_offsets \
+                "SELECT kafka_partition, next_offset, handled_to, rebuild_from_ms FROM source_offsets \
                  WHERE consumer = ? AND topic = ?",
                 (&self.consumer, &self.topic),
             )
             .map_err(|e| explain(e, &self.config))
             .context("reading the stream's stored positions")?;
         Ok(ResumePoint {
-            offsets: rows.iter().map(|&(partition, offset, _)| (partition, offset)).collect(),
-            rebuild_from: rows.iter().map(|&(_, _, from)| from.max(0) as EventTime).max().unwrap_or(0),
+            offsets: rows.iter().map(|&(partition, offset, _, _)| (partition, offset)).collect(),
+            handled_to: rows.iter().filter_map(|&(partition, _, handled, _)| Some((partition, handled?))).collect(),
+            rebuild_from: rows.iter().map(|&(_, _, _, from)| from.max(0) as EventTime).max().unwrap_or(0),
         })
     }
 
@@ -124,14 +127,15 @@ impl CheckpointStore {
                 .collect();
             let rows = ready.iter().flat_map(|worker| {
                 let checkpoint = &pending[worker];
-                checkpoint.replay_from.iter().map(move |&(partition, offset)| {
-                    (consumer, topic, partition, offset, checkpoint.rebuilds_from)
+                checkpoint.positions.iter().map(move |position| {
+                    let PartitionPosition { partition, replay_from, handled_to } = *position;
+                    (consumer, topic, partition, replay_from, handled_to, checkpoint.rebuilds_from)
                 })
             });
             tx.exec_batch(
-                "INSERT INTO source_offsets (consumer, topic, kafka_partition, next_offset, rebuild_from_ms) \
-                 VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE \
-                 next_offset = VALUES(next_offset), rebuild_from_ms = VALUES(rebuild_from_ms)",
+                "INSERT INTO source_offsets (consumer, topic, kafka_partition, next_offset, handled_to, rebuild_from_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), \
+                 handled_to = VALUES(handled_to), rebuild_from_ms = VALUES(rebuild_from_ms)",
                 rows,
             )?;
             tx.commit()?;
