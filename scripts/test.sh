@@ -17,6 +17,15 @@ fi
 
 scripts/build-deps.sh
 
+# Several tests read the seed's real dump; without it they would each fail deep inside.
+seed_dump="${TRENDFLOW_SEED_DUMP:-$PWD/../shared/data/tweet_hashtags_db.sql}"
+if [ ! -f "$seed_dump" ]; then
+    echo "scripts/test.sh: the seed's MySQL dump (tweet_hashtags_db.sql, 8,759 real tweets) is not at" \
+        "$seed_dump; put it there (beside the project, as ../shared/data/) or set TRENDFLOW_SEED_DUMP to its path" >&2
+    exit 1
+fi
+export TRENDFLOW_SEED_DUMP="$seed_dump"
+
 # The integration tests talk to a real MariaDB and a real broker: install and start them if
 # needed, then drop the databases earlier runs' tests left behind.
 scripts/mysql.sh

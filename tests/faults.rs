@@ -6,11 +6,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{brokers, Services};
+use common::{brokers, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -24,10 +23,13 @@ use rdkafka::{Offset, TopicPartitionList};
 /// ten minutes of event time produced.
 const STREAM: [&str; 6] = ["stream", "--window", "1m", "--window", "2m/30s", "-w2"];
 
-fn spawn(s: &Services, extra: &[&str]) -> Child {
+/// How long any step may take before the test gives up: a bound on a hang, not an expectation.
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn spawn(s: &Services, extra: &[&str]) -> Watched {
     let mut args = STREAM.to_vec();
     args.extend_from_slice(extra);
-    s.command(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting the stream")
+    s.watch(&args)
 }
 
 /// Every final ranking message of a topic, as (key, value) text.
@@ -68,42 +70,51 @@ fn a_stream_killed_ten_times_and_stopped_while_tweets_arrive_still_matches_the_b
     s.succeed(&["db", "init"]);
     s.succeed(&["topics", "create", "--partitions", "2"]);
     // Ten minutes of event time, produced over about 20 s while the stream is being killed.
-    let producer = s
-        .command(&["produce", "--from", "generator", "--tweets", "30000", "--event-rate", "50", "--rate", "1500"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting the producer");
+    let producer =
+        s.watch(&["produce", "--from", "generator", "--tweets", "30000", "--event-rate", "50", "--rate", "1500"]);
 
+    // The kills land at random moments: where a run is when it dies must not matter.
     let seed = rand::random::<u64>();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     for kill in 1..=10 {
         let mut stream = spawn(&s, &[]);
         sleep(Duration::from_millis(rng.random_range(800..2_500)));
-        let exited = stream.try_wait().expect("polling the stream");
-        assert!(exited.is_none(), "kill {kill} (seed {seed}): the stream had already ended: {exited:?}");
-        stream.kill().expect("SIGKILL");
-        stream.wait().expect("reaping the stream");
+        assert!(stream.is_running(), "kill {kill} (seed {seed}): the stream had already ended:\n{}", stream.printed());
+        stream.kill();
     }
 
+    // The last run goes on until it has read every partition to its end and the stored
+    // positions let a restart skip part of every partition: a rebuild point a horizon or more
+    // past the first tweets.
+    let mut stream = spawn(&s, &[]);
+    stream.wait_for_output("started: ", LIMIT);
+    wait_for("stored positions past the start of every partition", LIMIT, || {
+        let positions = stored_positions(&s);
+        positions.len() == 2 && positions.values().all(|&(replay_from, _)| replay_from > 0)
+    });
     // A signal stops it cleanly: it finishes what it read, stores where it got to, and says so.
-    let stream = spawn(&s, &[]);
-    sleep(Duration::from_secs(2));
-    let status = Command::new("kill").args(["-TERM", &stream.id().to_string()]).status().expect("running kill");
-    assert!(status.success());
-    let stopped = stream.wait_with_output().expect("the stream ends");
-    let summary = String::from_utf8_lossy(&stopped.stdout);
-    assert!(stopped.status.success(), "{summary}\n{}", String::from_utf8_lossy(&stopped.stderr));
+    stream.terminate();
+    let stopped = stream.finish(LIMIT);
+    let summary = stopped.succeeded();
     assert!(summary.contains("stopped by signal") && !summary.contains(" 0 checkpoints stored"), "{summary}");
+    let produced = producer.finish(LIMIT);
+    assert!(produced.succeeded().contains("30000 confirmed, 0 failed"), "{}", produced.stdout);
 
-    let produced = producer.wait_with_output().expect("the producer ends");
-    assert!(String::from_utf8_lossy(&produced.stdout).contains("30000 confirmed, 0 failed"));
-
-    // Drained after the last restart, it resumed rather than reading everything again.
+    // Drained after the last stop, it resumes at the stored positions: it reads exactly what
+    // follows them, and only feeds the graph with what the runs before it had handled.
+    let stored = stored_positions(&s);
     let drained = s.succeed(&[&STREAM[..], &["--until-idle", "5s"]].concat());
-    assert!(drained.contains("resuming from stored positions"), "{drained}");
-    let consumed: u64 =
-        drained.split(" messages consumed").next().and_then(|s| s.rsplit(' ').next()).unwrap().parse().unwrap();
-    assert!(consumed < 30000, "the drain read {consumed} messages: nothing was resumed\n{drained}");
+    let resumed: Vec<String> = stored.iter().map(|(partition, (offset, _))| format!("{partition}@{offset}")).collect();
+    let resumed = format!("resuming from stored positions (partition@offset: {})", resumed.join(" "));
+    assert!(drained.contains(&resumed), "expected {resumed:?} in\n{drained}");
+    let end_offsets = end_offsets(&format!("{}tweets", s.topic_prefix));
+    let expected: i64 = stored.iter().map(|(partition, (offset, _))| end_offsets[partition] - offset).sum();
+    let consumed: i64 = number_before(&drained, " messages consumed");
+    assert_eq!(consumed, expected, "the drain reads from the stored positions to the end\n{drained}");
+    assert!(consumed < 30000, "{drained}");
+    let replayed: i64 = stored.values().map(|(offset, handled_to)| handled_to - offset).sum();
+    assert!(replayed > 0, "the runs before had handled messages past the rebuild point: {stored:?}");
+    assert_eq!(number_before(&drained, " messages replayed"), replayed, "{drained}");
     assert!(drained.contains(" 0 dead-lettered"), "{drained}");
 
     let tweets: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").expect("counting");
@@ -126,6 +137,41 @@ fn a_stream_killed_ten_times_and_stopped_while_tweets_arrive_still_matches_the_b
         .query_first("SELECT COUNT(DISTINCT window_spec, window_end_ms) FROM view_top_hashtags WHERE layer = 'speed'")
         .expect("counting windows");
     assert_eq!(Some(finals.len() as u64), windows, "one final ranking on Kafka per window in MySQL");
+}
+
+/// The stream's stored positions: partition → (replay from, handled to).
+fn stored_positions(s: &Services) -> BTreeMap<i32, (i64, i64)> {
+    s.mysql()
+        .query_map(
+            "SELECT kafka_partition, next_offset, handled_to FROM source_offsets",
+            |(partition, offset, handled)| (partition, (offset, handled)),
+        )
+        .expect("reading the stored positions")
+        .into_iter()
+        .collect()
+}
+
+/// Each partition's end offset (the offset the next message will get).
+fn end_offsets(topic: &str) -> BTreeMap<i32, i64> {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", brokers()).create().expect("a test consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
+    metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|partition| {
+            let (_, high) =
+                consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).expect("partition offsets");
+            (partition.id(), high)
+        })
+        .collect()
+}
+
+/// The number printed just before `label`.
+fn number_before(text: &str, label: &str) -> i64 {
+    let before = text.split(label).next().filter(|_| text.contains(label));
+    let number = before.and_then(|before| before.rsplit(' ').next()).and_then(|n| n.parse().ok());
+    number.unwrap_or_else(|| panic!("no number before {label:?} in\n{text}"))
 }
 
 #[test]

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{stored_views, Services};
+use common::{stored_views, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
@@ -51,32 +50,8 @@ fn private_database(name: &str) -> String {
     format!("{server}/trendflow_{name}")
 }
 
-fn spawn(s: &Services, args: &[&str]) -> Child {
-    s.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting trendflow")
-}
-
-/// Waits for a command, failing the test if it runs longer than `limit`.
-fn finish(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().expect("polling").is_none() {
-        if Instant::now() > deadline {
-            child.kill().ok();
-            panic!("still running after {limit:?}");
-        }
-        sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().expect("collecting output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
-
-fn succeeded(output: &Output) -> (String, String) {
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(output.status.success(), "failed:\n{stdout}\n{stderr}");
-    (stdout, stderr)
-}
+/// How long any step may take before the test gives up: a bound on a hang, not an expectation.
+const LIMIT: Duration = Duration::from_secs(300);
 
 /// Batches what the stream archived and checks the layers agree on every window.
 fn verify_layers(s: &Services) {
@@ -98,27 +73,48 @@ fn refs(args: &[String]) -> Vec<&str> {
 }
 
 /// Starts 20,000 generated tweets into 2 partitions, at 2,000 a second, and a stream (with
-/// `extra` flags, for both) that archives them.
-fn start_pipeline(s: &Services, extra: &[&str]) -> (Child, Child) {
+/// `extra` flags, for both) that archives them; returns once the stream has archived some.
+fn start_pipeline(s: &Services, extra: &[&str]) -> (Watched, Watched) {
     s.succeed(&["db", "init"]);
     s.succeed(&["topics", "create", "--partitions", "2"]);
     let produce = ["produce", "--from", "generator", "--tweets", "20000", "--event-rate", "50", "--rate", "2000"];
-    let producer = spawn(s, &[&produce[..], extra].concat());
-    let stream = spawn(s, &refs(&stream_args(&[&["--until-idle", "8s"], extra].concat())));
+    let producer = s.watch(&[&produce[..], extra].concat());
+    let stream = s.watch(&refs(&stream_args(&[&["--until-idle", "8s"], extra].concat())));
+    wait_for("the stream to archive tweets", LIMIT, || archived(s) > 0);
     (producer, stream)
+}
+
+/// How many tweets the stream has archived so far.
+fn archived(s: &Services) -> u64 {
+    let count: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").expect("counting tweets");
+    count.unwrap_or(0)
 }
 
 /// Waits for the pipeline: every tweet confirmed and archived once, none dead-lettered, and the
 /// layers verify. Returns what the stream logged.
-fn finish_pipeline(s: &Services, producer: Child, stream: Child) -> String {
-    let (produced, _) = succeeded(&finish(producer, Duration::from_secs(120)));
-    assert!(produced.contains("20000 confirmed, 0 failed"), "{produced}");
-    let (streamed, logged) = succeeded(&finish(stream, Duration::from_secs(180)));
-    assert!(streamed.contains(" 0 dead-lettered") && streamed.contains("20000 archived"), "{streamed}");
-    let tweets: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
-    assert_eq!(tweets, Some(20000));
+fn finish_pipeline(s: &Services, producer: Watched, stream: Watched) -> String {
+    let produced = producer.finish(LIMIT);
+    assert!(produced.succeeded().contains("20000 confirmed, 0 failed"), "{}", produced.stdout);
+    let streamed = stream.finish(LIMIT);
+    let summary = streamed.succeeded();
+    assert!(summary.contains(" 0 dead-lettered") && summary.contains("20000 archived"), "{summary}");
+    assert_eq!(archived(s), 20000);
     verify_layers(s);
-    logged
+    streamed.stderr
+}
+
+/// Waits until the batch of `s` is reading the history: its query runs on the server.
+fn wait_for_batch_reading(s: &Services) {
+    wait_for("the batch's query to run", LIMIT, || {
+        let running: Option<u64> = s
+            .mysql()
+            .query_first(
+                "SELECT COUNT(*) FROM information_schema.processlist \
+                 WHERE db = DATABASE() AND command IN ('Query', 'Execute') AND info LIKE 'SELECT tweet_id%'",
+            )
+            .expect("reading the process list");
+        running.unwrap_or(0) > 0
+    });
 }
 
 #[test]
@@ -127,22 +123,20 @@ fn produce_and_stream_ride_out_a_broker_crash_and_end_when_it_stays_away() {
     let s = Services { brokers: format!("127.0.0.1:{BROKER_PORT}"), ..Services::fresh("brokeroutage") };
     // After a crash tansu sometimes rejects an idempotent producer's retried batches as out of
     // sequence, which ends it for good (see the README); without idempotence it just retries.
-    let (producer, stream) = start_pipeline(&s, &["--kafka-wait", "30", "-X", "enable.idempotence=false"]);
-    sleep(Duration::from_secs(3));
+    let (producer, mut stream) = start_pipeline(&s, &["--kafka-wait", "30", "-X", "enable.idempotence=false"]);
     broker(Some("--crash"));
-    sleep(Duration::from_secs(4));
+    stream.wait_for_output("not answering", LIMIT);
     broker(None);
     let waited = finish_pipeline(&s, producer, stream);
-    assert!(waited.contains("not answering") && waited.contains("answering again"), "{waited}");
+    assert!(waited.contains("answering again"), "{waited}");
 
     // Away for longer than --kafka-wait: the stream ends, and says why.
-    let stream = spawn(&s, &refs(&stream_args(&["--kafka-wait", "3"])));
-    sleep(Duration::from_secs(3));
+    let mut stream = s.watch(&refs(&stream_args(&["--kafka-wait", "3"])));
+    stream.wait_for_output("resuming from stored positions", LIMIT);
     broker(Some("--crash"));
-    let ended = finish(stream, Duration::from_secs(60));
-    let message = text(&ended.stderr);
-    assert!(!ended.status.success(), "{message}");
-    assert!(message.contains("has not answered") && message.contains("--kafka-wait"), "{message}");
+    let ended = stream.finish(LIMIT);
+    assert!(!ended.status.success(), "{}", ended.stderr);
+    assert!(ended.stderr.contains("has not answered") && ended.stderr.contains("--kafka-wait"), "{}", ended.stderr);
     broker(None);
 }
 
@@ -153,14 +147,14 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
     s.succeed(&["db", "init"]);
     s.succeed(&["db", "generate", "--tweets", "600000"]);
     let batch_args = [&["batch", "--mysql-wait", "60"], &WINDOWS[..]].concat();
-    let batch = spawn(&s, &batch_args);
-    sleep(Duration::from_millis(700));
+    let mut batch = s.watch(&batch_args);
+    wait_for_batch_reading(&s);
     mariadb("kill");
-    sleep(Duration::from_secs(2));
+    batch.wait_for_output("connection lost while reading tweets for the batch layer", LIMIT);
     mariadb("start");
-    let (_, waited) = succeeded(&finish(batch, Duration::from_secs(180)));
-    assert!(waited.contains("connection lost while reading tweets for the batch layer"), "{waited}");
-    assert!(waited.contains("reconnected"), "{waited}");
+    let waited = batch.finish(LIMIT);
+    waited.succeeded();
+    assert!(waited.stderr.contains("reconnected"), "{}", waited.stderr);
     let after_crash = stored_views(&s.mysql_url, "batch", &specs());
     s.succeed(&batch_args);
     let undisturbed = stored_views(&s.mysql_url, "batch", &specs());
@@ -168,22 +162,20 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
     assert!(after_crash == undisturbed, "{}", after_crash.first_difference(&undisturbed).unwrap_or_default());
 
     // Away for longer than --mysql-wait: the batch ends, and says why.
-    let batch = spawn(&s, &[&["batch", "--mysql-wait", "3"], &WINDOWS[..]].concat());
-    sleep(Duration::from_millis(700));
+    let batch = s.watch(&[&["batch", "--mysql-wait", "3"], &WINDOWS[..]].concat());
+    wait_for_batch_reading(&s);
     mariadb("kill");
-    let ended = finish(batch, Duration::from_secs(60));
-    let message = text(&ended.stderr);
+    let ended = batch.finish(LIMIT);
+    let message = &ended.stderr;
     assert!(!ended.status.success(), "{message}");
     assert!(message.contains("did not come back") || message.contains("is the server running?"), "{message}");
     mariadb("start");
 
     // The stream archives and writes views while the database crashes and comes back.
     let s = Services { mysql_url: private_database("outage_stream"), ..Services::fresh("dboutage") };
-    let (producer, stream) = start_pipeline(&s, &["--mysql-wait", "60"]);
-    sleep(Duration::from_secs(3));
+    let (producer, mut stream) = start_pipeline(&s, &["--mysql-wait", "60"]);
     mariadb("kill");
-    sleep(Duration::from_secs(3));
+    stream.wait_for_output("connection lost while", LIMIT);
     mariadb("start");
-    let waited = finish_pipeline(&s, producer, stream);
-    assert!(waited.contains("connection lost while"), "{waited}");
+    finish_pipeline(&s, producer, stream);
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{brokers, seed_dump, seed_tweets, stored_views, Services};
@@ -201,29 +201,27 @@ fn a_live_stream_measures_its_end_to_end_latency() {
     s.succeed(&["db", "init"]);
     s.succeed(&["topics", "create", "--partitions", "2"]);
     let report = std::env::temp_dir().join(format!("{}latency.json", s.topic_prefix));
-    let stream = s
-        .command(&[
-            "stream",
-            "--window",
-            "1m",
-            "--tick",
-            "10ms",
-            "--lateness",
-            "0s",
-            "--no-archive",
-            "--until-idle",
-            "5s",
-            "--latency-report",
-            report.to_str().expect("UTF-8 path"),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting the stream");
+    let mut stream = s.watch(&[
+        "stream",
+        "--window",
+        "1m",
+        "--tick",
+        "10ms",
+        "--lateness",
+        "0s",
+        "--no-archive",
+        "--until-idle",
+        "5s",
+        "--latency-report",
+        report.to_str().expect("UTF-8 path"),
+    ]);
+    // Live tweets are timed from the moment they are due: the stream must be reading already.
+    stream.wait_for_output("started: ", Duration::from_secs(300));
     let produced = s.succeed(&["produce", "--from", "generator", "--live", "--rate", "2000", "--tweets", "4000"]);
     assert!(produced.contains("4000 confirmed, 0 failed"), "{produced}");
-    let streamed = stream.wait_with_output().expect("waiting for the stream");
-    let summary = String::from_utf8_lossy(&streamed.stdout);
-    assert!(streamed.status.success() && summary.contains("0 dead-lettered"), "{summary}");
+    let streamed = stream.finish(Duration::from_secs(300));
+    let summary = streamed.succeeded();
+    assert!(summary.contains("0 dead-lettered"), "{summary}");
 
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).expect("the latency report")).expect("report JSON");

@@ -4,10 +4,13 @@
 #![allow(dead_code)] // Each test crate uses its own part of this module.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{sleep, JoinHandle};
+use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
@@ -56,6 +59,11 @@ impl Services {
     /// Only a database, at `url` (for tests of connection errors).
     pub fn with_mysql_url(url: &str) -> Self {
         Services { mysql_url: url.to_string(), topic_prefix: String::new(), brokers: brokers() }
+    }
+
+    /// Starts trendflow against these services, watching what it prints.
+    pub fn watch(&self, args: &[&str]) -> Watched {
+        Watched::spawn(self.command(args))
     }
 
     /// A trendflow command against these services.
@@ -136,18 +144,160 @@ pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews 
     views
 }
 
-/// The seed's real dump, from the shared data beside the project (never copied into it).
+/// The seed's real dump: `TRENDFLOW_SEED_DUMP`, or the shared data beside the project (never
+/// copied into it). `scripts/test.sh` checks for it before any test runs; this says the same to a
+/// test run by hand.
 pub fn seed_dump() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tweet_hashtags_db.sql")
+    let path = std::env::var_os("TRENDFLOW_SEED_DUMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tweet_hashtags_db.sql"));
+    assert!(path.is_file(), "{}", missing_seed_dump(&path));
+    path
+}
+
+/// What the seed dump is and where to put it, for a run that cannot find it.
+fn missing_seed_dump(path: &std::path::Path) -> String {
+    format!(
+        "the seed's MySQL dump (tweet_hashtags_db.sql: 8,759 real tweets of 2021-08-29, with Twitter's hashtag \
+         entities) is not at {}; put it there (beside the project, as ../shared/data/), or set TRENDFLOW_SEED_DUMP \
+         to its path",
+        path.display()
+    )
 }
 
 /// The seed's tweets, as the dump holds them.
 pub fn seed_tweets() -> Vec<Tweet> {
-    let file = File::open(seed_dump()).expect("opening the seed dump");
+    let path = seed_dump();
+    let file = File::open(&path).unwrap_or_else(|e| panic!("opening the seed dump {}: {e}", path.display()));
     DumpReader::new(BufReader::new(file))
         .filter_map(|row| match row.expect("the seed dump parses") {
             DumpRow::Tweet(row) => Some(row.into_tweet().expect("seed rows are valid")),
             _ => None,
         })
         .collect()
+}
+
+/// How often a condition is checked while a test waits for it.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Waits until `condition` holds, checking every 100 ms; fails the test, saying `what` it waited
+/// for, if it does not within `limit`. Limits are generous: they only bound a test that would
+/// otherwise hang, on machines of any speed.
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
+        sleep(POLL);
+    }
+}
+
+/// A running trendflow command whose standard output and error are collected as they come, so a
+/// test can wait for what it says.
+pub struct Watched {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// What a [`Watched`] command printed, once it ended.
+pub struct Ended {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ended {
+    /// Its standard output; fails the test, with both outputs, unless it succeeded.
+    pub fn succeeded(&self) -> &str {
+        assert!(self.status.success(), "failed ({}):\n{}\n{}", self.status, self.stdout, self.stderr);
+        &self.stdout
+    }
+}
+
+impl Watched {
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child =
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting the trendflow binary");
+        let collect = |pipe: Option<Box<dyn Read + Send>>| {
+            let text = Arc::new(Mutex::new(String::new()));
+            let sink = text.clone();
+            let reader = std::thread::spawn(move || {
+                let Some(mut pipe) = pipe else { return };
+                let mut buffer = [0u8; 8192];
+                while let Ok(read @ 1..) = pipe.read(&mut buffer) {
+                    sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&buffer[..read]));
+                }
+            });
+            (text, reader)
+        };
+        let (stdout, out_reader) = collect(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let (stderr, err_reader) = collect(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        Watched { child, stdout, stderr, readers: vec![out_reader, err_reader] }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it printed so far, standard output then error.
+    pub fn printed(&self) -> String {
+        format!("{}{}", self.stdout.lock().expect("output buffer"), self.stderr.lock().expect("output buffer"))
+    }
+
+    /// Waits until it has printed `text` (on either output); fails the test if it ends first or
+    /// does not within `limit`.
+    pub fn wait_for_output(&mut self, text: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.printed().contains(text) {
+            if let Some(status) = self.child.try_wait().expect("polling a command") {
+                sleep(POLL); // what it printed last may still be on its way through the pipe
+                assert!(
+                    self.printed().contains(text),
+                    "ended ({status}) before printing {text:?}:\n{}",
+                    self.printed()
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "waited {limit:?} for {text:?}; printed:\n{}", self.printed());
+            sleep(POLL);
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("polling a command").is_none()
+    }
+
+    /// Kills it with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaping a killed command");
+    }
+
+    /// Sends it SIGTERM, as an operator stopping it would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.id().to_string()]).status().expect("running kill");
+        assert!(status.success(), "kill -TERM {}", self.id());
+    }
+
+    /// Waits for it to end; fails the test (and kills it) if it runs longer than `limit`.
+    pub fn finish(mut self, limit: Duration) -> Ended {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("polling a command") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                self.child.kill().ok();
+                panic!("still running after {limit:?}; printed:\n{}", self.printed());
+            }
+            sleep(POLL);
+        };
+        for reader in self.readers.drain(..) {
+            reader.join().expect("an output reader");
+        }
+        let take = |text: &Arc<Mutex<String>>| std::mem::take(&mut *text.lock().expect("output buffer"));
+        Ended { status, stdout: take(&self.stdout), stderr: take(&self.stderr) }
+    }
 }
