@@ -6,6 +6,7 @@
 //! measures each step of its start and prints them once every worker has read its partitions to
 //! their end.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ pub struct StartClock {
     /// For each [`WorkerStep`]: how many workers have reached it, and when the last one did.
     worker_steps: Mutex<[(usize, Option<Duration>); WORKER_STEPS]>,
     /// Messages read again that the previous run had read already.
-    replayed: std::sync::atomic::AtomicU64,
+    replayed: AtomicU64,
 }
 
 impl StartClock {
@@ -70,7 +71,7 @@ impl StartClock {
 
     /// Counts a message read again.
     pub fn replayed_one(&self) {
-        self.replayed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.replayed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// When every local worker had reached `step`, if they all have.
@@ -86,7 +87,7 @@ impl StartClock {
             .lock()
             .map(|steps| steps.iter().map(|(name, at)| format!("{name} {}", millis(*at))).collect())
             .unwrap_or_default();
-        let replayed = self.replayed.load(std::sync::atomic::Ordering::Relaxed);
+        let replayed = self.replayed.load(Ordering::Relaxed);
         for (step, name) in [
             (WorkerStep::Ready, "workers reading".to_string()),
             (WorkerStep::Replayed, format!("{replayed} messages replayed")),

@@ -445,11 +445,10 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             };
             let decoded = decode(message.payload());
             // What an earlier run handled before it stopped only needs to reach the graph again.
-            let handled = positions.handled_before(partition, offset);
+            let handled = positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
             if handled {
                 clock.replayed_one();
             }
-            positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
             let (tweet, date_time) = match decoded {
                 Ok(decoded) => decoded,
                 Err(_) if handled => continue,
@@ -663,15 +662,13 @@ struct Positions {
 }
 
 impl Positions {
-    fn read(&mut self, partition: i32, offset: i64, time: Option<EventTime>) {
-        if let Some(point) = self.points.get_mut(&partition) {
-            point.read(offset, time);
-        }
-    }
-
-    /// Whether an earlier run handled the message at `offset` of `partition` before it stopped.
-    fn handled_before(&self, partition: i32, offset: i64) -> bool {
-        self.points.get(&partition).is_some_and(|point| point.handled_before(offset))
+    /// Records the message at `offset` of `partition`; returns whether an earlier run handled
+    /// it before it stopped.
+    fn read(&mut self, partition: i32, offset: i64, time: Option<EventTime>) -> bool {
+        let Some(point) = self.points.get_mut(&partition) else { return false };
+        let handled = point.handled_before(offset);
+        point.read(offset, time);
+        handled
     }
 
     /// Whether every message an earlier run handled has been read again.

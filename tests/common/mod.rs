@@ -200,6 +200,20 @@ pub struct Watched {
     readers: Vec<JoinHandle<()>>,
 }
 
+/// Collects what a child writes to `pipe`, on a thread of its own, as it comes.
+fn collect(pipe: Option<impl Read + Send + 'static>) -> (Arc<Mutex<String>>, JoinHandle<()>) {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    let reader = std::thread::spawn(move || {
+        let Some(mut pipe) = pipe else { return };
+        let mut buffer = [0u8; 8192];
+        while let Ok(read @ 1..) = pipe.read(&mut buffer) {
+            sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    });
+    (text, reader)
+}
+
 /// What a [`Watched`] command printed, once it ended.
 pub struct Ended {
     pub status: ExitStatus,
@@ -219,20 +233,8 @@ impl Watched {
     pub fn spawn(mut command: Command) -> Self {
         let mut child =
             command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starting the trendflow binary");
-        let collect = |pipe: Option<Box<dyn Read + Send>>| {
-            let text = Arc::new(Mutex::new(String::new()));
-            let sink = text.clone();
-            let reader = std::thread::spawn(move || {
-                let Some(mut pipe) = pipe else { return };
-                let mut buffer = [0u8; 8192];
-                while let Ok(read @ 1..) = pipe.read(&mut buffer) {
-                    sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&buffer[..read]));
-                }
-            });
-            (text, reader)
-        };
-        let (stdout, out_reader) = collect(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-        let (stderr, err_reader) = collect(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let (stdout, out_reader) = collect(child.stdout.take());
+        let (stderr, err_reader) = collect(child.stderr.take());
         Watched { child, stdout, stderr, readers: vec![out_reader, err_reader] }
     }
 
@@ -251,7 +253,7 @@ impl Watched {
         let deadline = Instant::now() + limit;
         while !self.printed().contains(text) {
             if let Some(status) = self.child.try_wait().expect("polling a command") {
-                sleep(POLL); // what it printed last may still be on its way through the pipe
+                self.read_to_end();
                 assert!(
                     self.printed().contains(text),
                     "ended ({status}) before printing {text:?}:\n{}",
@@ -281,6 +283,13 @@ impl Watched {
         assert!(status.success(), "kill -TERM {}", self.id());
     }
 
+    /// Waits until everything it printed has been collected: its pipes are closed once it ended.
+    fn read_to_end(&mut self) {
+        for reader in self.readers.drain(..) {
+            reader.join().expect("an output reader");
+        }
+    }
+
     /// Waits for it to end; fails the test (and kills it) if it runs longer than `limit`.
     pub fn finish(mut self, limit: Duration) -> Ended {
         let deadline = Instant::now() + limit;
@@ -294,9 +303,7 @@ impl Watched {
             }
             sleep(POLL);
         };
-        for reader in self.readers.drain(..) {
-            reader.join().expect("an output reader");
-        }
+        self.read_to_end();
         let take = |text: &Arc<Mutex<String>>| std::mem::take(&mut *text.lock().expect("output buffer"));
         Ended { status, stdout: take(&self.stdout), stderr: take(&self.stderr) }
     }
