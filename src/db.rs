@@ -188,12 +188,19 @@ pub fn explain(error: mysql::Error, config: &MysqlConfig) -> anyhow::Error {
 /// Columns added to existing tables, as `(table, column, definition)`: trendflow's own on the
 /// seed's `tweets` table, and those later versions added to trendflow's tables. All nullable, so
 /// rows written before stay valid.
-const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
     ("tweets", "created_at_ms", "bigint(20) DEFAULT NULL"),
     ("tweets", "user_id", "bigint(20) DEFAULT NULL"),
     ("tweets", "retweet_of", "bigint(20) DEFAULT NULL"),
+    ("tweets", "ingested_at_ms", "bigint(20) DEFAULT NULL"),
     ("source_offsets", "handled_to", "bigint(20) DEFAULT NULL AFTER `next_offset`"),
 ];
+
+/// Columns of the seed's tables widened so that what the input rules accept fits, as
+/// `(table, column, type, definition)`: the seed's `TEXT` holds 64 KiB of a tweet's text, long
+/// posts hold more ([`crate::source::limits::MAX_TEXT_BYTES`]).
+pub const WIDENED_COLUMNS: [(&str, &str, &str, &str); 1] =
+    [("tweets", "tweet", "mediumtext", "mediumtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL")];
 
 /// Creates the database and schema, or brings an existing one (the seed's dump loaded by the
 /// mysql client, an older trendflow) up to date, and fills in event times still missing. Safe to
@@ -218,6 +225,12 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
     for (table, column, definition) in ADDED_COLUMNS {
         if !has_column(&mut conn, config, table, column)? {
             conn.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}"))
+                .map_err(|e| explain(e, config))?;
+        }
+    }
+    for (table, column, widened, definition) in WIDENED_COLUMNS {
+        if column_type(&mut conn, config, table, column)?.as_deref() != Some(widened) {
+            conn.query_drop(format!("ALTER TABLE `{table}` MODIFY COLUMN `{column}` {definition}"))
                 .map_err(|e| explain(e, config))?;
         }
     }
@@ -263,6 +276,15 @@ fn has_column(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &str) 
         )
         .map_err(|e| explain(e, config))?;
     Ok(found.is_some())
+}
+
+/// The data type of `table.column` (such as `text`), if the column exists.
+pub fn column_type(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &str) -> Result<Option<String>> {
+    conn.exec_first(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?",
+        (&config.database, table, column),
+    )
+    .map_err(|e| explain(e, config))
 }
 
 /// Parses `date_time` into `created_at_ms` for rows loaded by other means (the mysql client).

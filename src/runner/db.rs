@@ -1,5 +1,6 @@
 //! `trendflow db`: create the schema, load tweets from files, generate tweets into MySQL.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -8,12 +9,16 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
+use crate::runner::latency::wall_clock_us;
 use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::generator::{Generator, GeneratorConfig};
+use crate::source::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
+use crate::source::rows::{csv_rows, json_lines_rows};
 use crate::source::seed_dump::{DumpReader, DumpRow};
-use crate::source::seed_tweet::SeedTweet;
+use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum DbCommand {
@@ -36,6 +41,10 @@ pub struct DbArgs {
 pub struct LoadArgs {
     /// The file to load.
     pub file: PathBuf,
+    /// Reject a tweet whose event time is more than this ahead of the load's start, as `stream`
+    /// dead-letters one this far ahead of its Kafka record.
+    #[arg(long = "max-event-ahead", default_value = DEFAULT_MAX_EVENT_AHEAD, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_event_ahead: u64,
     #[command(flatten)]
     pub mysql: MysqlArgs,
 }
@@ -119,27 +128,12 @@ fn load(args: &LoadArgs) -> Result<()> {
     let progress = progress_bar(size, "bytes")?;
     let input = BufReader::new(progress.wrap_read(file));
     let started = Instant::now();
+    let ingestion = Ingestion { at: wall_clock_us() / 1_000, max_event_ahead_ms: args.max_event_ahead };
     let mut rejected = Rejections::default();
     let loaded = match extension(&args.file).as_str() {
-        "sql" => load_dump(input, &config, &mut rejected)?,
-        "csv" => {
-            let mut reader = csv::Reader::from_reader(input);
-            let rows = reader
-                .deserialize::<SeedTweet>()
-                .enumerate()
-                .map(|(i, row)| row.map_err(|e| format!("CSV record {}: {e}", i + 1)));
-            load_rows(rows, &config, &mut rejected)?
-        }
-        "jsonl" | "ndjson" | "json" => {
-            let rows =
-                input.lines().enumerate().filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty())).map(
-                    |(i, line)| {
-                        let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
-                        serde_json::from_str::<SeedTweet>(&line).map_err(|e| format!("line {}: {e}", i + 1))
-                    },
-                );
-            load_rows(rows, &config, &mut rejected)?
-        }
+        "sql" => load_dump(input, &config, ingestion, &mut rejected)?,
+        "csv" => load_rows(csv_rows(input), &config, ingestion, &mut rejected)?,
+        "jsonl" | "ndjson" | "json" => load_rows(json_lines_rows(input), &config, ingestion, &mut rejected)?,
         other => bail!(
             "cannot tell the format of {} from its extension '{other}'; use .sql, .csv or .jsonl",
             args.file.display()
@@ -163,13 +157,14 @@ fn extension(path: &Path) -> String {
 fn load_rows(
     rows: impl Iterator<Item = Result<SeedTweet, String>>,
     config: &crate::db::MysqlConfig,
+    ingestion: Ingestion,
     rejected: &mut Rejections,
 ) -> Result<u64> {
     let mut writer = TweetWriter::new(config)?;
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut loaded = 0;
     for row in rows {
-        match row.and_then(|row| stored(row).map_err(|e| e.to_string())) {
+        match row.and_then(|row| stored(row, ingestion).map_err(|e| e.to_string())) {
             Ok(tweet) => chunk.push(tweet),
             Err(reason) => rejected.note(reason),
         }
@@ -183,23 +178,36 @@ fn load_rows(
     Ok(loaded)
 }
 
-fn stored(row: SeedTweet) -> Result<StoredTweet, crate::source::seed_tweet::RowError> {
+/// The row as stored, if it keeps the input rules ([`crate::source::limits`]).
+fn stored(row: SeedTweet, ingestion: Ingestion) -> Result<StoredTweet, RowError> {
     let date_time = row.date_time.clone().unwrap_or_default();
-    row.into_tweet().map(|tweet| StoredTweet { tweet, date_time })
+    row.ingest(ingestion).map(|tweet| StoredTweet { tweet, date_time, ingested_at: ingestion.at })
 }
 
 /// The seed's dump: its hashtags and tweet_hashtags are Twitter's entities and load as they are.
-fn load_dump(input: impl BufRead, config: &crate::db::MysqlConfig, rejected: &mut Rejections) -> Result<u64> {
+/// A hashtag too long for its column is rejected, and with it the links to it.
+fn load_dump(
+    input: impl BufRead,
+    config: &crate::db::MysqlConfig,
+    ingestion: Ingestion,
+    rejected: &mut Rejections,
+) -> Result<u64> {
     let mut writer = SeedRowWriter::new(config)?;
     let (mut tags, mut tweets, mut links) = (Vec::new(), Vec::new(), Vec::new());
-    let mut rejected_ids = std::collections::HashSet::new();
+    let (mut rejected_ids, mut rejected_tags) = (HashSet::new(), HashSet::new());
     let mut loaded = 0;
     for row in DumpReader::new(input) {
         match row.map_err(|e| anyhow!(e))? {
-            DumpRow::Hashtag { hashtag_id, hashtag } => tags.push((hashtag_id, hashtag)),
+            DumpRow::Hashtag { hashtag_id, hashtag } => match hashtag_fits(hashtag_id, &hashtag) {
+                Ok(()) => tags.push((hashtag_id, hashtag)),
+                Err(reason) => {
+                    rejected_tags.insert(hashtag_id);
+                    rejected.note(format!("hashtag {hashtag_id}: {reason}"));
+                }
+            },
             DumpRow::Tweet(row) => {
                 let id = row.tweet_id;
-                match stored(row) {
+                match stored(row, ingestion) {
                     Ok(tweet) => tweets.push(tweet),
                     Err(reason) => {
                         rejected_ids.insert(id);
@@ -207,7 +215,9 @@ fn load_dump(input: impl BufRead, config: &crate::db::MysqlConfig, rejected: &mu
                     }
                 }
             }
-            DumpRow::TweetHashtag { tweet_id, hashtag_id, count } if !rejected_ids.contains(&tweet_id) => {
+            DumpRow::TweetHashtag { tweet_id, hashtag_id, count }
+                if !rejected_ids.contains(&tweet_id) && !rejected_tags.contains(&hashtag_id) =>
+            {
                 links.push((tweet_id, hashtag_id, count))
             }
             DumpRow::TweetHashtag { .. } => {}
@@ -218,6 +228,15 @@ fn load_dump(input: impl BufRead, config: &crate::db::MysqlConfig, rejected: &mu
     }
     loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links)?;
     Ok(loaded)
+}
+
+/// Whether a dump's hashtag row fits its columns (`bigint` id, `varchar(300)` text).
+fn hashtag_fits(id: u64, hashtag: &str) -> Result<(), String> {
+    sql_hashtag_id(id).map_err(|e| e.to_string())?;
+    match hashtag.chars().count() {
+        chars if chars > MAX_HASHTAG_CHARS => Err(format!("{chars} characters; at most {MAX_HASHTAG_CHARS} fit")),
+        _ => Ok(()),
+    }
 }
 
 /// Writes buffered dump rows in the order the foreign keys need — hashtags, tweets, then the
@@ -249,8 +268,9 @@ fn generate(args: &GenerateArgs) -> Result<()> {
     let progress = progress_bar(args.tweets, "tweets")?;
     let started = Instant::now();
     let mut chunk = Vec::with_capacity(CHUNK);
+    let ingested_at = wall_clock_us() / 1_000;
     for tweet in generator.share(0, 1) {
-        chunk.push(StoredTweet::with_utc_date(tweet));
+        chunk.push(StoredTweet::with_utc_date(tweet, ingested_at));
         if chunk.len() == CHUNK {
             progress.inc(CHUNK as u64);
             writer.write(std::mem::take(&mut chunk))?;

@@ -129,7 +129,7 @@ fn run_generated(
 ) -> Result<(LayerRun, FinalViews)> {
     let shared = generator.clone();
     let source: SharedSource = Arc::new(move |worker, peers, push| {
-        shared.share(worker, peers).for_each(push);
+        shared.share(worker, peers).try_for_each(push)?;
         Ok(())
     });
     let mut views = FinalViews::default();

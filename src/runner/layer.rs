@@ -7,11 +7,16 @@
 //! job (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints
 //! come back the same way, in order with the rankings, so the job knows which rankings a
 //! checkpoint's positions produced.
+//!
+//! The first failure — of a sink on the calling thread, or of a worker (its source, a producer) —
+//! stops the whole run promptly: every worker of this process stops taking input at its next
+//! tweet or round, and the run returns that failure. A job never goes on reading while it can no
+//! longer store what it computes.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -30,8 +35,18 @@ use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::{EventTime, Tweet};
 
 /// A source of tweets split over workers: called once per worker with `(worker, peers, push)`,
-/// it pushes that worker's share of the tweets, as nearly in event-time order as it can.
-pub type SharedSource = Arc<dyn Fn(usize, usize, &mut dyn FnMut(Tweet)) -> Result<()> + Send + Sync>;
+/// it pushes that worker's share of the tweets, as nearly in event-time order as it can. A push
+/// fails with [`Stopped`] once the run is stopping; the source then returns that error at once.
+pub type SharedSource = Arc<dyn Fn(usize, usize, &mut Push) -> Result<()> + Send + Sync>;
+
+/// Takes one tweet of an ordered source into the graph.
+pub type Push<'a> = dyn FnMut(Tweet) -> Result<(), Stopped> + 'a;
+
+/// The run is stopping because something else failed (a sink, another worker): the source should
+/// stop reading. The run reports that first failure, not this.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("stopped because another part of the run failed")]
+pub struct Stopped;
 
 /// Runs an ordered source on a thread of its own for each worker, a bounded queue of batches
 /// ahead of the worker. Reading a source costs work of its own (decoding MySQL's rows, generating
@@ -43,20 +58,23 @@ pub fn read_ahead(source: SharedSource) -> SharedSource {
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
-                // A send fails only once the worker has stopped taking tweets, when none are needed.
+                // A send fails only once the worker has stopped taking tweets: reading ends too.
                 let result = source(worker, peers, &mut |tweet| {
                     batch.push(tweet);
                     if batch.len() == READ_AHEAD_BATCH {
-                        let _ = sender.send(std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH)));
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH));
+                        sender.send(full).map_err(|_| Stopped)?;
                     }
+                    Ok(())
                 });
                 let _ = sender.send(batch);
                 result
             });
-            for tweet in batches.iter().flatten() {
-                push(tweet);
-            }
-            reader.join().map_err(|_| anyhow!("the reading thread of worker {worker} panicked"))?
+            let fed = batches.iter().flatten().try_for_each(&mut *push);
+            drop(batches);
+            let read = reader.join().map_err(|_| anyhow!("the reading thread of worker {worker} panicked"))?;
+            fed?;
+            read
         })
     })
 }
@@ -100,6 +118,9 @@ pub trait Feed {
     /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
     /// up to `timeout` unless other workers wake it.
     fn park(&mut self, timeout: Duration);
+    /// Whether the run is stopping because something else failed (a sink, another worker): the
+    /// source should return at once, without a last checkpoint.
+    fn stopping(&self) -> bool;
     /// Hands `checkpoint` to the job behind every ranking this process has published so far.
     fn checkpoint(&mut self, checkpoint: Checkpoint);
     /// Tells every worker this worker's watermark, or `None` while all its input is idle.
@@ -166,7 +187,8 @@ pub struct LayerRun {
 
 /// Runs the graph over `source` on the workers of `config`, handing every published snapshot and
 /// every checkpoint to `on_output` on this thread. The first error of a worker or of `on_output`
-/// ends the run.
+/// stops every worker of this process at its next tweet (or round, for a driven source) and is
+/// the run's error, with how many tweets had gone in.
 pub fn run_layer(
     plan: &LayerPlan,
     config: timely::Config,
@@ -176,11 +198,14 @@ pub fn run_layer(
     let (sender, receiver) = crossbeam_channel::bounded::<Output>(SNAPSHOT_QUEUE);
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
+    let failure = Arc::new(FirstFailure::default());
+    let cluster = matches!(config.communication, timely::CommunicationConfig::Cluster { .. });
     let started = Instant::now();
     let source = Arc::new(source.into());
     let guards = {
-        let (plan, fed, late) = (plan.clone(), fed.clone(), late.clone());
+        let (plan, fed, late, failure) = (plan.clone(), fed.clone(), late.clone(), failure.clone());
         timely::execute(config, move |worker| {
+            let _stop_on_panic = StopOnPanic(&failure);
             let (sender, checkpoints) = (sender.clone(), sender.clone());
             let (index, peers) = (worker.index(), worker.peers());
             let watermarks = Rc::new(RefCell::new(vec![None; peers]));
@@ -222,13 +247,16 @@ pub fn run_layer(
                 batch: 0,
                 fed: &fed,
                 late: &late,
+                failure: &failure,
             };
             let result = match source.as_ref() {
                 Source::Ordered(source) => source(index, peers, &mut |tweet| feeder.push_in_order(tweet)),
                 Source::Driven(source) => source(index, peers, &mut feeder),
             };
             feeder.finish();
-            result
+            if let Err(error) = result {
+                failure.record(error);
+            }
         })
         .map_err(|e| anyhow!("starting timely workers: {e}"))?
     };
@@ -243,9 +271,13 @@ pub fn run_layer(
             .progress_chars("=> "),
     );
     progress.set_prefix(plan.name);
-    let mut failure: Option<anyhow::Error> = None;
     let (mut changes, mut windows_closed) = (0, 0);
     loop {
+        // A process of a cluster cannot wait for its graph to finish: the other processes go on
+        // feeding it. It leaves its workers behind; its exit closes their connections.
+        if cluster && failure.stopping() {
+            break;
+        }
         match receiver.recv_timeout(Duration::from_millis(100)) {
             Ok(output) => {
                 if let Output::Snapshot(snapshot) = &output {
@@ -256,8 +288,12 @@ pub fn run_layer(
                         progress.set_message(format!("{windows_closed} windows closed"));
                     }
                 }
-                if failure.is_none() {
-                    failure = on_output(output, &progress).err();
+                // Once stopping, the workers have closed their inputs and the graph closes every
+                // window early: those rankings are incomplete and go nowhere.
+                if !failure.stopping() {
+                    if let Err(error) = on_output(output, &progress) {
+                        failure.record(error);
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -266,11 +302,19 @@ pub fn run_layer(
         progress.set_position(fed.load(Ordering::Relaxed));
     }
     progress.finish_and_clear();
-    for result in guards.join() {
-        result.map_err(|e| anyhow!("a timely worker failed: {e}"))??;
+    match cluster && failure.stopping() {
+        true => std::mem::forget(guards),
+        false => {
+            for result in guards.join() {
+                if let Err(panic) = result {
+                    failure.record(anyhow!("a timely worker failed: {panic}"));
+                }
+            }
+        }
     }
-    if let Some(error) = failure {
-        return Err(error);
+    if let Some(error) = failure.take() {
+        let fed = fed.load(Ordering::Relaxed);
+        return Err(error.context(format!("{} stopped after {fed} tweets", plan.name)));
     }
     Ok(LayerRun {
         elapsed: started.elapsed(),
@@ -279,6 +323,48 @@ pub fn run_layer(
         changes,
         windows_closed,
     })
+}
+
+/// The first failure of a run — of a worker, or of the job's handling of its output — shared by
+/// the workers and the collecting thread. Recording one stops every worker of this process.
+#[derive(Default)]
+struct FirstFailure {
+    stopping: AtomicBool,
+    error: Mutex<Option<anyhow::Error>>,
+}
+
+impl FirstFailure {
+    /// Keeps `error` unless an earlier one was kept ([`Stopped`] is a consequence, not a cause),
+    /// and stops the run.
+    fn record(&self, error: anyhow::Error) {
+        if !error.is::<Stopped>() {
+            if let Ok(mut first) = self.error.lock() {
+                first.get_or_insert(error);
+            }
+        }
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Option<anyhow::Error> {
+        self.error.lock().ok().and_then(|mut first| first.take())
+    }
+}
+
+/// Fails the run if its worker panics (in a cluster, timely's workers panic when another process
+/// is gone): the others would otherwise read on, their output unused. The panic's message is on
+/// standard error already.
+struct StopOnPanic<'a>(&'a FirstFailure);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.record(anyhow!("a timely worker panicked (its message is above)"));
+        }
+    }
 }
 
 /// Prints a line above the progress bar, or plainly when the bar is hidden (output is not a
@@ -314,15 +400,19 @@ struct Feeder<'a> {
     batch: u64,
     fed: &'a AtomicU64,
     late: &'a AtomicU64,
+    failure: &'a FirstFailure,
 }
 
 impl Feeder<'_> {
     /// Feeds one tweet of an ordered source, and every [`BATCH`] tweets moves the frontier to the
     /// slack behind the latest event time. A late tweet is counted, not fed.
-    fn push_in_order(&mut self, tweet: Tweet) {
+    fn push_in_order(&mut self, tweet: Tweet) -> Result<(), Stopped> {
+        if self.stopping() {
+            return Err(Stopped);
+        }
         self.latest = self.latest.max(tweet.created_at);
         if self.push(tweet).is_err() {
-            return;
+            return Ok(());
         }
         if self.batch == BATCH {
             self.advance_to(self.latest.saturating_sub(self.slack_ms));
@@ -330,6 +420,7 @@ impl Feeder<'_> {
             let (input, probe) = (&self.input, self.probe);
             self.worker.step_while(|| probe.less_than(input.time()));
         }
+        Ok(())
     }
 
     /// Hands the tweets fed since the last call to the dataflow.
@@ -383,6 +474,10 @@ impl Feed for Feeder<'_> {
 
     fn park(&mut self, timeout: Duration) {
         self.worker.step_or_park(Some(timeout));
+    }
+
+    fn stopping(&self) -> bool {
+        self.failure.stopping()
     }
 
     fn checkpoint(&mut self, checkpoint: Checkpoint) {

@@ -52,8 +52,10 @@ use crate::runner::signal::stop_flag;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
 use crate::source::kafka::{decode, PartitionWatermarks, RecentIds, ReplayPoint};
+use crate::source::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::source::mysql::check_schema;
 use crate::source::resume::{CheckpointStore, ResumePoint};
+use crate::source::seed_tweet::Ingestion;
 
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]
@@ -88,6 +90,11 @@ pub struct StreamArgs {
     /// Do not archive consumed tweets into MySQL's master dataset.
     #[arg(long = "no-archive")]
     pub no_archive: bool,
+    /// Dead-letter a tweet whose event time is more than this ahead of its Kafka record's
+    /// timestamp: one tweet dated years ahead would otherwise move its partition's watermark there
+    /// and make every later tweet late.
+    #[arg(long = "max-event-ahead", default_value = DEFAULT_MAX_EVENT_AHEAD, value_parser = parse_duration, value_name = "DURATION")]
+    pub max_event_ahead: u64,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
@@ -129,6 +136,7 @@ struct WorkerPlan {
     mysql: Option<MysqlConfig>,
     partitions: i32,
     lateness_ms: u64,
+    max_event_ahead_ms: u64,
     idle_after: Duration,
     until_idle: Option<Duration>,
     stop: Arc<AtomicBool>,
@@ -200,6 +208,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         mysql: (!args.no_archive).then(|| mysql.clone()),
         partitions,
         lateness_ms: args.live.lateness,
+        max_event_ahead_ms: args.max_event_ahead,
         idle_after: Duration::from_millis(args.idle_timeout),
         until_idle: args.until_idle.map(Duration::from_millis),
         stop: stop.clone(),
@@ -387,6 +396,9 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
     // partition read to its end once.
     let (mut replayed, mut caught_up_once, mut read_to_end) = (false, false, BTreeSet::new());
     loop {
+        if feed.stopping() {
+            return Ok(());
+        }
         let mut idle_round = true;
         // Backpressure: no new input until the graph has processed what it was given, and none
         // from a partition far ahead of the others.
@@ -443,7 +455,13 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 let letter = dead_letter_json(reason, &topic, partition, offset, message.payload());
                 sink.send(&dead_letters, message.key().unwrap_or_default(), letter.as_bytes())
             };
-            let decoded = decode(message.payload());
+            // The record's timestamp, which a replay reads again: the same verdict every time.
+            let at = message.timestamp().to_millis().and_then(|ms| u64::try_from(ms).ok());
+            let ingestion = Ingestion {
+                at: at.unwrap_or_else(|| wall_clock_us() / 1_000),
+                max_event_ahead_ms: plan.max_event_ahead_ms,
+            };
+            let decoded = decode(message.payload(), ingestion);
             // What an earlier run handled before it stopped only needs to reach the graph again.
             let handled = positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
             if handled {
@@ -468,7 +486,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
                 }
                 if let Some(archive) = archive.as_mut() {
-                    archive.push(StoredTweet { tweet: tweet.clone(), date_time }, counters)?;
+                    archive
+                        .push(StoredTweet { tweet: tweet.clone(), date_time, ingested_at: ingestion.at }, counters)?;
                 }
             }
             let time = tweet.created_at;

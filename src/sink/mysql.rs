@@ -13,10 +13,11 @@ use mysql::{Conn, TxOpts, Value};
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::WindowSpec;
-use trendflow_dataflows::Tweet;
+use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{explain, MysqlConfig};
 use crate::source::datetime::format_utc_date_time;
+use crate::source::limits::{sql_hashtag_id, sql_id, Misfit};
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
 /// below the server's packet and placeholder limits.
@@ -43,19 +44,49 @@ fn insert_rows(
     Ok(())
 }
 
-/// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows).
+/// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows)
+/// and when it came in (the Kafka record's timestamp, or the load's time).
 pub struct StoredTweet {
     pub tweet: Tweet,
     pub date_time: String,
+    pub ingested_at: EventTime,
 }
 
 impl StoredTweet {
-    /// A tweet from a source with no text of its own for the time: written as UTC with
-    /// milliseconds, a form `date_time` readers parse back exactly.
-    pub fn with_utc_date(tweet: Tweet) -> Self {
+    /// A tweet from a source with no text of its own for the time, ingested at `ingested_at`:
+    /// the time is written as UTC with milliseconds, a form `date_time` readers parse back exactly.
+    pub fn with_utc_date(tweet: Tweet, ingested_at: EventTime) -> Self {
         let date_time = format_utc_date_time(tweet.created_at);
-        StoredTweet { tweet, date_time }
+        StoredTweet { tweet, date_time, ingested_at }
     }
+}
+
+/// The `tweets` columns trendflow writes, in the order of [`tweet_rows`].
+const TWEET_COLUMNS: [&str; 8] =
+    ["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of", "ingested_at_ms"];
+
+/// Makes a rewrite of a stored tweet (a replay, a reload) replace every column.
+const TWEET_UPSERT: &str = "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), \
+    language = VALUES(language), created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), \
+    retweet_of = VALUES(retweet_of), ingested_at_ms = VALUES(ingested_at_ms)";
+
+/// The rows of `tweets`, in the order of [`TWEET_COLUMNS`]; ids are checked, not cast.
+fn tweet_rows(tweets: &[StoredTweet]) -> Result<Vec<Vec<Value>>, Misfit> {
+    tweets
+        .iter()
+        .map(|StoredTweet { tweet, date_time, ingested_at }| {
+            Ok(vec![
+                Value::from(sql_id("tweet_id", tweet.id)?),
+                Value::from(&tweet.text),
+                Value::from(date_time),
+                Value::from(&tweet.lang),
+                Value::from(tweet.created_at),
+                Value::from(tweet.user_id.map(|id| sql_id("user_id", id)).transpose()?),
+                Value::from(tweet.retweet_of.map(|id| sql_id("retweet_of", id)).transpose()?),
+                Value::from(*ingested_at),
+            ])
+        })
+        .collect()
 }
 
 /// The id a hashtag gets when trendflow stores it first: a hash of its text, above every id
@@ -99,6 +130,7 @@ impl TweetWriter {
         let mut new_hashtags: Vec<(i64, String)> = Vec::new();
         let mut links: Vec<(i64, i64, i64)> = Vec::new();
         for StoredTweet { tweet, .. } in &tweets {
+            let tweet_id = sql_id("tweet_id", tweet.id)?;
             let mut counts: HashMap<String, i64> = HashMap::new();
             for hashtag in extract_hashtags(&tweet.text) {
                 *counts.entry(hashtag).or_default() += 1;
@@ -113,20 +145,21 @@ impl TweetWriter {
                         id
                     }
                 };
-                links.push((tweet.id as i64, id, count));
+                links.push((tweet_id, id, count));
             }
         }
         new_hashtags.sort();
         links.sort();
+        let rows = tweet_rows(&tweets)?;
         let what = format!("archiving {} tweets", tweets.len());
-        self.config.retrying(&mut self.conn, &what, |conn| write_tweets(conn, &tweets, &new_hashtags, &links))
+        self.config.retrying(&mut self.conn, &what, |conn| write_tweets(conn, &rows, &new_hashtags, &links))
     }
 }
 
 /// One transaction: new hashtags, the tweets, and their tweet_hashtags counts.
 fn write_tweets(
     conn: &mut Conn,
-    tweets: &[StoredTweet],
+    tweets: &[Vec<Value>],
     new_hashtags: &[(i64, String)],
     links: &[(i64, i64, i64)],
 ) -> mysql::Result<()> {
@@ -139,27 +172,7 @@ fn write_tweets(
         "ON DUPLICATE KEY UPDATE hashtag_id = hashtag_id",
         new_hashtags.iter().map(|(id, hashtag)| vec![Value::from(id), Value::from(hashtag)]).collect(),
     )?;
-    insert_rows(
-        &mut tx,
-        "tweets",
-        &["tweet_id", "tweet", "date_time", "language", "created_at_ms", "user_id", "retweet_of"],
-        "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), \
-             created_at_ms = VALUES(created_at_ms), user_id = VALUES(user_id), retweet_of = VALUES(retweet_of)",
-        tweets
-            .iter()
-            .map(|StoredTweet { tweet, date_time }| {
-                vec![
-                    Value::from(tweet.id as i64),
-                    Value::from(&tweet.text),
-                    Value::from(date_time),
-                    Value::from(&tweet.lang),
-                    Value::from(tweet.created_at as i64),
-                    Value::from(tweet.user_id.map(|id| id as i64)),
-                    Value::from(tweet.retweet_of.map(|id| id as i64)),
-                ]
-            })
-            .collect(),
-    )?;
+    insert_rows(&mut tx, "tweets", &TWEET_COLUMNS, TWEET_UPSERT, tweets.to_vec())?;
     insert_rows(
         &mut tx,
         "tweet_hashtags",
@@ -185,7 +198,10 @@ impl SeedRowWriter {
     }
 
     pub fn write_hashtags(&mut self, rows: Vec<(u64, String)>) -> Result<()> {
-        let rows = rows.into_iter().map(|(id, tag)| vec![Value::from(id as i64), Value::from(tag)]).collect();
+        let rows = rows
+            .into_iter()
+            .map(|(id, tag)| Ok(vec![Value::from(sql_hashtag_id(id)?), Value::from(tag)]))
+            .collect::<Result<_, Misfit>>()?;
         insert_rows(
             &mut self.conn,
             "hashtags",
@@ -197,33 +213,17 @@ impl SeedRowWriter {
     }
 
     pub fn write_tweets(&mut self, tweets: Vec<StoredTweet>) -> Result<()> {
-        let rows = tweets
-            .into_iter()
-            .map(|StoredTweet { tweet, date_time }| {
-                vec![
-                    Value::from(tweet.id as i64),
-                    Value::from(tweet.text),
-                    Value::from(date_time),
-                    Value::from(tweet.lang),
-                    Value::from(tweet.created_at as i64),
-                ]
-            })
-            .collect();
-        insert_rows(
-            &mut self.conn,
-            "tweets",
-            &["tweet_id", "tweet", "date_time", "language", "created_at_ms"],
-            "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_time = VALUES(date_time), language = VALUES(language), created_at_ms = VALUES(created_at_ms)",
-            rows,
-        )
-        .map_err(|e| explain(e, &self.config))
+        let rows = tweet_rows(&tweets)?;
+        insert_rows(&mut self.conn, "tweets", &TWEET_COLUMNS, TWEET_UPSERT, rows).map_err(|e| explain(e, &self.config))
     }
 
     pub fn write_links(&mut self, rows: Vec<(u64, u64, u32)>) -> Result<()> {
         let rows = rows
             .into_iter()
-            .map(|(tweet, tag, count)| vec![Value::from(tweet as i64), Value::from(tag as i64), Value::from(count)])
-            .collect();
+            .map(|(tweet, tag, count)| {
+                Ok(vec![Value::from(sql_id("tweet_id", tweet)?), Value::from(sql_hashtag_id(tag)?), Value::from(count)])
+            })
+            .collect::<Result<_, Misfit>>()?;
         insert_rows(
             &mut self.conn,
             "tweet_hashtags",
@@ -282,9 +282,10 @@ impl ViewWriter {
                 r.rows
                     .iter()
                     .map(|row| {
-                        vec![Value::from(row.tweet_id as i64), Value::from(row.retweets), Value::from(row.hashtags)]
+                        let id = sql_id("tweet_id", row.tweet_id)?;
+                        Ok(vec![Value::from(id), Value::from(row.retweets), Value::from(row.hashtags)])
                     })
-                    .collect(),
+                    .collect::<Result<_, Misfit>>()?,
             ),
             Snapshot::Languages(r) => (
                 "view_languages",

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::source::seed_tweet::SeedTweet;
+use crate::source::seed_tweet::{Ingestion, SeedTweet};
 
 /// The largest message accepted as a tweet. Tweets are at most a few kilobytes; anything far larger
 /// is a producer's mistake, and parsing it would only cost memory.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
-/// The tweet a message holds, with its `date_time` text as sent (to archive unchanged), or why it
-/// holds none: the reason goes to the dead-letter topic.
-pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
+/// The tweet a message ingested at `ingestion` holds, with its `date_time` text as sent (to archive
+/// unchanged), or why it holds none: the reason goes to the dead-letter topic.
+pub fn decode(payload: Option<&[u8]>, ingestion: Ingestion) -> Result<(Tweet, String), String> {
     let bytes = payload.filter(|bytes| !bytes.is_empty()).ok_or("empty message")?;
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES} bytes", bytes.len()));
@@ -22,7 +22,7 @@ pub fn decode(payload: Option<&[u8]>) -> Result<(Tweet, String), String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
     let row: SeedTweet = serde_json::from_str(text).map_err(|e| format!("malformed tweet JSON: {e}"))?;
     let date_time = row.date_time.clone().unwrap_or_default();
-    row.into_tweet().map(|tweet| (tweet, date_time)).map_err(|e| e.to_string())
+    row.ingest(ingestion).map(|tweet| (tweet, date_time)).map_err(|e| e.to_string())
 }
 
 /// The most quiet time one round of reading adds: a caught-up round takes a few milliseconds
@@ -381,10 +381,13 @@ mod tests {
         assert!(!ReplayPoint::starting_at(None, Some(5)).replayed());
     }
 
+    /// Ingested at the seed's start, with an hour's bound.
+    const AT_SEED_START: Ingestion = Ingestion { at: 1_630_281_087_000, max_event_ahead_ms: 3_600_000 };
+
     #[test]
     fn bad_messages_say_what_is_wrong() {
-        let reason = |payload: &[u8]| decode(Some(payload)).unwrap_err();
-        assert_eq!(decode(None).unwrap_err(), "empty message");
+        let reason = |payload: &[u8]| decode(Some(payload), AT_SEED_START).unwrap_err();
+        assert_eq!(decode(None, AT_SEED_START).unwrap_err(), "empty message");
         assert!(reason(b"{\"tweet_id\": 1").starts_with("malformed tweet JSON"));
         assert!(reason(b"{\"tweet\": \"x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}")
             .contains("missing field `tweet_id`"));
@@ -392,9 +395,18 @@ mod tests {
         assert!(reason(b"\xff\xfe").starts_with("invalid UTF-8"));
         assert!(reason(br#"{"tweet_id": 9, "tweet": "x", "date_time": "1970-01-01 00:00:00 UTC"}"#).contains("outside"));
         assert!(reason(&vec![b' '; MAX_MESSAGE_BYTES + 1]).contains("exceeds the limit"));
-        let tweet = decode(Some(
-            br##"{"tweet_id": 9, "tweet": "#a", "date_time": "2021-08-29 19:51:27 EDT", "language": "en", "extra": [1]}"##,
-        ))
+        assert!(reason(br#"{"tweet_id": 0, "tweet": "x", "date_time": "2021-08-29 19:51:27 EDT"}"#)
+            .contains("tweet_id 0 is outside MySQL's bigint ids"));
+        assert!(reason(br#"{"tweet_id": 9223372036854775808, "tweet": "x", "date_time": "2021-08-29 19:51:27 EDT"}"#)
+            .contains("is outside MySQL's bigint ids"));
+        assert!(reason(br#"{"tweet_id": 9, "tweet": "x", "date_time": "2099-08-29 19:51:27 EDT"}"#)
+            .contains("ahead of its ingestion time"));
+        let tweet = decode(
+            Some(
+                br##"{"tweet_id": 9, "tweet": "#a", "date_time": "2021-08-29 19:51:27 EDT", "language": "en", "extra": [1]}"##,
+            ),
+            AT_SEED_START,
+        )
         .unwrap();
         assert_eq!(
             (tweet.0.id, tweet.0.created_at, tweet.1.as_str()),

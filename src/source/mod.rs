@@ -3,7 +3,9 @@
 pub mod datetime;
 pub mod generator;
 pub mod kafka;
+pub mod limits;
 pub mod mysql;
 pub mod resume;
+pub mod rows;
 pub mod seed_dump;
 pub mod seed_tweet;

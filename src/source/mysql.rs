@@ -2,11 +2,13 @@
 
 use std::collections::HashSet;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::db::{explain, MysqlConfig};
+use crate::db::{column_type, explain, MysqlConfig, WIDENED_COLUMNS};
+use crate::runner::layer::{Push, Stopped};
+use crate::source::limits::{check_tweet, graph_id, Misfit};
 use crate::source::seed_tweet::SeedTweet;
 
 /// A stored tweet as the batch layer reads it: `tweet_id, tweet, created_at_ms, language,
@@ -45,62 +47,116 @@ pub fn history_query(worker: usize, peers: usize, from: Option<EventTime>) -> (S
 /// If the connection is lost (the server restarted), it reconnects, waiting as long as the
 /// configuration allows, and reads on from the last event time it pushed, skipping the tweets of
 /// that time it pushed already: the graph sees every tweet once, in order.
-pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mut dyn FnMut(Tweet)) -> Result<u64> {
+///
+/// A stored row that breaks the input rules ([`crate::source::limits`]; only something else than
+/// trendflow can have written it) stays out, with a warning, as it would have at the edge. Once
+/// the run stops taking tweets, the query is killed rather than read to its end.
+pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mut Push) -> Result<u64> {
     let mut conn = config.connect()?;
     let mut read = HistoryPosition::default();
+    let mut stopped = false;
+    let (mut pushed, mut refused) = (0u64, 0u64);
     config.retrying(&mut conn, "reading tweets for the batch layer", |conn| {
+        let connection_id = conn.connection_id();
         let (query, params) = history_query(worker, peers, read.last_time);
-        for row in conn.exec_iter(query, params)? {
+        let rows = conn.exec_iter(query, params)?;
+        for row in rows {
             let (id, text, created_at, lang, user_id, retweet_of): HistoryRow =
                 mysql::from_row_opt(row?).map_err(|e| mysql::Error::FromRowError(e.0))?;
-            if !read.first_sighting(id, created_at as EventTime) {
+            let Ok(created_at) = EventTime::try_from(created_at) else {
+                refuse(&mut refused, id, &format!("created_at_ms {created_at} is before 1970"));
+                continue;
+            };
+            if !read.first_sighting(id, created_at) {
                 continue;
             }
-            push(Tweet {
-                id: id as u64,
-                text: text.unwrap_or_default(),
-                created_at: created_at as u64,
-                lang: lang.filter(|lang| !lang.is_empty()).unwrap_or_else(|| "und".into()),
-                user_id: user_id.map(|id| id as u64),
-                retweet_of: retweet_of.map(|id| id as u64),
-            });
+            let tweet = (|| {
+                let tweet = Tweet {
+                    id: graph_id("tweet_id", id)?,
+                    text: text.unwrap_or_default(),
+                    created_at,
+                    lang: lang.filter(|lang| !lang.is_empty()).unwrap_or_else(|| "und".into()),
+                    user_id: user_id.map(|id| graph_id("user_id", id)).transpose()?,
+                    retweet_of: retweet_of.map(|id| graph_id("retweet_of", id)).transpose()?,
+                };
+                check_tweet(&tweet).map(|()| tweet)
+            })();
+            match tweet.map(&mut *push) {
+                Ok(Ok(())) => pushed += 1,
+                Ok(Err(Stopped)) => {
+                    stopped = true;
+                    kill_query(config, connection_id);
+                    break;
+                }
+                Err(reason) => refuse(&mut refused, id, &reason.to_string()),
+            }
         }
         Ok(())
     })?;
-    Ok(read.pushed)
+    if refused > 0 {
+        log::warn!("{refused} stored tweets break the input rules and stay out of the batch views");
+    }
+    if stopped {
+        return Err(Stopped.into());
+    }
+    Ok(pushed)
+}
+
+/// Notes a stored row the batch layer leaves out; the first few are shown.
+fn refuse(refused: &mut u64, id: i64, reason: &str) {
+    *refused += 1;
+    if *refused <= 10 {
+        log::warn!("stored tweet {id} stays out of the batch views: {reason}");
+    }
+}
+
+/// Asks the server to stop a query whose rows are no longer wanted: dropping an unfinished result
+/// would otherwise read the rest of it, the whole history, before the connection is free.
+fn kill_query(config: &MysqlConfig, connection_id: u32) {
+    let killed = config
+        .connect()
+        .and_then(|mut conn| conn.query_drop(format!("KILL QUERY {connection_id}")).map_err(|e| explain(e, config)));
+    if let Err(error) = killed {
+        log::debug!("stopping the history query: {error:#}");
+    }
 }
 
 /// How far an ordered read of the history has got: enough to resume it with a new query.
 #[derive(Default)]
 struct HistoryPosition {
-    pushed: u64,
     last_time: Option<EventTime>,
     /// The ids pushed at `last_time`: the order among tweets of equal time is not fixed.
     ids_at_last_time: HashSet<i64>,
 }
 
 impl HistoryPosition {
-    /// Records tweet `id` of event time `time`; false if it was pushed before.
+    /// Records tweet `id` of event time `time`; false if it was read before.
     fn first_sighting(&mut self, id: i64, time: EventTime) -> bool {
         if self.last_time != Some(time) {
             self.last_time = Some(time);
             self.ids_at_last_time.clear();
         }
-        let first = self.ids_at_last_time.insert(id);
-        self.pushed += u64::from(first);
-        first
+        self.ids_at_last_time.insert(id)
     }
 }
 
 /// Fails with "run trendflow db init" unless the schema, with trendflow's columns, is in place.
 pub fn check_schema(config: &MysqlConfig) -> Result<()> {
+    const OUT_OF_DATE: &str = "the schema is missing or out of date: run trendflow db init";
     let mut conn = config.connect()?;
-    conn.query_drop("SELECT created_at_ms FROM tweets LIMIT 0")
+    conn.query_drop("SELECT created_at_ms, ingested_at_ms FROM tweets LIMIT 0")
         .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT handled_to FROM source_offsets LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
         .map_err(|e| explain(e, config))
-        .context("the schema is missing or out of date: run trendflow db init")
+        .context(OUT_OF_DATE)?;
+    for (table, column, widened, _) in WIDENED_COLUMNS {
+        let found = column_type(&mut conn, config, table, column)?;
+        if found.as_deref() != Some(widened) {
+            bail!("{OUT_OF_DATE}: {table}.{column} is {}, not {widened}", found.unwrap_or_else(|| "missing".into()));
+        }
+    }
+    Ok(())
 }
 
 /// `tweet_id, tweet, date_time, language, user_id, retweet_of` as stored.
@@ -122,14 +178,21 @@ pub fn for_each_stored_row(config: &MysqlConfig, mut each: impl FnMut(SeedTweet)
         let row = row.map_err(|e| explain(e, config)).context("reading stored tweets")?;
         let (tweet_id, tweet, date_time, language, user_id, retweet_of): StoredRow =
             mysql::from_row_opt(row).context("a row of tweets has unexpected column types")?;
-        let row = SeedTweet {
-            tweet_id: tweet_id as u64,
-            tweet,
-            date_time,
-            language,
-            user_id: user_id.map(|id| id as u64),
-            retweet_of: retweet_of.map(|id| id as u64),
+        let ids = (|| {
+            Ok::<_, Misfit>((
+                graph_id("tweet_id", tweet_id)?,
+                user_id.map(|id| graph_id("user_id", id)).transpose()?,
+                retweet_of.map(|id| graph_id("retweet_of", id)).transpose()?,
+            ))
+        })();
+        let (tweet_id, user_id, retweet_of) = match ids {
+            Ok(ids) => ids,
+            Err(reason) => {
+                log::warn!("stored tweet {tweet_id} is left out: {reason}");
+                continue;
+            }
         };
+        let row = SeedTweet { tweet_id, tweet, date_time, language, user_id, retweet_of };
         handed += 1;
         if !each(row)? {
             break;

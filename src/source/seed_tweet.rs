@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use trendflow_dataflows::Tweet;
+use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::source::datetime::{format_utc_date_time, parse_created_at, DateTimeError};
+use crate::source::limits::{check_event_time, check_tweet, Misfit};
 
 /// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
 /// additions. Field names are the seed producer's, so its messages deserialize unchanged.
@@ -30,6 +31,16 @@ pub enum RowError {
     MissingDate(u64),
     #[error("tweet {id}: {reason}")]
     BadDate { id: u64, reason: DateTimeError },
+    #[error("tweet {id}: {reason}")]
+    Misfit { id: u64, reason: Misfit },
+}
+
+/// When a tweet came in, and how far ahead of that its event time may be ([`crate::source::limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ingestion {
+    /// The Kafka record's timestamp, or the time of the load that brings the tweet in.
+    pub at: EventTime,
+    pub max_event_ahead_ms: u64,
 }
 
 impl SeedTweet {
@@ -46,20 +57,32 @@ impl SeedTweet {
         }
     }
 
-    /// The tweet this row describes. A missing language is Twitter's `und` (undetermined).
+    /// The tweet this row describes, if it keeps the rules of [`crate::source::limits`] (all but
+    /// the one on event time). A missing language is Twitter's `und` (undetermined).
     pub fn into_tweet(self) -> Result<Tweet, RowError> {
         let id = self.tweet_id;
         let text = self.tweet.ok_or(RowError::MissingText(id))?;
         let date_time = self.date_time.ok_or(RowError::MissingDate(id))?;
         let created_at = parse_created_at(&date_time).map_err(|reason| RowError::BadDate { id, reason })?;
-        Ok(Tweet {
+        let tweet = Tweet {
             id,
             text,
             created_at,
             lang: self.language.filter(|lang| !lang.is_empty()).unwrap_or_else(|| "und".into()),
             user_id: self.user_id,
             retweet_of: self.retweet_of,
-        })
+        };
+        check_tweet(&tweet).map_err(|reason| RowError::Misfit { id, reason })?;
+        Ok(tweet)
+    }
+
+    /// The tweet this row describes, coming in at `ingestion`: [`SeedTweet::into_tweet`], and an
+    /// event time not too far ahead of the ingestion time.
+    pub fn ingest(self, ingestion: Ingestion) -> Result<Tweet, RowError> {
+        let tweet = self.into_tweet()?;
+        check_event_time(tweet.created_at, ingestion.at, ingestion.max_event_ahead_ms)
+            .map_err(|reason| RowError::Misfit { id: tweet.id, reason })?;
+        Ok(tweet)
     }
 }
 
@@ -88,6 +111,24 @@ mod tests {
             retweet_of: Some(3),
         };
         assert_eq!(SeedTweet::from_tweet(tweet.clone()).into_tweet(), Ok(tweet));
+    }
+
+    #[test]
+    fn a_tweet_from_the_future_is_refused_by_its_ingestion_time() {
+        let row = |date: &str| SeedTweet {
+            tweet_id: 9,
+            tweet: Some("#x".into()),
+            date_time: Some(date.into()),
+            language: Some("en".into()),
+            user_id: None,
+            retweet_of: None,
+        };
+        let ingestion = Ingestion { at: 1_630_281_087_000, max_event_ahead_ms: 3_600_000 };
+        assert!(row("2021-08-29 23:51:27 UTC").ingest(ingestion).is_ok());
+        assert!(row("2021-08-30 00:51:27 UTC").ingest(ingestion).is_ok(), "at the bound");
+        let error = row("2099-01-01 00:00:00 UTC").ingest(ingestion).unwrap_err().to_string();
+        assert!(error.starts_with("tweet 9: event time 2099-01-01 00:00:00.000 UTC is "), "{error}");
+        assert!(row("2099-01-01 00:00:00 UTC").into_tweet().is_ok(), "the rule needs an ingestion time");
     }
 
     #[test]

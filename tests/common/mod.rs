@@ -105,6 +105,19 @@ impl Services {
             .expect("listing windows")
     }
 
+    /// Makes every insert into `table` fail from now on, as a full disk or a revoked grant would;
+    /// returns the error message the inserts get.
+    pub fn refuse_writes(&self, table: &str) -> String {
+        let message = format!("{table} is unwritable in this test");
+        self.mysql()
+            .query_drop(format!(
+                "CREATE TRIGGER `unwritable_{table}` BEFORE INSERT ON `{table}` FOR EACH ROW \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{message}'"
+            ))
+            .expect("creating a trigger that refuses writes");
+        message
+    }
+
     /// A connection to the test's database.
     pub fn mysql(&self) -> mysql::Conn {
         mysql::Conn::new(mysql::Opts::from_url(&self.mysql_url).expect("URL")).expect("connecting to the test database")

@@ -1,0 +1,240 @@
+//! A hostile corpus through the whole pipeline: the seed's real tweets, and among them messages of
+//! every kind that must not poison the views — malformed, oversized, ids that do not fit MySQL,
+//! languages and hashtags longer than their columns, a tweet dated decades ahead — plus a long
+//! post that is good and must be stored whole. Every message is accounted for (archived,
+//! dead-lettered with its reason, or dropped as a duplicate), the stream never stops, and the
+//! views are those of the good tweets alone, in both layers. `db load` applies the same rules.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{brokers, seed_tweets, stored_views, Services};
+use mysql::prelude::Queryable;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use trendflow::source::seed_tweet::SeedTweet;
+use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::reference;
+use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::Tweet;
+
+/// A message that must be dead-lettered, and what its reason must say.
+struct Hostile {
+    payload: Vec<u8>,
+    reason: &'static str,
+}
+
+fn seed_json(id: &str, fields: &str) -> Vec<u8> {
+    format!(r##"{{"tweet_id": {id}, "tweet": "#hostile test", "date_time": "2021-08-29 20:00:00 EDT"{fields}}}"##)
+        .into_bytes()
+}
+
+/// One message of every kind the stream must refuse, each with the words its reason must hold.
+fn hostile_corpus() -> Vec<Hostile> {
+    let long_language = format!(r#", "language": "{}""#, "x".repeat(40));
+    let long_hashtag = format!(
+        r#"{{"tweet_id": 17, "tweet": "a tag #{} here", "date_time": "2021-08-29 20:00:00 EDT"}}"#,
+        "h".repeat(400)
+    );
+    [
+        (b"".to_vec(), "empty message"),
+        (b"{\"tweet_id\": 1, ".to_vec(), "malformed tweet JSON: EOF while parsing"),
+        (b"{\"tweet\": \"#x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}".to_vec(), "missing field `tweet_id`"),
+        (b"{\"tweet_id\": \"one\", \"tweet\": \"#x\"}".to_vec(), "invalid type"),
+        (b"\xff\xfe{}".to_vec(), "invalid UTF-8"),
+        (vec![b' '; (1 << 20) + 1], "exceeds the limit of 1048576 bytes"),
+        (
+            b"{\"tweet_id\": 2, \"tweet\": \"#x\", \"date_time\": \"1970-01-01 00:00:00 UTC\"}".to_vec(),
+            "outside 2006..2100",
+        ),
+        (seed_json("-5", ""), "invalid value: integer `-5`"),
+        (seed_json("0", ""), "tweet_id 0 is outside MySQL's bigint ids"),
+        (seed_json("9223372036854775808", ""), "tweet_id 9223372036854775808 is outside"),
+        (seed_json("11", r#", "retweet_of": 0"#), "retweet_of 0 is outside"),
+        (seed_json("12", r#", "user_id": 18446744073709551615"#), "user_id 18446744073709551615 is outside"),
+        (seed_json("13", &long_language), "has 40 characters; at most 10 fit"),
+        (long_hashtag.into_bytes(), "has 400 characters; at most 300 fit"),
+        (
+            br##"{"tweet_id": 14, "tweet": "#fromthefuture", "date_time": "2099-08-29 20:00:00 EDT"}"##.to_vec(),
+            "ahead of its ingestion time",
+        ),
+    ]
+    .into_iter()
+    .map(|(payload, reason)| Hostile { payload, reason })
+    .collect()
+}
+
+/// A good post longer than the seed's `TEXT` column holds (64 KiB): stored whole.
+fn long_post(at: &Tweet) -> Tweet {
+    let text = format!("{} #longform #hurricaneida", "Ida made landfall near Port Fourchon. ".repeat(2_000));
+    assert!(text.len() > 65_535);
+    Tweet { id: 1_432_000_000_000_000_001, text, ..at.clone() }
+}
+
+fn json(tweet: &Tweet) -> Vec<u8> {
+    serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
+}
+
+/// Sends `messages` as (partition, key, payload), waiting until the broker has them all.
+fn send(topic: &str, messages: &[(i32, String, Vec<u8>)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("message.max.bytes", "4000000")
+        .create()
+        .expect("a test producer");
+    for (partition, key, payload) in messages {
+        producer
+            .send(BaseRecord::to(topic).partition(*partition).key(key).payload(payload))
+            .expect("queueing a message");
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(60)).expect("the broker takes the test messages");
+}
+
+/// The reasons of every dead letter in `topic`, read until `count` are in or a minute passes.
+fn dead_letter_reasons(topic: &str, count: usize) -> Vec<String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", "trendflow-tests")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("a test consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).expect("assigning partitions");
+    let partitions = metadata.topics()[0].partitions().len();
+    let (deadline, mut at_end, mut reasons) = (Instant::now() + Duration::from_secs(60), HashSet::new(), Vec::new());
+    while (at_end.len() < partitions || reasons.len() < count) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+                let letter: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
+                reasons.push(letter["reason"].as_str().expect("a reason").to_string());
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                at_end.insert(partition);
+            }
+            Some(Err(error)) => panic!("reading {topic}: {error}"),
+            None => {}
+        }
+    }
+    reasons
+}
+
+fn specs() -> Vec<WindowSpec> {
+    ["1m", "5m/1m"].iter().map(|text| text.parse().unwrap()).collect()
+}
+
+/// Each expected reason is given to exactly one dead letter, and no letter has another.
+fn assert_one_letter_each(reasons: &[String], corpus: &[Hostile]) {
+    for hostile in corpus {
+        let matching = reasons.iter().filter(|reason| reason.contains(hostile.reason)).count();
+        assert_eq!(matching, 1, "{matching} dead letters say '{}': {reasons:#?}", hostile.reason);
+    }
+    assert_eq!(reasons.len(), corpus.len(), "{reasons:#?}");
+}
+
+#[test]
+fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view() {
+    let s = Services::fresh("hostile");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let mut good = seed_tweets();
+    good.push(long_post(&good[good.len() / 2]));
+    good.sort_by_key(|tweet| (tweet.created_at, tweet.id));
+    let corpus = hostile_corpus();
+
+    // The good tweets in event-time order over two partitions; the hostile messages early in
+    // partition 0, so that a watermark moved by one of them would make what follows late.
+    let mut messages: Vec<(i32, String, Vec<u8>)> =
+        good.iter().enumerate().map(|(i, tweet)| ((i % 2) as i32, tweet.id.to_string(), json(tweet))).collect();
+    for (i, hostile) in corpus.iter().enumerate() {
+        messages.insert(200 + 37 * i, (0, format!("hostile-{i}"), hostile.payload.clone()));
+    }
+    // A producer's retry of a good tweet, to the same partition, right after it: well within the
+    // lateness, so a copy, not a late tweet.
+    let retry = messages[3_000].clone();
+    messages.insert(3_003, retry);
+    send(&format!("{}tweets", s.topic_prefix), &messages);
+
+    let streamed = s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "-w", "2", "--until-idle", "3s"]);
+    let expected = [
+        format!("{} messages consumed", messages.len()),
+        format!("{} dead-lettered (0 late", corpus.len()),
+        "1 duplicates dropped".to_string(),
+        format!("{} archived", good.len()),
+    ];
+    for line in expected {
+        assert!(streamed.contains(&line), "expected '{line}' in: {streamed}");
+    }
+    let reasons = dead_letter_reasons(&format!("{}tweets_dead_letter", s.topic_prefix), corpus.len());
+    assert_one_letter_each(&reasons, &corpus);
+
+    // The long post is stored whole, with the time the broker took it.
+    let long = good.iter().find(|tweet| tweet.text.len() > 65_535).unwrap();
+    let (bytes, ingested): (usize, Option<i64>) = s
+        .mysql()
+        .exec_first("SELECT LENGTH(tweet), ingested_at_ms FROM tweets WHERE tweet_id = ?", (long.id,))
+        .unwrap()
+        .expect("the long post is archived");
+    assert_eq!(bytes, long.text.len());
+    assert!(ingested.is_some_and(|ms| ms > 1_700_000_000_000), "{ingested:?}");
+
+    // Both layers hold the views of the good tweets alone.
+    let config = GraphConfig::new(specs(), 10, 60_000).unwrap();
+    let reference = reference::final_views(&good, &config);
+    let speed = stored_views(&s.mysql_url, "speed", &specs());
+    assert!(speed == reference, "{}", speed.first_difference(&reference).unwrap_or_default());
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    let verified = s.succeed(&["verify"]);
+    assert!(verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"), "{verified}");
+}
+
+#[test]
+fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
+    let s = Services::fresh("hostileload");
+    s.succeed(&["db", "init"]);
+    let mut good = seed_tweets();
+    good.truncate(1_000);
+    good.push(long_post(&good[500]));
+    // Every hostile message that is a JSON line at all.
+    let corpus: Vec<Hostile> = hostile_corpus()
+        .into_iter()
+        .filter(|h| std::str::from_utf8(&h.payload).is_ok_and(|text| text.starts_with('{') && text.ends_with('}')))
+        .collect();
+    let mut lines: Vec<Vec<u8>> = good.iter().map(json).collect();
+    for (i, hostile) in corpus.iter().enumerate() {
+        lines.insert(10 * i + 5, hostile.payload.clone());
+    }
+    let path = std::env::temp_dir().join(format!("trendflow-hostile-{}.jsonl", std::process::id()));
+    std::fs::write(&path, lines.join(&b'\n')).unwrap();
+
+    let loaded = s.succeed(&["db", "load", path.to_str().unwrap()]);
+    std::fs::remove_file(&path).unwrap();
+    assert!(loaded.contains(&format!("loaded {} tweets", good.len())), "{loaded}");
+    assert!(loaded.contains(&format!("rejected {} rows", corpus.len())), "{loaded}");
+    // The load shows the first ten reasons: each is a different one of the corpus's.
+    let shown: Vec<&str> = loaded.lines().skip_while(|line| !line.starts_with("rejected")).skip(1).collect();
+    assert_eq!(shown.len(), corpus.len().min(10), "{loaded}");
+    let mut matched = HashSet::new();
+    for reason in shown {
+        let kind = corpus.iter().position(|h| reason.contains(h.reason));
+        assert!(kind.is_some_and(|kind| matched.insert(kind)), "unexpected or repeated reason '{reason}': {loaded}");
+    }
+
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    let config = GraphConfig::new(specs(), 10, 60_000).unwrap();
+    let reference = reference::final_views(&good, &config);
+    let batch = stored_views(&s.mysql_url, "batch", &specs());
+    assert!(batch == reference, "{}", batch.first_difference(&reference).unwrap_or_default());
+}

@@ -1,0 +1,59 @@
+//! A sink that fails stops the job promptly, with its error: the batch layer does not read the
+//! rest of the history, the speed layer does not go on consuming, when a view table or the
+//! checkpoint store cannot be written. Writes are made to fail mid-run by a trigger on the table,
+//! against the real MariaDB and broker that `scripts/test.sh` starts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Services;
+
+/// The `N` of "`job` stopped after N tweets" in an error.
+fn tweets_before_stop(job: &str, error: &str) -> u64 {
+    let marker = format!("{job} stopped after ");
+    let start = error.find(&marker).unwrap_or_else(|| panic!("no '{marker}' in: {error}")) + marker.len();
+    error[start..].split(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("a count in: {error}"))
+}
+
+#[test]
+fn a_batch_run_whose_view_write_fails_stops_with_the_error_before_reading_the_history() {
+    let s = Services::fresh("batchsink");
+    s.succeed(&["db", "init"]);
+    // Two hundred thousand tweets, 100 a second: the first window closes after about six thousand.
+    let history = 200_000;
+    s.succeed(&["db", "generate", "--tweets", &history.to_string()]);
+    let message = s.refuse_writes("view_top_hashtags");
+
+    let batch = s.watch(&["batch", "--window", "1m", "-w", "2"]).finish(Duration::from_secs(300));
+    assert!(!batch.status.success(), "the batch run succeeded:\n{}", batch.stdout);
+    assert!(batch.stderr.contains(&message), "{}", batch.stderr);
+    assert!(batch.stderr.contains("writing the view_top_hashtags view"), "{}", batch.stderr);
+    let read = tweets_before_stop("batch", &batch.stderr);
+    assert!(read < history / 2, "read {read} of {history} tweets before stopping: {}", batch.stderr);
+}
+
+/// A stream that runs until stopped (no `--until-idle`) ends by itself once `table` refuses a
+/// write, with the error, instead of consuming on while storing nothing.
+fn a_stream_stops_when_a_write_to(table: &str) {
+    let s = Services::fresh(&format!("streamsink_{table}"));
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "2"]);
+    s.succeed(&["produce", "--from", "generator", "--tweets", "20000"]);
+    let message = s.refuse_writes(table);
+
+    let stream = s.watch(&["stream", "--window", "1m", "-w", "2"]).finish(Duration::from_secs(300));
+    assert!(!stream.status.success(), "the stream succeeded:\n{}", stream.stdout);
+    assert!(stream.stderr.contains(&message), "{}", stream.stderr);
+    assert!(stream.stderr.contains("stream stopped after"), "{}", stream.stderr);
+}
+
+#[test]
+fn a_stream_whose_view_write_fails_stops_with_the_error() {
+    a_stream_stops_when_a_write_to("view_top_hashtags");
+}
+
+#[test]
+fn a_stream_whose_checkpoint_fails_stops_with_the_error() {
+    a_stream_stops_when_a_write_to("source_offsets");
+}
