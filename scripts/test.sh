@@ -17,6 +17,16 @@ fi
 
 scripts/build-deps.sh
 
+# The cluster tests run processes on hosts of their own: network namespaces joined by a veth pair,
+# made with iproute2's `ip` (as root, which such tests need anyway).
+if ! command -v ip >/dev/null 2>&1; then
+    echo "scripts/test.sh: installing iproute2 (Debian package) for the network-namespace tests" >&2
+    sudo_if_needed=()
+    [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq iproute2 >/dev/null
+fi
+
 # Several tests read the seed's real dump; without it they would each fail deep inside.
 seed_dump="${TRENDFLOW_SEED_DUMP:-$PWD/../shared/data/tweet_hashtags_db.sql}"
 if [ ! -f "$seed_dump" ]; then

@@ -1,6 +1,9 @@
 //! Clusters: the same input gives the same final views with 1 worker, 2 workers, 2 processes on
 //! loopback and 2 processes of 2 workers, for the demo, the batch layer and the speed layer; and
-//! `scripts/cluster` runs a job from a hostfile.
+//! `scripts/cluster` runs a job from a hostfile. Faults: a process killed with SIGKILL stops the
+//! rest through the launcher, and a restart in another layout resumes from the stored positions
+//! with identical views; a cluster whose hosts are separate network stacks (network namespaces
+//! joined by a veth pair) computes what one process does.
 
 mod common;
 
@@ -8,7 +11,10 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::{brokers, seed_dump, seed_tweets, stored_views, Services};
+use std::time::Duration;
+
+use common::{brokers, seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
+use mysql::prelude::Queryable;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
@@ -93,13 +99,7 @@ fn the_demo_prints_the_same_rankings_in_every_layout() {
     let mut rankings = Vec::new();
     for (processes, workers) in LAYOUTS {
         let outputs = run_cluster(&s, processes, workers, &["demo", "--tweets", "30000"]);
-        let mut lines = Vec::new();
-        for output in &outputs {
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(stdout.contains("identical: yes"), "{stdout}");
-            lines.extend(stdout.lines().filter(|line| line.contains(" ending ")).map(str::to_string));
-        }
-        lines.sort();
+        let lines = ranking_lines(&outputs);
         assert!(lines.len() > 10, "{lines:?}");
         rankings.push(((processes, workers), lines));
     }
@@ -186,5 +186,179 @@ fn scripts_cluster_runs_stream_and_batch_from_a_hostfile_and_they_verify() {
         script(&["batch", "--mysql-url", "mysql://trendflow:x@127.0.0.1:1/none", "--mysql-wait", "0"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("failed (exit status 1): see"), "{stderr}");
+    std::fs::remove_file(hostfile).unwrap();
+}
+
+/// `scripts/cluster` running `args` on the processes of `hostfile`, against `s`, watched.
+fn launch(s: &Services, hostfile: &std::path::Path, args: &[&str]) -> Watched {
+    let logs = std::env::temp_dir().join(format!("trendflow-cluster-logs-{}", std::process::id()));
+    let mut command = Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster"));
+    command
+        .arg(hostfile)
+        .args(args)
+        .env("TRENDFLOW_BIN", env!("CARGO_BIN_EXE_trendflow"))
+        .env("TRENDFLOW_CLUSTER_LOGS", &logs)
+        .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
+        .env("TRENDFLOW_BROKERS", brokers())
+        .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix);
+    Watched::spawn(command)
+}
+
+#[test]
+fn a_killed_process_stops_its_cluster_and_a_restart_in_another_layout_resumes_identically() {
+    let s = Services::fresh("clusterkill");
+    s.succeed(&["db", "init"]);
+    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
+    s.succeed(&["topics", "create", "--partitions", "4"]);
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    // Paced, so that the cluster is still consuming when one of its processes dies.
+    let producer = s.watch(&["produce", "--rate", "1000"]);
+    let hostfile = loopback_hostfile(2);
+    let stream = ["stream", "--window", "1m", "--window", "5m/1m", "--no-archive"];
+    let mut launcher = launch(&s, &hostfile, &[&stream[..], &["-w", "2"]].concat());
+    launcher.wait_for_output("process 1 on ", Duration::from_secs(30));
+    let printed = launcher.printed();
+    let pid = printed.split("process 1 on ").nth(1).and_then(|rest| rest.split(": pid ").nth(1));
+    let pid = pid.and_then(|rest| rest.split(',').next()).expect("the launcher names process 1's pid").to_string();
+    let stored = || -> u64 { s.mysql().query_first("SELECT COUNT(*) FROM source_offsets").unwrap().unwrap_or(0) };
+    wait_for("the cluster to store positions", Duration::from_secs(120), || stored() > 0);
+
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().expect("running kill");
+    assert!(killed.success(), "kill -KILL {pid}");
+    let ended = launcher.finish(Duration::from_secs(120));
+    assert!(!ended.status.success(), "the launcher succeeded with a killed process:\n{}", ended.stderr);
+    assert!(ended.stderr.contains("process 1 (127.0.0.1:"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("failed with exit status 137; stopping the others"), "{}", ended.stderr);
+    producer.finish(Duration::from_secs(300)).succeeded();
+
+    // Restarted as one process of two workers, then as two of one: each resumes from the positions
+    // stored, and the views verify against the batch layer's.
+    for (processes, workers) in [(1, 2), (2, 1)] {
+        let outputs = run_cluster(&s, processes, workers, &[&stream[..], &["--until-idle", "3s"]].concat());
+        let printed: String = outputs.iter().map(|output| String::from_utf8_lossy(&output.stdout)).collect();
+        assert!(printed.contains("resuming from stored positions"), "{processes}×{workers}: {printed}");
+        let verified = s.succeed(&["verify"]);
+        assert!(
+            verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"),
+            "{processes}×{workers}: {verified}"
+        );
+    }
+    std::fs::remove_file(hostfile).unwrap();
+}
+
+#[test]
+fn a_sink_failing_in_a_cluster_ends_every_process() {
+    let s = seed_in_mysql_and_kafka("clustersink");
+    let message = s.refuse_writes("view_top_hashtags");
+    let hostfile = loopback_hostfile(2);
+    let processes: Vec<Watched> = (0..2)
+        .map(|process| {
+            let cluster = ["-n", "2", "-p", &process.to_string(), "--hostfile", hostfile.to_str().unwrap()];
+            s.watch(&[&["stream", "--window", "1m", "--no-archive"][..], &cluster].concat())
+        })
+        .collect();
+    let ended: Vec<_> = processes.into_iter().map(|process| process.finish(Duration::from_secs(180))).collect();
+    for (process, end) in ended.iter().enumerate() {
+        assert!(!end.status.success(), "process {process} succeeded:\n{}", end.stdout);
+    }
+    assert!(ended.iter().any(|end| end.stderr.contains(&message)), "{}\n{}", ended[0].stderr, ended[1].stderr);
+    std::fs::remove_file(hostfile).unwrap();
+}
+
+/// Two hosts on this machine: network namespaces joined by a veth pair, each with an address and
+/// a loopback of its own, so that what crosses between them crosses a network. Removed on drop.
+struct TwoHosts {
+    namespaces: Vec<String>,
+    addresses: [&'static str; 2],
+}
+
+/// Runs iproute2's `ip`; network namespaces need root, as the test suite runs.
+fn ip(args: &[&str]) {
+    let output = Command::new("ip").args(args).output().expect("running ip (iproute2; scripts/test.sh installs it)");
+    assert!(
+        output.status.success(),
+        "ip {}: {} (network namespaces need root)",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl TwoHosts {
+    fn new() -> Self {
+        let tag = format!("tf{}", std::process::id() % 100_000);
+        let mut hosts = TwoHosts { namespaces: Vec::new(), addresses: ["10.231.0.1", "10.231.0.2"] };
+        for host in 0..2 {
+            let namespace = format!("{tag}h{host}");
+            ip(&["netns", "add", &namespace]);
+            hosts.namespaces.push(namespace);
+        }
+        let links = [format!("{tag}v0"), format!("{tag}v1")];
+        ip(&["link", "add", &links[0], "type", "veth", "peer", "name", &links[1]]);
+        for (host, link) in links.iter().enumerate() {
+            let namespace = hosts.namespaces[host].as_str();
+            ip(&["link", "set", link, "netns", namespace]);
+            ip(&["-n", namespace, "addr", "add", &format!("{}/24", hosts.addresses[host]), "dev", link]);
+            ip(&["-n", namespace, "link", "set", link, "up"]);
+            ip(&["-n", namespace, "link", "set", "lo", "up"]);
+        }
+        hosts
+    }
+
+    /// trendflow, to run on `host`.
+    fn trendflow(&self, host: usize) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.namespaces[host], env!("CARGO_BIN_EXE_trendflow")]);
+        command
+    }
+}
+
+impl Drop for TwoHosts {
+    fn drop(&mut self) {
+        for namespace in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", namespace]).status();
+        }
+    }
+}
+
+/// The demo's closing rankings as printed, sorted.
+fn ranking_lines(outputs: &[Output]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for output in outputs {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("identical: yes"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        lines.extend(stdout.lines().filter(|line| line.contains(" ending ")).map(str::to_string));
+    }
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_cluster_whose_hosts_are_separate_network_stacks_computes_what_one_process_does() {
+    let hosts = TwoHosts::new();
+    let hostfile = std::env::temp_dir().join(format!("trendflow-netns-hosts-{}", std::process::id()));
+    let lines: Vec<String> = hosts.addresses.iter().map(|address| format!("{address}:2101")).collect();
+    std::fs::write(&hostfile, lines.join("\n") + "\n").unwrap();
+    let demo = ["demo", "--tweets", "30000", "-w", "2", "-n", "2", "--hostfile", hostfile.to_str().unwrap()];
+    let children: Vec<_> = (0..2)
+        .map(|process| {
+            hosts
+                .trendflow(process)
+                .args(demo)
+                .args(["-p", &process.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("starting a process in its namespace")
+        })
+        .collect();
+    let outputs: Vec<Output> = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
+    let alone = Command::new(env!("CARGO_BIN_EXE_trendflow")).args(["demo", "--tweets", "30000"]).output().unwrap();
+    let (across, one) = (ranking_lines(&outputs), ranking_lines(&[alone]));
+    assert!(across.len() > 10, "{across:?}");
+    assert!(across == one, "the two hosts printed other rankings than one process");
     std::fs::remove_file(hostfile).unwrap();
 }
