@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod db;
+pub mod fuzzing;
 pub mod kafka;
 pub mod runner;
 pub mod sink;
