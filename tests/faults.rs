@@ -9,15 +9,12 @@ use std::collections::BTreeMap;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{brokers, wait_for, Services, Watched};
+use common::{brokers, read_topic, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 
 /// The stream's views: a horizon of two minutes, so that a restart rereads a small part of the
 /// ten minutes of event time produced.
@@ -34,34 +31,7 @@ fn spawn(s: &Services, extra: &[&str]) -> Watched {
 
 /// Every final ranking message of a topic, as (key, value) text.
 fn final_rankings(topic: &str) -> Vec<(String, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", "trendflow-fault-tests")
-        .set("enable.partition.eof", "true")
-        .create()
-        .expect("a test consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).expect("assigning");
-    }
-    consumer.assign(&assignment).expect("assigning partitions");
-    let (partitions, mut at_end, mut finals) = (assignment.count(), 0, Vec::new());
-    while at_end < partitions {
-        match consumer.poll(Duration::from_secs(10)) {
-            Some(Ok(message)) => {
-                let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).to_string();
-                let value = text(message.payload());
-                if value.contains("\"final\":true") {
-                    finals.push((text(message.key()), value));
-                }
-            }
-            Some(Err(KafkaError::PartitionEOF(_))) => at_end += 1,
-            Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => panic!("reading {topic}: nothing for 10 s"),
-        }
-    }
-    finals
+    read_topic(topic, 0).into_iter().filter(|(_, value)| value.contains("\"final\":true")).collect()
 }
 
 #[test]

@@ -8,16 +8,9 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
-use common::{brokers, seed_tweets, stored_views, Services};
+use common::{read_topic, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
@@ -81,54 +74,15 @@ fn json(tweet: &Tweet) -> Vec<u8> {
     serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
 }
 
-/// Sends `messages` as (partition, key, payload), waiting until the broker has them all.
-fn send(topic: &str, messages: &[(i32, String, Vec<u8>)]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("message.max.bytes", "4000000")
-        .create()
-        .expect("a test producer");
-    for (partition, key, payload) in messages {
-        producer
-            .send(BaseRecord::to(topic).partition(*partition).key(key).payload(payload))
-            .expect("queueing a message");
-        producer.poll(Duration::ZERO);
-    }
-    producer.flush(Duration::from_secs(60)).expect("the broker takes the test messages");
-}
-
-/// The reasons of every dead letter in `topic`, read until `count` are in or a minute passes.
+/// The reasons of every dead letter in `topic`, read until `count` are in.
 fn dead_letter_reasons(topic: &str, count: usize) -> Vec<String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", "trendflow-tests")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create()
-        .expect("a test consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
-    }
-    consumer.assign(&assignment).expect("assigning partitions");
-    let partitions = metadata.topics()[0].partitions().len();
-    let (deadline, mut at_end, mut reasons) = (Instant::now() + Duration::from_secs(60), HashSet::new(), Vec::new());
-    while (at_end.len() < partitions || reasons.len() < count) && Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => {
-                at_end.remove(&message.partition());
-                let letter: serde_json::Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-                reasons.push(letter["reason"].as_str().expect("a reason").to_string());
-            }
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                at_end.insert(partition);
-            }
-            Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => {}
-        }
-    }
-    reasons
+    read_topic(topic, count)
+        .iter()
+        .map(|(_, value)| {
+            let letter: serde_json::Value = serde_json::from_str(value).expect("a dead letter is JSON");
+            letter["reason"].as_str().expect("a reason").to_string()
+        })
+        .collect()
 }
 
 fn specs() -> Vec<WindowSpec> {
@@ -165,7 +119,7 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
     // lateness, so a copy, not a late tweet.
     let retry = messages[3_000].clone();
     messages.insert(3_003, retry);
-    send(&format!("{}tweets", s.topic_prefix), &messages);
+    send_messages(&format!("{}tweets", s.topic_prefix), &messages);
 
     let streamed = s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "-w", "2", "--until-idle", "3s"]);
     let expected = [

@@ -5,18 +5,12 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{brokers, seed_dump, seed_tweets, stored_views, Services};
+use common::{brokers, read_topic, seed_dump, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::graph::GraphConfig;
@@ -25,55 +19,10 @@ use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
-/// Every message of a topic (all partitions, from the beginning) as (key, value) text: read until
-/// the consumer has reached the end of every partition and holds at least `at_least` messages,
-/// or a minute has passed.
-fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", "trendflow-tests")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create()
-        .expect("a test consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
-    let partitions = metadata.topics()[0].partitions().len();
-    let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).unwrap();
-    }
-    consumer.assign(&assignment).expect("assigning partitions");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut at_end = HashSet::new();
-    let mut messages = Vec::new();
-    while (at_end.len() < partitions || messages.len() < at_least) && Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => {
-                at_end.remove(&message.partition());
-                let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).to_string();
-                messages.push((text(message.key()), text(message.payload())));
-            }
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                at_end.insert(partition);
-            }
-            Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => {}
-        }
-    }
-    messages
-}
-
 /// Sends raw messages to one partition of a topic, waiting until the broker has them all.
 fn send_raw(topic: &str, partition: i32, messages: &[(String, Vec<u8>)]) {
-    let producer: BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", brokers()).create().expect("a test producer");
-    for (key, payload) in messages {
-        producer
-            .send(BaseRecord::to(topic).partition(partition).key(key).payload(payload))
-            .expect("queueing a message");
-        producer.poll(Duration::ZERO);
-    }
-    producer.flush(Duration::from_secs(30)).expect("the broker takes the test messages");
+    let messages: Vec<_> = messages.iter().map(|(key, payload)| (partition, key.clone(), payload.clone())).collect();
+    send_messages(topic, &messages);
 }
 
 /// Services of their own with a tweets topic of `partitions` partitions, and `count` generated

@@ -13,6 +13,12 @@ use std::thread::{sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
@@ -122,6 +128,61 @@ impl Services {
     pub fn mysql(&self) -> mysql::Conn {
         mysql::Conn::new(mysql::Opts::from_url(&self.mysql_url).expect("URL")).expect("connecting to the test database")
     }
+}
+
+/// Every message of a topic (all partitions, from the beginning) as (key, value) text: read until
+/// the consumer has reached the end of every partition and holds at least `at_least` messages,
+/// or a minute has passed.
+pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", "trendflow-tests")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("a test consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
+    let partitions = metadata.topics()[0].partitions().len();
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).expect("assigning");
+    }
+    consumer.assign(&assignment).expect("assigning partitions");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut at_end = std::collections::HashSet::new();
+    let mut messages = Vec::new();
+    while (at_end.len() < partitions || messages.len() < at_least) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+                let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).to_string();
+                messages.push((text(message.key()), text(message.payload())));
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                at_end.insert(partition);
+            }
+            Some(Err(error)) => panic!("reading {topic}: {error}"),
+            None => {}
+        }
+    }
+    messages
+}
+
+/// Sends raw messages, as (partition, key, payload), waiting until the broker has them all.
+/// Messages up to 4 MB may go (the stream must see, and refuse, more than its own limit).
+pub fn send_messages(topic: &str, messages: &[(i32, String, Vec<u8>)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("message.max.bytes", "4000000")
+        .create()
+        .expect("a test producer");
+    for (partition, key, payload) in messages {
+        producer
+            .send(BaseRecord::to(topic).partition(*partition).key(key).payload(payload))
+            .expect("queueing a message");
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(60)).expect("the broker takes the test messages");
 }
 
 /// A layer's stored final views of `specs`.
