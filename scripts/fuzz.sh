@@ -52,7 +52,12 @@ for target in "${targets[@]}"; do
         -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1; then
         found="nothing"
     else
-        found="see $(ls -t "fuzz/artifacts/$target" | head -n 1 | sed "s|^|fuzz/artifacts/$target/|") and $log"
+        artifact=$(ls -t "fuzz/artifacts/$target" | head -n 1)
+        if [ -n "$artifact" ]; then
+            found="fuzz/artifacts/$target/$artifact (see $log)"
+        else
+            found="the run failed without a finding: see $log"
+        fi
         status=1
     fi
     ran=$(($(date +%s) - started))

@@ -7,9 +7,10 @@
 use trendflow_dataflows::hashtags::extract_hashtags;
 
 use crate::source::datetime::{format_utc_date_time, parse_created_at};
-use crate::source::kafka::decode;
+use crate::source::files::{csv_rows, json_lines};
+use crate::source::formats::{Format, Parsed};
+use crate::source::kafka::{decode, Decoded};
 use crate::source::limits::{check_tweet, MAX_HASHTAG_CHARS};
-use crate::source::rows::{csv_rows, json_lines_rows};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, SeedTweet};
 
@@ -27,11 +28,12 @@ pub const TARGETS: [(&str, Check); 6] = [
     ("hashtags", hashtags),
 ];
 
-/// A Kafka message of the `tweets` topic: a tweet it yields keeps the input rules and survives
-/// the trip through the seed's row form (what `produce` and the archive write) unchanged.
+/// A Kafka message of the `tweets` topic, of any format: a tweet it yields keeps the input rules
+/// and survives the trip through the seed's row form (what `produce` and the archive write)
+/// unchanged.
 pub fn kafka_message(data: &[u8]) {
     let ingestion = Ingestion { at: 1_630_281_087_000, max_event_ahead_ms: 3_600_000 };
-    if let Ok((tweet, _)) = decode(Some(data), ingestion) {
+    if let Ok(Decoded::Tweet(tweet, _)) = decode(Some(data), Format::Auto, ingestion) {
         assert_eq!(check_tweet(&tweet), Ok(()));
         assert_eq!(SeedTweet::from_tweet(tweet.clone()).into_tweet().as_ref(), Ok(&tweet));
     }
@@ -53,9 +55,13 @@ pub fn csv_file(data: &[u8]) {
     csv_rows(data).for_each(|row| drop(row.map(SeedTweet::into_tweet)));
 }
 
-/// A JSON-lines file of the seed's columns, every row converted as `db load` does.
+/// A JSON-lines file of any format, every row converted as `db load` does.
 pub fn json_lines_file(data: &[u8]) {
-    json_lines_rows(data).for_each(|row| drop(row.map(SeedTweet::into_tweet)));
+    for record in json_lines(data, Format::Auto) {
+        if let Ok(Parsed::Rows(rows)) = record {
+            rows.into_iter().for_each(|row| drop(row.into_tweet()));
+        }
+    }
 }
 
 /// A `date_time` text: a time it reads is written back (as UTC with milliseconds) to text that

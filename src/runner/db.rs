@@ -1,12 +1,11 @@
 //! `trendflow db`: create the schema, load tweets from files, generate tweets into MySQL.
 
-use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
@@ -14,9 +13,10 @@ use trendflow_dataflows::window::parse_duration;
 use crate::db::{init, MysqlArgs};
 use crate::runner::latency::wall_clock_us;
 use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
+use crate::source::files::{self, Contents};
+use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
-use crate::source::rows::{csv_rows, json_lines_rows};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 
@@ -24,8 +24,9 @@ use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 pub enum DbCommand {
     /// Create the database and schema, or bring them up to date; safe to repeat.
     Init(DbArgs),
-    /// Load tweets from the seed's SQL dump (.sql), CSV (.csv) or JSON lines (.jsonl, .ndjson)
-    /// with the seed's columns tweet_id, date_time, language, tweet.
+    /// Load tweets from the seed's SQL dump (.sql), CSV with the seed's columns (.csv), or JSON
+    /// lines (.jsonl, .ndjson) of the seed's rows, Twitter v1.1 or v2 tweets or Bluesky Jetstream
+    /// events; plain or compressed (.gz, .bz2, .zst).
     Load(LoadArgs),
     /// Generate tweets into MySQL, hashtags and tweet_hashtags included.
     Generate(GenerateArgs),
@@ -45,6 +46,10 @@ pub struct LoadArgs {
     /// dead-letters one this far ahead of its Kafka record.
     #[arg(long = "max-event-ahead", default_value = DEFAULT_MAX_EVENT_AHEAD, value_parser = parse_duration, value_name = "DURATION")]
     pub max_event_ahead: u64,
+    /// The shape of JSON lines' records: the seed's rows, Twitter v1.1 or v2 tweets, Bluesky
+    /// Jetstream events, or told per record from its fields.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
     #[command(flatten)]
     pub mysql: MysqlArgs,
 }
@@ -87,11 +92,13 @@ pub fn run(command: DbCommand) -> Result<()> {
     }
 }
 
-/// Rows rejected while loading, with the first reasons.
+/// Records rejected while loading, with the first reasons, and those skipped (no tweet in them),
+/// by what they were.
 #[derive(Default)]
 struct Rejections {
     count: u64,
     examples: Vec<String>,
+    skipped: BTreeMap<String, u64>,
 }
 
 impl Rejections {
@@ -102,7 +109,15 @@ impl Rejections {
         }
     }
 
+    fn skip(&mut self, what: String) {
+        *self.skipped.entry(what).or_default() += 1;
+    }
+
     fn report(&self) {
+        if !self.skipped.is_empty() {
+            let kinds: Vec<String> = self.skipped.iter().map(|(what, count)| format!("{count} {what}")).collect();
+            println!("skipped {} records that hold no tweet: {}", self.skipped.values().sum::<u64>(), kinds.join(", "));
+        }
         if self.count > 0 {
             println!("rejected {} rows, e.g.:", self.count);
             self.examples.iter().for_each(|reason| println!("  {reason}"));
@@ -123,21 +138,16 @@ fn progress_bar(len: u64, unit: &str) -> Result<ProgressBar> {
 fn load(args: &LoadArgs) -> Result<()> {
     let config = args.mysql.config()?;
     crate::source::mysql::check_schema(&config)?;
-    let file = File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = progress_bar(size, "bytes")?;
-    let input = BufReader::new(progress.wrap_read(file));
+    let bar = progress.clone();
+    let file = files::open(&args.file, move |file| Box::new(bar.wrap_read(file)))?;
     let started = Instant::now();
     let ingestion = Ingestion { at: wall_clock_us() / 1_000, max_event_ahead_ms: args.max_event_ahead };
     let mut rejected = Rejections::default();
-    let loaded = match extension(&args.file).as_str() {
-        "sql" => load_dump(input, &config, ingestion, &mut rejected)?,
-        "csv" => load_rows(csv_rows(input), &config, ingestion, &mut rejected)?,
-        "jsonl" | "ndjson" | "json" => load_rows(json_lines_rows(input), &config, ingestion, &mut rejected)?,
-        other => bail!(
-            "cannot tell the format of {} from its extension '{other}'; use .sql, .csv or .jsonl",
-            args.file.display()
-        ),
+    let loaded = match file.contents {
+        Contents::Dump => load_dump(file.reader, &config, ingestion, &mut rejected)?,
+        _ => load_records(file.records(args.format), &config, ingestion, &mut rejected)?,
     };
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
@@ -149,13 +159,9 @@ fn load(args: &LoadArgs) -> Result<()> {
     Ok(())
 }
 
-fn extension(path: &Path) -> String {
-    path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
-}
-
 /// CSV and JSON lines: hashtags come from extraction, as for every stream source.
-fn load_rows(
-    rows: impl Iterator<Item = Result<SeedTweet, String>>,
+fn load_records(
+    records: impl Iterator<Item = Result<Parsed, String>>,
     config: &crate::db::MysqlConfig,
     ingestion: Ingestion,
     rejected: &mut Rejections,
@@ -163,12 +169,20 @@ fn load_rows(
     let mut writer = TweetWriter::new(config)?;
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut loaded = 0;
-    for row in rows {
-        match row.and_then(|row| stored(row, ingestion).map_err(|e| e.to_string())) {
-            Ok(tweet) => chunk.push(tweet),
+    for record in records {
+        match record {
+            Ok(Parsed::Rows(rows)) => {
+                for row in rows {
+                    match stored(row, ingestion) {
+                        Ok(tweet) => chunk.push(tweet),
+                        Err(reason) => rejected.note(reason.to_string()),
+                    }
+                }
+            }
+            Ok(Parsed::Skipped(what)) => rejected.skip(what),
             Err(reason) => rejected.note(reason),
         }
-        if chunk.len() == CHUNK {
+        if chunk.len() >= CHUNK {
             loaded += chunk.len() as u64;
             writer.write(std::mem::take(&mut chunk))?;
         }

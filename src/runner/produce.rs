@@ -1,11 +1,12 @@
 //! `trendflow produce`: replays tweets into the `tweets` topic, from MySQL or the generator,
 //! paced against event time or at a fixed rate, as the seed's producer did.
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::EventTime;
 
@@ -15,25 +16,46 @@ use crate::runner::latency::wall_clock_us;
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::KafkaSink;
 use crate::source::datetime::format_utc_date_time;
+use crate::source::files;
+use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
 
 /// Where `produce` takes its tweets from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProduceSource {
     /// The tweets table, in event-time order.
     Mysql,
     /// The generator (`--tweets`, `--seed`).
     Generator,
+    /// A tweet file (see `db load`), in the file's order.
+    File(PathBuf),
+}
+
+impl std::str::FromStr for ProduceSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "mysql" => Ok(ProduceSource::Mysql),
+            "generator" => Ok(ProduceSource::Generator),
+            "" => Err("expected mysql, generator, or the path of a tweet file".into()),
+            path => Ok(ProduceSource::File(PathBuf::from(path))),
+        }
+    }
 }
 
 /// Flags of `trendflow produce`.
 #[derive(Args, Debug, Clone)]
 pub struct ProduceArgs {
-    /// Where the tweets come from.
-    #[arg(long, value_enum, default_value_t = ProduceSource::Mysql)]
+    /// Where the tweets come from: `mysql`, `generator`, or a tweet file of any format `db load`
+    /// reads (`tweets.jsonl.gz`), sent as the seed's rows.
+    #[arg(long, default_value = "mysql", value_name = "mysql|generator|FILE")]
     pub from: ProduceSource,
+    /// With --from FILE: the shape of JSON lines' records (as for `db load`).
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
     /// Replay X times faster than the tweets' own event times (1 = real time).
     #[arg(long, value_name = "X", conflicts_with = "rate")]
     pub speedup: Option<f64>,
@@ -121,6 +143,8 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     let progress = ProgressBar::no_length();
     progress.set_style(ProgressStyle::with_template("produce {pos} tweets, {per_sec}, {msg}")?);
     let mut skipped = 0u64;
+    // With --from FILE: records that hold no tweet (deletion notices), and records not read.
+    let (mut not_tweets, mut unreadable) = (0u64, 0u64);
     let mut send = |mut row: SeedTweet| -> Result<bool> {
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
@@ -147,7 +171,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         }
         Ok(true)
     };
-    let source = match args.from {
+    let source = match &args.from {
         ProduceSource::Mysql => {
             let mysql = args.mysql.config()?;
             for_each_stored_row(&mysql, &mut send)?;
@@ -168,6 +192,26 @@ pub fn run(args: ProduceArgs) -> Result<()> {
             }
             "the generator".to_string()
         }
+        ProduceSource::File(path) => {
+            let file = files::open(path, |file| Box::new(file))?;
+            'records: for record in file.records(args.format) {
+                match record {
+                    Ok(Parsed::Rows(rows)) => {
+                        for row in rows {
+                            if !send(row)? {
+                                break 'records;
+                            }
+                        }
+                    }
+                    Ok(Parsed::Skipped(_)) => not_tweets += 1,
+                    Err(reason) => {
+                        unreadable += 1;
+                        log::warn!("{}: {reason}", path.display());
+                    }
+                }
+            }
+            path.display().to_string()
+        }
     };
     progress.finish_and_clear();
     let sent = pacer.sent + skipped;
@@ -180,5 +224,10 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         report.delivered,
         report.failed,
     );
+    if not_tweets + unreadable > 0 {
+        println!(
+            "left out of the file: {not_tweets} records that hold no tweet, {unreadable} unreadable (see the warnings)"
+        );
+    }
     Ok(())
 }

@@ -51,7 +51,8 @@ use crate::runner::recovery::{StartClock, WorkerStep};
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
-use crate::source::kafka::{decode, PartitionWatermarks, RecentIds, ReplayPoint};
+use crate::source::formats::Format;
+use crate::source::kafka::{decode, Decoded, PartitionWatermarks, RecentIds, ReplayPoint};
 use crate::source::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::source::mysql::check_schema;
 use crate::source::resume::{CheckpointStore, ResumePoint};
@@ -95,6 +96,10 @@ pub struct StreamArgs {
     /// and make every later tweet late.
     #[arg(long = "max-event-ahead", default_value = DEFAULT_MAX_EVENT_AHEAD, value_parser = parse_duration, value_name = "DURATION")]
     pub max_event_ahead: u64,
+    /// The shape of the topic's messages: the seed's rows, Twitter v1.1 or v2 tweets, Bluesky
+    /// Jetstream events, or told per message from its fields.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
@@ -108,6 +113,8 @@ pub struct StreamArgs {
 struct Counters {
     consumed: AtomicU64,
     dead_lettered: AtomicU64,
+    /// Messages that hold no tweet, rightly: deletion notices, likes.
+    skipped: AtomicU64,
     duplicates: AtomicU64,
     archived: AtomicU64,
     /// When the first and the last message arrived, in microseconds since the job started: the
@@ -137,6 +144,7 @@ struct WorkerPlan {
     partitions: i32,
     lateness_ms: u64,
     max_event_ahead_ms: u64,
+    format: Format,
     idle_after: Duration,
     until_idle: Option<Duration>,
     stop: Arc<AtomicBool>,
@@ -209,6 +217,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         partitions,
         lateness_ms: args.live.lateness,
         max_event_ahead_ms: args.max_event_ahead,
+        format: args.format,
         idle_after: Duration::from_millis(args.idle_timeout),
         until_idle: args.until_idle.map(Duration::from_millis),
         stop: stop.clone(),
@@ -284,7 +293,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
          ({:.0} messages/s between the first and the last); \
          {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
-         {} dead-lettered ({} late, lateness {}), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
+         {} dead-lettered ({} late, lateness {}), {} skipped (no tweet), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
         args.cluster.speaker(),
         run.elapsed.as_secs_f64(),
         consumed as f64 / counters.active().as_secs_f64().max(1e-3),
@@ -293,6 +302,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         counters.dead_lettered.load(Ordering::Relaxed),
         run.late,
         format_duration(args.live.lateness),
+        counters.skipped.load(Ordering::Relaxed),
         counters.duplicates.load(Ordering::Relaxed),
         counters.archived.load(Ordering::Relaxed),
         checkpoints.stored,
@@ -461,15 +471,23 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 at: at.unwrap_or_else(|| wall_clock_us() / 1_000),
                 max_event_ahead_ms: plan.max_event_ahead_ms,
             };
-            let decoded = decode(message.payload(), ingestion);
+            let decoded = decode(message.payload(), plan.format, ingestion);
             // What an earlier run handled before it stopped only needs to reach the graph again.
-            let handled = positions.read(partition, offset, decoded.as_ref().ok().map(|(tweet, _)| tweet.created_at));
+            let time = match &decoded {
+                Ok(Decoded::Tweet(tweet, _)) => Some(tweet.created_at),
+                _ => None,
+            };
+            let handled = positions.read(partition, offset, time);
             if handled {
                 clock.replayed_one();
             }
             let (tweet, date_time) = match decoded {
-                Ok(decoded) => decoded,
-                Err(_) if handled => continue,
+                Ok(Decoded::Tweet(tweet, date_time)) => (tweet, date_time),
+                Ok(Decoded::Skipped(_)) | Err(_) if handled => continue,
+                Ok(Decoded::Skipped(_)) => {
+                    counters.skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 Err(reason) => {
                     dead_letter(&reason)?;
                     continue;

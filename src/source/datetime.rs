@@ -2,8 +2,9 @@
 //!
 //! The seed stores times as `2021-08-29 19:51:27 EDT`: local time with a US or UTC zone
 //! abbreviation. Abbreviations are ambiguous in general (CST is also China's), so only the ones
-//! the seed's sources use are accepted, with their US meaning. ISO-8601 / RFC 3339 times are
-//! accepted too, and a time with no zone at all is taken as UTC.
+//! the seed's sources use are accepted, with their US meaning. ISO-8601 / RFC 3339 times (Twitter
+//! API v2, Bluesky) and Twitter API v1.1's `Sun Aug 29 23:51:27 +0000 2021` are accepted too, and a
+//! time with no zone at all is taken as UTC.
 
 use chrono::{DateTime, NaiveDateTime};
 use thiserror::Error;
@@ -20,6 +21,9 @@ pub enum DateTimeError {
     #[error("'{0}' is outside 2006..2100, when tweets can exist")]
     Absurd(String),
 }
+
+/// The form of `created_at` in Twitter API v1.1 statuses: `Sun Aug 29 23:51:27 +0000 2021`.
+const TWITTER_V1: &str = "%a %b %d %H:%M:%S %z %Y";
 
 /// Offsets from UTC, in hours, of the zone abbreviations the seed's sources write.
 const ZONES: [(&str, i64); 14] = [
@@ -44,10 +48,12 @@ const ZONES: [(&str, i64); 14] = [
 /// ```
 /// use trendflow::source::datetime::parse_created_at;
 /// assert_eq!(parse_created_at("2021-08-29 19:51:27 EDT"), parse_created_at("2021-08-29T23:51:27Z"));
+/// assert_eq!(parse_created_at("Sun Aug 29 23:51:27 +0000 2021"), parse_created_at("2021-08-29T23:51:27Z"));
 /// ```
 pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
     let trimmed = text.trim();
-    let millis = match DateTime::parse_from_rfc3339(trimmed) {
+    let millis = match DateTime::parse_from_rfc3339(trimmed).or_else(|_| DateTime::parse_from_str(trimmed, TWITTER_V1))
+    {
         Ok(moment) => moment.timestamp_millis(),
         Err(_) => {
             let (local, offset_hours) = match trimmed.rsplit_once(' ') {

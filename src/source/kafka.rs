@@ -6,23 +6,40 @@ use std::time::{Duration, Instant};
 
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::source::seed_tweet::{Ingestion, SeedTweet};
+use crate::source::formats::{parse_record, Format, Parsed};
+use crate::source::seed_tweet::Ingestion;
 
 /// The largest message accepted as a tweet. Tweets are at most a few kilobytes; anything far larger
 /// is a producer's mistake, and parsing it would only cost memory.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
-/// The tweet a message ingested at `ingestion` holds, with its `date_time` text as sent (to archive
-/// unchanged), or why it holds none: the reason goes to the dead-letter topic.
-pub fn decode(payload: Option<&[u8]>, ingestion: Ingestion) -> Result<(Tweet, String), String> {
+/// What a message of the `tweets` topic holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// A tweet, with its `date_time` text as sent (to archive unchanged).
+    Tweet(Tweet, String),
+    /// No tweet, and rightly so (a deletion notice, a like): what it is.
+    Skipped(String),
+}
+
+/// What a message of `format` ingested at `ingestion` holds, or why it holds nothing usable: the
+/// reason goes to the dead-letter topic. A message holds one tweet (a Twitter v2 page of several
+/// is refused: positions and duplicates are kept per message).
+pub fn decode(payload: Option<&[u8]>, format: Format, ingestion: Ingestion) -> Result<Decoded, String> {
     let bytes = payload.filter(|bytes| !bytes.is_empty()).ok_or("empty message")?;
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(format!("message of {} bytes exceeds the limit of {MAX_MESSAGE_BYTES} bytes", bytes.len()));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
-    let row: SeedTweet = serde_json::from_str(text).map_err(|e| format!("malformed tweet JSON: {e}"))?;
+    let row = match parse_record(text, format)? {
+        Parsed::Skipped(what) => return Ok(Decoded::Skipped(what)),
+        Parsed::Rows(mut rows) if rows.len() == 1 => rows.remove(0),
+        Parsed::Rows(rows) => {
+            return Err(format!("a page of {} tweets: send one tweet a message (the data array's items)", rows.len()))
+        }
+    };
     let date_time = row.date_time.clone().unwrap_or_default();
-    row.ingest(ingestion).map(|tweet| (tweet, date_time)).map_err(|e| e.to_string())
+    row.ingest(ingestion).map(|tweet| Decoded::Tweet(tweet, date_time)).map_err(|e| e.to_string())
 }
 
 /// The most quiet time one round of reading adds: a caught-up round takes a few milliseconds
@@ -386,8 +403,8 @@ mod tests {
 
     #[test]
     fn bad_messages_say_what_is_wrong() {
-        let reason = |payload: &[u8]| decode(Some(payload), AT_SEED_START).unwrap_err();
-        assert_eq!(decode(None, AT_SEED_START).unwrap_err(), "empty message");
+        let reason = |payload: &[u8]| decode(Some(payload), Format::Auto, AT_SEED_START).unwrap_err();
+        assert_eq!(decode(None, Format::Auto, AT_SEED_START).unwrap_err(), "empty message");
         assert!(reason(b"{\"tweet_id\": 1").starts_with("malformed tweet JSON"));
         assert!(reason(b"{\"tweet\": \"x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}")
             .contains("missing field `tweet_id`"));
@@ -401,16 +418,25 @@ mod tests {
             .contains("is outside MySQL's bigint ids"));
         assert!(reason(br#"{"tweet_id": 9, "tweet": "x", "date_time": "2099-08-29 19:51:27 EDT"}"#)
             .contains("ahead of its ingestion time"));
-        let tweet = decode(
-            Some(
-                br##"{"tweet_id": 9, "tweet": "#a", "date_time": "2021-08-29 19:51:27 EDT", "language": "en", "extra": [1]}"##,
-            ),
-            AT_SEED_START,
-        )
-        .unwrap();
+        let seed = br##"{"tweet_id": 9, "tweet": "#a", "date_time": "2021-08-29 19:51:27 EDT", "language": "en", "extra": [1]}"##;
+        let Ok(Decoded::Tweet(tweet, date_time)) = decode(Some(seed), Format::Auto, AT_SEED_START) else {
+            panic!("a tweet")
+        };
+        assert_eq!((tweet.id, tweet.created_at, date_time.as_str()), (9, 1_630_281_087_000, "2021-08-29 19:51:27 EDT"));
+        let page = br#"{"data": [{"id": "1", "text": "a"}, {"id": "2", "text": "b"}]}"#;
+        assert!(reason(page).starts_with("a page of 2 tweets"));
+    }
+
+    #[test]
+    fn messages_of_every_format_decode_and_notices_are_skipped() {
+        let v1 = br##"{"id_str": "9", "created_at": "Sun Aug 29 23:51:27 +0000 2021", "text": "#a", "lang": "en"}"##;
+        let Ok(Decoded::Tweet(tweet, _)) = decode(Some(v1), Format::Auto, AT_SEED_START) else { panic!("a tweet") };
+        assert_eq!((tweet.id, tweet.created_at), (9, 1_630_281_087_000));
+        let deletion = br#"{"delete": {"status": {"id_str": "9"}}}"#;
         assert_eq!(
-            (tweet.0.id, tweet.0.created_at, tweet.1.as_str()),
-            (9, 1_630_281_087_000, "2021-08-29 19:51:27 EDT")
+            decode(Some(deletion), Format::Auto, AT_SEED_START),
+            Ok(Decoded::Skipped("Twitter v1.1 delete notice".into()))
         );
+        assert!(decode(Some(v1), Format::Jetstream, AT_SEED_START).unwrap_err().contains("Jetstream"));
     }
 }

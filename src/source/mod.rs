@@ -1,11 +1,12 @@
 //! Sources: turn external bytes into `Tweet`s.
 
 pub mod datetime;
+pub mod files;
+pub mod formats;
 pub mod generator;
 pub mod kafka;
 pub mod limits;
 pub mod mysql;
 pub mod resume;
-pub mod rows;
 pub mod seed_dump;
 pub mod seed_tweet;
