@@ -1,9 +1,10 @@
 -- trendflow's schema. `trendflow db init` applies it; every statement is idempotent.
 --
 -- The first three tables are the seed's, with its names, columns and types, so the seed's dump
--- loads into them unchanged. trendflow's additions to them (the parsed event time, author and
--- retweet columns, and an index on the event time) are nullable columns added by `db init`, which
--- also upgrades a database the seed's dump was loaded into with the mysql client.
+-- loads into them unchanged. trendflow's additions to them (the parsed event time, author,
+-- retweet and ingestion-time columns, and an index on the event time) are nullable columns added
+-- by `db init`, which also widens `tweets.tweet` to MEDIUMTEXT (long posts exceed TEXT's 64 KiB)
+-- and upgrades a database the seed's dump was loaded into with the mysql client.
 
 CREATE TABLE IF NOT EXISTS `hashtags` (
   `hashtag_id` bigint(20) NOT NULL,
