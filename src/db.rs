@@ -9,7 +9,7 @@ use clap::Args;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
-use crate::source::datetime::parse_created_at;
+use crate::time::parse_created_at;
 
 /// The default database: the one `scripts/mysql.sh` prepares on this machine.
 pub const DEFAULT_MYSQL_URL: &str = "mysql://trendflow:trendflow@127.0.0.1:3306/trendflow";

@@ -6,13 +6,13 @@
 
 use trendflow_dataflows::hashtags::extract_hashtags;
 
-use crate::source::datetime::{format_utc_date_time, parse_created_at};
 use crate::source::files::{csv_rows, json_lines};
 use crate::source::formats::{Format, Parsed};
 use crate::source::kafka::{decode, Decoded};
 use crate::source::limits::{check_tweet, MAX_HASHTAG_CHARS};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, SeedTweet};
+use crate::time::{format_utc_date_time, parse_created_at};
 
 /// What a fuzz target does with one input.
 pub type Check = fn(&[u8]);

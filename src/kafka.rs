@@ -47,8 +47,9 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// trendflow's topics, by role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// trendflow's topics, by role (the prefix is added to their names); also the topic argument of
+/// `trendflow topics read|write`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Topic {
     /// Input: one message per tweet, key the tweet id, value the seed producer's JSON.
     Tweets,

@@ -11,3 +11,4 @@ pub mod kafka;
 pub mod runner;
 pub mod sink;
 pub mod source;
+pub mod time;

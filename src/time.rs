@@ -1,4 +1,5 @@
-//! Parsing tweets' `date_time` text into UTC milliseconds.
+//! Event times as text, one definition each: parsing tweets' `date_time` into UTC milliseconds,
+//! and writing times for the seed's rows, for people and for JSON.
 //!
 //! The seed stores times as `2021-08-29 19:51:27 EDT`: local time with a US or UTC zone
 //! abbreviation. Abbreviations are ambiguous in general (CST is also China's), so only the ones
@@ -6,7 +7,7 @@
 //! API v2, Bluesky) and Twitter API v1.1's `Sun Aug 29 23:51:27 +0000 2021` are accepted too, and a
 //! time with no zone at all is taken as UTC.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use thiserror::Error;
 
 use trendflow_dataflows::EventTime;
@@ -46,7 +47,7 @@ const ZONES: [(&str, i64); 14] = [
 /// Milliseconds since the Unix epoch (UTC) of a tweet's `date_time`.
 ///
 /// ```
-/// use trendflow::source::datetime::parse_created_at;
+/// use trendflow::time::parse_created_at;
 /// assert_eq!(parse_created_at("2021-08-29 19:51:27 EDT"), parse_created_at("2021-08-29T23:51:27Z"));
 /// assert_eq!(parse_created_at("Sun Aug 29 23:51:27 +0000 2021"), parse_created_at("2021-08-29T23:51:27Z"));
 /// ```
@@ -81,13 +82,28 @@ pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
 /// [`parse_created_at`] reads back exactly.
 ///
 /// ```
-/// use trendflow::source::datetime::{format_utc_date_time, parse_created_at};
+/// use trendflow::time::{format_utc_date_time, parse_created_at};
 /// assert_eq!(format_utc_date_time(1_630_281_087_042), "2021-08-29 23:51:27.042 UTC");
 /// assert_eq!(parse_created_at(&format_utc_date_time(1_630_281_087_042)), Ok(1_630_281_087_042));
 /// ```
 pub fn format_utc_date_time(time: EventTime) -> String {
-    match DateTime::from_timestamp_millis(time as i64) {
-        Some(moment) => moment.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+    formatted(time, "%Y-%m-%d %H:%M:%S%.3f UTC")
+}
+
+/// Event time as `YYYY-MM-DD HH:MM:SS` in UTC, the form trendflow's lines for people use.
+pub fn format_event_time(time: EventTime) -> String {
+    formatted(time, "%Y-%m-%d %H:%M:%S")
+}
+
+/// Event time as RFC 3339 UTC with milliseconds, for message keys and bodies.
+pub fn rfc3339(time: EventTime) -> String {
+    formatted(time, "%Y-%m-%dT%H:%M:%S%.3fZ")
+}
+
+/// `time` in `format`, or as milliseconds if it lies beyond what a calendar date can show.
+fn formatted(time: EventTime, format: &str) -> String {
+    match i64::try_from(time).ok().and_then(DateTime::<Utc>::from_timestamp_millis) {
+        Some(moment) => moment.format(format).to_string(),
         None => format!("{time} ms"),
     }
 }

@@ -53,7 +53,7 @@ fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
         let oracle: Vec<String> = sql_top_hashtags(&url, spec)
             .into_iter()
             .map(|(end, rank, hashtag, count)| {
-                let end = trendflow::sink::console::format_event_time(end as u64);
+                let end = trendflow::time::format_event_time(end as u64);
                 format!("{end}\t{rank}\t{hashtag}\t{count}")
             })
             .collect();

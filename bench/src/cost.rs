@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
-use trendflow_dataflows::window::{Window, WindowSpec};
+use trendflow_dataflows::window::{gcd, Window, WindowSpec};
 use trendflow_dataflows::{EventTime, Tweet};
 
 /// Computes final views from tweets pushed in event-time order, up to `slack_ms` of disorder.
@@ -270,14 +270,6 @@ fn add_counts<K: Copy + Eq + Hash>(sums: &mut FxHashMap<K, u32>, pane: &FxHashMa
                 sums.remove(key);
             }
         }
-    }
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
     }
 }
 

@@ -27,7 +27,7 @@ use crate::hashtags::extract_hashtags;
 use crate::publish::publish;
 use crate::top_k::ranked;
 use crate::views::{HashtagCount, LanguageCount, Snapshot, TweetScore};
-use crate::window::{format_duration, WindowSpec};
+use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{EventTime, Tweet};
 
 /// What the graph computes: which window specs, how many rows per ranking, and how often.
@@ -120,14 +120,6 @@ impl GraphConfig {
 /// The first boundary of `tick` after `time`: where a tweet of that time enters a state.
 fn enters_at(time: EventTime, tick: u64) -> EventTime {
     (time / tick + 1) * tick
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// The three views the graph maintains, each keyed by window length: the best `top_k` hashtags

@@ -129,6 +129,20 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     number.checked_mul(scale).ok_or_else(|| format!("duration '{text}' is too long"))
 }
 
+/// The greatest common divisor: the longest step that lands on every multiple of both, such as
+/// the tick that divides a window's length and slide.
+///
+/// ```
+/// assert_eq!(trendflow_dataflows::window::gcd(300_000, 120_000), 60_000);
+/// assert_eq!(trendflow_dataflows::window::gcd(0, 7), 7);
+/// ```
+pub fn gcd(a: u64, b: u64) -> u64 {
+    match b {
+        0 => a,
+        _ => gcd(b, a % b),
+    }
+}
+
 /// Writes milliseconds in the largest unit that divides them exactly.
 pub fn format_duration(ms: u64) -> String {
     let (unit, scale) = UNITS.iter().find(|(_, scale)| ms % scale == 0 && ms > 0).copied().unwrap_or(("ms", 1));

@@ -15,12 +15,12 @@ use crate::kafka::{KafkaArgs, Topic};
 use crate::runner::latency::wall_clock_us;
 use crate::runner::signal::stop_flag;
 use crate::sink::kafka::KafkaSink;
-use crate::source::datetime::format_utc_date_time;
 use crate::source::files;
 use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
+use crate::time::format_utc_date_time;
 
 /// Where `produce` takes its tweets from.
 #[derive(Clone, Debug, PartialEq, Eq)]

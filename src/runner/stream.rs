@@ -49,7 +49,7 @@ use crate::runner::layer::{run_layer, Checkpoint, DrivenSource, Feed, LayerPlan,
 use crate::runner::memory::peak_rss_bytes;
 use crate::runner::recovery::{StartClock, WorkerStep};
 use crate::runner::signal::stop_flag;
-use crate::sink::kafka::{dead_letter_json, hashtag_json, rfc3339, snapshot_json, window_key, KafkaSink};
+use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
 use crate::source::formats::Format;
 use crate::source::kafka::{decode, Decoded, PartitionWatermarks, RecentIds, ReplayPoint};
@@ -57,6 +57,7 @@ use crate::source::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::source::mysql::check_schema;
 use crate::source::resume::{CheckpointStore, ResumePoint};
 use crate::source::seed_tweet::Ingestion;
+use crate::time::rfc3339;
 
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]

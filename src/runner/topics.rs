@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -29,33 +29,11 @@ pub enum TopicsCommand {
     Delete(DeleteArgs),
 }
 
-/// A topic by its role (the prefix is added).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TopicName {
-    Tweets,
-    Hashtags,
-    TopHashtags,
-    TopTweets,
-    DeadLetter,
-}
-
-impl From<TopicName> for Topic {
-    fn from(name: TopicName) -> Topic {
-        match name {
-            TopicName::Tweets => Topic::Tweets,
-            TopicName::Hashtags => Topic::Hashtags,
-            TopicName::TopHashtags => Topic::TopHashtags,
-            TopicName::TopTweets => Topic::TopTweets,
-            TopicName::DeadLetter => Topic::DeadLetter,
-        }
-    }
-}
-
 #[derive(Args, Debug, Clone)]
 pub struct ReadArgs {
     /// Which topic.
     #[arg(value_enum)]
-    pub topic: TopicName,
+    pub topic: Topic,
     /// Stop once no message has come for this long; without it, follow the topic until stopped.
     #[arg(long = "until-idle", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub until_idle: Option<u64>,
@@ -70,7 +48,7 @@ pub struct ReadArgs {
 pub struct WriteArgs {
     /// Which topic.
     #[arg(value_enum)]
-    pub topic: TopicName,
+    pub topic: Topic,
     #[command(flatten)]
     pub kafka: KafkaArgs,
 }
@@ -134,7 +112,7 @@ pub fn run(command: TopicsCommand) -> Result<()> {
 /// Sends each line of standard input as a message, and waits until the broker has them all.
 fn write(args: &WriteArgs) -> Result<()> {
     let kafka = args.kafka.config()?;
-    let name = kafka.topic(Topic::from(args.topic));
+    let name = kafka.topic(args.topic);
     let sink = KafkaSink::new(&kafka)?;
     let mut sent = 0u64;
     for line in std::io::stdin().lock().split(b'\n') {
@@ -156,7 +134,7 @@ fn write(args: &WriteArgs) -> Result<()> {
 /// early (`| head`) ends the command quietly.
 fn read(args: &ReadArgs) -> Result<()> {
     let kafka = args.kafka.config()?;
-    let topic = Topic::from(args.topic);
+    let topic = args.topic;
     let name = kafka.topic(topic);
     let consumer = kafka.consumer()?;
     let partitions = kafka.partition_count(&consumer, topic)?;

@@ -8,9 +8,10 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::{explain, MysqlArgs};
-use crate::runner::views::{read_view, ViewKind, ViewRow};
-use crate::sink::console::format_event_time;
+use crate::runner::views::{read_view, ViewRow};
 use crate::sink::mysql::Layer;
+use crate::sink::mysql::ViewKind;
+use crate::time::format_event_time;
 
 /// Flags of `trendflow verify`.
 #[derive(Args, Debug, Clone)]

@@ -8,16 +8,8 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::{explain, MysqlArgs};
-use crate::sink::console::format_event_time;
-use crate::sink::mysql::Layer;
-
-/// Which view to show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ViewKind {
-    Hashtags,
-    Tweets,
-    Languages,
-}
+use crate::sink::mysql::{Layer, ViewKind};
+use crate::time::format_event_time;
 
 /// How to print rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -67,19 +59,6 @@ pub struct ViewRow {
     pub rank: i64,
     /// The view's own columns ([`ViewKind::columns`]), as text.
     pub values: Vec<String>,
-}
-
-impl ViewKind {
-    pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
-
-    /// The view table and its own columns.
-    pub fn table(self) -> (&'static str, &'static [&'static str]) {
-        match self {
-            ViewKind::Hashtags => ("view_top_hashtags", &["hashtag", "occurrences"]),
-            ViewKind::Tweets => ("view_top_tweets", &["tweet_id", "retweets", "hashtags"]),
-            ViewKind::Languages => ("view_languages", &["language", "tweets"]),
-        }
-    }
 }
 
 /// The stored rows of one layer's view for one window spec, ordered by window end, then rank.

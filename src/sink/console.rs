@@ -1,17 +1,9 @@
 //! Rankings as lines of text for a terminal.
 
-use chrono::{DateTime, Utc};
 use trendflow_dataflows::views::Ranking;
 use trendflow_dataflows::window::Window;
-use trendflow_dataflows::EventTime;
 
-/// Event time as `YYYY-MM-DD HH:MM:SS` in UTC, the form every trendflow output uses.
-pub fn format_event_time(time: EventTime) -> String {
-    match i64::try_from(time).ok().and_then(DateTime::<Utc>::from_timestamp_millis) {
-        Some(moment) => moment.format("%Y-%m-%d %H:%M:%S").to_string(),
-        None => format!("{time} ms"),
-    }
-}
+use crate::time::format_event_time;
 
 /// A window as its spec and end: `5m/1m ending 2021-08-30 00:05:00`.
 pub fn format_window(window: &Window) -> String {

@@ -6,7 +6,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chrono::DateTime;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
@@ -16,9 +15,10 @@ use serde::Serialize;
 use serde_json::json;
 use trendflow_dataflows::views::{Ranking, Snapshot};
 use trendflow_dataflows::window::Window;
-use trendflow_dataflows::{EventTime, Tweet};
+use trendflow_dataflows::Tweet;
 
 use crate::kafka::KafkaConfig;
+use crate::time::rfc3339;
 
 /// Counts delivery reports: the broker's word on every message, not librdkafka's queue.
 #[derive(Default)]
@@ -146,14 +146,6 @@ impl KafkaSink {
 
 /// How long sending may wait for room in the local queue before it says what it waits for.
 const QUEUE_FULL_NEWS: Duration = Duration::from_secs(2);
-
-/// An event time as RFC 3339 UTC, for message keys and bodies.
-pub fn rfc3339(time: EventTime) -> String {
-    match DateTime::from_timestamp_millis(time as i64) {
-        Some(moment) => moment.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => time.to_string(),
-    }
-}
 
 /// The key of a window's snapshots: its spec and its end, such as `5m/1m@2021-08-29T23:55:00.000Z`.
 /// All snapshots of one window share it, so a compacted topic keeps the latest (final) one.

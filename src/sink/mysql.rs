@@ -16,8 +16,8 @@ use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{explain, MysqlConfig};
-use crate::source::datetime::format_utc_date_time;
 use crate::source::limits::{sql_hashtag_id, sql_id, Misfit};
+use crate::time::format_utc_date_time;
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
 /// below the server's packet and placeholder limits.
@@ -251,6 +251,27 @@ impl Layer {
     }
 }
 
+/// Which view: each has a table of its own, keyed by layer, window spec, window end and rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ViewKind {
+    Hashtags,
+    Tweets,
+    Languages,
+}
+
+impl ViewKind {
+    pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
+
+    /// The view's table and its own columns, in the order of the values [`ViewWriter`] writes.
+    pub fn table(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            ViewKind::Hashtags => ("view_top_hashtags", &["hashtag", "occurrences"]),
+            ViewKind::Tweets => ("view_top_tweets", &["tweet_id", "retweets", "hashtags"]),
+            ViewKind::Languages => ("view_languages", &["language", "tweets"]),
+        }
+    }
+}
+
 /// Writes final rankings into the view tables, replacing each window's rows as a whole.
 pub struct ViewWriter {
     conn: Conn,
@@ -270,15 +291,13 @@ impl ViewWriter {
             return Ok(());
         }
         let window = snapshot.window();
-        let (table, columns, rows): (&str, &[&str], Vec<Vec<Value>>) = match snapshot {
+        let (kind, rows): (ViewKind, Vec<Vec<Value>>) = match snapshot {
             Snapshot::Hashtags(r) => (
-                "view_top_hashtags",
-                &["hashtag", "occurrences"],
+                ViewKind::Hashtags,
                 r.rows.iter().map(|row| vec![Value::from(&row.hashtag), Value::from(row.count)]).collect(),
             ),
             Snapshot::Tweets(r) => (
-                "view_top_tweets",
-                &["tweet_id", "retweets", "hashtags"],
+                ViewKind::Tweets,
                 r.rows
                     .iter()
                     .map(|row| {
@@ -288,8 +307,7 @@ impl ViewWriter {
                     .collect::<Result<_, Misfit>>()?,
             ),
             Snapshot::Languages(r) => (
-                "view_languages",
-                &["language", "tweets"],
+                ViewKind::Languages,
                 r.rows.iter().map(|row| vec![Value::from(&row.lang), Value::from(row.count)]).collect(),
             ),
         };
@@ -303,6 +321,7 @@ impl ViewWriter {
                 row
             })
             .collect();
+        let (table, columns) = kind.table();
         self.replace(table, columns, &key, rows)?;
         self.written.entry(window.spec).or_default().insert(window.end);
         Ok(())
@@ -340,7 +359,7 @@ impl ViewWriter {
         let mut removed = 0;
         for spec in specs {
             let written = self.written.get(spec).cloned().unwrap_or_default();
-            for table in ["view_top_hashtags", "view_top_tweets", "view_languages"] {
+            for table in ViewKind::ALL.map(|kind| kind.table().0) {
                 let what = format!("removing stale windows of {spec} from {table}");
                 let ends: Vec<i64> = self.config.retrying(&mut self.conn, &what, |conn| {
                     conn.exec(

@@ -23,7 +23,7 @@ use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::source::datetime::format_utc_date_time;
+use crate::time::format_utc_date_time;
 
 /// The longest text taken, in bytes: the largest message the stream accepts.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;

@@ -1,6 +1,5 @@
 //! Sources: turn external bytes into `Tweet`s.
 
-pub mod datetime;
 pub mod files;
 pub mod formats;
 pub mod generator;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::source::datetime::{format_utc_date_time, parse_created_at, DateTimeError};
 use crate::source::limits::{check_event_time, check_tweet, Misfit};
+use crate::time::{format_utc_date_time, parse_created_at, DateTimeError};
 
 /// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
 /// additions. Field names are the seed producer's, so its messages deserialize unchanged.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
-use trendflow::source::datetime::parse_created_at;
+use trendflow::time::parse_created_at;
 use trendflow_bench::services::{wait, Run, Services};
 use trendflow_bench::{machine, median, run_measured, write_results};
 
