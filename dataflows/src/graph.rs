@@ -43,15 +43,15 @@ impl GraphConfig {
     /// Validates a configuration that recomputes every ranking each `tick_ms` of event time: at
     /// least one window spec, `top_k >= 1`, and a tick that divides every length and slide (so
     /// that every window starts and ends on a tick).
-    pub fn new(windows: Vec<WindowSpec>, top_k: usize, tick_ms: u64) -> Result<Self, String> {
+    pub fn new(windows: Vec<WindowSpec>, top_k: usize, tick_ms: u64) -> Result<Self, ConfigError> {
         let divides =
             |spec: &WindowSpec| tick_ms > 0 && spec.slide_ms() % tick_ms == 0 && spec.length_ms() % tick_ms == 0;
         if let Some(spec) = windows.iter().find(|spec| !divides(spec)) {
-            return Err(format!(
-                "tick {} does not divide the length and slide of window {spec}; choose a tick that divides them all, such as {}",
-                format_duration(tick_ms),
-                format_duration(Self::coarsest_tick(&windows))
-            ));
+            return Err(ConfigError::Tick {
+                tick: format_duration(tick_ms),
+                spec: *spec,
+                coarsest: format_duration(Self::coarsest_tick(&windows)),
+            });
         }
         Self::with_ticks(windows, top_k, |_| tick_ms)
     }
@@ -61,19 +61,28 @@ impl GraphConfig {
     /// runs use it, as nobody watches their intermediate rankings. With `5m/1m` and `1h/5m` the
     /// hour's state moves every five minutes, not every minute, so each hashtag makes a fifth of
     /// the records there.
-    pub fn coarsest(windows: Vec<WindowSpec>, top_k: usize) -> Result<Self, String> {
+    ///
+    /// ```
+    /// use trendflow_dataflows::graph::GraphConfig;
+    /// let specs = vec!["5m/1m".parse().unwrap(), "1h/5m".parse().unwrap()];
+    /// let config = GraphConfig::coarsest(specs, 10).unwrap();
+    /// // A tweet at 0:30 is in the 5-minute state from 1:00, in the hour's from 5:00.
+    /// assert_eq!(config.enters_at(30_000), 300_000);
+    /// assert_eq!(config.horizon_ms(), 3_600_000);
+    /// ```
+    pub fn coarsest(windows: Vec<WindowSpec>, top_k: usize) -> Result<Self, ConfigError> {
         let specs = windows.clone();
         Self::with_ticks(windows, top_k, |length| {
             specs.iter().filter(|spec| spec.length_ms() == length).map(|spec| spec.slide_ms()).fold(length, gcd)
         })
     }
 
-    fn with_ticks(mut windows: Vec<WindowSpec>, top_k: usize, tick: impl Fn(u64) -> u64) -> Result<Self, String> {
+    fn with_ticks(mut windows: Vec<WindowSpec>, top_k: usize, tick: impl Fn(u64) -> u64) -> Result<Self, ConfigError> {
         if windows.is_empty() {
-            return Err("at least one window spec is needed".into());
+            return Err(ConfigError::NoWindows);
         }
         if top_k == 0 {
-            return Err("top K must be at least 1".into());
+            return Err(ConfigError::NoRows);
         }
         windows.sort();
         windows.dedup();
@@ -117,6 +126,39 @@ impl GraphConfig {
     }
 }
 
+/// Why a graph configuration is refused; each says what would be right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The tick does not divide some spec's length and slide.
+    Tick {
+        /// The tick, as written.
+        tick: String,
+        /// The first spec it does not divide.
+        spec: WindowSpec,
+        /// The largest tick that divides every spec, as written.
+        coarsest: String,
+    },
+    /// No window spec at all.
+    NoWindows,
+    /// A top K of zero.
+    NoRows,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Tick { tick, spec, coarsest } => write!(
+                f,
+                "tick {tick} does not divide the length and slide of window {spec}; choose a tick that divides them all, such as {coarsest}"
+            ),
+            ConfigError::NoWindows => write!(f, "at least one window spec is needed"),
+            ConfigError::NoRows => write!(f, "top K must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 /// The first boundary of `tick` after `time`: where a tweet of that time enters a state.
 fn enters_at(time: EventTime, tick: u64) -> EventTime {
     (time / tick + 1) * tick
@@ -126,8 +168,11 @@ fn enters_at(time: EventTime, tick: u64) -> EventTime {
 /// and tweets of the last `length` of event time, and the tweet count per language over it.
 /// Rows are unranked sets; their order is their rank.
 pub struct Views<'scope> {
+    /// The best `top_k` hashtags of each length's state.
     pub hashtags: Collection<'scope, EventTime, (u64, HashtagCount)>,
+    /// The best `top_k` tweets of each length's state.
     pub tweets: Collection<'scope, EventTime, (u64, TweetScore)>,
+    /// Every language's tweet count in each length's state.
     pub languages: Collection<'scope, EventTime, (u64, LanguageCount)>,
     windows: Vec<WindowSpec>,
 }
@@ -321,7 +366,7 @@ mod tests {
     fn a_tick_must_divide_every_length_and_slide() {
         let specs = vec!["5m/1m".parse().unwrap(), "1h/5m".parse().unwrap()];
         assert!(GraphConfig::new(specs.clone(), 10, 1_000).is_ok());
-        let error = GraphConfig::new(specs.clone(), 10, 7_000).unwrap_err();
+        let error = GraphConfig::new(specs.clone(), 10, 7_000).unwrap_err().to_string();
         assert!(error.contains("such as 1m"), "{error}");
         assert_eq!(GraphConfig::coarsest_tick(&specs), 60_000);
         assert_eq!(GraphConfig::coarsest_tick(&["150s/1m".parse().unwrap()]), 30_000);

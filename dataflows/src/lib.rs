@@ -13,6 +13,8 @@
 //! * [`publish`]: rankings out of the graph, as they change and as windows close;
 //! * [`views`]: the rows of each view, ordered by rank, and [`views::FinalViews`] to compare runs.
 
+#![warn(missing_docs)]
+
 pub mod graph;
 pub mod hashtags;
 pub mod publish;

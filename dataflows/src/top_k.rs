@@ -66,10 +66,15 @@ where
 /// use differential_dataflow::input::Input;
 /// use trendflow_dataflows::top_k::top_k;
 ///
-/// timely::example(|scope| {
+/// let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+/// let sink = kept.clone();
+/// timely::example(move |scope| {
 ///     let rows = scope.new_collection_from((0..100u32).map(|x| (7u64, x))).1;
-///     top_k(rows, 3, "Top3").inspect(|((_, row), _, _)| assert!(*row < 3));
+///     top_k(rows, 3, "Top3").inspect(move |((_, row), _, diff)| sink.lock().unwrap().push((*row, *diff)));
 /// });
+/// let mut kept = kept.lock().unwrap().clone();
+/// kept.sort();
+/// assert_eq!(kept, [(0, 1), (1, 1), (2, 1)]);
 /// ```
 pub fn top_k<'scope, K, R>(
     rows: Collection<'scope, EventTime, (K, R)>,

@@ -14,7 +14,9 @@ use crate::window::Window;
 /// A hashtag and its occurrences in a window. Ranked by most occurrences, ties by hashtag bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HashtagCount {
+    /// The hashtag, lowercased, without its sign.
     pub hashtag: String,
+    /// Its occurrences in the window.
     pub count: u64,
 }
 
@@ -22,7 +24,9 @@ pub struct HashtagCount {
 /// its own hashtag count (most first), then by id (smallest first).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TweetScore {
+    /// The tweet's id.
     pub tweet_id: u64,
+    /// Retweets of it posted in the window.
     pub retweets: u64,
     /// The tweet's hashtag count when it was posted in the window; 0 when it was only retweeted
     /// there, because the graph keeps no state beyond the window horizon to look it up.
@@ -32,7 +36,9 @@ pub struct TweetScore {
 /// A language and the number of tweets in it in a window. Ordered by most tweets, ties by code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LanguageCount {
+    /// The language code as the tweets give it (`und` when none).
     pub lang: String,
+    /// Tweets in it in the window.
     pub count: u64,
 }
 
@@ -90,7 +96,9 @@ impl fmt::Display for LanguageCount {
 /// The rows of one view of one window, best first, as of some moment of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ranking<R> {
+    /// The window ranked.
     pub window: Window,
+    /// Its rows, best first.
     pub rows: Vec<R>,
     /// True once the window has closed (the input frontier passed its end): the rows will not change.
     pub is_final: bool,
@@ -99,8 +107,11 @@ pub struct Ranking<R> {
 /// A ranking of any of the three views, as the graph publishes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Snapshot {
+    /// The top hashtags.
     Hashtags(Ranking<HashtagCount>),
+    /// The top tweets.
     Tweets(Ranking<TweetScore>),
+    /// The tweets per language.
     Languages(Ranking<LanguageCount>),
 }
 
@@ -127,8 +138,11 @@ impl Snapshot {
 /// The final views of a run, window by window: what "identical" compares between two runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalViews {
+    /// Each window's top hashtags.
     pub hashtags: BTreeMap<Window, Vec<HashtagCount>>,
+    /// Each window's top tweets.
     pub tweets: BTreeMap<Window, Vec<TweetScore>>,
+    /// Each window's tweets per language.
     pub languages: BTreeMap<Window, Vec<LanguageCount>>,
 }
 

@@ -32,22 +32,18 @@ impl WindowSpec {
     ///
     /// Both must be positive; a slide longer than the length would leave gaps no window covers,
     /// which nobody wants from a trending view, so it is rejected too.
-    pub fn new(length_ms: u64, slide_ms: u64) -> Result<Self, String> {
+    pub fn new(length_ms: u64, slide_ms: u64) -> Result<Self, WindowError> {
         if length_ms == 0 || slide_ms == 0 {
-            return Err("window length and slide must be positive".into());
+            return Err(WindowError::NotPositive);
         }
         if slide_ms > length_ms {
-            return Err(format!(
-                "window slide {} is longer than its length {}: windows would leave gaps; use LENGTH/SLIDE with SLIDE <= LENGTH",
-                format_duration(slide_ms),
-                format_duration(length_ms)
-            ));
+            return Err(WindowError::Gaps { length: format_duration(length_ms), slide: format_duration(slide_ms) });
         }
         Ok(WindowSpec { length_ms, slide_ms })
     }
 
     /// A tumbling spec: windows of `length_ms` that do not overlap.
-    pub fn tumbling(length_ms: u64) -> Result<Self, String> {
+    pub fn tumbling(length_ms: u64) -> Result<Self, WindowError> {
         Self::new(length_ms, length_ms)
     }
 
@@ -90,9 +86,9 @@ impl Window {
 /// Parses `LENGTH/SLIDE` (`5m/1m`, `1h/5m`, `30s/10s`) or a lone `LENGTH` for a tumbling window.
 /// Units: `ms`, `s`, `m`, `h`, `d`.
 impl FromStr for WindowSpec {
-    type Err = String;
+    type Err = WindowError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, WindowError> {
         let (length, slide) = match text.split_once('/') {
             Some((length, slide)) => (parse_duration(length)?, parse_duration(slide)?),
             None => {
@@ -118,16 +114,60 @@ impl fmt::Display for WindowSpec {
 const UNITS: [(&str, u64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
 
 /// Parses a duration such as `90s`, `5m` or `250ms` into milliseconds.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
+///
+/// ```
+/// use trendflow_dataflows::window::{format_duration, parse_duration};
+/// assert_eq!(parse_duration("90s"), Ok(90_000));
+/// assert_eq!(format_duration(90_000), "90s");
+/// assert_eq!(format_duration(3_600_000), "1h");
+/// assert!(parse_duration("5 minutes").unwrap_err().to_string().contains("such as 5m or 30s"));
+/// ```
+pub fn parse_duration(text: &str) -> Result<u64, WindowError> {
     let text = text.trim();
     let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
-    let explain =
-        || format!("invalid duration '{text}': expected a number and a unit (ms, s, m, h, d), such as 5m or 30s");
-    let number: u64 = number.parse().map_err(|_| explain())?;
-    let scale = UNITS.iter().find(|(name, _)| *name == unit).map(|(_, scale)| *scale).ok_or_else(explain)?;
-    number.checked_mul(scale).ok_or_else(|| format!("duration '{text}' is too long"))
+    let unreadable = || WindowError::Duration(text.to_string());
+    let number: u64 = number.parse().map_err(|_| unreadable())?;
+    let scale = UNITS.iter().find(|(name, _)| *name == unit).map(|(_, scale)| *scale).ok_or_else(unreadable)?;
+    number.checked_mul(scale).ok_or_else(|| WindowError::TooLong(text.to_string()))
 }
+
+/// Why a duration or a window spec could not be read; each says what would be right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WindowError {
+    /// A length or slide of zero.
+    NotPositive,
+    /// A slide longer than the length (durations as written).
+    Gaps {
+        /// The window's length.
+        length: String,
+        /// The window's slide.
+        slide: String,
+    },
+    /// Not a number and a unit.
+    Duration(String),
+    /// More milliseconds than fit.
+    TooLong(String),
+}
+
+impl fmt::Display for WindowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WindowError::NotPositive => write!(f, "window length and slide must be positive"),
+            WindowError::Gaps { length, slide } => write!(
+                f,
+                "window slide {slide} is longer than its length {length}: windows would leave gaps; use LENGTH/SLIDE with SLIDE <= LENGTH"
+            ),
+            WindowError::Duration(text) => write!(
+                f,
+                "invalid duration '{text}': expected a number and a unit (ms, s, m, h, d), such as 5m or 30s"
+            ),
+            WindowError::TooLong(text) => write!(f, "duration '{text}' is too long"),
+        }
+    }
+}
+
+impl std::error::Error for WindowError {}
 
 /// The greatest common divisor: the longest step that lands on every multiple of both, such as
 /// the tick that divides a window's length and slide.
@@ -200,9 +240,9 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_would_be_right() {
-        assert!("5x".parse::<WindowSpec>().unwrap_err().contains("expected a number and a unit"));
-        assert!("1m/5m".parse::<WindowSpec>().unwrap_err().contains("SLIDE <= LENGTH"));
-        assert!("0s".parse::<WindowSpec>().unwrap_err().contains("positive"));
+        assert!("5x".parse::<WindowSpec>().unwrap_err().to_string().contains("expected a number and a unit"));
+        assert!("1m/5m".parse::<WindowSpec>().unwrap_err().to_string().contains("SLIDE <= LENGTH"));
+        assert!("0s".parse::<WindowSpec>().unwrap_err().to_string().contains("positive"));
         assert!("".parse::<WindowSpec>().is_err());
     }
 }

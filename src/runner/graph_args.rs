@@ -3,7 +3,7 @@
 use anyhow::{anyhow, Result};
 use clap::Args;
 use trendflow_dataflows::graph::GraphConfig;
-use trendflow_dataflows::window::{parse_duration, WindowSpec};
+use trendflow_dataflows::window::{parse_duration, WindowError, WindowSpec};
 
 /// Which views: `--window` (repeatable) and `--top`.
 #[derive(Args, Debug, Clone)]
@@ -30,9 +30,9 @@ impl ViewArgs {
 
 /// A wall-clock wait given as a duration (`10s`, `500ms`) or a plain number of seconds (`10`),
 /// in milliseconds.
-pub fn parse_wait(text: &str) -> Result<u64, String> {
+pub fn parse_wait(text: &str) -> Result<u64, WindowError> {
     match text.trim().parse::<u64>() {
-        Ok(seconds) => seconds.checked_mul(1_000).ok_or_else(|| format!("'{text}' seconds is too long")),
+        Ok(seconds) => seconds.checked_mul(1_000).ok_or_else(|| WindowError::TooLong(text.to_string())),
         Err(_) => parse_duration(text),
     }
 }
@@ -57,6 +57,6 @@ mod tests {
     fn a_wait_is_a_duration_or_seconds() {
         assert_eq!(parse_wait("10"), Ok(10_000));
         assert_eq!(parse_wait("250ms"), Ok(250));
-        assert!(parse_wait("soon").unwrap_err().contains("expected a number and a unit"));
+        assert!(parse_wait("soon").unwrap_err().to_string().contains("expected a number and a unit"));
     }
 }
