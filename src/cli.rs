@@ -3,14 +3,14 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::runner::batch::BatchArgs;
-use crate::runner::db::DbCommand;
-use crate::runner::demo::DemoArgs;
-use crate::runner::produce::ProduceArgs;
-use crate::runner::stream::StreamArgs;
-use crate::runner::topics::TopicsCommand;
-use crate::runner::verify::VerifyArgs;
-use crate::runner::views::ViewsArgs;
+use crate::jobs::batch::BatchArgs;
+use crate::jobs::db::DbCommand;
+use crate::jobs::demo::DemoArgs;
+use crate::jobs::produce::ProduceArgs;
+use crate::jobs::stream::StreamArgs;
+use crate::jobs::topics::TopicsCommand;
+use crate::jobs::verify::VerifyArgs;
+use crate::jobs::views::ViewsArgs;
 
 /// trendflow: windowed rankings of tweet streams — top hashtags, top tweets, languages — from one
 /// differential dataflow graph that serves both the speed layer (Kafka) and the batch layer (MySQL).
@@ -49,14 +49,14 @@ impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> Result<()> {
         match self.command {
-            Command::Demo(args) => crate::runner::demo::run(args),
-            Command::Db(command) => crate::runner::db::run(command),
-            Command::Batch(args) => crate::runner::batch::run(args),
-            Command::Views(args) => crate::runner::views::run(args),
-            Command::Topics(command) => crate::runner::topics::run(command),
-            Command::Produce(args) => crate::runner::produce::run(args),
-            Command::Stream(args) => crate::runner::stream::run(args),
-            Command::Verify(args) => crate::runner::verify::run(args),
+            Command::Demo(args) => crate::jobs::demo::run(args),
+            Command::Db(command) => crate::jobs::db::run(command),
+            Command::Batch(args) => crate::jobs::batch::run(args),
+            Command::Views(args) => crate::jobs::views::run(args),
+            Command::Topics(command) => crate::jobs::topics::run(command),
+            Command::Produce(args) => crate::jobs::produce::run(args),
+            Command::Stream(args) => crate::jobs::stream::run(args),
+            Command::Verify(args) => crate::jobs::verify::run(args),
         }
     }
 }

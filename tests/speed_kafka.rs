@@ -292,7 +292,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
 
     let output = s
         .command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"])
-        .env("RUST_LOG", "trendflow::runner::stream=debug")
+        .env("RUST_LOG", "trendflow::jobs::stream=debug")
         .output()
         .expect("running the stream");
     let (summary, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

@@ -7,7 +7,7 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{column_type, explain, MysqlConfig, WIDENED_COLUMNS};
-use crate::runner::layer::{Push, Stopped};
+use crate::harness::layer::{Push, Stopped};
 use crate::source::limits::{check_tweet, graph_id, Misfit};
 use crate::source::seed_tweet::SeedTweet;
 

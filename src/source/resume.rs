@@ -20,7 +20,7 @@ use mysql::{Conn, TxOpts};
 use trendflow_dataflows::EventTime;
 
 use crate::db::{explain, MysqlConfig};
-use crate::runner::layer::{Checkpoint, PartitionPosition};
+use crate::harness::layer::{Checkpoint, PartitionPosition};
 
 /// Where a stream starts: an offset per partition (none stored: the beginning), the offset
 /// before which an earlier run handled every message, and the first window start it computes in

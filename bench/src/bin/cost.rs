@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use clap::Parser;
-use trendflow::runner::graph_args::ViewArgs;
-use trendflow::runner::memory::peak_rss_bytes;
+use trendflow::harness::memory::peak_rss_bytes;
+use trendflow::jobs::graph_args::ViewArgs;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::cost::Baseline;
 

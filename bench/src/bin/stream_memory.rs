@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
-use trendflow::runner::memory::rss_bytes_of;
+use trendflow::harness::memory::rss_bytes_of;
 use trendflow_bench::plot::LineChart;
 use trendflow_bench::services::{wait, Services};
 use trendflow_bench::{machine, write_results};

@@ -14,9 +14,9 @@ use clap::Args;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
 
 use crate::cluster::ClusterArgs;
-use crate::runner::graph_args::{LiveArgs, ViewArgs};
-use crate::runner::layer::{print_line, run_layer, LayerPlan, LayerRun, Output, SharedSource};
-use crate::runner::memory::peak_rss_bytes;
+use crate::harness::layer::{print_line, run_layer, LayerPlan, LayerRun, Output, SharedSource};
+use crate::harness::memory::peak_rss_bytes;
+use crate::jobs::graph_args::{LiveArgs, ViewArgs};
 use crate::sink::console::ranking_line;
 use crate::source::generator::{Generator, GeneratorConfig};
 

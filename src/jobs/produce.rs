@@ -11,9 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::EventTime;
 
 use crate::db::MysqlArgs;
+use crate::harness::latency::wall_clock_us;
+use crate::harness::signal::stop_flag;
 use crate::kafka::{KafkaArgs, Topic};
-use crate::runner::latency::wall_clock_us;
-use crate::runner::signal::stop_flag;
 use crate::sink::kafka::KafkaSink;
 use crate::source::files;
 use crate::source::formats::{Format, Parsed};

@@ -7,9 +7,9 @@ use clap::Args;
 
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
-use crate::runner::graph_args::ViewArgs;
-use crate::runner::layer::{read_ahead, run_layer, LayerPlan, Output, SharedSource};
-use crate::runner::memory::peak_rss_bytes;
+use crate::harness::layer::{read_ahead, run_layer, LayerPlan, Output, SharedSource};
+use crate::harness::memory::peak_rss_bytes;
+use crate::jobs::graph_args::ViewArgs;
 use crate::sink::mysql::{Layer, ViewWriter};
 use crate::source::mysql::{check_schema, push_history};
 

@@ -8,7 +8,7 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::{explain, MysqlArgs};
-use crate::runner::views::{read_view, ViewRow};
+use crate::jobs::views::{read_view, ViewRow};
 use crate::sink::mysql::Layer;
 use crate::sink::mysql::ViewKind;
 use crate::time::format_event_time;

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
-use crate::runner::latency::wall_clock_us;
+use crate::harness::latency::wall_clock_us;
 use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};

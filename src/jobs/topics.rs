@@ -10,8 +10,8 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::jobs::graph_args::parse_wait;
 use crate::kafka::{KafkaArgs, Topic};
-use crate::runner::graph_args::parse_wait;
 use crate::sink::kafka::KafkaSink;
 
 #[derive(Subcommand, Debug, Clone)]

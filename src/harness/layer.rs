@@ -1,7 +1,7 @@
 //! Running the graph over a source on timely workers: what the demo, batch and stream jobs share.
 //!
 //! Each worker pushes its share of the source's tweets into the graph at their event times. An
-//! ordered source (the generator, MySQL) leaves the input frontier to the runner, which keeps it a
+//! ordered source (the generator, MySQL) leaves the input frontier to the harness, which keeps it a
 //! fixed slack behind the latest event time seen; a driven source (Kafka) advances it itself, from
 //! its watermarks. The published rankings come back to the calling thread, which hands them to the
 //! job (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints

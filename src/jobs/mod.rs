@@ -1,0 +1,12 @@
+//! Jobs, one a file: each validates its flags, wires a source, the graph and sinks, and runs them
+//! on the layer harness ([`crate::harness`]). `cli` picks one; nothing else calls them.
+
+pub mod batch;
+pub mod db;
+pub mod demo;
+pub mod graph_args;
+pub mod produce;
+pub mod stream;
+pub mod topics;
+pub mod verify;
+pub mod views;
