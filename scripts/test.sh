@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: `scripts/test.sh [extra cargo test arguments]`.
+# The whole test suite: `scripts/test.sh [extra cargo test arguments]`, such as
+# `--test integration hostile` (the integration tests are one binary, each file a module).
 #
 # Installs missing build dependencies (scripts/build-deps.sh), starts the services the tests need
 # (scripts/mysql.sh for MariaDB, scripts/kafka.sh for a Kafka-API broker), builds into a cache
@@ -55,4 +56,6 @@ client=$(command -v mariadb || command -v mysql)
         "$client" -h127.0.0.1 -utrendflow -p"${TRENDFLOW_MYSQL_PASSWORD:-trendflow}" -e "DROP DATABASE \`$database\`"
     done
 
-cargo test --workspace --release "$@"
+# The service tier is marked ignored, so that `cargo test` alone passes on a machine without the
+# services; here they are running, so every test runs.
+cargo test --workspace --release "$@" -- --include-ignored

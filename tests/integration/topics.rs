@@ -1,14 +1,13 @@
 //! `trendflow topics write` and `topics delete` against the real broker. One test, as deleting
 //! topics while others produce has made tansu's storage fail.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 
-use common::Services;
+use crate::common::Services;
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn written_lines_read_back_and_topics_are_deleted_only_when_confirmed() {
     let s = Services::fresh("deletion");
     s.succeed(&["topics", "create", "--partitions", "1"]);

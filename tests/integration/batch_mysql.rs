@@ -2,9 +2,7 @@
 //! `trendflow batch` run, and its stored views checked against the reference implementation and
 //! against the same ranking computed by MariaDB itself in SQL; plus the errors a user meets.
 
-mod common;
-
-use common::{seed_dump, seed_tweets, server_url, stored_views, Services};
+use crate::common::{seed_dump, seed_tweets, server_url, stored_views, Services};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
@@ -32,6 +30,7 @@ fn sql_top_hashtags(url: &str, spec: WindowSpec) -> Vec<(i64, i64, String, i64)>
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
     let db = Services::fresh("seed");
     let url = db.mysql_url.clone();
@@ -64,6 +63,7 @@ fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn rerunning_the_batch_replaces_its_views() {
     let db = Services::fresh("rerun");
     let dump = seed_dump();
@@ -79,6 +79,7 @@ fn rerunning_the_batch_replaces_its_views() {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
     let db = Services::fresh("files");
     let url = db.mysql_url.clone();
@@ -118,6 +119,7 @@ fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn generated_tweets_go_into_the_three_tables() {
     let db = Services::fresh("generate");
     let url = db.mysql_url.clone();
@@ -145,6 +147,7 @@ fn generated_tweets_go_into_the_three_tables() {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_missing_server_wrong_password_and_missing_schema_get_one_clear_line() {
     let down =
         Services::with_mysql_url("mysql://trendflow:s3cret@127.0.0.1:1/trendflow").run(&["batch", "--mysql-wait", "0"]);

@@ -5,12 +5,10 @@
 //! a missing language, text beyond the Basic Multilingual Plane), among records that hold no tweet
 //! and malformed ones: every shape must give the seed form's views.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{stored_views, Services};
+use crate::common::{stored_views, Services};
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::WindowSpec;
 
@@ -58,6 +56,7 @@ fn loaded_views(file: &Path, expected: &[&str]) -> FinalViews {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn every_format_plain_or_compressed_loads_into_the_seed_forms_views() {
     let seed = loaded_views(&fixture("seed.jsonl"), &["loaded 6 tweets"]);
     assert_eq!(seed.hashtags.len(), 12, "4 windows of 1m and 8 of 5m/1m hold tweets");
@@ -117,6 +116,7 @@ fn every_format_plain_or_compressed_loads_into_the_seed_forms_views() {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     let seed = loaded_views(&fixture("seed.jsonl"), &["loaded 6 tweets"]);
     // Twitter v1.1 statuses as a firehose topic would hold them, notices and broken ones included.
@@ -126,7 +126,7 @@ fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     let lines = std::fs::read_to_string(fixture("twitter_v1.jsonl")).unwrap();
     let messages: Vec<(i32, String, Vec<u8>)> =
         lines.lines().enumerate().map(|(i, line)| (0, i.to_string(), line.as_bytes().to_vec())).collect();
-    common::send_messages(&format!("{}tweets", s.topic_prefix), &messages);
+    crate::common::send_messages(&format!("{}tweets", s.topic_prefix), &messages);
     let streamed = s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s"]);
     for expected in ["10 messages consumed", "2 dead-lettered (0 late", "2 skipped (no tweet)", "6 archived"] {
         assert!(streamed.contains(expected), "expected '{expected}' in: {streamed}");

@@ -1,8 +1,6 @@
 //! What the integration tests share: the real services, one database and one topic prefix per
 //! test (so tests run in parallel without meeting), the trendflow binary, and the seed's dump.
 
-#![allow(dead_code)] // Each test crate uses its own part of this module.
-
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;

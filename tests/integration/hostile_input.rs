@@ -5,11 +5,9 @@
 //! dead-lettered with its reason, or dropped as a duplicate), the stream never stops, and the
 //! views are those of the good tweets alone, in both layers. `db load` applies the same rules.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{read_topic, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{read_topic, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::graph::GraphConfig;
@@ -99,6 +97,7 @@ fn assert_one_letter_each(reasons: &[String], corpus: &[Hostile]) {
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view() {
     let s = Services::fresh("hostile");
     s.succeed(&["db", "init"]);
@@ -155,6 +154,7 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
 }
 
 #[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
     let s = Services::fresh("hostileload");
     s.succeed(&["db", "init"]);

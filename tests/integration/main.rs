@@ -1,0 +1,21 @@
+//! The integration tests, in one binary (as ripgrep has them), each file a module.
+//!
+//! Two tiers. `cargo test` alone runs those that need no services — the fuzzers' regressions,
+//! extraction against the seed's dump, the demo in every cluster layout — and lists the others as
+//! ignored, with what they need. `scripts/test.sh` starts MariaDB and a Kafka-API broker and runs
+//! them all (`--include-ignored`): the batch and speed layers against the real services, faults,
+//! outages, hostile input, formats and clusters (network namespaces need root).
+
+mod common;
+
+mod batch_mysql;
+mod cluster;
+mod faults;
+mod formats;
+mod fuzz_regressions;
+mod hashtag_extraction;
+mod hostile_input;
+mod outages;
+mod sink_failures;
+mod speed_kafka;
+mod topics;
