@@ -33,15 +33,27 @@ say() { echo "scripts/kafka.sh: $*" >&2; }
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
+# The pid of the broker this script started on the port, if that process still runs it: a
+# crashed broker leaves its pid file behind, and the number may by now be another process's
+# (pids wrap around), which must never be signalled.
+started_broker_pid() {
+    local pid
+    pid=$(cat "$data/broker.pid" 2>/dev/null) || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "tcp://127.0.0.1:$port " || return 1
+    echo "$pid"
+}
+
 # Stops the broker this script started on the port, if it runs (with the given signal); waits
 # until the port is free.
 stop_started_broker() {
-    if [ -f "$data/broker.pid" ] && kill "-${1:-TERM}" "$(cat "$data/broker.pid")" 2>/dev/null; then
+    local pid
+    if pid=$(started_broker_pid) && kill "-${1:-TERM}" "$pid" 2>/dev/null; then
         for _ in $(seq 1 60); do
             answers || break
             sleep 0.5
         done
     fi
+    rm -f "$data/broker.pid"
 }
 
 fresh=false
