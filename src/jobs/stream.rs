@@ -50,7 +50,7 @@ use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink};
-use crate::sink::mysql::{Layer, StoredTweet, TweetWriter, ViewWriter};
+use crate::sink::mysql::{Archive, Layer, StoredTweet, ViewWriter};
 use crate::source::formats::Format;
 use crate::source::kafka::{decode, Decoded, PartitionWatermarks, RecentIds, ReplayPoint};
 use crate::source::limits::DEFAULT_MAX_EVENT_AHEAD;
@@ -391,7 +391,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         .collect::<Result<_>>()?;
     let sink = KafkaSink::new(kafka)?;
     let (dead_letters, hashtags) = (kafka.topic(Topic::DeadLetter), kafka.topic(Topic::Hashtags));
-    let mut archive = plan.mysql.as_ref().map(Archive::new).transpose()?;
+    let mut archive =
+        plan.mysql.as_ref().map(|config| Archive::new(config, ARCHIVE_BATCH, ARCHIVE_EVERY)).transpose()?;
     let mut marks = PartitionWatermarks::new(&owned, plan.lateness_ms, plan.idle_after, Instant::now());
     let mut reported = None;
     let mut recent = RecentIds::default();
@@ -505,8 +506,8 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                     sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
                 }
                 if let Some(archive) = archive.as_mut() {
-                    archive
-                        .push(StoredTweet { tweet: tweet.clone(), date_time, ingested_at: ingestion.at }, counters)?;
+                    let stored = StoredTweet { tweet: tweet.clone(), date_time, ingested_at: ingestion.at };
+                    counters.archived.fetch_add(archive.push(stored)?, Ordering::Relaxed);
                 }
             }
             let time = tweet.created_at;
@@ -546,7 +547,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         }
         sink.poll();
         if let Some(archive) = archive.as_mut() {
-            archive.flush_if_due(now, counters)?;
+            counters.archived.fetch_add(archive.flush_if_due(now)?, Ordering::Relaxed);
         }
         let idle = plan.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
         let last = idle || plan.stop.load(Ordering::Relaxed);
@@ -556,7 +557,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
             }
             // What the positions have passed must be stored before a restart may skip it.
             if let Some(archive) = archive.as_mut() {
-                archive.flush(counters)?;
+                counters.archived.fetch_add(archive.flush()?, Ordering::Relaxed);
             }
             sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
             positions.checkpoint(feed, last);
@@ -754,44 +755,4 @@ fn assign(kafka: &KafkaConfig, topic: &str, partitions: &[i32], stored: &BTreeMa
 
 fn late_reason(tweet: &Tweet, frontier: u64) -> String {
     format!("late: event time {} is behind the watermark {}", rfc3339(tweet.created_at), rfc3339(frontier))
-}
-
-/// Consumed tweets on their way into MySQL's master dataset, in batches.
-struct Archive {
-    writer: TweetWriter,
-    pending: Vec<StoredTweet>,
-    flushed: Instant,
-}
-
-impl Archive {
-    fn new(config: &MysqlConfig) -> Result<Self> {
-        Ok(Archive { writer: TweetWriter::new(config)?, pending: Vec::new(), flushed: Instant::now() })
-    }
-
-    fn push(&mut self, tweet: StoredTweet, counters: &Counters) -> Result<()> {
-        self.pending.push(tweet);
-        if self.pending.len() >= ARCHIVE_BATCH {
-            self.flush(counters)?;
-        }
-        Ok(())
-    }
-
-    fn flush_if_due(&mut self, now: Instant, counters: &Counters) -> Result<()> {
-        match now.duration_since(self.flushed) >= ARCHIVE_EVERY {
-            true => self.flush(counters),
-            false => Ok(()),
-        }
-    }
-
-    fn flush(&mut self, counters: &Counters) -> Result<()> {
-        self.flushed = Instant::now();
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let tweets = std::mem::take(&mut self.pending);
-        let count = tweets.len() as u64;
-        self.writer.write(tweets).context("archiving consumed tweets into MySQL")?;
-        counters.archived.fetch_add(count, Ordering::Relaxed);
-        Ok(())
-    }
 }
