@@ -93,7 +93,8 @@ impl Services {
         let stdout = String::from_utf8_lossy(&output.stdout).to_string();
         assert!(
             output.status.success(),
-            "trendflow {args:?} failed:\n{stdout}\n{}",
+            "trendflow {args:?} failed ({}):\n{stdout}\n{}",
+            output.status,
             String::from_utf8_lossy(&output.stderr)
         );
         stdout
