@@ -47,6 +47,25 @@ pub fn fresh_database(name: &str) -> String {
     format!("{}/{database}", server_url())
 }
 
+/// One of the project's scripts (`scripts/NAME`).
+pub fn script(name: &str) -> Command {
+    Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/").to_string() + name)
+}
+
+/// Runs a script; fails the test if it fails.
+pub fn run_script(command: &mut Command) {
+    let status = command.status().expect("running a script");
+    assert!(status.success(), "{command:?} failed");
+}
+
+/// A broker of a test's own on `port` (`scripts/kafka.sh` with `argument`: `--fresh`, `--crash`,
+/// or none to start it), for what must not disturb the other tests' broker: crashing it, or
+/// deleting topics, which has made tansu's storage fail while others produce.
+pub fn private_broker(port: &str, argument: Option<&str>) -> String {
+    run_script(script("kafka.sh").env("TRENDFLOW_KAFKA_PORT", port).args(argument));
+    format!("127.0.0.1:{port}")
+}
+
 /// Where one test's trendflow commands point: its database, and its own topics on the broker.
 pub struct Services {
     pub mysql_url: String,

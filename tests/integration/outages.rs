@@ -5,10 +5,9 @@
 //! finish with views that verify; a service that stays away past the allowed wait ends the job
 //! with a clear error.
 
-use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{stored_views, wait_for, Services, Watched};
+use crate::common::{private_broker, run_script, script, stored_views, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
@@ -22,17 +21,8 @@ fn specs() -> Vec<WindowSpec> {
     vec!["1m".parse().unwrap(), "2m/30s".parse().unwrap()]
 }
 
-fn script(name: &str) -> Command {
-    Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/").to_string() + name)
-}
-
-fn run_script(command: &mut Command) {
-    let status = command.status().expect("running a script");
-    assert!(status.success(), "{command:?} failed");
-}
-
 fn broker(argument: Option<&str>) {
-    run_script(script("kafka.sh").env("TRENDFLOW_KAFKA_PORT", BROKER_PORT).args(argument));
+    private_broker(BROKER_PORT, argument);
 }
 
 fn mariadb(action: &str) {

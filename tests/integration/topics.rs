@@ -1,15 +1,20 @@
-//! `trendflow topics write` and `topics delete` against the real broker. One test, as deleting
-//! topics while others produce has made tansu's storage fail.
+//! `trendflow topics write` and `topics delete` against a real broker of the test's own: deleting
+//! topics while others produce has made tansu's storage fail (and, with librdkafka, crashed the
+//! clients of other tests in their metadata cache).
 
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::common::Services;
+use crate::common::{private_broker, Services};
+
+/// The port of the broker this test has to itself.
+const BROKER_PORT: &str = "9196";
 
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn written_lines_read_back_and_topics_are_deleted_only_when_confirmed() {
-    let s = Services::fresh("deletion");
+    let brokers = private_broker(BROKER_PORT, Some("--fresh"));
+    let s = Services { brokers, ..Services::fresh("deletion") };
     s.succeed(&["topics", "create", "--partitions", "1"]);
     let input: &[u8] = b"7\t{\"tweet_id\": 7}\nno key, no tab\n\t\xff not UTF-8\n";
     let mut writer =
