@@ -553,7 +553,7 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
         let last = idle || plan.stop.load(Ordering::Relaxed);
         if last || now.duration_since(positions.taken) >= plan.checkpoint_every {
             if !std::mem::take(&mut heard_since_checkpoint) {
-                broker.check(&consumer, kafka, &topic, owned[0])?;
+                broker.check(&consumer, kafka, &topic)?;
             }
             // What the positions have passed must be stored before a restart may skip it.
             if let Some(archive) = archive.as_mut() {
@@ -645,7 +645,7 @@ impl BrokerWatch {
         self.down_since.is_some()
     }
 
-    /// Records that the broker answered (a message came, or offsets).
+    /// Records that the broker answered (a message came, or metadata).
     fn answered(&mut self, kafka: &KafkaConfig) {
         if let Some(since) = self.down_since.take() {
             log::warn!("{kafka}: answering again after {:.1} s; reading on", since.elapsed().as_secs_f64());
@@ -660,12 +660,10 @@ impl BrokerWatch {
         }
     }
 
-    /// Asks the broker for a partition's end offsets; fails once it has not answered for longer
-    /// than allowed. Not for metadata: librdkafka (2.x, bundled) crashes in its metadata cache
-    /// when a metadata request of this consumer times out and its answer comes late (seen with a
-    /// busy broker: a segfault in `rd_kafka_metadata_cache_find`).
-    fn check(&mut self, consumer: &BaseConsumer, kafka: &KafkaConfig, topic: &str, partition: i32) -> Result<()> {
-        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(1)) {
+    /// Asks the broker for the topic's metadata; fails once it has not answered for longer than
+    /// allowed.
+    fn check(&mut self, consumer: &BaseConsumer, kafka: &KafkaConfig, topic: &str) -> Result<()> {
+        match consumer.fetch_metadata(Some(topic), Duration::from_secs(1)) {
             Ok(_) => self.answered(kafka),
             Err(error) => {
                 self.lost(kafka, &error);
