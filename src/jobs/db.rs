@@ -195,7 +195,7 @@ fn load_records(
 /// The row as stored, if it keeps the input rules ([`crate::source::limits`]).
 fn stored(row: SeedTweet, ingestion: Ingestion) -> Result<StoredTweet, RowError> {
     let date_time = row.date_time.clone().unwrap_or_default();
-    row.ingest(ingestion).map(|tweet| StoredTweet { tweet, date_time, ingested_at: ingestion.at })
+    row.ingest(ingestion).map(|tweet| StoredTweet::new(tweet, date_time, ingestion.at))
 }
 
 /// The seed's dump: its hashtags and tweet_hashtags are Twitter's entities and load as they are.

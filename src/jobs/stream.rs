@@ -502,11 +502,16 @@ fn read_partitions(plan: &WorkerPlan, worker: usize, peers: usize, feed: &mut dy
                 continue;
             }
             if !handled {
-                for hashtag in extract_hashtags(&tweet.text) {
-                    sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
+                // Extracted once for the hashtags topic and the archive.
+                let tags = extract_hashtags(&tweet.text);
+                for hashtag in &tags {
+                    sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&tweet, hashtag).as_bytes())?;
                 }
                 if let Some(archive) = archive.as_mut() {
-                    let stored = StoredTweet { tweet: tweet.clone(), date_time, ingested_at: ingestion.at };
+                    let stored = StoredTweet {
+                        hashtags: Some(tags),
+                        ..StoredTweet::new(tweet.clone(), date_time, ingestion.at)
+                    };
                     counters.archived.fetch_add(archive.push(stored)?, Ordering::Relaxed);
                 }
             }

@@ -51,14 +51,22 @@ pub struct StoredTweet {
     pub tweet: Tweet,
     pub date_time: String,
     pub ingested_at: EventTime,
+    /// The tweet's hashtags, if its source extracted them already (the stream, for its hashtags
+    /// topic); otherwise [`TweetWriter`] extracts them.
+    pub hashtags: Option<Vec<String>>,
 }
 
 impl StoredTweet {
+    /// A tweet with its `date_time` text, ingested at `ingested_at`.
+    pub fn new(tweet: Tweet, date_time: String, ingested_at: EventTime) -> Self {
+        StoredTweet { tweet, date_time, ingested_at, hashtags: None }
+    }
+
     /// A tweet from a source with no text of its own for the time, ingested at `ingested_at`:
     /// the time is written as UTC with milliseconds, a form `date_time` readers parse back exactly.
     pub fn with_utc_date(tweet: Tweet, ingested_at: EventTime) -> Self {
         let date_time = format_utc_date_time(tweet.created_at);
-        StoredTweet { tweet, date_time, ingested_at }
+        StoredTweet::new(tweet, date_time, ingested_at)
     }
 }
 
@@ -75,7 +83,7 @@ const TWEET_UPSERT: &str = "ON DUPLICATE KEY UPDATE tweet = VALUES(tweet), date_
 fn tweet_rows(tweets: &[StoredTweet]) -> Result<Vec<Vec<Value>>, Misfit> {
     tweets
         .iter()
-        .map(|StoredTweet { tweet, date_time, ingested_at }| {
+        .map(|StoredTweet { tweet, date_time, ingested_at, .. }| {
             Ok(vec![
                 Value::from(sql_id("tweet_id", tweet.id)?),
                 Value::from(&tweet.text),
@@ -130,10 +138,10 @@ impl TweetWriter {
         tweets.sort_by_key(|stored| stored.tweet.id);
         let mut new_hashtags: Vec<(i64, String)> = Vec::new();
         let mut links: Vec<(i64, i64, i64)> = Vec::new();
-        for StoredTweet { tweet, .. } in &tweets {
+        for StoredTweet { tweet, hashtags, .. } in &mut tweets {
             let tweet_id = sql_id("tweet_id", tweet.id)?;
             let mut counts: HashMap<String, i64> = HashMap::new();
-            for hashtag in extract_hashtags(&tweet.text) {
+            for hashtag in hashtags.take().unwrap_or_else(|| extract_hashtags(&tweet.text)) {
                 *counts.entry(hashtag).or_default() += 1;
             }
             for (hashtag, count) in counts {
