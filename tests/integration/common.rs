@@ -79,6 +79,15 @@ impl Services {
         Services { mysql_url: fresh_database(name), topic_prefix: format!("{}.", unique(name)), brokers: brokers() }
     }
 
+    /// Fresh services ready for a stream: the schema in the database, and the topics with
+    /// `partitions` partitions each.
+    pub fn streaming(name: &str, partitions: u32) -> Self {
+        let s = Services::fresh(name);
+        s.succeed(&["db", "init"]);
+        s.succeed(&["topics", "create", "--partitions", &partitions.to_string()]);
+        s
+    }
+
     /// Only a database, at `url` (for tests of connection errors).
     pub fn with_mysql_url(url: &str) -> Self {
         Services { mysql_url: url.to_string(), topic_prefix: String::new(), brokers: brokers() }

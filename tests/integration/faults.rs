@@ -35,9 +35,7 @@ fn final_rankings(topic: &str) -> Vec<(String, String)> {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_stream_killed_ten_times_and_stopped_while_tweets_arrive_still_matches_the_batch_layer() {
-    let s = Services::fresh("kills");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming("kills", 2);
     // Ten minutes of event time, produced over about 20 s while the stream is being killed.
     let producer =
         s.watch(&["produce", "--from", "generator", "--tweets", "30000", "--event-rate", "50", "--rate", "1500"]);
@@ -146,9 +144,7 @@ fn number_before(text: &str, label: &str) -> i64 {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_stream_whose_broker_lost_the_records_at_its_positions_stops_instead_of_skipping() {
-    let s = Services::fresh("lostrecords");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming("lostrecords", 2);
     s.succeed(&["produce", "--from", "generator", "--tweets", "3000"]);
     // Thirty seconds of tweets and ten-second windows: the positions stored are well past the start.
     let first = s.succeed(&["stream", "--window", "10s", "--until-idle", "3s", "--no-archive"]);

@@ -120,9 +120,7 @@ fn every_format_plain_or_compressed_loads_into_the_seed_forms_views() {
 fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     let seed = loaded_views(&fixture("seed.jsonl"), &["loaded 6 tweets"]);
     // Twitter v1.1 statuses as a firehose topic would hold them, notices and broken ones included.
-    let s = Services::fresh("formatstream");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "1"]);
+    let s = Services::streaming("formatstream", 1);
     let lines = std::fs::read_to_string(fixture("twitter_v1.jsonl")).unwrap();
     let messages: Vec<(i32, String, Vec<u8>)> =
         lines.lines().enumerate().map(|(i, line)| (0, i.to_string(), line.as_bytes().to_vec())).collect();
@@ -135,9 +133,7 @@ fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     assert!(speed == seed, "{}", speed.first_difference(&seed).unwrap_or_default());
 
     // A compressed Twitter v2 file, produced as the seed's rows and streamed, gives them too.
-    let s = Services::fresh("formatproduce");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming("formatproduce", 2);
     let file = compressed(&fixture("twitter_v2.jsonl"), "gz");
     let produced = s.succeed(&["produce", "--from", file.to_str().unwrap()]);
     std::fs::remove_file(&file).unwrap();

@@ -99,9 +99,7 @@ fn assert_one_letter_each(reasons: &[String], corpus: &[Hostile]) {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view() {
-    let s = Services::fresh("hostile");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming("hostile", 2);
     let mut good = seed_tweets();
     good.push(long_post(&good[good.len() / 2]));
     good.sort_by_key(|tweet| (tweet.created_at, tweet.id));

@@ -35,9 +35,7 @@ fn a_batch_run_whose_view_write_fails_stops_with_the_error_before_reading_the_hi
 /// A stream that runs until stopped (no `--until-idle`) ends by itself once `table` refuses a
 /// write, with the error, instead of consuming on while storing nothing.
 fn a_stream_stops_when_a_write_to(table: &str) {
-    let s = Services::fresh(&format!("streamsink_{table}"));
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming(&format!("streamsink_{table}"), 2);
     s.succeed(&["produce", "--from", "generator", "--tweets", "20000"]);
     let message = s.refuse_writes(table);
 

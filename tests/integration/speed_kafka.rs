@@ -26,9 +26,7 @@ fn send_raw(topic: &str, partition: i32, messages: &[(String, Vec<u8>)]) {
 /// Services of their own with a tweets topic of `partitions` partitions, and `count` generated
 /// tweets one second of event time apart, in arrival order, not yet sent.
 fn one_tweet_a_second(name: &str, partitions: u32, count: u64) -> (Services, String, Vec<Tweet>) {
-    let s = Services::fresh(name);
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", &partitions.to_string()]);
+    let s = Services::streaming(name, partitions);
     let tweets_topic = format!("{}tweets", s.topic_prefix);
     let generator = Generator::new(GeneratorConfig { tweets: count, rate_per_sec: 1.0, ..GeneratorConfig::default() })
         .expect("generator");
@@ -119,9 +117,7 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn generated_tweets_reach_the_batch_layer_through_the_archive() {
-    let s = Services::fresh("archive");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "4"]);
+    let s = Services::streaming("archive", 4);
     let produced = s.succeed(&["produce", "--from", "generator", "--tweets", "200000"]);
     assert!(produced.contains("200000 confirmed, 0 failed"), "{produced}");
     let streamed = s.succeed(&["stream", "-w", "2", "--until-idle", "3s"]);
@@ -147,9 +143,7 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_live_stream_measures_its_end_to_end_latency() {
-    let s = Services::fresh("latency");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["topics", "create", "--partitions", "2"]);
+    let s = Services::streaming("latency", 2);
     let report = std::env::temp_dir().join(format!("{}latency.json", s.topic_prefix));
     let mut stream = s.watch(&[
         "stream",
