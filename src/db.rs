@@ -9,6 +9,7 @@ use clap::Args;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
+use crate::service_env;
 use crate::time::parse_created_at;
 
 /// The default database: the one `scripts/mysql.sh` prepares on this machine.
@@ -19,7 +20,7 @@ pub const DEFAULT_MYSQL_URL: &str = "mysql://trendflow:trendflow@127.0.0.1:3306/
 pub struct MysqlArgs {
     /// The database, as mysql://USER:PASSWORD@HOST:PORT/DATABASE. Prefer the environment variable
     /// for real credentials: a command line is visible to every user of the machine.
-    #[arg(long = "mysql-url", env = "TRENDFLOW_MYSQL_URL", default_value = DEFAULT_MYSQL_URL, hide_env_values = true, hide_default_value = true)]
+    #[arg(long = "mysql-url", env = service_env::MYSQL_URL, default_value = DEFAULT_MYSQL_URL, hide_env_values = true, hide_default_value = true)]
     pub url: String,
     /// How long to keep retrying while the server does not answer, in seconds.
     #[arg(long = "mysql-wait", default_value_t = 10, value_name = "SECS")]
@@ -108,7 +109,7 @@ impl MysqlConfig {
     /// * a lost connection (the server stopped, restarted or dropped us) is replaced by a new
     ///   one, waiting up to the configured time (`--mysql-wait`) for the server to come back;
     /// * a deadlock or lock wait timeout, which concurrent writers meet now and then, is retried
-    ///   after a short pause, up to [`MAX_TRANSIENT_ATTEMPTS`] times.
+    ///   after a short pause, a few times.
     ///
     /// Any other error, or a server that stays away, ends with an error that says `what` failed.
     pub fn retrying<T>(

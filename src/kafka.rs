@@ -10,6 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::service_env;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
@@ -26,14 +27,14 @@ pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
 #[derive(Args, Clone, Debug)]
 pub struct KafkaArgs {
     /// Bootstrap brokers, comma-separated HOST:PORT.
-    #[arg(long = "brokers", env = "TRENDFLOW_BROKERS", default_value = DEFAULT_BROKERS)]
+    #[arg(long = "brokers", env = service_env::BROKERS, default_value = DEFAULT_BROKERS)]
     pub brokers: String,
     /// A librdkafka setting KEY=VALUE (repeatable), as with kcat: TLS, SASL, tuning.
     /// Example: -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN.
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
     /// Prefix of every topic name, to keep several deployments apart on one cluster.
-    #[arg(long = "topic-prefix", env = "TRENDFLOW_TOPIC_PREFIX", default_value = "")]
+    #[arg(long = "topic-prefix", env = service_env::TOPIC_PREFIX, default_value = "")]
     pub topic_prefix: String,
     /// How long to wait for the broker to answer, in seconds.
     #[arg(long = "kafka-wait", default_value_t = 10, value_name = "SECS")]

@@ -2,10 +2,12 @@
 //!
 //! A reader finds any behaviour in two hops from `main`: [`cli`] picks a job in [`jobs`], and the
 //! job wires a [`source`] to the graph and the graph to a [`sink`], running them on the
-//! [`harness`]. Below those: [`db`] and [`kafka`] (connections and their settings), [`time`]
-//! (event times as text), [`cluster`] (timely's cluster flags) and [`fuzzing`] (the fuzz
-//! targets' checks).
+//! [`harness`]. Below those: [`checkpoint`] (what a stream's checkpoint holds), [`db`] and
+//! [`kafka`] (connections and their settings), [`service_env`] (the environment that points a
+//! process at its services), [`time`] (event times as text, the wall clock), [`cluster`]
+//! (timely's cluster flags) and [`fuzzing`] (the fuzz targets' checks).
 
+pub mod checkpoint;
 pub mod cli;
 pub mod cluster;
 pub mod db;
@@ -13,6 +15,7 @@ pub mod fuzzing;
 pub mod harness;
 pub mod jobs;
 pub mod kafka;
+pub mod service_env;
 pub mod sink;
 pub mod source;
 pub mod time;

@@ -7,6 +7,8 @@
 //! API v2, Bluesky) and Twitter API v1.1's `Sun Aug 29 23:51:27 +0000 2021` are accepted too, and a
 //! time with no zone at all is taken as UTC.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use thiserror::Error;
 
@@ -106,6 +108,16 @@ fn formatted(time: EventTime, format: &str) -> String {
         Some(moment) => moment.format(format).to_string(),
         None => format!("{time} ms"),
     }
+}
+
+/// Now, in microseconds since the Unix epoch.
+pub fn wall_clock_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_micros() as u64).unwrap_or(0)
+}
+
+/// Now, in milliseconds since the Unix epoch: an event time.
+pub fn wall_clock_ms() -> EventTime {
+    wall_clock_us() / 1_000
 }
 
 #[cfg(test)]

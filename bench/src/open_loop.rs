@@ -8,17 +8,18 @@
 //! every view that includes it has then been emitted. Measuring from the schedule rather than from
 //! the actual send keeps a stalled graph from hiding its own delay (coordinated omission).
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use differential_dataflow::input::Input;
 use hdrhistogram::Histogram;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
+use trendflow::harness::latency::{new_histogram, LatencyRecorder};
 use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow::time::wall_clock_us;
 use trendflow_dataflows::graph::{rankings, GraphConfig};
-use trendflow_dataflows::{EventTime, Tweet};
+use trendflow_dataflows::{Contribution, EventTime};
 
 /// One latency measurement: a rate held for a while.
 #[derive(Clone, Debug)]
@@ -46,61 +47,53 @@ pub const GIVE_UP: Duration = Duration::from_secs(5);
 
 impl OpenLoop {
     /// Runs the schedule on `workers` timely workers in this process and merges their histograms.
+    /// Each worker measures with the stream job's own [`LatencyRecorder`], its latencies counted
+    /// from each tweet's scheduled moment.
     pub fn run(&self) -> Result<Latencies> {
         let total = (self.rate * (self.warmup + self.measure).as_secs_f64()) as u64;
         let generator = Generator::new(GeneratorConfig { tweets: total, disorder_ms: 0, ..GeneratorConfig::default() })
             .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
-        let base_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as EventTime;
+        let base_us = wall_clock_us();
         let start = Instant::now();
         let settings = self.clone();
         let guards = timely::execute(timely::Config::process(self.workers), move |worker| {
             let probe = ProbeHandle::new();
             let mut input = worker.dataflow(|scope| {
-                let (input, tweets) = scope.new_collection::<Tweet, isize>();
-                rankings(tweets, &settings.graph).publish(true, |_snapshot| {}).probe_with(&probe);
+                let (input, contributions) = scope.new_collection::<Contribution, isize>();
+                rankings(contributions, &settings.graph).publish(true, |_snapshot| {}).probe_with(&probe);
                 input
             });
-            let nanos_per_tweet = 1e9 / settings.rate;
-            let scheduled = |index: u64| (index as f64 * nanos_per_tweet) as u64;
-            let warmup = settings.warmup.as_nanos() as u64;
-            let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
-            // Offered tweets not yet in every view: the tick they enter at, and their schedule.
-            let mut waiting: VecDeque<(EventTime, u64)> = VecDeque::new();
+            let micros_per_tweet = 1e6 / settings.rate;
+            // The moment tweet `index` is due, in µs since the Unix epoch.
+            let scheduled = |index: u64| base_us + (index as f64 * micros_per_tweet) as u64;
+            let mut recorder = LatencyRecorder::new(settings.graph.clone(), settings.warmup.as_millis() as u64);
             let mut next = worker.index() as u64;
             let mut saturated = false;
-            while next < total || !waiting.is_empty() {
-                let now = start.elapsed().as_nanos() as u64;
+            while next < total || recorder.oldest_waiting_us().is_some() {
+                let now = base_us + start.elapsed().as_micros() as u64;
                 while next < total && scheduled(next) <= now {
                     let mut tweet = generator.tweet(next);
-                    tweet.created_at = base_ms + scheduled(next) / 1_000_000;
-                    waiting.push_back((settings.graph.enters_at(tweet.created_at), scheduled(next)));
+                    tweet.created_at = (scheduled(next) / 1_000) as EventTime;
                     let at = tweet.created_at;
-                    input.update_at(tweet, at, 1);
+                    recorder.fed_since(at, scheduled(next), now);
+                    input.update_at(Contribution::of(tweet), at, 1);
                     next += worker.peers() as u64;
                 }
-                input.advance_to(base_ms + now / 1_000_000);
+                input.advance_to(now / 1_000);
                 input.flush();
                 worker.step();
-                let now = start.elapsed().as_nanos() as u64;
-                while let Some(&(enters, at)) = waiting.front() {
-                    if probe.less_equal(&enters) {
-                        break;
-                    }
-                    waiting.pop_front();
-                    if at >= warmup {
-                        histogram.saturating_record((now - at) / 1_000);
-                    }
-                }
-                let oldest = waiting.front().map(|(_, at)| *at).unwrap_or(now);
-                if now.saturating_sub(oldest) > GIVE_UP.as_nanos() as u64 {
+                let now = base_us + start.elapsed().as_micros() as u64;
+                recorder.emitted_before(probe.with_frontier(|frontier| frontier.first().copied()), now);
+                let oldest = recorder.oldest_waiting_us().unwrap_or(now);
+                if now.saturating_sub(oldest) > GIVE_UP.as_micros() as u64 {
                     saturated = true;
                     break;
                 }
             }
-            (histogram, saturated)
+            (recorder.latencies().emitted.clone(), saturated)
         })
         .map_err(|e| anyhow!("starting timely workers: {e}"))?;
-        let mut merged = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+        let mut merged = new_histogram();
         let mut saturated = false;
         for result in guards.join() {
             let (histogram, worker_saturated) = result.map_err(|e| anyhow!("a timely worker failed: {e}"))?;

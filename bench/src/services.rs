@@ -6,6 +6,7 @@ use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
 use mysql::prelude::Queryable;
+use trendflow::service_env::point_at;
 
 use crate::trendflow_binary;
 
@@ -61,11 +62,7 @@ impl Run {
     /// A `trendflow` command against this run's database and topics.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.trendflow);
-        command
-            .args(args)
-            .env("TRENDFLOW_MYSQL_URL", &self.url)
-            .env("TRENDFLOW_BROKERS", &self.brokers)
-            .env("TRENDFLOW_TOPIC_PREFIX", &self.prefix);
+        point_at(command.args(args), &self.url, &self.brokers, &self.prefix);
         command
     }
 

@@ -23,12 +23,11 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 
-use crate::hashtags::extract_hashtags;
 use crate::publish::publish;
 use crate::top_k::ranked;
 use crate::views::{HashtagCount, LanguageCount, Snapshot, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
-use crate::{EventTime, Tweet};
+use crate::{Contribution, EventTime};
 
 /// What the graph computes: which window specs, how many rows per ranking, and how often.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,15 +176,6 @@ pub struct Views<'scope> {
     windows: Vec<WindowSpec>,
 }
 
-/// What a tweet contributes to windows, once its text has been reduced to hashtags.
-#[derive(Clone, Debug)]
-struct Contribution {
-    id: u64,
-    lang: String,
-    hashtags: Vec<String>,
-    retweet_of: Option<u64>,
-}
-
 /// How a tweet takes part in a window's tweet ranking.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 enum TweetEvent {
@@ -195,42 +185,38 @@ enum TweetEvent {
     Retweeted,
 }
 
-/// Builds the ranking graph over `tweets`, whose timestamps are the tweets' event times.
+/// Builds the ranking graph over what tweets contribute, timestamped by the tweets' event times.
 ///
 /// ```
 /// use differential_dataflow::input::Input;
 /// use trendflow_dataflows::graph::{rankings, GraphConfig};
 /// use trendflow_dataflows::views::FinalViews;
-/// use trendflow_dataflows::Tweet;
+/// use trendflow_dataflows::{Contribution, Tweet};
 ///
 /// let config = GraphConfig::new(vec!["1m".parse().unwrap()], 3, 1_000).unwrap();
 /// let views = std::sync::Arc::new(std::sync::Mutex::new(FinalViews::default()));
 /// let sink = views.clone();
 /// timely::execute_directly(move |worker| {
 ///     let mut input = worker.dataflow(|scope| {
-///         let (input, tweets) = scope.new_collection::<Tweet, isize>();
+///         let (input, contributions) = scope.new_collection::<Contribution, isize>();
 ///         let sink = sink.clone();
-///         rankings(tweets, &config).publish(false, move |snapshot| sink.lock().unwrap().record(snapshot));
+///         rankings(contributions, &config).publish(false, move |snapshot| sink.lock().unwrap().record(snapshot));
 ///         input
 ///     });
 ///     let tweet = |id, text: &str, at| Tweet {
 ///         id, text: text.into(), created_at: at, lang: "en".into(), user_id: None, retweet_of: None,
 ///     };
-///     input.update_at(tweet(1, "#rust is #fast", 5_000), 5_000, 1);
-///     input.update_at(tweet(2, "#Rust again", 7_000), 7_000, 1);
+///     input.update_at(Contribution::of(tweet(1, "#rust is #fast", 5_000)), 5_000, 1);
+///     input.update_at(Contribution::of(tweet(2, "#Rust again", 7_000)), 7_000, 1);
 /// });
 /// let views = views.lock().unwrap();
 /// let top = &views.hashtags.values().next().unwrap()[0];
 /// assert_eq!((top.hashtag.as_str(), top.count), ("rust", 2));
 /// ```
-pub fn rankings<'scope>(tweets: Collection<'scope, EventTime, Tweet>, config: &GraphConfig) -> Views<'scope> {
-    let contributions = tweets.map(|tweet| Contribution {
-        hashtags: extract_hashtags(&tweet.text),
-        id: tweet.id,
-        lang: tweet.lang,
-        retweet_of: tweet.retweet_of,
-    });
-
+pub fn rankings<'scope>(
+    contributions: Collection<'scope, EventTime, Contribution>,
+    config: &GraphConfig,
+) -> Views<'scope> {
     let hashtags = sliding(contributions.clone(), config, |tweet, length, records| {
         records.extend(tweet.hashtags.iter().map(|hashtag| (length, (hashtag.clone(), ()))))
     });

@@ -5,7 +5,7 @@
 //! from or where rankings go — no Kafka, no MySQL, no clock — which is what makes the two layers'
 //! views identical by construction. The pieces:
 //!
-//! * [`tweet`]: the input record and its event time;
+//! * [`tweet`]: the tweet, its event time, and the graph's input record, its [`Contribution`];
 //! * [`hashtags`]: hashtag extraction by Twitter's rules;
 //! * [`window`]: window specs and which windows hold a moment;
 //! * [`graph`]: the graph itself, from tweets to [`graph::Views`];
@@ -26,4 +26,4 @@ pub mod window;
 #[cfg(feature = "reference")]
 pub mod reference;
 
-pub use tweet::{EventTime, Tweet};
+pub use tweet::{Contribution, EventTime, Tweet};

@@ -9,7 +9,7 @@ use trendflow_dataflows::graph::{rankings, GraphConfig};
 use trendflow_dataflows::reference;
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::WindowSpec;
-use trendflow_dataflows::Tweet;
+use trendflow_dataflows::{Contribution, Tweet};
 
 const TAGS: [&str; 6] = ["#rust", "#Rust", "#ida", "#東京", "#café", "#LLWS"];
 const LANGS: [&str; 3] = ["en", "ja", "und"];
@@ -82,16 +82,16 @@ fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
         let sink = sink.clone();
         let config = case.config.clone();
         let (mut input, probe) = worker.dataflow(|scope| {
-            let (input, tweets) = scope.new_collection::<Tweet, isize>();
-            let (probe, tweets) = tweets.probe();
-            rankings(tweets, &config).publish(changes, move |snapshot| sink.lock().unwrap().record(snapshot));
+            let (input, contributions) = scope.new_collection::<Contribution, isize>();
+            let (probe, contributions) = contributions.probe();
+            rankings(contributions, &config).publish(changes, move |snapshot| sink.lock().unwrap().record(snapshot));
             (input, probe)
         });
         let mine: Vec<(usize, &Tweet)> = case.tweets.iter().enumerate().filter(|(i, _)| i % peers == index).collect();
         let mut start = 0;
         for &end in &case.batch_ends {
             for (_, tweet) in mine.iter().filter(|(i, _)| (start..end).contains(i)) {
-                input.update_at((*tweet).clone(), tweet.created_at, 1);
+                input.update_at(Contribution::of((*tweet).clone()), tweet.created_at, 1);
             }
             let pending = mine.iter().filter(|(i, _)| *i >= end).map(|(_, t)| t.created_at).min();
             if let Some(frontier) = pending {

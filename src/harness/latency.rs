@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
@@ -92,14 +91,16 @@ impl Default for Latencies {
     }
 }
 
-/// One worker's tweets waiting for their rankings, and the latencies of those that got them.
+/// One worker's tweets waiting for their rankings, and the latencies of those that got them: what
+/// the stream job measures, and the graph's in-process benchmark too.
 pub struct LatencyRecorder {
     graph: GraphConfig,
     /// Tweets of event time before this are not measured: the warm-up.
     measure_from: Option<EventTime>,
     warmup_ms: u64,
-    /// Event times of the tweets not yet in every ranking, by the tick they enter at.
-    waiting: BTreeMap<EventTime, Vec<EventTime>>,
+    /// When the tweets not yet in every ranking started (µs since the Unix epoch), by the tick
+    /// they enter at.
+    waiting: BTreeMap<EventTime, Vec<u64>>,
     latencies: Latencies,
 }
 
@@ -114,10 +115,16 @@ impl LatencyRecorder {
     /// The warm-up runs from the first tweet this worker sees. Without one, every tweet counts,
     /// including those that arrive after a later one (from another partition).
     pub fn fed(&mut self, time: EventTime, now_us: u64) {
+        self.fed_since(time, time * 1_000, now_us);
+    }
+
+    /// Notes a tweet of event time `time` fed into the graph at `now_us`, its latency counted from
+    /// `started_us` (a schedule finer than the event time's milliseconds).
+    pub fn fed_since(&mut self, time: EventTime, started_us: u64, now_us: u64) {
         let in_warmup = self.warmup_ms > 0 && time < *self.measure_from.get_or_insert(time + self.warmup_ms);
         if !in_warmup {
-            self.waiting.entry(self.graph.enters_at(time)).or_default().push(time);
-            self.latencies.consumed.saturating_record(latency_us(time, now_us));
+            self.waiting.entry(self.graph.enters_at(time)).or_default().push(started_us);
+            self.latencies.consumed.saturating_record(latency_us(started_us, now_us));
         }
     }
 
@@ -129,9 +136,14 @@ impl LatencyRecorder {
             Some(frontier) => self.waiting.split_off(&frontier),
             None => BTreeMap::new(),
         };
-        for time in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
-            self.latencies.emitted.saturating_record(latency_us(time, now_us));
+        for started_us in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
+            self.latencies.emitted.saturating_record(latency_us(started_us, now_us));
         }
+    }
+
+    /// When the longest-waiting tweet of the earliest tick started, if any tweet waits.
+    pub fn oldest_waiting_us(&self) -> Option<u64> {
+        self.waiting.values().next().and_then(|started| started.iter().min().copied())
     }
 
     /// The latencies recorded so far.
@@ -140,9 +152,9 @@ impl LatencyRecorder {
     }
 }
 
-/// From event time `time` (ms) to `now_us`, at least the histogram's lowest value.
-fn latency_us(time: EventTime, now_us: u64) -> u64 {
-    now_us.saturating_sub(time * 1_000).max(1)
+/// From `started_us` to `now_us`, at least the histogram's lowest value.
+fn latency_us(started_us: u64, now_us: u64) -> u64 {
+    now_us.saturating_sub(started_us).max(1)
 }
 
 /// A histogram in full: `[value, count]` for each recorded bucket, the value (µs) being the
@@ -160,11 +172,6 @@ pub fn histogram_from_json(value: &Value) -> Option<Histogram<u64>> {
         histogram.record_n(bucket[0].as_u64()?, bucket[1].as_u64()?).ok()?;
     }
     Some(histogram)
-}
-
-/// Now, in microseconds since the Unix epoch.
-pub fn wall_clock_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_micros() as u64).unwrap_or(0)
 }
 
 /// A histogram's count, percentiles and maximum, in milliseconds.

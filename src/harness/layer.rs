@@ -3,10 +3,11 @@
 //! Each worker pushes its share of the source's tweets into the graph at their event times. An
 //! ordered source (the generator, MySQL) leaves the input frontier to the harness, which keeps it a
 //! fixed slack behind the latest event time seen; a driven source (Kafka) advances it itself, from
-//! its watermarks. The published rankings come back to the calling thread, which hands them to the
-//! job (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints
-//! come back the same way, in order with the rankings, so the job knows which rankings a
-//! checkpoint's positions produced.
+//! its watermarks, and tells the other workers its watermark so that an idle one can follow
+//! theirs. The published rankings come back to the calling thread, which hands them to the job
+//! (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints —
+//! whatever it needs to resume, opaque here — come back the same way, in order with the
+//! rankings, so the job knows which rankings a checkpoint covers.
 //!
 //! The first failure — of a sink on the calling thread, or of a worker (its source, a producer) —
 //! stops the whole run promptly: every worker of this process stops taking input at its next
@@ -14,6 +15,7 @@
 //! longer store what it computes.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,7 +34,7 @@ use timely::dataflow::operators::Probe;
 use timely::worker::Worker;
 use trendflow_dataflows::graph::{rankings, GraphConfig};
 use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::{EventTime, Tweet};
+use trendflow_dataflows::{Contribution, EventTime, Tweet};
 
 /// A source of tweets split over workers: called once per worker with `(worker, peers, push)`,
 /// it pushes that worker's share of the tweets, as nearly in event-time order as it can. A push
@@ -48,34 +50,37 @@ pub type Push<'a> = dyn FnMut(Tweet) -> Result<(), Stopped> + 'a;
 #[error("stopped because another part of the run failed")]
 pub struct Stopped;
 
-/// Runs an ordered source on a thread of its own for each worker, a bounded queue of batches
-/// ahead of the worker. Reading a source costs work of its own (decoding MySQL's rows, generating
-/// text); on the worker's thread it alternates with the graph's work, here the two overlap.
-pub fn read_ahead(source: SharedSource) -> SharedSource {
-    Arc::new(move |worker, peers, push| {
-        let (sender, batches) = crossbeam_channel::bounded::<Vec<Tweet>>(READ_AHEAD_BATCHES);
-        let source = &source;
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
-                // A send fails only once the worker has stopped taking tweets: reading ends too.
-                let result = source(worker, peers, &mut |tweet| {
-                    batch.push(tweet);
-                    if batch.len() == READ_AHEAD_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH));
-                        sender.send(full).map_err(|_| Stopped)?;
-                    }
-                    Ok(())
-                });
-                let _ = sender.send(batch);
-                result
+/// Runs an ordered source for one worker on a thread of its own, a bounded queue of batches ahead
+/// of the worker, and reduces its tweets to their contributions there too. Reading a source costs
+/// work of its own (decoding MySQL's rows, generating text, extracting hashtags); on the worker's
+/// thread it alternates with the graph's work, here the two overlap.
+fn read_ahead(
+    source: &SharedSource,
+    worker: usize,
+    peers: usize,
+    push: &mut dyn FnMut(EventTime, Contribution) -> Result<(), Stopped>,
+) -> Result<()> {
+    let (sender, batches) = crossbeam_channel::bounded::<Vec<(EventTime, Contribution)>>(READ_AHEAD_BATCHES);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
+            // A send fails only once the worker has stopped taking tweets: reading ends too.
+            let result = source(worker, peers, &mut |tweet| {
+                batch.push((tweet.created_at, Contribution::of(tweet)));
+                if batch.len() == READ_AHEAD_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH));
+                    sender.send(full).map_err(|_| Stopped)?;
+                }
+                Ok(())
             });
-            let fed = batches.iter().flatten().try_for_each(&mut *push);
-            drop(batches);
-            let read = reader.join().map_err(|_| anyhow!("the reading thread of worker {worker} panicked"))?;
-            fed?;
-            read
-        })
+            let _ = sender.send(batch);
+            result
+        });
+        let fed = batches.iter().flatten().try_for_each(|(time, contribution)| push(time, contribution));
+        drop(batches);
+        let read = reader.join().map_err(|_| anyhow!("the reading thread of worker {worker} panicked"))?;
+        fed?;
+        read
     })
 }
 
@@ -84,26 +89,26 @@ const READ_AHEAD_BATCH: usize = 1_024;
 const READ_AHEAD_BATCHES: usize = 16;
 
 /// A source that drives the input itself: called once per worker with `(worker, peers, feed)`, it
-/// pushes that worker's share and advances the frontier as its watermarks allow.
-pub type DrivenSource = Arc<dyn Fn(usize, usize, &mut dyn Feed) -> Result<()> + Send + Sync>;
+/// pushes that worker's share and advances the frontier as its watermarks allow, handing the job
+/// checkpoints of type `C`.
+pub type DrivenSource<C> = Arc<dyn Fn(usize, usize, &mut dyn Feed<C>) -> Result<()> + Send + Sync>;
 
 /// Where a layer's tweets come from.
-pub enum Source {
+pub enum Source<C> {
+    /// An ordered source, read on the worker's own thread.
     Ordered(SharedSource),
-    Driven(DrivenSource),
-}
-
-impl From<SharedSource> for Source {
-    fn from(source: SharedSource) -> Self {
-        Source::Ordered(source)
-    }
+    /// An ordered source, read on a thread of its own per worker, a bounded queue of batches
+    /// ahead of it, where its tweets are reduced to their contributions too.
+    ReadAhead(SharedSource),
+    Driven(DrivenSource<C>),
 }
 
 /// One worker's end of the graph's input, for a source that knows itself how complete its input
-/// is (watermarks).
-pub trait Feed {
-    /// Feeds a tweet at its event time, or hands it back if it is behind the input frontier.
-    fn push(&mut self, tweet: Tweet) -> Result<(), Tweet>;
+/// is (watermarks), and takes checkpoints of type `C`.
+pub trait Feed<C> {
+    /// Feeds what a tweet of event time `time` contributes, unless that is behind the input
+    /// frontier.
+    fn push(&mut self, time: EventTime, contribution: Contribution) -> Result<(), Late>;
     /// Promises that no tweet older than `time` follows; a time behind the frontier is ignored.
     fn advance_to(&mut self, time: EventTime);
     /// The input frontier: tweets older than this are late.
@@ -122,7 +127,7 @@ pub trait Feed {
     /// source should return at once, without a last checkpoint.
     fn stopping(&self) -> bool;
     /// Hands `checkpoint` to the job behind every ranking this process has published so far.
-    fn checkpoint(&mut self, checkpoint: Checkpoint);
+    fn checkpoint(&mut self, checkpoint: C);
     /// Tells every worker this worker's watermark, or `None` while all its input is idle.
     fn report_watermark(&mut self, watermark: Option<EventTime>);
     /// The least watermark reported by the workers that are not idle; `None` when all are idle.
@@ -130,36 +135,10 @@ pub trait Feed {
     fn cluster_watermark(&self) -> Option<EventTime>;
 }
 
-/// Where one worker of a driven source stands, handed to the job in order with the rankings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checkpoint {
-    pub worker: usize,
-    /// The cluster had published every ranking before this time ([`Feed::output_frontier`]); this
-    /// process's share of them reached the job ahead of the checkpoint.
-    pub published_before: EventTime,
-    /// Where each of the worker's partitions would be read again from.
-    pub positions: Vec<PartitionPosition>,
-    pub rebuilds_from: EventTime,
-    /// The worker's last checkpoint: it stops reading, and closes its input, after it.
-    pub last: bool,
-}
-
-/// Where a restart reads one partition again from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartitionPosition {
-    pub partition: i32,
-    /// Reading the partition again from this offset yields every tweet of event time at or after
-    /// the checkpoint's `rebuilds_from`.
-    pub replay_from: i64,
-    /// Every message before this offset has been handled for good (archived, dead-lettered, its
-    /// hashtags published): reading it again only feeds the graph.
-    pub handled_to: i64,
-}
-
 /// What the graph's run hands the job, in the order this process's workers produced it.
-pub enum Output {
+pub enum Output<C> {
     Snapshot(Snapshot),
-    Checkpoint(Checkpoint),
+    Checkpoint(C),
 }
 
 /// How one layer feeds the graph.
@@ -185,23 +164,43 @@ pub struct LayerRun {
     pub windows_closed: u64,
 }
 
+/// A tweet behind the input frontier: late, not fed.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("behind the input frontier")]
+pub struct Late;
+
+/// Runs the graph over an ordered `source` (one that takes no checkpoints) on the workers of
+/// `config`, handing every published snapshot to `on_snapshot` on this thread; see [`run_layer`].
+pub fn run_ordered(
+    plan: &LayerPlan,
+    config: timely::Config,
+    source: Source<Infallible>,
+    mut on_snapshot: impl FnMut(Snapshot, &ProgressBar) -> Result<()>,
+) -> Result<LayerRun> {
+    run_layer(plan, config, source, |output, progress| match output {
+        Output::Snapshot(snapshot) => on_snapshot(snapshot, progress),
+        Output::Checkpoint(never) => match never {},
+    })
+}
+
 /// Runs the graph over `source` on the workers of `config`, handing every published snapshot and
 /// every checkpoint to `on_output` on this thread. The first error of a worker or of `on_output`
 /// stops every worker of this process at its next tweet (or round, for a driven source) and is
 /// the run's error, with how many tweets had gone in.
-pub fn run_layer(
+pub fn run_layer<C: Send + 'static>(
     plan: &LayerPlan,
     config: timely::Config,
-    source: impl Into<Source>,
-    mut on_output: impl FnMut(Output, &ProgressBar) -> Result<()>,
+    source: Source<C>,
+    mut on_output: impl FnMut(Output<C>, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
-    let (sender, receiver) = crossbeam_channel::bounded::<Output>(SNAPSHOT_QUEUE);
+    let (sender, receiver) = crossbeam_channel::bounded::<Output<C>>(SNAPSHOT_QUEUE);
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
     let failure = Arc::new(FirstFailure::default());
     let cluster = matches!(config.communication, timely::CommunicationConfig::Cluster { .. });
     let started = Instant::now();
-    let source = Arc::new(source.into());
+    let driven = matches!(source, Source::Driven(_));
+    let source = Arc::new(source);
     let guards = {
         let (plan, fed, late, failure) = (plan.clone(), fed.clone(), late.clone(), failure.clone());
         timely::execute(config, move |worker| {
@@ -210,35 +209,38 @@ pub fn run_layer(
             let (index, peers) = (worker.index(), worker.peers());
             let watermarks = Rc::new(RefCell::new(vec![None; peers]));
             let (mut input, mut beats, probe) = worker.dataflow(|scope| {
-                let (input, tweets) = scope.new_collection::<Tweet, isize>();
+                let (input, contributions) = scope.new_collection::<Contribution, isize>();
                 // The probe watches the published rankings, not the input: a worker has caught up
                 // only once every ranking up to its input frontier is out, so input cannot run
                 // ahead of the graph and pile up inside it.
                 let probe = ProbeHandle::new();
                 // A send waits while the queue is full, and fails only once the collecting thread
                 // is gone, when nobody needs rankings.
-                rankings(tweets, &plan.graph)
+                rankings(contributions, &plan.graph)
                     .publish(plan.changes, move |snapshot| {
                         let _ = sender.send(Output::Snapshot(snapshot));
                     })
                     .probe_with(&probe);
-                // Watermark reports travel as plain data at time 0, outside progress tracking:
-                // they are advice for idle workers, not promises.
-                let (beats, reports) = VecInput::new_input::<(usize, Option<EventTime>)>(&scope);
-                let table = watermarks.clone();
-                reports.broadcast().sink(Pipeline, "Watermarks", move |(input, _)| {
-                    input.for_each(|_, reports| {
-                        for (worker, watermark) in reports.drain(..) {
-                            table.borrow_mut()[worker] = watermark;
-                        }
-                    })
+                // A driven source's watermark reports travel as plain data at time 0, outside
+                // progress tracking: they are advice for idle workers, not promises.
+                let beats = driven.then(|| {
+                    let (beats, reports) = VecInput::new_input::<(usize, Option<EventTime>)>(&scope);
+                    let table = watermarks.clone();
+                    reports.broadcast().sink(Pipeline, "Watermarks", move |(input, _)| {
+                        input.for_each(|_, reports| {
+                            for (worker, watermark) in reports.drain(..) {
+                                table.borrow_mut()[worker] = watermark;
+                            }
+                        })
+                    });
+                    beats
                 });
                 (input, beats, probe)
             });
             let mut feeder = Feeder {
                 worker,
                 input: &mut input,
-                beats: &mut beats,
+                beats: beats.as_mut(),
                 watermarks: &watermarks,
                 probe: &probe,
                 checkpoints: &checkpoints,
@@ -250,7 +252,12 @@ pub fn run_layer(
                 failure: &failure,
             };
             let result = match source.as_ref() {
-                Source::Ordered(source) => source(index, peers, &mut |tweet| feeder.push_in_order(tweet)),
+                Source::Ordered(source) => {
+                    source(index, peers, &mut |tweet| feeder.push_in_order(tweet.created_at, Contribution::of(tweet)))
+                }
+                Source::ReadAhead(source) => {
+                    read_ahead(source, index, peers, &mut |time, contribution| feeder.push_in_order(time, contribution))
+                }
                 Source::Driven(source) => source(index, peers, &mut feeder),
             };
             feeder.finish();
@@ -388,13 +395,14 @@ pub const MAX_STEP: Duration = Duration::from_millis(100);
 const BATCH: u64 = 4_096;
 
 /// One worker's end of the input: feeds tweets at their event times and advances the frontier.
-struct Feeder<'a> {
+struct Feeder<'a, C> {
     worker: &'a mut Worker,
-    input: &'a mut InputSession<EventTime, Tweet, isize>,
-    beats: &'a mut VecInputHandle<EventTime, (usize, Option<EventTime>)>,
+    input: &'a mut InputSession<EventTime, Contribution, isize>,
+    /// Where a driven source's watermark reports go; `None` for an ordered source.
+    beats: Option<&'a mut VecInputHandle<EventTime, (usize, Option<EventTime>)>>,
     watermarks: &'a RefCell<Vec<Option<EventTime>>>,
     probe: &'a ProbeHandle<EventTime>,
-    checkpoints: &'a crossbeam_channel::Sender<Output>,
+    checkpoints: &'a crossbeam_channel::Sender<Output<C>>,
     slack_ms: u64,
     latest: EventTime,
     batch: u64,
@@ -403,15 +411,15 @@ struct Feeder<'a> {
     failure: &'a FirstFailure,
 }
 
-impl Feeder<'_> {
+impl<C> Feeder<'_, C> {
     /// Feeds one tweet of an ordered source, and every [`BATCH`] tweets moves the frontier to the
     /// slack behind the latest event time. A late tweet is counted, not fed.
-    fn push_in_order(&mut self, tweet: Tweet) -> Result<(), Stopped> {
+    fn push_in_order(&mut self, time: EventTime, contribution: Contribution) -> Result<(), Stopped> {
         if self.stopping() {
             return Err(Stopped);
         }
-        self.latest = self.latest.max(tweet.created_at);
-        if self.push(tweet).is_err() {
+        self.latest = self.latest.max(time);
+        if self.push(time, contribution).is_err() {
             return Ok(());
         }
         if self.batch == BATCH {
@@ -435,14 +443,13 @@ impl Feeder<'_> {
     }
 }
 
-impl Feed for Feeder<'_> {
-    fn push(&mut self, tweet: Tweet) -> Result<(), Tweet> {
-        if tweet.created_at < *self.input.time() {
+impl<C> Feed<C> for Feeder<'_, C> {
+    fn push(&mut self, time: EventTime, contribution: Contribution) -> Result<(), Late> {
+        if time < *self.input.time() {
             self.late.fetch_add(1, Ordering::Relaxed);
-            return Err(tweet);
+            return Err(Late);
         }
-        let at = tweet.created_at;
-        self.input.update_at(tweet, at, 1);
+        self.input.update_at(contribution, time, 1);
         self.batch += 1;
         Ok(())
     }
@@ -480,13 +487,15 @@ impl Feed for Feeder<'_> {
         self.failure.stopping()
     }
 
-    fn checkpoint(&mut self, checkpoint: Checkpoint) {
+    fn checkpoint(&mut self, checkpoint: C) {
         let _ = self.checkpoints.send(Output::Checkpoint(checkpoint));
     }
 
     fn report_watermark(&mut self, watermark: Option<EventTime>) {
-        self.beats.send((self.worker.index(), watermark));
-        self.beats.flush();
+        if let Some(beats) = self.beats.as_mut() {
+            beats.send((self.worker.index(), watermark));
+            beats.flush();
+        }
     }
 
     fn cluster_watermark(&self) -> Option<EventTime> {

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
-use crate::harness::layer::{read_ahead, run_layer, LayerPlan, Output, SharedSource};
+use crate::harness::layer::{run_ordered, LayerPlan, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::ViewArgs;
 use crate::sink::mysql::{Layer, ViewWriter};
@@ -34,13 +34,9 @@ pub fn run(args: BatchArgs) -> Result<()> {
     let source_config = config.clone();
     let source: SharedSource =
         Arc::new(move |worker, peers, push| push_history(&source_config, worker, peers, push).map(|_| ()));
-    let source = read_ahead(source);
     // Each worker reads its share in event-time order, so nothing it reads later is older.
     let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
-    let run = run_layer(&plan, timely_config, source, |output, _| match output {
-        Output::Snapshot(snapshot) => writer.write(&snapshot),
-        Output::Checkpoint(_) => Ok(()),
-    })?;
+    let run = run_ordered(&plan, timely_config, Source::ReadAhead(source), |snapshot, _| writer.write(&snapshot))?;
     // Each window length is published by one worker; in a cluster, a process clears stale windows
     // only of the specs it wrote, as the others' are not its own to judge.
     let owned = match args.cluster.processes {

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
-use crate::harness::latency::wall_clock_us;
 use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};
@@ -19,6 +18,7 @@ use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
+use crate::time::wall_clock_ms;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum DbCommand {
@@ -143,7 +143,7 @@ fn load(args: &LoadArgs) -> Result<()> {
     let bar = progress.clone();
     let file = files::open(&args.file, move |file| Box::new(bar.wrap_read(file)))?;
     let started = Instant::now();
-    let ingestion = Ingestion { at: wall_clock_us() / 1_000, max_event_ahead_ms: args.max_event_ahead };
+    let ingestion = Ingestion { at: wall_clock_ms(), max_event_ahead_ms: args.max_event_ahead };
     let mut rejected = Rejections::default();
     let loaded = match file.contents {
         Contents::Dump => load_dump(file.reader, &config, ingestion, &mut rejected)?,
@@ -282,7 +282,7 @@ fn generate(args: &GenerateArgs) -> Result<()> {
     let progress = progress_bar(args.tweets, "tweets")?;
     let started = Instant::now();
     let mut chunk = Vec::with_capacity(CHUNK);
-    let ingested_at = wall_clock_us() / 1_000;
+    let ingested_at = wall_clock_ms();
     for tweet in generator.share(0, 1) {
         chunk.push(StoredTweet::with_utc_date(tweet, ingested_at));
         if chunk.len() == CHUNK {

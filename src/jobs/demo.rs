@@ -14,7 +14,7 @@ use clap::Args;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
 
 use crate::cluster::ClusterArgs;
-use crate::harness::layer::{print_line, run_layer, LayerPlan, LayerRun, Output, SharedSource};
+use crate::harness::layer::{print_line, run_ordered, LayerPlan, LayerRun, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::{LiveArgs, ViewArgs};
 use crate::sink::console::ranking_line;
@@ -133,13 +133,11 @@ fn run_generated(
         Ok(())
     });
     let mut views = FinalViews::default();
-    let run = run_layer(plan, config, source, |output, progress| {
-        if let Output::Snapshot(snapshot) = output {
-            if let (true, Snapshot::Hashtags(ranking)) = (print_closing && snapshot.is_final(), &snapshot) {
-                print_line(progress, ranking_line(ranking));
-            }
-            views.record(snapshot);
+    let run = run_ordered(plan, config, Source::Ordered(source), |snapshot, progress| {
+        if let (true, Snapshot::Hashtags(ranking)) = (print_closing && snapshot.is_final(), &snapshot) {
+            print_line(progress, ranking_line(ranking));
         }
+        views.record(snapshot);
         Ok(())
     })?;
     Ok((run, views))

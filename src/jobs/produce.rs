@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::EventTime;
 
 use crate::db::MysqlArgs;
-use crate::harness::latency::wall_clock_us;
 use crate::harness::signal::stop_flag;
 use crate::kafka::{KafkaArgs, Topic};
 use crate::sink::kafka::KafkaSink;
@@ -20,7 +19,7 @@ use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
-use crate::time::format_utc_date_time;
+use crate::time::{format_utc_date_time, wall_clock_us};
 
 /// Where `produce` takes its tweets from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,7 +57,7 @@ pub fn run(args: ViewsArgs) -> Result<()> {
 pub struct ViewRow {
     pub window_end: u64,
     pub rank: i64,
-    /// The view's own columns ([`ViewKind::columns`]), as text.
+    /// The view's own columns ([`ViewKind::table`]), as text.
     pub values: Vec<String>,
 }
 

@@ -1,4 +1,6 @@
-//! Sources: turn external bytes into `Tweet`s.
+//! Sources: turn external bytes into `Tweet`s — generated ([`generator`]), the seed's dump
+//! ([`seed_dump`]), files of real-world formats ([`files`], [`formats`]), the stored history
+//! ([`mysql`]) and the `tweets` topic ([`kafka`]) — under one set of input rules ([`limits`]).
 
 pub mod files;
 pub mod formats;
@@ -6,6 +8,5 @@ pub mod generator;
 pub mod kafka;
 pub mod limits;
 pub mod mysql;
-pub mod resume;
 pub mod seed_dump;
 pub mod seed_tweet;

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use std::time::Duration;
 
-use crate::common::{brokers, seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
+use crate::common::{seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
@@ -42,10 +42,7 @@ fn run_cluster(s: &Services, processes: usize, workers: usize, args: &[&str]) ->
                 let hostfile = hostfile.to_str().unwrap();
                 command.args(["-n", &processes.to_string(), "-p", &process.to_string(), "--hostfile", hostfile]);
             }
-            command
-                .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
-                .env("TRENDFLOW_BROKERS", brokers())
-                .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix)
+            s.point(&mut command)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -158,14 +155,11 @@ fn scripts_cluster_runs_stream_and_batch_from_a_hostfile_and_they_verify() {
     let hostfile = loopback_hostfile(2);
     let logs = std::env::temp_dir().join(format!("trendflow-cluster-logs-{}", std::process::id()));
     let script = |args: &[&str]| {
-        let output = Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster"))
-            .arg(&hostfile)
+        let output = s
+            .point(Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster")).arg(&hostfile))
             .args(args)
             .env("TRENDFLOW_BIN", env!("CARGO_BIN_EXE_trendflow"))
             .env("TRENDFLOW_CLUSTER_LOGS", &logs)
-            .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
-            .env("TRENDFLOW_BROKERS", brokers())
-            .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix)
             .output()
             .expect("running scripts/cluster");
         (
@@ -198,10 +192,8 @@ fn launch(s: &Services, hostfile: &std::path::Path, args: &[&str]) -> Watched {
         .arg(hostfile)
         .args(args)
         .env("TRENDFLOW_BIN", env!("CARGO_BIN_EXE_trendflow"))
-        .env("TRENDFLOW_CLUSTER_LOGS", &logs)
-        .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
-        .env("TRENDFLOW_BROKERS", brokers())
-        .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix);
+        .env("TRENDFLOW_CLUSTER_LOGS", &logs);
+    s.point(&mut command);
     Watched::spawn(command)
 }
 

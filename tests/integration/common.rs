@@ -17,6 +17,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use trendflow::service_env::point_at;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
@@ -101,12 +102,13 @@ impl Services {
     /// A trendflow command against these services.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_trendflow"));
+        self.point(command.args(args));
         command
-            .args(args)
-            .env("TRENDFLOW_MYSQL_URL", &self.mysql_url)
-            .env("TRENDFLOW_BROKERS", &self.brokers)
-            .env("TRENDFLOW_TOPIC_PREFIX", &self.topic_prefix);
-        command
+    }
+
+    /// Points `command`, a trendflow process or a script that starts them, at these services.
+    pub fn point<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        point_at(command, &self.mysql_url, &self.brokers, &self.topic_prefix)
     }
 
     /// Runs trendflow against these services.

@@ -4,10 +4,9 @@
 //! changes nothing else; and the errors a user meets are clear.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{brokers, read_topic, seed_dump, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{read_topic, seed_dump, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow::source::seed_tweet::SeedTweet;
@@ -219,11 +218,8 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     first.insert(400, (good[390].id.to_string(), json(&good[390])));
     send_raw(&tweets_topic, 0, &first);
 
-    let stream = Command::new(env!("CARGO_BIN_EXE_trendflow"))
-        .args(["stream", "--window", "1m", "--until-idle", "8s", "--no-archive"])
-        .env("TRENDFLOW_MYSQL_URL", &s.mysql_url)
-        .env("TRENDFLOW_BROKERS", brokers())
-        .env("TRENDFLOW_TOPIC_PREFIX", &s.topic_prefix)
+    let stream = s
+        .command(&["stream", "--window", "1m", "--until-idle", "8s", "--no-archive"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("starting the stream");
@@ -289,7 +285,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
 
     let output = s
         .command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"])
-        .env("RUST_LOG", "trendflow::jobs::stream=debug")
+        .env("RUST_LOG", "trendflow::source::kafka::reader=debug")
         .output()
         .expect("running the stream");
     let (summary, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

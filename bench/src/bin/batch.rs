@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
 use serde_json::{json, Value};
+use trendflow::service_env;
 use trendflow::source::mysql::{history_query, HistoryRow};
 use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
 
@@ -67,7 +68,7 @@ fn main() -> Result<()> {
                 let run = run_measured(
                     Command::new(&trendflow)
                         .args(["batch", "-w", &workers.to_string()])
-                        .env("TRENDFLOW_MYSQL_URL", &url),
+                        .env(service_env::MYSQL_URL, &url),
                 )?;
                 if !run.stdout.contains(&format!("batch: {size} tweets")) {
                     bail!("the batch layer did not read {size} tweets: {}", run.stdout);
@@ -120,12 +121,14 @@ fn fill(trendflow: &std::path::Path, url: &str, size: u64) -> Result<Value> {
         return Ok(Value::Null);
     }
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
-    let init = Command::new(trendflow).args(["db", "init"]).env("TRENDFLOW_MYSQL_URL", url).output()?;
+    let init = Command::new(trendflow).args(["db", "init"]).env(service_env::MYSQL_URL, url).output()?;
     if !init.status.success() {
         bail!("trendflow db init failed: {}", String::from_utf8_lossy(&init.stderr));
     }
     let run = run_measured(
-        Command::new(trendflow).args(["db", "generate", "--tweets", &size.to_string()]).env("TRENDFLOW_MYSQL_URL", url),
+        Command::new(trendflow)
+            .args(["db", "generate", "--tweets", &size.to_string()])
+            .env(service_env::MYSQL_URL, url),
     )?;
     let links: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.tweet_hashtags"))?.unwrap_or(0);
     let hashtags: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.hashtags"))?.unwrap_or(0);

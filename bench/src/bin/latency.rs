@@ -27,6 +27,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
 use trendflow::jobs::graph_args::ViewArgs;
+use trendflow::service_env;
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
 use trendflow_bench::services::{wait, Services};
@@ -70,7 +71,7 @@ struct Args {
     #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
     server: String,
     /// With --through-broker: the brokers.
-    #[arg(long, env = "TRENDFLOW_BROKERS", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
     brokers: String,
 }
 

@@ -22,7 +22,7 @@ use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::plot::LineChart;
 use trendflow_bench::{machine, write_results};
 use trendflow_dataflows::graph::rankings;
-use trendflow_dataflows::Tweet;
+use trendflow_dataflows::Contribution;
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -62,8 +62,8 @@ fn main() -> Result<()> {
     let samples = timely::execute_directly(move |worker| {
         let probe = ProbeHandle::new();
         let mut input = worker.dataflow(|scope| {
-            let (input, tweets) = scope.new_collection::<Tweet, isize>();
-            rankings(tweets, &graph).publish(true, |_snapshot| {}).probe_with(&probe);
+            let (input, contributions) = scope.new_collection::<Contribution, isize>();
+            rankings(contributions, &graph).publish(true, |_snapshot| {}).probe_with(&probe);
             input
         });
         let mut samples = Vec::new();
@@ -72,7 +72,7 @@ fn main() -> Result<()> {
             let start = *first.get_or_insert(tweet.created_at);
             latest = latest.max(tweet.created_at);
             let at = tweet.created_at;
-            input.update_at(tweet, at, 1);
+            input.update_at(Contribution::of(tweet), at, 1);
             if index as u64 % BATCH == BATCH - 1 {
                 input.advance_to(latest.saturating_sub(slack));
                 input.flush();

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use serde_json::{json, Map, Value};
+use trendflow::service_env;
 use trendflow_bench::services::{wait, Run, Services};
 use trendflow_bench::{machine, median, write_results};
 
@@ -56,7 +57,7 @@ struct Args {
     #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
     server: String,
     /// The brokers.
-    #[arg(long, env = "TRENDFLOW_BROKERS", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
     brokers: String,
 }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
+use trendflow::service_env;
 use trendflow::time::parse_created_at;
 use trendflow_bench::services::{wait, Run, Services};
 use trendflow_bench::{machine, median, run_measured, write_results};
@@ -46,7 +47,7 @@ struct Args {
     #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
     server: String,
     /// The brokers.
-    #[arg(long, env = "TRENDFLOW_BROKERS", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
     brokers: String,
 }
 

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
 use trendflow::harness::memory::rss_bytes_of;
+use trendflow::service_env;
 use trendflow_bench::plot::LineChart;
 use trendflow_bench::services::{wait, Services};
 use trendflow_bench::{machine, write_results};
@@ -40,7 +41,7 @@ struct Args {
     #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
     server: String,
     /// The brokers.
-    #[arg(long, env = "TRENDFLOW_BROKERS", default_value = "127.0.0.1:9092")]
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
     brokers: String,
 }
 

@@ -1,10 +1,6 @@
-//! Writing to MySQL: tweets into the master dataset, and final rankings into the view tables.
-//!
-//! Every write is idempotent — tweets are upserted by id, a window's view rows are replaced as a
-//! whole — so a rerun, or a restart halfway, repairs rather than duplicates. Rows go in multi-row
-//! parameterised statements, a thousand at a time, which is what makes loading fast.
+//! The master dataset: tweets, their hashtags and the counts that join them, in the seed's tables.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
@@ -12,38 +8,12 @@ use anyhow::{Context, Result};
 use mysql::prelude::Queryable;
 use mysql::{Conn, TxOpts, Value};
 use trendflow_dataflows::hashtags::extract_hashtags;
-use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{explain, MysqlConfig};
+use crate::sink::mysql::insert_rows;
 use crate::source::limits::{sql_hashtag_id, sql_id, Misfit};
 use crate::time::format_utc_date_time;
-
-/// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
-/// below the server's packet and placeholder limits.
-const ROWS_PER_STATEMENT: usize = 1_000;
-
-/// Inserts `rows` into `table` in multi-row statements; `upsert` is the `ON DUPLICATE KEY UPDATE`
-/// clause that makes repeating the insert harmless.
-fn insert_rows(
-    conn: &mut impl Queryable,
-    table: &str,
-    columns: &[&str],
-    upsert: &str,
-    rows: Vec<Vec<Value>>,
-) -> mysql::Result<()> {
-    let names = columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
-    let placeholder = format!("({})", vec!["?"; columns.len()].join(", "));
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-        let values = vec![placeholder.as_str(); chunk.len()].join(", ");
-        let statement = format!("INSERT INTO `{table}` ({names}) VALUES {values} {upsert}");
-        conn.exec_drop(statement, chunk.into_iter().flatten().collect::<Vec<Value>>())?;
-    }
-    Ok(())
-}
 
 /// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows)
 /// and when it came in (the Kafka record's timestamp, or the load's time).
@@ -288,153 +258,6 @@ impl SeedRowWriter {
             rows,
         )
         .map_err(|e| explain(e, &self.config))
-    }
-}
-
-/// Which layer wrote a view: the batch layer over the history, or the speed layer over the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Layer {
-    Batch,
-    Speed,
-}
-
-impl Layer {
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Batch => "batch",
-            Layer::Speed => "speed",
-        }
-    }
-}
-
-/// Which view: each has a table of its own, keyed by layer, window spec, window end and rank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ViewKind {
-    Hashtags,
-    Tweets,
-    Languages,
-}
-
-impl ViewKind {
-    pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
-
-    /// The view's table and its own columns, in the order of the values [`ViewWriter`] writes.
-    pub fn table(self) -> (&'static str, &'static [&'static str]) {
-        match self {
-            ViewKind::Hashtags => ("view_top_hashtags", &["hashtag", "occurrences"]),
-            ViewKind::Tweets => ("view_top_tweets", &["tweet_id", "retweets", "hashtags"]),
-            ViewKind::Languages => ("view_languages", &["language", "tweets"]),
-        }
-    }
-}
-
-/// Writes final rankings into the view tables, replacing each window's rows as a whole.
-pub struct ViewWriter {
-    conn: Conn,
-    config: MysqlConfig,
-    layer: Layer,
-    written: HashMap<WindowSpec, BTreeSet<u64>>,
-}
-
-impl ViewWriter {
-    pub fn new(config: &MysqlConfig, layer: Layer) -> Result<Self> {
-        Ok(ViewWriter { conn: config.connect()?, config: config.clone(), layer, written: HashMap::new() })
-    }
-
-    /// Replaces the rows of the snapshot's view and window (only final snapshots are written).
-    pub fn write(&mut self, snapshot: &Snapshot) -> Result<()> {
-        if !snapshot.is_final() {
-            return Ok(());
-        }
-        let window = snapshot.window();
-        let (kind, rows): (ViewKind, Vec<Vec<Value>>) = match snapshot {
-            Snapshot::Hashtags(r) => (
-                ViewKind::Hashtags,
-                r.rows.iter().map(|row| vec![Value::from(&row.hashtag), Value::from(row.count)]).collect(),
-            ),
-            Snapshot::Tweets(r) => (
-                ViewKind::Tweets,
-                r.rows
-                    .iter()
-                    .map(|row| {
-                        let id = sql_id("tweet_id", row.tweet_id)?;
-                        Ok(vec![Value::from(id), Value::from(row.retweets), Value::from(row.hashtags)])
-                    })
-                    .collect::<Result<_, Misfit>>()?,
-            ),
-            Snapshot::Languages(r) => (
-                ViewKind::Languages,
-                r.rows.iter().map(|row| vec![Value::from(&row.lang), Value::from(row.count)]).collect(),
-            ),
-        };
-        let key = (self.layer.name(), window.spec.to_string(), window.end as i64);
-        let rows = rows
-            .into_iter()
-            .enumerate()
-            .map(|(rank, values)| {
-                let mut row = vec![key.0.into(), key.1.clone().into(), key.2.into(), Value::from(rank as i64 + 1)];
-                row.extend(values);
-                row
-            })
-            .collect();
-        let (table, columns) = kind.table();
-        self.replace(table, columns, &key, rows)?;
-        self.written.entry(window.spec).or_default().insert(window.end);
-        Ok(())
-    }
-
-    fn replace(
-        &mut self,
-        table: &str,
-        columns: &[&str],
-        key: &(&str, String, i64),
-        rows: Vec<Vec<Value>>,
-    ) -> Result<()> {
-        let mut all = vec!["layer", "window_spec", "window_end_ms", "position"];
-        all.extend_from_slice(columns);
-        let what = format!("writing the {} view of window {} ending at {}", table, key.1, key.2);
-        self.config.retrying(&mut self.conn, &what, |conn| {
-            let mut tx = conn.start_transaction(TxOpts::default())?;
-            tx.exec_drop(
-                format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
-                key.clone(),
-            )?;
-            insert_rows(&mut tx, table, &all, "", rows.clone())?;
-            tx.commit()
-        })
-    }
-
-    /// The window specs this writer has written windows of.
-    pub fn written_specs(&self) -> Vec<WindowSpec> {
-        self.written.keys().copied().collect()
-    }
-
-    /// Deletes this layer's rows of `specs` for windows this writer did not write: what a full
-    /// recomputation (the batch layer) no longer produces.
-    pub fn remove_unwritten(&mut self, specs: &[WindowSpec]) -> Result<u64> {
-        let mut removed = 0;
-        for spec in specs {
-            let written = self.written.get(spec).cloned().unwrap_or_default();
-            for table in ViewKind::ALL.map(|kind| kind.table().0) {
-                let what = format!("removing stale windows of {spec} from {table}");
-                let ends: Vec<i64> = self.config.retrying(&mut self.conn, &what, |conn| {
-                    conn.exec(
-                        format!("SELECT DISTINCT window_end_ms FROM `{table}` WHERE layer = ? AND window_spec = ?"),
-                        (self.layer.name(), spec.to_string()),
-                    )
-                })?;
-                for end in ends.into_iter().filter(|end| !written.contains(&(*end as u64))) {
-                    self.config.retrying(&mut self.conn, &what, |conn| {
-                        conn.exec_drop(
-                            format!("DELETE FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ?"),
-                            (self.layer.name(), spec.to_string(), end),
-                        )
-                    })?;
-                    removed += 1;
-                }
-            }
-        }
-        Ok(removed)
     }
 }
 

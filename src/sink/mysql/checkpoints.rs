@@ -1,12 +1,8 @@
-//! Where a restarted `stream` resumes: the positions of its `tweets` partitions, stored in MySQL
-//! next to the views they produced.
-//!
-//! A window's final ranking depends on every tweet of the window, and the graph's state lives in
-//! memory only. So a stored position is not simply "the next message": it is the offset from
-//! which reading again yields every tweet from `rebuild_from` on, stored only once every window
-//! that starts before `rebuild_from` has been written to the view tables and to Kafka. A restart
-//! reads each partition from its stored offset, rebuilds the windows that start at or after the
-//! latest `rebuild_from` stored, and leaves the earlier ones, already written, alone.
+//! Where a restarted `stream` resumes: the [`Checkpoint`]s of its `tweets` partitions, stored in
+//! MySQL next to the views they produced (written after them, like them), and loaded once at the
+//! start. A restart reads each partition from its stored offset, rebuilds the windows that start
+//! at or after the latest `rebuild_from` stored, and leaves the earlier ones, already written,
+//! alone.
 //!
 //! In a cluster each process writes the rankings its own workers publish. A process therefore
 //! records how far it has written (`stream_progress`), and stores a checkpoint only once every
@@ -19,18 +15,8 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, TxOpts};
 use trendflow_dataflows::EventTime;
 
+use crate::checkpoint::{Checkpoint, PartitionPosition, ResumePoint};
 use crate::db::{explain, MysqlConfig};
-use crate::harness::layer::{Checkpoint, PartitionPosition};
-
-/// Where a stream starts: an offset per partition (none stored: the beginning), the offset
-/// before which an earlier run handled every message, and the first window start it computes in
-/// full.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResumePoint {
-    pub offsets: BTreeMap<i32, i64>,
-    pub handled_to: BTreeMap<i32, i64>,
-    pub rebuild_from: EventTime,
-}
 
 /// The stored positions of one consumer of one topic.
 pub struct CheckpointStore {

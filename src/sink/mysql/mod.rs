@@ -1,0 +1,43 @@
+//! Writing to MySQL: tweets into the master dataset ([`tweets`]), final rankings into the view
+//! tables ([`views`]), and where a restarted stream resumes ([`checkpoints`]).
+//!
+//! Every write is idempotent — tweets are upserted by id, a window's view rows are replaced as a
+//! whole, a checkpoint overwrites the one before — so a rerun, or a restart halfway, repairs
+//! rather than duplicates. Rows go in multi-row parameterised statements, a thousand at a time,
+//! which is what makes loading fast.
+
+pub mod checkpoints;
+pub mod tweets;
+pub mod views;
+
+use mysql::prelude::Queryable;
+use mysql::Value;
+
+pub use checkpoints::CheckpointStore;
+pub use tweets::{new_hashtag_id, Archive, SeedRowWriter, StoredTweet, TweetWriter};
+pub use views::{Layer, ViewKind, ViewWriter};
+
+/// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
+/// below the server's packet and placeholder limits.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Inserts `rows` into `table` in multi-row statements; `upsert` is the `ON DUPLICATE KEY UPDATE`
+/// clause that makes repeating the insert harmless.
+pub(crate) fn insert_rows(
+    conn: &mut impl Queryable,
+    table: &str,
+    columns: &[&str],
+    upsert: &str,
+    rows: Vec<Vec<Value>>,
+) -> mysql::Result<()> {
+    let names = columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    let placeholder = format!("({})", vec!["?"; columns.len()].join(", "));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        let values = vec![placeholder.as_str(); chunk.len()].join(", ");
+        let statement = format!("INSERT INTO `{table}` ({names}) VALUES {values} {upsert}");
+        conn.exec_drop(statement, chunk.into_iter().flatten().collect::<Vec<Value>>())?;
+    }
+    Ok(())
+}
