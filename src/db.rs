@@ -199,7 +199,7 @@ const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
 
 /// Columns of the seed's tables widened so that what the input rules accept fits, as
 /// `(table, column, type, definition)`: the seed's `TEXT` holds 64 KiB of a tweet's text, long
-/// posts hold more ([`crate::source::limits::MAX_TEXT_BYTES`]).
+/// posts hold more ([`crate::limits::MAX_TEXT_BYTES`]).
 pub const WIDENED_COLUMNS: [(&str, &str, &str, &str); 1] =
     [("tweets", "tweet", "mediumtext", "mediumtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL")];
 

@@ -11,11 +11,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
+use crate::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
 use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
-use crate::source::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 use crate::time::wall_clock_ms;
@@ -192,7 +192,7 @@ fn load_records(
     Ok(loaded)
 }
 
-/// The row as stored, if it keeps the input rules ([`crate::source::limits`]).
+/// The row as stored, if it keeps the input rules ([`crate::limits`]).
 fn stored(row: SeedTweet, ingestion: Ingestion) -> Result<StoredTweet, RowError> {
     let date_time = row.date_time.clone().unwrap_or_default();
     row.ingest(ingestion).map(|tweet| StoredTweet::new(tweet, date_time, ingestion.at))

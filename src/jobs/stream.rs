@@ -40,11 +40,11 @@ use crate::harness::recovery::StartClock;
 use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
+use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Archive, CheckpointStore, Layer, StoredTweet, ViewWriter};
 use crate::source::formats::Format;
 use crate::source::kafka::reader::{check_positions, ReadCounts, SourceEvent, TweetsReader};
-use crate::source::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::source::mysql::check_schema;
 use crate::time::{rfc3339, wall_clock_us};
 

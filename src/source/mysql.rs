@@ -8,7 +8,7 @@ use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{column_type, explain, MysqlConfig, WIDENED_COLUMNS};
 use crate::harness::layer::{Push, Stopped};
-use crate::source::limits::{check_tweet, graph_id, Misfit};
+use crate::limits::{check_tweet, graph_id, Misfit};
 use crate::source::seed_tweet::SeedTweet;
 
 /// A stored tweet as the batch layer reads it: `tweet_id, tweet, created_at_ms, language,
@@ -48,7 +48,7 @@ pub fn history_query(worker: usize, peers: usize, from: Option<EventTime>) -> (S
 /// configuration allows, and reads on from the last event time it pushed, skipping the tweets of
 /// that time it pushed already: the graph sees every tweet once, in order.
 ///
-/// A stored row that breaks the input rules ([`crate::source::limits`]; only something else than
+/// A stored row that breaks the input rules ([`crate::limits`]; only something else than
 /// trendflow can have written it) stays out, with a warning, as it would have at the edge. Once
 /// the run stops taking tweets, the query is killed rather than read to its end.
 pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mut Push) -> Result<u64> {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::source::limits::{check_event_time, check_tweet, Misfit};
+use crate::limits::{check_event_time, check_tweet, Misfit};
 use crate::time::{format_utc_date_time, parse_created_at, DateTimeError};
 
 /// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
@@ -35,7 +35,7 @@ pub enum RowError {
     Misfit { id: u64, reason: Misfit },
 }
 
-/// When a tweet came in, and how far ahead of that its event time may be ([`crate::source::limits`]).
+/// When a tweet came in, and how far ahead of that its event time may be ([`crate::limits`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ingestion {
     /// The Kafka record's timestamp, or the time of the load that brings the tweet in.
@@ -57,7 +57,7 @@ impl SeedTweet {
         }
     }
 
-    /// The tweet this row describes, if it keeps the rules of [`crate::source::limits`] (all but
+    /// The tweet this row describes, if it keeps the rules of [`crate::limits`] (all but
     /// the one on event time). A missing language is Twitter's `und` (undetermined).
     pub fn into_tweet(self) -> Result<Tweet, RowError> {
         let id = self.tweet_id;

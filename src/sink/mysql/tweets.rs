@@ -11,8 +11,8 @@ use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::db::{explain, MysqlConfig};
+use crate::limits::{sql_hashtag_id, sql_id, Misfit};
 use crate::sink::mysql::insert_rows;
-use crate::source::limits::{sql_hashtag_id, sql_id, Misfit};
 use crate::time::format_utc_date_time;
 
 /// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows)

@@ -9,8 +9,8 @@ use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::MysqlConfig;
+use crate::limits::{sql_id, Misfit};
 use crate::sink::mysql::insert_rows;
-use crate::source::limits::{sql_id, Misfit};
 
 /// Which layer wrote a view: the batch layer over the history, or the speed layer over the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,5 +1,5 @@
 //! The shapes tweets come in, each turned into the seed's row form ([`SeedTweet`]) at the edge, so
-//! that the date parser, the input rules ([`crate::source::limits`]) and the graph treat them all
+//! that the date parser, the input rules ([`crate::limits`]) and the graph treat them all
 //! alike: the seed's own rows, Twitter API v1.1 statuses, Twitter API v2 tweets (single objects
 //! and whole response pages) and Bluesky Jetstream commit events.
 //!
