@@ -62,6 +62,21 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- One row per window spec per complete batch run, written after every view row of the run and
+-- in one transaction: `boundary_ms` is the latest window end the run covered (no later than its
+-- newest tweet). The serving layer answers windows ending at or before the latest run's boundary
+-- from the batch layer, later ones from the speed layer. A run that fails writes no row, so the
+-- boundary never moves on a half-written run.
+CREATE TABLE IF NOT EXISTS `batch_runs` (
+  `run_id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `window_spec` varchar(32) NOT NULL,
+  `boundary_ms` bigint(20) NOT NULL,
+  `finished_at_ms` bigint(20) NOT NULL,
+  `tweets_read` bigint(20) NOT NULL,
+  PRIMARY KEY (`run_id`),
+  KEY `batch_runs_by_spec` (`window_spec`, `run_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- Where a restarted `stream` reads each partition of its topic again from: every tweet from
 -- `rebuild_from_ms` on is at or after `next_offset`, and every window that starts before it has
 -- been written. Every message before `handled_to` has been archived, dead-lettered and its

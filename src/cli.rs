@@ -7,6 +7,7 @@ use crate::jobs::batch::BatchArgs;
 use crate::jobs::db::DbCommand;
 use crate::jobs::demo::DemoArgs;
 use crate::jobs::produce::ProduceArgs;
+use crate::jobs::serve::ServeArgs;
 use crate::jobs::stream::StreamArgs;
 use crate::jobs::topics::TopicsCommand;
 use crate::jobs::verify::VerifyArgs;
@@ -43,6 +44,8 @@ enum Command {
     Stream(StreamArgs),
     /// Compare the speed layer's final views with the batch layer's; non-zero exit on any difference.
     Verify(VerifyArgs),
+    /// Serve the views over HTTP: batch and speed layers merged, live rankings, health, metrics.
+    Serve(ServeArgs),
 }
 
 impl Cli {
@@ -57,6 +60,7 @@ impl Cli {
             Command::Produce(args) => crate::jobs::produce::run(args),
             Command::Stream(args) => crate::jobs::stream::run(args),
             Command::Verify(args) => crate::jobs::verify::run(args),
+            Command::Serve(args) => crate::jobs::serve::run(args),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder};
+use mysql::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
 use crate::service_env;
 use crate::time::parse_created_at;
@@ -79,6 +79,19 @@ impl MysqlConfig {
     /// A connection to the database, retrying with backoff while the server does not answer.
     pub fn connect(&self) -> Result<Conn> {
         self.connect_to(self.opts.clone())
+    }
+
+    /// A pool for a server that answers requests (the serving layer): connections open on
+    /// demand, a connect or a read that takes long fails instead of waiting for the server, so
+    /// that a request gets its answer (or a 503) promptly.
+    pub fn request_pool(&self) -> Result<Pool> {
+        let constraints = PoolConstraints::new(0, 16).ok_or_else(|| anyhow!("invalid pool constraints"))?;
+        let opts = OptsBuilder::from_opts(self.opts.clone())
+            .tcp_connect_timeout(Some(Duration::from_secs(2)))
+            .read_timeout(Some(Duration::from_secs(10)))
+            .write_timeout(Some(Duration::from_secs(10)))
+            .pool_opts(PoolOpts::default().with_constraints(constraints));
+        Pool::new(opts).map_err(|e| explain(e, self))
     }
 
     /// A connection to the server without selecting the database (to create it).

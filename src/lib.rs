@@ -2,9 +2,9 @@
 //!
 //! A reader finds any behaviour in two hops from `main`: [`cli`] picks a job in [`jobs`], and the
 //! job wires a [`source`] to the graph and the graph to a [`sink`], running them on the
-//! [`harness`]. Below those: [`limits`] (what a tweet must be to be taken in and stored),
-//! [`checkpoint`] (what a stream's checkpoint holds), [`db`] and
-//! [`kafka`] (connections and their settings), [`service_env`] (the environment that points a
+//! [`harness`]; `serve` runs the serving layer ([`serve`]). Below those: [`limits`] (what a tweet
+//! must be to be taken in and stored), [`checkpoint`] (what a stream's checkpoint holds), [`db`]
+//! and [`kafka`] (connections and their settings), [`service_env`] (the environment that points a
 //! process at its services), [`time`] (event times as text, the wall clock), [`cluster`]
 //! (timely's cluster flags) and [`fuzzing`] (the fuzz targets' checks).
 
@@ -17,6 +17,7 @@ pub mod harness;
 pub mod jobs;
 pub mod kafka;
 pub mod limits;
+pub mod serve;
 pub mod service_env;
 pub mod sink;
 pub mod source;

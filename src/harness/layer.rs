@@ -162,6 +162,8 @@ pub struct LayerRun {
     pub late: u64,
     pub changes: u64,
     pub windows_closed: u64,
+    /// The latest event time an ordered source delivered, if it delivered any tweet.
+    pub newest: Option<EventTime>,
 }
 
 /// A tweet behind the input frontier: late, not fed.
@@ -196,6 +198,7 @@ pub fn run_layer<C: Send + 'static>(
     let (sender, receiver) = crossbeam_channel::bounded::<Output<C>>(SNAPSHOT_QUEUE);
     let fed = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
+    let newest = Arc::new(AtomicU64::new(0));
     let failure = Arc::new(FirstFailure::default());
     let cluster = matches!(config.communication, timely::CommunicationConfig::Cluster { .. });
     let started = Instant::now();
@@ -203,6 +206,7 @@ pub fn run_layer<C: Send + 'static>(
     let source = Arc::new(source);
     let guards = {
         let (plan, fed, late, failure) = (plan.clone(), fed.clone(), late.clone(), failure.clone());
+        let newest = newest.clone();
         timely::execute(config, move |worker| {
             let _stop_on_panic = StopOnPanic(&failure);
             let (sender, checkpoints) = (sender.clone(), sender.clone());
@@ -249,6 +253,7 @@ pub fn run_layer<C: Send + 'static>(
                 batch: 0,
                 fed: &fed,
                 late: &late,
+                newest: &newest,
                 failure: &failure,
             };
             let result = match source.as_ref() {
@@ -329,6 +334,7 @@ pub fn run_layer<C: Send + 'static>(
         late: late.load(Ordering::Relaxed),
         changes,
         windows_closed,
+        newest: Some(newest.load(Ordering::Relaxed)).filter(|newest| *newest > 0),
     })
 }
 
@@ -408,6 +414,8 @@ struct Feeder<'a, C> {
     batch: u64,
     fed: &'a AtomicU64,
     late: &'a AtomicU64,
+    /// The latest event time of the run's ordered sources, over all workers.
+    newest: &'a AtomicU64,
     failure: &'a FirstFailure,
 }
 
@@ -440,6 +448,7 @@ impl<C> Feeder<'_, C> {
 
     fn finish(&mut self) {
         self.flush();
+        self.newest.fetch_max(self.latest, Ordering::Relaxed);
     }
 }
 

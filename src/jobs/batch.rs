@@ -12,6 +12,7 @@ use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::ViewArgs;
 use crate::sink::mysql::{Layer, ViewWriter};
 use crate::source::mysql::{check_schema, push_history};
+use crate::time::{rfc3339, wall_clock_ms};
 
 /// Flags of `trendflow batch`.
 #[derive(Args, Debug, Clone)]
@@ -44,10 +45,21 @@ pub fn run(args: BatchArgs) -> Result<()> {
         _ => writer.written_specs(),
     };
     let stale = writer.remove_unwritten(&owned)?;
+    // Only now, with every row written, may the serving layer answer from them.
+    let boundaries = match run.newest {
+        Some(newest) => writer.record_batch_run(&owned, run.tweets, newest, wall_clock_ms())?,
+        None => Vec::new(),
+    };
+    let boundaries: Vec<String> =
+        boundaries.iter().map(|(spec, boundary)| format!("{spec} up to {}", rfc3339(*boundary))).collect();
+    let boundaries = match boundaries.is_empty() {
+        true => "no boundary recorded (no tweets)".to_string(),
+        false => format!("boundaries {}", boundaries.join(", ")),
+    };
     let memory =
         peak_rss_bytes().map(|bytes| format!(", peak memory {} MiB", bytes / (1024 * 1024))).unwrap_or_default();
     println!(
-        "{}batch: {} tweets from {config} in {:.2} s ({:.0} tweets/s), {} windows written (layer batch), {stale} stale views removed{memory}",
+        "{}batch: {} tweets from {config} in {:.2} s ({:.0} tweets/s), {} windows written (layer batch), {stale} stale views removed, {boundaries}{memory}",
         args.cluster.speaker(),
         run.tweets,
         run.elapsed.as_secs_f64(),

@@ -60,6 +60,16 @@ fn batch_views_of_the_seed_equal_the_reference_and_the_sql_oracle() {
         assert!(!oracle.is_empty());
         assert_eq!(printed, oracle, "window {spec}: trendflow views (left) and MariaDB's own ranking (right)");
     }
+
+    // The run's time boundary per spec: the latest window end at or before its newest tweet.
+    let newest = seed_tweets().iter().map(|tweet| tweet.created_at).max().unwrap();
+    let runs: Vec<(String, u64, u64)> =
+        db.mysql().query("SELECT window_spec, boundary_ms, tweets_read FROM batch_runs ORDER BY window_spec").unwrap();
+    let minute_before_newest = newest - newest % 60_000;
+    assert_eq!(
+        runs,
+        [("1m".to_string(), minute_before_newest, 8759), ("5m/1m".to_string(), minute_before_newest, 8759)]
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow::service_env::point_at;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
+use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
@@ -212,6 +213,11 @@ pub fn send_messages(topic: &str, messages: &[(i32, String, Vec<u8>)]) {
         producer.poll(Duration::ZERO);
     }
     producer.flush(Duration::from_secs(60)).expect("the broker takes the test messages");
+}
+
+/// A tweet as the seed's producer sends it to the `tweets` topic.
+pub fn seed_json(tweet: &Tweet) -> Vec<u8> {
+    serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).expect("a tweet encodes as JSON")
 }
 
 /// A layer's stored final views of `specs`.

@@ -7,9 +7,8 @@
 
 use std::collections::HashSet;
 
-use crate::common::{read_topic, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{read_topic, seed_json, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
-use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
@@ -21,7 +20,7 @@ struct Hostile {
     reason: &'static str,
 }
 
-fn seed_json(id: &str, fields: &str) -> Vec<u8> {
+fn seed_row_json(id: &str, fields: &str) -> Vec<u8> {
     format!(r##"{{"tweet_id": {id}, "tweet": "#hostile test", "date_time": "2021-08-29 20:00:00 EDT"{fields}}}"##)
         .into_bytes()
 }
@@ -44,12 +43,12 @@ fn hostile_corpus() -> Vec<Hostile> {
             b"{\"tweet_id\": 2, \"tweet\": \"#x\", \"date_time\": \"1970-01-01 00:00:00 UTC\"}".to_vec(),
             "outside 2006..2100",
         ),
-        (seed_json("-5", ""), "invalid value: integer `-5`"),
-        (seed_json("0", ""), "tweet_id 0 is outside MySQL's bigint ids"),
-        (seed_json("9223372036854775808", ""), "tweet_id 9223372036854775808 is outside"),
-        (seed_json("11", r#", "retweet_of": 0"#), "retweet_of 0 is outside"),
-        (seed_json("12", r#", "user_id": 18446744073709551615"#), "user_id 18446744073709551615 is outside"),
-        (seed_json("13", &long_language), "has 40 characters; at most 10 fit"),
+        (seed_row_json("-5", ""), "invalid value: integer `-5`"),
+        (seed_row_json("0", ""), "tweet_id 0 is outside MySQL's bigint ids"),
+        (seed_row_json("9223372036854775808", ""), "tweet_id 9223372036854775808 is outside"),
+        (seed_row_json("11", r#", "retweet_of": 0"#), "retweet_of 0 is outside"),
+        (seed_row_json("12", r#", "user_id": 18446744073709551615"#), "user_id 18446744073709551615 is outside"),
+        (seed_row_json("13", &long_language), "has 40 characters; at most 10 fit"),
         (long_hashtag.into_bytes(), "has 400 characters; at most 300 fit"),
         (
             br##"{"tweet_id": 14, "tweet": "#fromthefuture", "date_time": "2099-08-29 20:00:00 EDT"}"##.to_vec(),
@@ -66,10 +65,6 @@ fn long_post(at: &Tweet) -> Tweet {
     let text = format!("{} #longform #hurricaneida", "Ida made landfall near Port Fourchon. ".repeat(2_000));
     assert!(text.len() > 65_535);
     Tweet { id: 1_432_000_000_000_000_001, text, ..at.clone() }
-}
-
-fn json(tweet: &Tweet) -> Vec<u8> {
-    serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
 }
 
 /// The reasons of every dead letter in `topic`, read until `count` are in.
@@ -108,7 +103,7 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
     // The good tweets in event-time order over two partitions; the hostile messages early in
     // partition 0, so that a watermark moved by one of them would make what follows late.
     let mut messages: Vec<(i32, String, Vec<u8>)> =
-        good.iter().enumerate().map(|(i, tweet)| ((i % 2) as i32, tweet.id.to_string(), json(tweet))).collect();
+        good.iter().enumerate().map(|(i, tweet)| ((i % 2) as i32, tweet.id.to_string(), seed_json(tweet))).collect();
     for (i, hostile) in corpus.iter().enumerate() {
         messages.insert(200 + 37 * i, (0, format!("hostile-{i}"), hostile.payload.clone()));
     }
@@ -164,7 +159,7 @@ fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
         .into_iter()
         .filter(|h| std::str::from_utf8(&h.payload).is_ok_and(|text| text.starts_with('{') && text.ends_with('}')))
         .collect();
-    let mut lines: Vec<Vec<u8>> = good.iter().map(json).collect();
+    let mut lines: Vec<Vec<u8>> = good.iter().map(seed_json).collect();
     for (i, hostile) in corpus.iter().enumerate() {
         lines.insert(10 * i + 5, hostile.payload.clone());
     }

@@ -16,6 +16,7 @@ mod fuzz_regressions;
 mod hashtag_extraction;
 mod hostile_input;
 mod outages;
+mod serve;
 mod sink_failures;
 mod speed_kafka;
 mod topics;

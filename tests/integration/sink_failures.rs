@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use mysql::prelude::Queryable;
+
 use crate::common::Services;
 
 /// The `N` of "`job` stopped after N tweets" in an error.
@@ -30,6 +32,10 @@ fn a_batch_run_whose_view_write_fails_stops_with_the_error_before_reading_the_hi
     assert!(batch.stderr.contains("writing the view_top_hashtags view"), "{}", batch.stderr);
     let read = tweets_before_stop("batch", &batch.stderr);
     assert!(read < history / 2, "read {read} of {history} tweets before stopping: {}", batch.stderr);
+    // A failed run moves no time boundary: the serving layer goes on answering from the last
+    // complete one.
+    let runs: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM batch_runs").unwrap();
+    assert_eq!(runs, Some(0));
 }
 
 /// A stream that runs until stopped (no `--until-idle`) ends by itself once `table` refuses a

@@ -6,10 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::common::{read_topic, seed_dump, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
 use trendflow::source::generator::{Generator, GeneratorConfig};
-use trendflow::source::seed_tweet::SeedTweet;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::reference;
@@ -31,10 +30,6 @@ fn one_tweet_a_second(name: &str, partitions: u32, count: u64) -> (Services, Str
         .expect("generator");
     let tweets = generator.share(0, 1).collect();
     (s, tweets_topic, tweets)
-}
-
-fn json(tweet: &Tweet) -> Vec<u8> {
-    serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).unwrap()
 }
 
 fn specs(texts: &[&str]) -> Vec<WindowSpec> {
@@ -196,7 +191,7 @@ fn a_live_stream_measures_its_end_to_end_latency() {
 fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_change_nothing() {
     // Ten minutes of tweets, one a second.
     let (s, tweets_topic, good) = one_tweet_a_second("deadletter", 1, 600);
-    let mut first: Vec<(String, Vec<u8>)> = good[..500].iter().map(|t| (t.id.to_string(), json(t))).collect();
+    let mut first: Vec<(String, Vec<u8>)> = good[..500].iter().map(|t| (t.id.to_string(), seed_json(t))).collect();
     let with_extra_field = {
         let mut value: serde_json::Value = serde_json::from_slice(&first[7].1).unwrap();
         value["source"] = "unknown extra fields are fine".into();
@@ -215,7 +210,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
         first.insert(50 * i + 3, (format!("bad-{i}"), payload.to_vec()));
     }
     // A producer's retry: the same tweet again, a moment later.
-    first.insert(400, (good[390].id.to_string(), json(&good[390])));
+    first.insert(400, (good[390].id.to_string(), seed_json(&good[390])));
     send_raw(&tweets_topic, 0, &first);
 
     let stream = s
@@ -235,8 +230,8 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     while !closed_after_late() {
         assert!(Instant::now() < deadline, "the stream published no final ranking within a minute");
     }
-    let mut second = vec![(late.id.to_string(), json(&late))];
-    second.extend(good[500..].iter().map(|t| (t.id.to_string(), json(t))));
+    let mut second = vec![(late.id.to_string(), seed_json(&late))];
+    second.extend(good[500..].iter().map(|t| (t.id.to_string(), seed_json(t))));
     send_raw(&tweets_topic, 0, &second);
     let output = stream.wait_with_output().expect("the stream ends");
     let summary = String::from_utf8_lossy(&output.stdout);
@@ -279,7 +274,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     // Forty minutes of tweets, one a second: partition 1 holds the first 25, partition 0 the
     // last 15, which a worker reading both in turn meets 25 minutes ahead of the other.
     let (s, tweets_topic, tweets) = one_tweet_a_second("ahead", 2, 2400);
-    let messages = |tweets: &[Tweet]| tweets.iter().map(|t| (t.id.to_string(), json(t))).collect::<Vec<_>>();
+    let messages = |tweets: &[Tweet]| tweets.iter().map(|t| (t.id.to_string(), seed_json(t))).collect::<Vec<_>>();
     send_raw(&tweets_topic, 1, &messages(&tweets[..1500]));
     send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
 

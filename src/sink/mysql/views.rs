@@ -7,6 +7,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, TxOpts, Value};
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::EventTime;
 
 use crate::db::MysqlConfig;
 use crate::limits::{sql_id, Misfit};
@@ -29,7 +30,7 @@ impl Layer {
 }
 
 /// Which view: each has a table of its own, keyed by layer, window spec, window end and rank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ViewKind {
     Hashtags,
     Tweets,
@@ -123,6 +124,31 @@ impl ViewWriter {
             insert_rows(&mut tx, table, &all, "", rows.clone())?;
             tx.commit()
         })
+    }
+
+    /// Records a complete batch run of `specs` that read `tweets`, the newest of event time
+    /// `newest`: each spec's boundary is its latest window end at or before `newest`. One
+    /// transaction, after every view row of the run; returns the boundaries.
+    pub fn record_batch_run(
+        &mut self,
+        specs: &[WindowSpec],
+        tweets: u64,
+        newest: EventTime,
+        finished_at: EventTime,
+    ) -> Result<Vec<(WindowSpec, EventTime)>> {
+        let boundaries: Vec<(WindowSpec, EventTime)> =
+            specs.iter().map(|spec| (*spec, newest - newest % spec.slide_ms())).collect();
+        let rows: Vec<(String, EventTime, EventTime, u64)> =
+            boundaries.iter().map(|(spec, boundary)| (spec.to_string(), *boundary, finished_at, tweets)).collect();
+        self.config.retrying(&mut self.conn, "recording the batch run's boundaries", |conn| {
+            let mut tx = conn.start_transaction(TxOpts::default())?;
+            tx.exec_batch(
+                "INSERT INTO batch_runs (window_spec, boundary_ms, finished_at_ms, tweets_read) VALUES (?, ?, ?, ?)",
+                rows.clone(),
+            )?;
+            tx.commit()
+        })?;
+        Ok(boundaries)
     }
 
     /// The window specs this writer has written windows of.

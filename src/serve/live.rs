@@ -1,0 +1,188 @@
+//! The speed layer's live rankings, as `stream` publishes them to `top_hashtags` and
+//! `top_tweets`: a thread follows both topics and keeps, per window spec and kind, the latest
+//! snapshot of the window still open. When the final snapshot of that window arrives, the window
+//! has closed, and the speed layer's view table answers for it from then on.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+use trendflow_dataflows::EventTime;
+
+use crate::kafka::{KafkaConfig, Topic};
+use crate::sink::mysql::ViewKind;
+
+/// How many of the latest snapshots of each partition a starting server reads, to find the open
+/// windows without reading the topics from their beginning.
+const BACKLOG: i64 = 1_000;
+
+/// The latest snapshot of an open window.
+#[derive(Clone, Debug)]
+pub struct LiveSnapshot {
+    pub window_end: EventTime,
+    /// The snapshot as published.
+    pub snapshot: Value,
+    /// When this server received it.
+    pub received: Instant,
+}
+
+/// What the follower knows: open windows' snapshots by (window spec, kind), and whether the
+/// broker answers.
+#[derive(Debug)]
+pub struct LiveViews {
+    open: HashMap<(String, ViewKind), LiveSnapshot>,
+    /// `None` while the broker answers; otherwise what went wrong.
+    pub broker_error: Option<String>,
+    /// Snapshots received since the server started.
+    pub received: u64,
+}
+
+impl Default for LiveViews {
+    fn default() -> Self {
+        LiveViews { open: HashMap::new(), broker_error: Some("not connected yet".into()), received: 0 }
+    }
+}
+
+impl LiveViews {
+    /// The open window of `spec` for `kind`, if a live snapshot of it arrived.
+    pub fn open(&self, spec: &str, kind: ViewKind) -> Option<&LiveSnapshot> {
+        self.open.get(&(spec.to_string(), kind))
+    }
+
+    /// The window specs with an open window.
+    pub fn specs(&self) -> impl Iterator<Item = &str> {
+        self.open.keys().map(|(spec, _)| spec.as_str())
+    }
+
+    /// Takes in one snapshot of `kind` as published: a newer live one replaces the open window's,
+    /// a final one closes it.
+    pub fn record(&mut self, kind: ViewKind, snapshot: Value) {
+        let (Some(spec), Some(window_end), Some(is_final)) = (
+            snapshot["window"].as_str().map(str::to_string),
+            snapshot["window_end_ms"].as_u64(),
+            snapshot["final"].as_bool(),
+        ) else {
+            log::warn!("a ranking snapshot without window, window_end_ms or final: {snapshot}");
+            return;
+        };
+        self.received += 1;
+        let key = (spec, kind);
+        match (is_final, self.open.get(&key)) {
+            (true, Some(open)) if open.window_end <= window_end => {
+                self.open.remove(&key);
+            }
+            (false, Some(open)) if open.window_end > window_end => {}
+            (false, _) => {
+                self.open.insert(key, LiveSnapshot { window_end, snapshot, received: Instant::now() });
+            }
+            (true, _) => {}
+        }
+    }
+}
+
+/// Follows the ranking topics on a thread of its own until `stop` is set, keeping `live` up to
+/// date. A broker that is away is waited for: the server answers from MySQL meanwhile.
+pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let result = subscribe(&kafka).and_then(|consumer| read(&kafka, &consumer, &live, &stop));
+            if let Err(error) = result {
+                log::warn!("following the ranking topics: {error:#}; trying again");
+                if let Ok(mut live) = live.write() {
+                    live.broker_error = Some(format!("{error:#}"));
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    })
+}
+
+/// A consumer assigned the last [`BACKLOG`] snapshots of every partition of both topics.
+fn subscribe(kafka: &KafkaConfig) -> Result<BaseConsumer> {
+    let consumer = kafka.consumer()?;
+    let mut assignment = TopicPartitionList::new();
+    for topic in [Topic::TopHashtags, Topic::TopTweets] {
+        let name = kafka.topic(topic);
+        for partition in 0..kafka.partition_count(&consumer, topic)? {
+            let (low, high) = consumer
+                .fetch_watermarks(&name, partition, kafka.wait())
+                .map_err(|e| kafka.explain(e))
+                .with_context(|| format!("reading the offsets of '{name}'"))?;
+            assignment
+                .add_partition_offset(&name, partition, Offset::Offset((high - BACKLOG).max(low)))
+                .with_context(|| format!("assigning '{name}'"))?;
+        }
+    }
+    consumer.assign(&assignment).map_err(|e| kafka.explain(e))?;
+    Ok(consumer)
+}
+
+/// Reads snapshots into `live` until `stop` is set, or the broker stays away.
+fn read(kafka: &KafkaConfig, consumer: &BaseConsumer, live: &RwLock<LiveViews>, stop: &AtomicBool) -> Result<()> {
+    let hashtags = kafka.topic(Topic::TopHashtags);
+    if let Ok(mut live) = live.write() {
+        live.broker_error = None;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                let kind = if message.topic() == hashtags { ViewKind::Hashtags } else { ViewKind::Tweets };
+                let snapshot = message.payload().and_then(|payload| serde_json::from_slice::<Value>(payload).ok());
+                if let (Some(snapshot), Ok(mut live)) = (snapshot, live.write()) {
+                    live.broker_error = None;
+                    live.record(kind, snapshot);
+                }
+            }
+            Some(Err(error)) if is_broker_away(&error) => {
+                if let Ok(mut live) = live.write() {
+                    live.broker_error = Some(kafka.explain(error).to_string());
+                }
+            }
+            Some(Err(error)) => return Err(kafka.explain(error)),
+        }
+    }
+    Ok(())
+}
+
+fn is_broker_away(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn snapshot(end: u64, is_final: bool, top: &str) -> Value {
+        json!({ "window": "5m/1m", "window_end_ms": end, "final": is_final, "rows": [{ "rank": 1, "hashtag": top }] })
+    }
+
+    #[test]
+    fn the_newest_live_snapshot_is_the_open_window_until_its_final_one_closes_it() {
+        let mut live = LiveViews::default();
+        live.record(ViewKind::Hashtags, snapshot(120_000, false, "a"));
+        live.record(ViewKind::Hashtags, snapshot(120_000, false, "b"));
+        live.record(ViewKind::Hashtags, snapshot(60_000, false, "old"));
+        let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
+        assert_eq!((open.window_end, open.snapshot["rows"][0]["hashtag"].as_str()), (120_000, Some("b")));
+        assert!(live.open("5m/1m", ViewKind::Tweets).is_none(), "kinds are kept apart");
+        live.record(ViewKind::Hashtags, snapshot(60_000, true, "old"));
+        assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
+        live.record(ViewKind::Hashtags, snapshot(120_000, true, "b"));
+        assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
+        live.record(ViewKind::Hashtags, json!({ "window": "5m/1m" }));
+        assert_eq!(live.received, 5, "a snapshot without its window is not counted");
+    }
+}

@@ -1,0 +1,52 @@
+//! The serving layer, the Lambda architecture's third: `trendflow serve` answers queries from the
+//! batch and speed layers' view tables and from the speed layer's live snapshots, merging them
+//! by one rule ([`merge`]). It reads what the other jobs write and writes nothing itself.
+//!
+//! The HTTP API ([`api`]) runs on tokio; MySQL reads ([`store`]) run on tokio's blocking threads
+//! with a deadline, and a thread of its own follows the ranking topics ([`live`]), so that MySQL
+//! or the broker being away makes only what needs it answer 503, and the server recovers by
+//! itself when they return.
+
+pub mod api;
+pub mod live;
+pub mod merge;
+pub mod metrics;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::db::MysqlConfig;
+use crate::kafka::KafkaConfig;
+
+/// Serves on `listen` until `stop` is set.
+pub fn serve(listen: SocketAddr, mysql: &MysqlConfig, kafka: KafkaConfig, stop: Arc<AtomicBool>) -> Result<()> {
+    let live = Arc::new(RwLock::new(live::LiveViews::default()));
+    let follower = live::follow(kafka, live.clone(), stop.clone());
+    let state = Arc::new(api::AppState {
+        store: store::ViewStore::new(mysql.request_pool()?),
+        live,
+        metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,
+    });
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+            format!("listening on {listen}; is another server using the port? choose one with --listen")
+        })?;
+        let scope =
+            if listen.ip().is_loopback() { " (loopback only: --listen 0.0.0.0:PORT serves other hosts)" } else { "" };
+        println!("serving on http://{}{scope}", listener.local_addr().context("the listening address")?);
+        let stopped = async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        axum::serve(listener, api::router(state)).with_graceful_shutdown(stopped).await.context("serving HTTP")
+    })?;
+    follower.join().map_err(|_| anyhow!("the live follower panicked"))
+}

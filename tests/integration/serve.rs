@@ -1,0 +1,197 @@
+//! The serving layer against the real MariaDB and broker: `trendflow serve` answers windows up to
+//! the batch boundary from the batch layer, later closed ones from the speed layer, and the open
+//! one from the latest live snapshot; the boundary moves with a complete batch run; bad requests
+//! get JSON that says what would be right; `/metrics` parses as Prometheus text.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use trendflow_dataflows::views::FinalViews;
+use trendflow_dataflows::window::{Window, WindowSpec};
+
+use crate::common::{seed_json, seed_tweets, send_messages, stored_views, wait_for, Services, Watched};
+
+/// A running `trendflow serve` on a port of its own.
+struct Server {
+    process: Watched,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    fn start(s: &Services) -> Self {
+        let mut process = s.watch(&["serve", "--listen", "127.0.0.1:0"]);
+        process.wait_for_output("serving on http://", Duration::from_secs(60));
+        let printed = process.printed();
+        let base = printed
+            .split("serving on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the address it serves on")
+            .to_string();
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Server { process, base, agent }
+    }
+
+    /// The status and body of `GET path`.
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self.agent.get(format!("{}{path}", self.base)).call().expect("an HTTP answer");
+        let body = response.body_mut().read_to_string().expect("a text body");
+        (response.status().as_u16(), body)
+    }
+
+    /// The JSON body of `GET path`, which must answer `status`.
+    fn json(&self, path: &str, status: u16) -> Value {
+        let (got, body) = self.get(path);
+        assert_eq!(got, status, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.process.terminate();
+    }
+}
+
+/// The hashtag rows of `window` in `views`, as the API shapes them.
+fn hashtag_rows(views: &FinalViews, window: Window) -> Value {
+    let rows = views.hashtags.get(&window).cloned().unwrap_or_default();
+    let rows: Vec<Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(rank, row)| json!({ "rank": rank + 1, "hashtag": row.hashtag, "count": row.count }))
+        .collect();
+    json!(rows)
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
+    let s = Services::streaming("serve", 1);
+    let spec: WindowSpec = "1m".parse().unwrap();
+    let mut tweets = seed_tweets();
+    tweets.sort_by_key(|tweet| (tweet.created_at, tweet.id));
+    let tweets_topic = format!("{}tweets", s.topic_prefix);
+    let send = |tweets: &[trendflow_dataflows::Tweet]| {
+        let messages: Vec<(i32, String, Vec<u8>)> =
+            tweets.iter().map(|tweet| (0, tweet.id.to_string(), seed_json(tweet))).collect();
+        send_messages(&tweets_topic, &messages);
+    };
+    // The first half streams (and is archived), the batch layer runs over it, then the rest
+    // streams: the batch boundary lies in the middle of the speed layer's windows.
+    let (first, rest) = tweets.split_at(tweets.len() / 2);
+    send(first);
+    s.succeed(&["stream", "--window", "1m", "--until-idle", "3s"]);
+    s.succeed(&["batch", "--window", "1m"]);
+    send(rest);
+    s.succeed(&["stream", "--window", "1m", "--until-idle", "3s"]);
+    let newest_first = first.iter().map(|tweet| tweet.created_at).max().unwrap();
+    let boundary = newest_first - newest_first % 60_000;
+
+    // An open window's live snapshot, as the stream publishes one before its window closes.
+    let speed = stored_views(&s.mysql_url, "speed", &[spec]);
+    let last_final = speed.hashtags.keys().map(|window| window.end).max().unwrap();
+    let live_end = last_final + 60_000;
+    let live = json!({ "window": "1m", "window_end_ms": live_end, "final": false,
+                       "rows": [{ "rank": 1, "hashtag": "breaking", "count": 3 }] });
+    send_messages(&format!("{}top_hashtags", s.topic_prefix), &[(0, "1m".into(), live.to_string().into_bytes())]);
+
+    let server = Server::start(&s);
+    wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
+    assert_eq!(server.json("/healthz", 200)["status"], "ok");
+    let batch = stored_views(&s.mysql_url, "batch", &[spec]);
+    let window = |end| Window { spec, end };
+
+    // At or before the boundary: the batch layer, though the speed layer holds the window too.
+    let answer = server.json(&format!("/api/v1/windows/hashtags?spec=1m&at={boundary}"), 200);
+    assert_eq!((answer["layer"].as_str(), answer["final"].as_bool()), (Some("batch"), Some(true)), "{answer}");
+    assert_eq!(answer["batch_boundary_ms"], boundary);
+    assert_eq!(answer["rows"], hashtag_rows(&batch, window(boundary)));
+    assert!(speed.hashtags.contains_key(&window(boundary)), "the speed layer holds it too, unserved");
+    // After it: the speed layer's final view; RFC 3339 works as well as epoch milliseconds.
+    let after = boundary + 120_000;
+    let at = trendflow::time::rfc3339(after);
+    let answer = server.json(&format!("/api/v1/windows/hashtags?spec=1m&at={at}&k=3"), 200);
+    assert_eq!(answer["layer"], "speed", "{answer}");
+    let expected: Vec<Value> =
+        hashtag_rows(&speed, window(after)).as_array().unwrap().iter().take(3).cloned().collect();
+    assert_eq!(answer["rows"], json!(expected));
+    // The latest: the open window, live.
+    let answer = server.json("/api/v1/windows/hashtags?spec=1m", 200);
+    assert_eq!((answer["layer"].as_str(), answer["final"].as_bool()), (Some("live"), Some(false)), "{answer}");
+    assert_eq!(
+        (answer["window_end_ms"].as_u64(), answer["rows"][0]["hashtag"].as_str()),
+        (Some(live_end), Some("breaking"))
+    );
+    // Languages have no live snapshots: their latest is the speed layer's last closed window.
+    let answer = server.json("/api/v1/windows/languages?spec=1m", 200);
+    assert_eq!(
+        (answer["layer"].as_str(), answer["window_end_ms"].as_u64()),
+        (Some("speed"), Some(last_final)),
+        "{answer}"
+    );
+    let specs = server.json("/api/v1/specs", 200);
+    assert_eq!(specs["specs"][0]["spec"], "1m");
+    assert_eq!(specs["specs"][0]["batch_boundary_ms"], boundary);
+    assert_eq!(specs["specs"][0]["speed_latest_final_ms"], last_final);
+    assert_eq!(specs["specs"][0]["live_window_end_ms"], live_end);
+
+    // A complete batch run over everything archived moves the boundary: the same window is now
+    // the batch layer's.
+    s.succeed(&["batch", "--window", "1m"]);
+    let answer = server.json(&format!("/api/v1/windows/hashtags?spec=1m&at={after}"), 200);
+    assert_eq!(answer["layer"], "batch", "{answer}");
+    let batch = stored_views(&s.mysql_url, "batch", &[spec]);
+    assert_eq!(answer["rows"], hashtag_rows(&batch, window(after)));
+
+    // Bad requests: JSON that says what would be right.
+    let beyond = live_end + 600_000;
+    for (path, status, expected) in [
+        ("/api/v1/windows/emoji?spec=1m".to_string(), 404, "hashtags, tweets or languages"),
+        ("/api/v1/windows/hashtags".into(), 400, "spec, one of: 1m"),
+        ("/api/v1/windows/hashtags?spec=5x".into(), 400, "one of: 1m"),
+        ("/api/v1/windows/hashtags?spec=5m".into(), 404, "one of: 1m"),
+        ("/api/v1/windows/hashtags?spec=1m&at=yesterday".into(), 400, "RFC 3339"),
+        ("/api/v1/windows/hashtags?spec=1m&at=1630281087001".into(), 400, "a multiple of the slide"),
+        (format!("/api/v1/windows/hashtags?spec=1m&at={beyond}"), 404, "a window end up to the latest"),
+        ("/api/v1/windows/hashtags?spec=1m&at=60000".into(), 404, "another window end"),
+        ("/api/v1/windows/hashtags?spec=1m&k=0".into(), 400, "from 1 to 1000"),
+        ("/api/v1/windows/hashtags?spec=1m&limit=3".into(), 400, "spec, at and k"),
+        ("/api/v1/nothing".into(), 404, "/api/v1/specs"),
+    ] {
+        let answer = server.json(&path, status);
+        let said = answer["expected"].as_str().unwrap_or_default();
+        assert!(said.contains(expected), "GET {path}: {answer}");
+        assert!(answer["error"].is_string(), "GET {path}: {answer}");
+    }
+    let long = format!("/api/v1/windows/hashtags?spec=1m&k={}", "1".repeat(3_000));
+    assert_eq!(server.json(&long, 400)["error"], "query string too long");
+
+    // Metrics in Prometheus' text format, counted by route and status.
+    let (status, text) = server.get("/metrics");
+    assert_eq!(status, 200);
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).expect("Prometheus text");
+    let requests = |route: &str, code: &str| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|sample| sample.metric == "trendflow_serve_requests_total")
+            .filter(|sample| sample.labels.get("route") == Some(route) && sample.labels.get("status") == Some(code))
+            .map(|sample| match sample.value {
+                prometheus_parse::Value::Counter(value) => value,
+                _ => panic!("requests_total is a counter"),
+            })
+            .sum()
+    };
+    // Five answers, seven bad requests and four windows not found above.
+    assert_eq!(requests("/api/v1/windows/:kind", "200"), 5.0, "{text}");
+    assert_eq!(requests("/api/v1/windows/:kind", "400"), 7.0, "{text}");
+    assert_eq!(requests("/api/v1/windows/:kind", "404"), 4.0, "{text}");
+    let snapshots = scrape.samples.iter().find(|sample| sample.metric == "trendflow_serve_live_snapshots_total");
+    assert!(
+        matches!(snapshots.map(|sample| &sample.value), Some(prometheus_parse::Value::Counter(n)) if *n >= 1.0),
+        "{text}"
+    );
+}
