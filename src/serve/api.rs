@@ -3,21 +3,24 @@
 //! is JSON that says what would be right.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::ValueEnum;
+use futures_util::Stream;
 use serde_json::{json, Value};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::serve::live::LiveViews;
+use crate::serve::live::{LiveEvent, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
 use crate::serve::store::ViewStore;
@@ -30,6 +33,17 @@ pub struct AppState {
     pub live: Arc<RwLock<LiveViews>>,
     pub metrics: Metrics,
 }
+
+/// What the server answers, for a request to anything else.
+const ENDPOINTS: &str = "/api/v1/specs, /api/v1/windows/{kind}, /api/v1/windows/{kind}/range, \
+    /api/v1/hashtags/{hashtag}/history, /api/v1/live, /healthz, /readyz or /metrics";
+
+/// The most windows one page of a range holds, and the default.
+const MAX_PAGE: usize = 500;
+const DEFAULT_PAGE: usize = 60;
+
+/// The most windows a hashtag's history covers in one request: a day of one-minute slides.
+const MAX_HISTORY: u64 = 1_440;
 
 /// The longest query string taken: far more than any valid request needs.
 const MAX_QUERY_BYTES: usize = 2_048;
@@ -48,12 +62,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/specs", get(specs))
         .route("/api/v1/windows/{kind}", get(window))
-        .fallback(|| async {
-            ApiError::not_found(
-                "no such endpoint",
-                "/api/v1/specs, /api/v1/windows/{kind}, /healthz, /readyz or /metrics",
-            )
-        })
+        .route("/api/v1/windows/{kind}/range", get(range))
+        .route("/api/v1/hashtags/{hashtag}/history", get(history))
+        .route("/api/v1/live", get(live_push))
+        .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
         .layer(middleware::from_fn_with_state(state.clone(), measured))
         .with_state(state)
 }
@@ -194,30 +206,11 @@ async fn window(
     Path(kind): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let kind = ViewKind::from_str(&kind, true)
-        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets or languages"))?;
-    if let Some(unknown) = params.keys().find(|key| !["spec", "at", "k"].contains(&key.as_str())) {
-        return Err(ApiError::bad_request(format!("unknown parameter '{unknown}'"), "spec, at and k"));
-    }
-    let states = spec_states(&state, kind).await?;
-    let known = || states.keys().cloned().collect::<Vec<_>>().join(", ");
-    let spec_text = params
-        .get("spec")
-        .ok_or_else(|| ApiError::bad_request("spec is missing", format!("spec, one of: {}", known())))?;
-    let spec: WindowSpec = spec_text.parse().map_err(|error| {
-        ApiError::bad_request(format!("spec '{spec_text}': {error}"), format!("one of: {}", known()))
-    })?;
+    let kind = view_kind(&kind)?;
+    only(&params, &["spec", "at", "k"])?;
+    let (spec, spec_state) = known_spec(&state, &params, kind).await?;
     let spec_name = spec.to_string();
-    let spec_state = *states.get(&spec_name).ok_or_else(|| {
-        ApiError::not_found(format!("no views of window spec {spec_name}"), format!("one of: {}", known()))
-    })?;
-    let k =
-        match params.get("k") {
-            None => MAX_K,
-            Some(text) => text.parse::<usize>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
-                ApiError::bad_request(format!("k '{text}'"), format!("a whole number from 1 to {MAX_K}"))
-            })?,
-        };
+    let k = number(&params, "k", MAX_K, 1..=MAX_K)?;
     let (end, answerer) = match params.get("at") {
         None => spec_state.latest().ok_or_else(|| {
             ApiError::not_found(format!("no window of {spec_name} yet"), "a batch or stream run first")
@@ -271,19 +264,299 @@ async fn window(
             (rows, None)
         }
     };
-    Ok(Json(json!({
+    let mut answer = json!({
         "spec": spec_name,
         "kind": kind_name(kind),
-        "layer": answerer,
-        "final": answerer != Answerer::Live,
-        "window_start": rfc3339(end.saturating_sub(spec.length_ms())),
-        "window_end": rfc3339(end),
-        "window_end_ms": end,
         "batch_boundary": spec_state.boundary.map(rfc3339),
         "batch_boundary_ms": spec_state.boundary,
         "age_ms": age_ms,
-        "rows": rows,
+    });
+    if let (Value::Object(answer), Value::Object(window)) = (&mut answer, window_json(&spec, end, answerer, rows)) {
+        answer.extend(window);
+    }
+    Ok(Json(answer))
+}
+
+/// `GET /api/v1/windows/{kind}/range?spec=S&from=T&to=T[&k=N][&limit=N][&cursor=C]`: the
+/// windows ending from `from` to `to`, each from the layer the merge rule picks, a page of at most
+/// `limit` windows at a time; `next_cursor` continues.
+async fn range(
+    State(state): State<Arc<AppState>>,
+    Path(kind): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = view_kind(&kind)?;
+    only(&params, &["spec", "from", "to", "k", "limit", "cursor"])?;
+    let (spec, spec_state) = known_spec(&state, &params, kind).await?;
+    let k = number(&params, "k", MAX_K, 1..=MAX_K)?;
+    let limit = number(&params, "limit", DEFAULT_PAGE, 1..=MAX_PAGE)? as u64;
+    let (from, to) = time_range(&params)?;
+    let from = match params.get("cursor") {
+        Some(cursor) => {
+            cursor.parse::<EventTime>().ok().filter(|cursor| (from..=to).contains(cursor)).ok_or_else(|| {
+                ApiError::bad_request(
+                    format!("cursor '{cursor}'"),
+                    "the next_cursor of the page before, with the same from and to",
+                )
+            })?
+        }
+        None => from,
+    };
+    let slide = spec.slide_ms();
+    let first = from.div_ceil(slide) * slide;
+    let last = to.min(first + (limit - 1) * slide);
+    let next = (first <= to && last + slide <= to).then(|| (last + slide).to_string());
+    let mut windows = Vec::new();
+    if first <= last {
+        let spec_name = spec.to_string();
+        let name = spec_name.clone();
+        let answers = mysql(&state, move |store| {
+            closed_windows(spec_state, first, last, |layer, from, to| {
+                store.windows_between(layer, kind, &name, from, to, k)
+            })
+        })
+        .await?;
+        windows.extend(answers.into_iter().map(|(end, answerer, rows)| window_json(&spec, end, answerer, rows)));
+        let live = live_window(&state, &spec_name, kind)?.filter(|(end, _, _)| (first..=last).contains(end));
+        if let Some((end, rows, _)) = live.filter(|(end, _, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
+            windows.push(window_json(&spec, end, Answerer::Live, rows.into_iter().take(k).collect()));
+        }
+    }
+    Ok(Json(json!({
+        "spec": spec.to_string(),
+        "kind": kind_name(kind),
+        "batch_boundary": spec_state.boundary.map(rfc3339),
+        "batch_boundary_ms": spec_state.boundary,
+        "windows": windows,
+        "next_cursor": next,
     })))
+}
+
+/// What `read` finds in the closed windows ending in `from..=to`, each read from the layer that
+/// answers for it: the batch layer up to the boundary, the speed layer after it up to its latest
+/// final window. `read(layer, from, to)` reads one layer's windows in a range, by window end.
+fn closed_windows<T>(
+    state: SpecState,
+    from: EventTime,
+    to: EventTime,
+    read: impl Fn(Layer, EventTime, EventTime) -> mysql::Result<BTreeMap<EventTime, T>>,
+) -> mysql::Result<Vec<(EventTime, Answerer, T)>> {
+    let mut windows = Vec::new();
+    if let Some(boundary) = state.boundary.filter(|boundary| *boundary >= from) {
+        let batch = read(Layer::Batch, from, to.min(boundary))?;
+        windows.extend(batch.into_iter().map(|(end, found)| (end, Answerer::Batch, found)));
+    }
+    let after = state.boundary.map_or(from, |boundary| from.max(boundary + 1));
+    if let Some(last) = state.speed_final.map(|last| last.min(to)).filter(|last| *last >= after) {
+        let speed = read(Layer::Speed, after, last)?;
+        windows.extend(speed.into_iter().map(|(end, found)| (end, Answerer::Speed, found)));
+    }
+    Ok(windows)
+}
+
+/// One window of a range.
+fn window_json(spec: &WindowSpec, end: EventTime, answerer: Answerer, rows: Vec<Value>) -> Value {
+    json!({
+        "window_start": rfc3339(end.saturating_sub(spec.length_ms())),
+        "window_end": rfc3339(end),
+        "window_end_ms": end,
+        "layer": answerer,
+        "final": answerer != Answerer::Live,
+        "rows": rows,
+    })
+}
+
+/// `GET /api/v1/hashtags/{hashtag}/history?spec=S&from=T&to=T`: the hashtag's rank and count in
+/// each window ending from `from` to `to` (`null` where it is not among the top K), for charts.
+async fn history(
+    State(state): State<Arc<AppState>>,
+    Path(hashtag): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    only(&params, &["spec", "from", "to"])?;
+    // Stored as extracted: without the '#', lowercased.
+    let hashtag = hashtag.trim_start_matches(['#', '＃']).to_lowercase();
+    let (spec, spec_state) = known_spec(&state, &params, ViewKind::Hashtags).await?;
+    let (from, to) = time_range(&params)?;
+    if (to - from) / spec.slide_ms() >= MAX_HISTORY {
+        return Err(ApiError::bad_request(
+            format!("{} windows of {spec} between from and to", (to - from) / spec.slide_ms() + 1),
+            format!("a range of at most {MAX_HISTORY} windows; ask for the rest in another request"),
+        ));
+    }
+    let spec_name = spec.to_string();
+    let (name, tag) = (spec_name.clone(), hashtag.clone());
+    let closed = mysql(&state, move |store| {
+        closed_windows(spec_state, from, to, |layer, from, to| store.hashtag_between(layer, &name, &tag, from, to))
+    })
+    .await?;
+    let point = |end: EventTime, answerer: Answerer, ranked: Option<(u64, u64)>| {
+        json!({
+            "window_end": rfc3339(end),
+            "window_end_ms": end,
+            "layer": answerer,
+            "rank": ranked.map(|(rank, _)| rank),
+            "count": ranked.map(|(_, count)| count),
+        })
+    };
+    let mut points: Vec<Value> =
+        closed.into_iter().map(|(end, answerer, ranked)| point(end, answerer, ranked)).collect();
+    let live = live_window(&state, &spec_name, ViewKind::Hashtags)?.filter(|(end, _, _)| (from..=to).contains(end));
+    if let Some((end, rows, _)) = live.filter(|(end, _, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
+        let ranked = rows
+            .iter()
+            .find(|row| row["hashtag"] == hashtag.as_str())
+            .and_then(|row| Some((row["rank"].as_u64()?, row["count"].as_u64()?)));
+        points.push(point(end, Answerer::Live, ranked));
+    }
+    Ok(Json(json!({
+        "spec": spec_name,
+        "hashtag": hashtag,
+        "batch_boundary": spec_state.boundary.map(rfc3339),
+        "batch_boundary_ms": spec_state.boundary,
+        "windows": points,
+    })))
+}
+
+/// `GET /api/v1/live[?spec=S][&kind=K]`: Server-Sent Events, one per ranking snapshot the speed
+/// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id
+/// while this server still holds it). Each event's id is its number, its name the kind, its data
+/// the snapshot as published. A client too slow for the stream is disconnected, to reconnect with
+/// its `Last-Event-ID`.
+async fn live_push(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    only(&params, &["spec", "kind"])?;
+    let spec = params
+        .get("spec")
+        .map(|text| {
+            text.parse::<WindowSpec>().map(|spec| spec.to_string()).map_err(|error| {
+                ApiError::bad_request(format!("spec '{text}': {error}"), "a window spec such as 5m/1m")
+            })
+        })
+        .transpose()?;
+    let kind = params.get("kind").map(|kind| view_kind(kind)).transpose()?;
+    let last_seen = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => Some(value.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok()).ok_or_else(|| {
+            ApiError::bad_request("Last-Event-ID is not an event id", "the id of the last event received")
+        })?),
+    };
+    let (missed, receiver, last_seen) =
+        state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?.subscribe(last_seen);
+    let connected = state.metrics.sse_connected();
+    let wanted = Arc::new(move |event: &LiveEvent| {
+        spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
+    });
+    let events = futures_util::stream::unfold(
+        (missed.into_iter(), receiver, last_seen, connected),
+        move |(mut missed, mut receiver, mut last, connected)| {
+            let wanted = wanted.clone();
+            async move {
+                loop {
+                    let event = match missed.next() {
+                        Some(event) => event,
+                        None => match receiver.recv().await {
+                            Ok(event) => event,
+                            // Lagged behind the buffer, or the server is stopping: the client
+                            // reconnects with its Last-Event-ID.
+                            Err(_) => return None,
+                        },
+                    };
+                    if event.id <= last {
+                        continue;
+                    }
+                    last = event.id;
+                    if wanted(&event) {
+                        let sent = Event::default()
+                            .id(event.id.to_string())
+                            .event(kind_name(event.kind))
+                            .data(event.snapshot.to_string());
+                        return Some((Ok(sent), (missed, receiver, last, connected)));
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The open window of `spec` for `kind` in the live snapshots: its end, rows and age.
+fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>, u64)>, ApiError> {
+    let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
+    Ok(live.open(spec, kind).map(|open| {
+        let rows = open.snapshot["rows"].as_array().cloned().unwrap_or_default();
+        (open.window_end, rows, open.received.elapsed().as_millis() as u64)
+    }))
+}
+
+/// The view named `kind` in a path.
+fn view_kind(kind: &str) -> Result<ViewKind, ApiError> {
+    ViewKind::from_str(kind, true)
+        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets or languages"))
+}
+
+/// Refuses a parameter not in `allowed`.
+fn only(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
+    match params.keys().find(|key| !allowed.contains(&key.as_str())) {
+        Some(unknown) => Err(ApiError::bad_request(format!("unknown parameter '{unknown}'"), allowed.join(", "))),
+        None => Ok(()),
+    }
+}
+
+/// The `spec` parameter, which must name a window spec some layer holds, with what each layer
+/// holds of it for `kind`.
+async fn known_spec(
+    state: &Arc<AppState>,
+    params: &HashMap<String, String>,
+    kind: ViewKind,
+) -> Result<(WindowSpec, SpecState), ApiError> {
+    let states = spec_states(state, kind).await?;
+    let known = || states.keys().cloned().collect::<Vec<_>>().join(", ");
+    let text = params
+        .get("spec")
+        .ok_or_else(|| ApiError::bad_request("spec is missing", format!("spec, one of: {}", known())))?;
+    let spec: WindowSpec = text
+        .parse()
+        .map_err(|error| ApiError::bad_request(format!("spec '{text}': {error}"), format!("one of: {}", known())))?;
+    let spec_state = *states.get(&spec.to_string()).ok_or_else(|| {
+        ApiError::not_found(format!("no views of window spec {spec}"), format!("one of: {}", known()))
+    })?;
+    Ok((spec, spec_state))
+}
+
+/// The whole-number parameter `name`, `default` when absent.
+fn number(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse::<usize>().ok().filter(|n| allowed.contains(n)).ok_or_else(|| {
+            let expected = format!("a whole number from {} to {}", allowed.start(), allowed.end());
+            ApiError::bad_request(format!("{name} '{text}'"), expected)
+        }),
+    }
+}
+
+/// The `from` and `to` parameters: both required, `from` not after `to`.
+fn time_range(params: &HashMap<String, String>) -> Result<(EventTime, EventTime), ApiError> {
+    let time = |name: &str| {
+        let text = params.get(name).ok_or_else(|| {
+            ApiError::bad_request(format!("{name} is missing"), "from and to, as epoch ms or RFC 3339")
+        })?;
+        parse_time(text)
+    };
+    let (from, to) = (time("from")?, time("to")?);
+    if from > to {
+        let error = format!("from {} is after to {}", rfc3339(from), rfc3339(to));
+        return Err(ApiError::bad_request(error, "from at or before to"));
+    }
+    Ok((from, to))
 }
 
 fn kind_name(kind: ViewKind) -> &'static str {

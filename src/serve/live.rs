@@ -2,8 +2,12 @@
 //! `top_tweets`: a thread follows both topics and keeps, per window spec and kind, the latest
 //! snapshot of the window still open. When the final snapshot of that window arrives, the window
 //! has closed, and the speed layer's view table answers for it from then on.
+//!
+//! Every snapshot received is also a [`LiveEvent`] for the server's live push: numbered in the
+//! order received, broadcast to the connected clients, and kept in a bounded buffer so that a
+//! client that reconnects with the last number it saw gets what it missed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -15,6 +19,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use trendflow_dataflows::EventTime;
+
+use tokio::sync::broadcast;
 
 use crate::kafka::{KafkaConfig, Topic};
 use crate::sink::mysql::ViewKind;
@@ -33,20 +39,41 @@ pub struct LiveSnapshot {
     pub received: Instant,
 }
 
-/// What the follower knows: open windows' snapshots by (window spec, kind), and whether the
-/// broker answers.
+/// How many of the latest events a reconnecting client can catch up on.
+const EVENT_BUFFER: usize = 4_096;
+
+/// One snapshot received, as the live push sends it.
+#[derive(Debug)]
+pub struct LiveEvent {
+    /// Its number: events are numbered 1, 2, ... in the order this server received them.
+    pub id: u64,
+    pub spec: String,
+    pub kind: ViewKind,
+    pub snapshot: Value,
+}
+
+/// What the follower knows: open windows' snapshots by (window spec, kind), the latest events,
+/// and whether the broker answers.
 #[derive(Debug)]
 pub struct LiveViews {
     open: HashMap<(String, ViewKind), LiveSnapshot>,
+    recent: VecDeque<Arc<LiveEvent>>,
+    events: broadcast::Sender<Arc<LiveEvent>>,
     /// `None` while the broker answers; otherwise what went wrong.
     pub broker_error: Option<String>,
-    /// Snapshots received since the server started.
+    /// Snapshots received since the server started: the last event's id.
     pub received: u64,
 }
 
 impl Default for LiveViews {
     fn default() -> Self {
-        LiveViews { open: HashMap::new(), broker_error: Some("not connected yet".into()), received: 0 }
+        LiveViews {
+            open: HashMap::new(),
+            recent: VecDeque::with_capacity(EVENT_BUFFER),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            broker_error: Some("not connected yet".into()),
+            received: 0,
+        }
     }
 }
 
@@ -54,6 +81,16 @@ impl LiveViews {
     /// The open window of `spec` for `kind`, if a live snapshot of it arrived.
     pub fn open(&self, spec: &str, kind: ViewKind) -> Option<&LiveSnapshot> {
         self.open.get(&(spec.to_string(), kind))
+    }
+
+    /// The events after `last_seen` still buffered, and a receiver of every later one: what a
+    /// client that saw event `last_seen` gets next (`None`: a new client, which gets only what
+    /// comes from now on), and the id it has seen. Both under the same lock, so that no event falls
+    /// between them.
+    pub fn subscribe(&self, last_seen: Option<u64>) -> (Vec<Arc<LiveEvent>>, broadcast::Receiver<Arc<LiveEvent>>, u64) {
+        let last_seen = last_seen.unwrap_or(self.received);
+        let missed = self.recent.iter().filter(|event| event.id > last_seen).cloned().collect();
+        (missed, self.events.subscribe(), last_seen)
     }
 
     /// The window specs with an open window.
@@ -73,6 +110,13 @@ impl LiveViews {
             return;
         };
         self.received += 1;
+        let event = Arc::new(LiveEvent { id: self.received, spec: spec.clone(), kind, snapshot: snapshot.clone() });
+        if self.recent.len() == EVENT_BUFFER {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event.clone());
+        // No receiver is no error: nobody is connected.
+        let _ = self.events.send(event);
         let key = (spec, kind);
         match (is_final, self.open.get(&key)) {
             (true, Some(open)) if open.window_end <= window_end => {
@@ -184,5 +228,24 @@ mod tests {
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
         live.record(ViewKind::Hashtags, json!({ "window": "5m/1m" }));
         assert_eq!(live.received, 5, "a snapshot without its window is not counted");
+    }
+
+    #[test]
+    fn a_client_gets_the_events_after_the_last_it_saw_and_every_later_one() {
+        let mut live = LiveViews::default();
+        for end in [60_000, 120_000, 180_000] {
+            live.record(ViewKind::Hashtags, snapshot(end, false, "a"));
+        }
+        let (missed, mut later, _) = live.subscribe(Some(1));
+        assert_eq!(missed.iter().map(|event| event.id).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(live.subscribe(None).0.len(), 0, "a new client gets only what comes next");
+        live.record(ViewKind::Tweets, snapshot(180_000, false, "b"));
+        let next = later.try_recv().unwrap();
+        assert_eq!((next.id, next.kind, next.spec.as_str()), (4, ViewKind::Tweets, "5m/1m"));
+        assert_eq!(live.subscribe(Some(4)).0.len(), 0);
+        for end in 0..EVENT_BUFFER as u64 {
+            live.record(ViewKind::Hashtags, snapshot(end * 60_000, false, "c"));
+        }
+        assert_eq!(live.subscribe(Some(0)).0.len(), EVENT_BUFFER, "the buffer is bounded");
     }
 }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// The server's metrics and the registry that renders them.
 pub struct Metrics {
@@ -11,6 +13,16 @@ pub struct Metrics {
     requests: IntCounterVec,
     durations: HistogramVec,
     snapshots: IntCounter,
+    live_clients: IntGauge,
+}
+
+/// A live-push client's connection, counted while it lasts.
+pub struct Connected(IntGauge);
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Metrics {
@@ -31,14 +43,22 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
+        let live_clients = IntGauge::new("trendflow_serve_live_clients", "Clients connected to the live push")?;
         registry.register(Box::new(snapshots.clone()))?;
-        Ok(Metrics { registry, requests, durations, snapshots })
+        registry.register(Box::new(live_clients.clone()))?;
+        Ok(Metrics { registry, requests, durations, snapshots, live_clients })
     }
 
     /// Counts a request to `route` answered with `status` after `took`.
     pub fn observe(&self, route: &str, status: u16, took: Duration) {
         self.requests.with_label_values(&[route, &status.to_string()]).inc();
         self.durations.with_label_values(&[route]).observe(took.as_secs_f64());
+    }
+
+    /// Counts a live-push client until the returned guard is dropped.
+    pub fn sse_connected(&self) -> Connected {
+        self.live_clients.inc();
+        Connected(self.live_clients.clone())
     }
 
     /// Every metric as text, with the live follower's count of snapshots brought up to

@@ -55,40 +55,92 @@ impl ViewStore {
         end: EventTime,
         k: usize,
     ) -> mysql::Result<Option<Vec<Value>>> {
+        let mut windows = self.windows_between(layer, kind, spec, end, end, k)?;
+        Ok(windows.remove(&end))
+    }
+
+    /// The first `k` rows of each window of `layer`'s `kind` view of `spec` that ends in
+    /// `from..=to`, by window end. A window the layer wrote with no rows in this view is there,
+    /// empty.
+    pub fn windows_between(
+        &self,
+        layer: Layer,
+        kind: ViewKind,
+        spec: &str,
+        from: EventTime,
+        to: EventTime,
+        k: usize,
+    ) -> mysql::Result<BTreeMap<EventTime, Vec<Value>>> {
+        let mut conn = self.pool.get_conn()?;
+        let mut windows: BTreeMap<EventTime, Vec<Value>> =
+            written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, Vec::new())).collect();
         let (table, columns) = kind.table();
         let query = format!(
-            "SELECT position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? AND window_end_ms = ? \
-             ORDER BY position LIMIT ?",
+            "SELECT window_end_ms, position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? \
+             AND window_end_ms BETWEEN ? AND ? AND position <= ? ORDER BY window_end_ms, position",
             columns.join(", ")
         );
-        let params = (layer.name(), spec, end, k as u64);
-        let mut conn = self.pool.get_conn()?;
-        let rows: Vec<Value> = match kind {
-            ViewKind::Hashtags => conn
-                .exec_map(query, params, |(rank, hashtag, count): (u64, String, u64)| {
-                    json!({ "rank": rank, "hashtag": hashtag, "count": count })
-                })?,
-            ViewKind::Tweets => conn.exec_map(
-                query,
-                params,
-                |(rank, tweet_id, retweets, hashtags): (u64, u64, u64, u64)| {
-                    json!({ "rank": rank, "tweet_id": tweet_id, "retweets": retweets, "hashtags": hashtags })
-                },
-            )?,
-            ViewKind::Languages => conn
-                .exec_map(query, params, |(rank, lang, count): (u64, String, u64)| {
-                    json!({ "rank": rank, "lang": lang, "count": count })
-                })?,
+        let params = (layer.name(), spec, from, to, k as u64);
+        let rows: Vec<(EventTime, Value)> = match kind {
+            ViewKind::Hashtags => {
+                conn.exec_map(query, params, |(end, rank, hashtag, count): (u64, u64, String, u64)| {
+                    (end, json!({ "rank": rank, "hashtag": hashtag, "count": count }))
+                })?
+            }
+            ViewKind::Tweets => {
+                conn.exec_map(query, params, |(end, rank, tweet_id, retweets, hashtags): (u64, u64, u64, u64, u64)| {
+                    (end, json!({ "rank": rank, "tweet_id": tweet_id, "retweets": retweets, "hashtags": hashtags }))
+                })?
+            }
+            ViewKind::Languages => {
+                conn.exec_map(query, params, |(end, rank, lang, count): (u64, u64, String, u64)| {
+                    (end, json!({ "rank": rank, "lang": lang, "count": count }))
+                })?
+            }
         };
-        if !rows.is_empty() {
-            return Ok(Some(rows));
+        for (end, row) in rows {
+            windows.entry(end).or_default().push(row);
         }
-        // A window with no rows at all, or one the layer never wrote: only the hashtag view is
-        // told apart, as every written window has a row in some view.
-        let written: Option<u64> = conn.exec_first(
-            "SELECT 1 FROM view_languages WHERE layer = ? AND window_spec = ? AND window_end_ms = ? LIMIT 1",
-            (layer.name(), spec, end),
-        )?;
-        Ok(written.map(|_| Vec::new()))
+        Ok(windows)
     }
+
+    /// `hashtag`'s rank and count in each window of `layer`'s view of `spec` ending in
+    /// `from..=to` that the layer wrote: `None` where it is not among the top K.
+    pub fn hashtag_between(
+        &self,
+        layer: Layer,
+        spec: &str,
+        hashtag: &str,
+        from: EventTime,
+        to: EventTime,
+    ) -> mysql::Result<BTreeMap<EventTime, Option<(u64, u64)>>> {
+        let mut conn = self.pool.get_conn()?;
+        let mut windows: BTreeMap<EventTime, Option<(u64, u64)>> =
+            written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, None)).collect();
+        let ranked: Vec<(EventTime, u64, u64)> = conn.exec(
+            "SELECT window_end_ms, position, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? \
+             AND hashtag = ? AND window_end_ms BETWEEN ? AND ?",
+            (layer.name(), spec, hashtag, from, to),
+        )?;
+        for (end, rank, count) in ranked {
+            windows.insert(end, Some((rank, count)));
+        }
+        Ok(windows)
+    }
+}
+
+/// The ends of the windows of `spec` in `from..=to` that `layer` wrote. Every window that held a
+/// tweet has a row in the languages view, so that view tells which were written.
+fn written_between(
+    conn: &mut impl Queryable,
+    layer: Layer,
+    spec: &str,
+    from: EventTime,
+    to: EventTime,
+) -> mysql::Result<Vec<EventTime>> {
+    conn.exec(
+        "SELECT DISTINCT window_end_ms FROM view_languages WHERE layer = ? AND window_spec = ? \
+         AND window_end_ms BETWEEN ? AND ? ORDER BY window_end_ms",
+        (layer.name(), spec, from, to),
+    )
 }

@@ -68,6 +68,21 @@ pub fn private_broker(port: &str, argument: Option<&str>) -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// Does `action` (`start`, `stop`, `kill`) to a MariaDB of a test's own on `port`
+/// (`scripts/mariadb-instance`), for what must not disturb the other tests' server: crashing it.
+pub fn private_mariadb(port: &str, action: &str) {
+    run_script(script("mariadb-instance").args([port, action]));
+}
+
+/// A database `name` on the private MariaDB on `port`, emptied; returns its URL.
+pub fn private_mariadb_database(port: &str, name: &str) -> String {
+    let server = format!("mysql://trendflow:trendflow@127.0.0.1:{port}");
+    let mut conn =
+        mysql::Conn::new(mysql::Opts::from_url(&server).expect("URL")).expect("connecting to the private MariaDB");
+    conn.query_drop(format!("DROP DATABASE IF EXISTS trendflow_{name}")).expect("dropping an old database");
+    format!("{server}/trendflow_{name}")
+}
+
 /// Where one test's trendflow commands point: its database, and its own topics on the broker.
 pub struct Services {
     pub mysql_url: String,

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::common::{private_broker, run_script, script, stored_views, wait_for, Services, Watched};
+use crate::common::{
+    private_broker, private_mariadb, private_mariadb_database, stored_views, wait_for, Services, Watched,
+};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
@@ -26,16 +28,11 @@ fn broker(argument: Option<&str>) {
 }
 
 fn mariadb(action: &str) {
-    run_script(script("mariadb-instance").args([MARIADB_PORT, action]));
+    private_mariadb(MARIADB_PORT, action);
 }
 
-/// A database on the tests' own MariaDB, emptied.
 fn private_database(name: &str) -> String {
-    let server = format!("mysql://trendflow:trendflow@127.0.0.1:{MARIADB_PORT}");
-    let mut conn =
-        mysql::Conn::new(mysql::Opts::from_url(&server).unwrap()).expect("connecting to the private MariaDB");
-    conn.query_drop(format!("DROP DATABASE IF EXISTS trendflow_{name}")).expect("dropping an old database");
-    format!("{server}/trendflow_{name}")
+    private_mariadb_database(MARIADB_PORT, name)
 }
 
 /// How long any step may take before the test gives up: a bound on a hang, not an expectation.

@@ -1,15 +1,21 @@
 //! The serving layer against the real MariaDB and broker: `trendflow serve` answers windows up to
 //! the batch boundary from the batch layer, later closed ones from the speed layer, and the open
-//! one from the latest live snapshot; the boundary moves with a complete batch run; bad requests
-//! get JSON that says what would be right; `/metrics` parses as Prometheus text.
+//! one from the latest live snapshot, in single windows, ranges and a hashtag's history; the
+//! boundary moves with a complete batch run; the live push delivers snapshots published after a
+//! client connected and resumes with `Last-Event-ID`; bad requests get JSON that says what would
+//! be right; `/metrics` parses as Prometheus text.
 
+use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
 
-use crate::common::{seed_json, seed_tweets, send_messages, stored_views, wait_for, Services, Watched};
+use crate::common::{
+    private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views, wait_for, Services,
+    Watched,
+};
 
 /// A running `trendflow serve` on a port of its own.
 struct Server {
@@ -29,7 +35,11 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .expect("the address it serves on")
             .to_string();
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
         Server { process, base, agent }
     }
 
@@ -40,11 +50,48 @@ impl Server {
         (response.status().as_u16(), body)
     }
 
+    /// The live push at `path`, resumed after `last_seen` if given.
+    fn events(&self, path: &str, last_seen: Option<u64>) -> Events {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(id) = last_seen {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.call().expect("the live push answers");
+        assert_eq!(response.status().as_u16(), 200);
+        Events { lines: BufReader::new(Box::new(response.into_body().into_reader())) }
+    }
+
     /// The JSON body of `GET path`, which must answer `status`.
     fn json(&self, path: &str, status: u16) -> Value {
         let (got, body) = self.get(path);
         assert_eq!(got, status, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    }
+}
+
+/// A live-push connection.
+struct Events {
+    lines: BufReader<Box<dyn Read>>,
+}
+
+impl Events {
+    /// The next event's id and data (keep-alive comments skipped).
+    fn next_event(&mut self) -> (u64, Value) {
+        let (mut id, mut data) = (None, None);
+        loop {
+            let mut line = String::new();
+            assert!(self.lines.read_line(&mut line).expect("reading the live push") > 0, "the live push ended");
+            let line = line.trim_end();
+            if let Some(value) = line.strip_prefix("id:") {
+                id = value.trim().parse().ok();
+            } else if let Some(value) = line.strip_prefix("data:") {
+                data = serde_json::from_str(value.trim()).ok();
+            } else if line.is_empty() {
+                if let (Some(id), Some(data)) = (id, data.take()) {
+                    return (id, data);
+                }
+            }
+        }
     }
 }
 
@@ -137,6 +184,88 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     assert_eq!(specs["specs"][0]["speed_latest_final_ms"], last_final);
     assert_eq!(specs["specs"][0]["live_window_end_ms"], live_end);
 
+    // A range, page by page: each window from the layer the rule picks, equal to its views.
+    let from = boundary - 120_000;
+    let mut path = format!("/api/v1/windows/hashtags/range?spec=1m&from={from}&to={live_end}&limit=4&k=2");
+    let mut pages = Vec::new();
+    loop {
+        let page = server.json(&path, 200);
+        pages.push(page.clone());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!(
+                    "/api/v1/windows/hashtags/range?spec=1m&from={from}&to={live_end}&limit=4&k=2&cursor={cursor}"
+                )
+            }
+            None => break,
+        }
+    }
+    let windows: Vec<&Value> = pages.iter().flat_map(|page| page["windows"].as_array().unwrap()).collect();
+    assert_eq!(pages.len() as u64, (live_end - from) / 60_000 / 4 + 1, "pages of four windows");
+    for listed in &windows {
+        let end = listed["window_end_ms"].as_u64().unwrap();
+        let (layer, views) = match end {
+            end if end <= boundary => ("batch", Some(&batch)),
+            end if end <= last_final => ("speed", Some(&speed)),
+            _ => ("live", None),
+        };
+        assert_eq!(listed["layer"], layer, "{listed}");
+        if let Some(views) = views {
+            let expected: Vec<Value> =
+                hashtag_rows(views, window(end)).as_array().unwrap().iter().take(2).cloned().collect();
+            assert_eq!(listed["rows"], json!(expected), "{listed}");
+        }
+    }
+    let ends: Vec<u64> = windows.iter().map(|listed| listed["window_end_ms"].as_u64().unwrap()).collect();
+    assert!(ends.windows(2).all(|pair| pair[0] < pair[1]) && ends.last() == Some(&live_end), "{ends:?}");
+
+    // A hashtag's history: its rank and count in each window, from the layer the rule picks.
+    // One that needs no percent-encoding in a path, but for the '#'.
+    let (position, top) = speed.hashtags[&window(after)]
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.hashtag.chars().all(|c| c.is_ascii_alphanumeric()))
+        .expect("an ASCII hashtag in the window");
+    let history = server.json(
+        &format!("/api/v1/hashtags/%23{}/history?spec=1m&from={from}&to={live_end}", top.hashtag.to_uppercase()),
+        200,
+    );
+    assert_eq!(history["hashtag"], top.hashtag.as_str(), "'#' and case do not matter");
+    for point in history["windows"].as_array().unwrap() {
+        let end = point["window_end_ms"].as_u64().unwrap();
+        let views = if end <= boundary { &batch } else { &speed };
+        let ranked =
+            views.hashtags.get(&window(end)).and_then(|rows| rows.iter().position(|row| row.hashtag == top.hashtag));
+        if end == live_end {
+            assert_eq!(point["layer"], "live");
+            continue;
+        }
+        assert_eq!(point["rank"].as_u64(), ranked.map(|rank| rank as u64 + 1), "{point}");
+    }
+    let at_after = history["windows"].as_array().unwrap().iter().find(|point| point["window_end_ms"] == after).unwrap();
+    assert_eq!((at_after["rank"].as_u64(), at_after["count"].as_u64()), (Some(position as u64 + 1), Some(top.count)));
+
+    // Live push: a snapshot published after the client connected reaches it, and a client that
+    // reconnects with the last id it saw gets what came after.
+    let mut events = server.events("/api/v1/live?spec=1m&kind=hashtags", None);
+    let top_hashtags = format!("{}top_hashtags", s.topic_prefix);
+    for (i, end) in [live_end, live_end + 60_000].into_iter().enumerate() {
+        let snapshot = json!({ "window": "1m", "window_end_ms": end, "final": false, "rows": [{ "rank": 1, "hashtag": format!("news{i}"), "count": 5 }] });
+        send_messages(&top_hashtags, &[(0, "1m".into(), snapshot.to_string().into_bytes())]);
+    }
+    let (first_id, first) = events.next_event();
+    assert_eq!(
+        (first["window_end_ms"].as_u64(), first["rows"][0]["hashtag"].as_str()),
+        (Some(live_end), Some("news0"))
+    );
+    let (second_id, second) = events.next_event();
+    assert_eq!((second_id, second["window_end_ms"].as_u64()), (first_id + 1, Some(live_end + 60_000)));
+    drop(events);
+    let (resumed_id, resumed) = server.events("/api/v1/live?spec=1m", Some(first_id)).next_event();
+    assert_eq!((resumed_id, resumed["rows"][0]["hashtag"].as_str()), (second_id, Some("news1")));
+    let answer = server.json("/api/v1/windows/hashtags?spec=1m", 200);
+    assert_eq!(answer["window_end_ms"], live_end + 60_000, "the newest live snapshot is the open window");
+
     // A complete batch run over everything archived moves the boundary: the same window is now
     // the batch layer's.
     s.succeed(&["batch", "--window", "1m"]);
@@ -157,7 +286,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
         (format!("/api/v1/windows/hashtags?spec=1m&at={beyond}"), 404, "a window end up to the latest"),
         ("/api/v1/windows/hashtags?spec=1m&at=60000".into(), 404, "another window end"),
         ("/api/v1/windows/hashtags?spec=1m&k=0".into(), 400, "from 1 to 1000"),
-        ("/api/v1/windows/hashtags?spec=1m&limit=3".into(), 400, "spec, at and k"),
+        ("/api/v1/windows/hashtags?spec=1m&limit=3".into(), 400, "spec, at, k"),
         ("/api/v1/nothing".into(), 404, "/api/v1/specs"),
     ] {
         let answer = server.json(&path, status);
@@ -185,8 +314,8 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
             })
             .sum()
     };
-    // Five answers, seven bad requests and four windows not found above.
-    assert_eq!(requests("/api/v1/windows/:kind", "200"), 5.0, "{text}");
+    // Six answers, seven bad requests and four windows not found above.
+    assert_eq!(requests("/api/v1/windows/:kind", "200"), 6.0, "{text}");
     assert_eq!(requests("/api/v1/windows/:kind", "400"), 7.0, "{text}");
     assert_eq!(requests("/api/v1/windows/:kind", "404"), 4.0, "{text}");
     let snapshots = scrape.samples.iter().find(|sample| sample.metric == "trendflow_serve_live_snapshots_total");
@@ -194,4 +323,40 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
         matches!(snapshots.map(|sample| &sample.value), Some(prometheus_parse::Value::Counter(n)) if *n >= 1.0),
         "{text}"
     );
+}
+
+/// The port of this test's own MariaDB, which it stops and starts.
+const MARIADB_PORT: &str = "3308";
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn serve_answers_503_for_what_needs_mysql_while_it_is_away_and_recovers_by_itself() {
+    private_mariadb(MARIADB_PORT, "start");
+    let s = Services {
+        mysql_url: private_mariadb_database(MARIADB_PORT, "serve_outage"),
+        ..Services::fresh("serveoutage")
+    };
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "1"]);
+    // Over three minutes of event time: the boundary, the latest minute before the newest tweet,
+    // ends a window that holds tweets.
+    s.succeed(&["db", "generate", "--tweets", "20000"]);
+    s.succeed(&["batch", "--window", "1m"]);
+    let server = Server::start(&s);
+    let window = "/api/v1/windows/hashtags?spec=1m";
+    wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
+    assert_eq!(server.json(window, 200)["layer"], "batch");
+
+    private_mariadb(MARIADB_PORT, "kill");
+    let away = server.json(window, 503);
+    assert!(away["error"].as_str().unwrap().contains("MySQL"), "{away}");
+    let ready = server.json("/readyz", 503);
+    assert!(ready["reasons"][0].as_str().unwrap().contains("MySQL"), "{ready}");
+    assert_eq!(server.json("/healthz", 200)["status"], "ok", "what needs no MySQL keeps answering");
+    assert_eq!(server.get("/metrics").0, 200);
+
+    private_mariadb(MARIADB_PORT, "start");
+    wait_for("serve to answer from MySQL again", Duration::from_secs(60), || server.get(window).0 == 200);
+    assert_eq!(server.json(window, 200)["layer"], "batch");
+    assert_eq!(server.get("/readyz").0, 200);
 }
