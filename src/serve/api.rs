@@ -23,15 +23,35 @@ use trendflow_dataflows::EventTime;
 use crate::serve::live::{LiveEvent, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
-use crate::serve::store::ViewStore;
+use crate::serve::store::{LayerMarks, ViewStore};
 use crate::sink::mysql::{Layer, ViewKind};
 use crate::time::{parse_created_at, rfc3339};
 
 /// What every request handler shares.
 pub struct AppState {
     pub store: ViewStore,
+    /// The layers' marks as last read, refreshed every [`MARKS_EVERY`]; `None` until MySQL first
+    /// answers.
+    pub marks: RwLock<Option<LayerMarks>>,
     pub live: Arc<RwLock<LiveViews>>,
     pub metrics: Metrics,
+}
+
+/// How often the server reads the batch boundaries and the speed layer's latest final windows:
+/// how long a moved boundary may take to reach the answers.
+pub const MARKS_EVERY: Duration = Duration::from_millis(250);
+
+/// Keeps `state.marks` fresh until the server stops: every [`MARKS_EVERY`], one read of MySQL
+/// for all requests. While MySQL is away the last marks stay.
+pub async fn refresh_marks(state: Arc<AppState>) {
+    loop {
+        if let Ok(marks) = mysql(&state, ViewStore::marks).await {
+            if let Ok(mut kept) = state.marks.write() {
+                *kept = Some(marks);
+            }
+        }
+        tokio::time::sleep(MARKS_EVERY).await;
+    }
 }
 
 /// What the server answers, for a request to anything else.
@@ -141,8 +161,8 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     if let Err(error) = mysql(&state, |store| store.ping()).await {
         reasons.push(error.error);
     }
-    if let Some(error) = state.live.read().ok().and_then(|live| live.broker_error.clone()) {
-        reasons.push(format!("the broker: {error}"));
+    if let Some(error) = state.live.read().ok().and_then(|live| live.not_ready.clone()) {
+        reasons.push(format!("the ranking topics: {error}"));
     }
     match reasons.is_empty() {
         true => Json(json!({ "ready": true })).into_response(),
@@ -159,26 +179,30 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// What each layer holds of every window spec, for one kind of view.
-async fn spec_states(state: &Arc<AppState>, kind: ViewKind) -> Result<BTreeMap<String, SpecState>, ApiError> {
-    let (boundaries, finals) = mysql(state, |store| Ok((store.boundaries()?, store.speed_finals()?))).await?;
+/// The speed layer's latest final window is the later of the view table's and the latest final
+/// snapshot the server received.
+fn spec_states(state: &AppState, kind: ViewKind) -> Result<BTreeMap<String, SpecState>, ApiError> {
+    let marks = state.marks.read().map_err(|_| ApiError::unavailable("reading MySQL failed"))?;
+    let marks = marks.as_ref().ok_or_else(|| ApiError::unavailable("MySQL has not answered yet"))?;
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-    let specs: BTreeSet<String> =
-        boundaries.keys().chain(finals.keys()).cloned().chain(live.specs().map(str::to_string)).collect();
+    let specs: BTreeSet<&str> =
+        marks.boundaries.keys().chain(marks.speed_finals.keys()).map(String::as_str).chain(live.specs()).collect();
     Ok(specs
         .into_iter()
         .map(|spec| {
+            let received_final = live.closed(spec, kind).map(|closed| closed.window_end);
             let state = SpecState {
-                boundary: boundaries.get(&spec).copied(),
-                speed_final: finals.get(&spec).copied(),
-                live: live.open(&spec, kind).map(|open| open.window_end),
+                boundary: marks.boundaries.get(spec).copied(),
+                speed_final: marks.speed_finals.get(spec).copied().max(received_final),
+                live: live.open(spec, kind).map(|open| open.window_end),
             };
-            (spec, state)
+            (spec.to_string(), state)
         })
         .collect())
 }
 
 async fn specs(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let states = spec_states(&state, ViewKind::Hashtags).await?;
+    let states = spec_states(&state, ViewKind::Hashtags)?;
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
     let specs: Vec<Value> = states
         .iter()
@@ -253,14 +277,27 @@ async fn window(
         }
         Answerer::Batch | Answerer::Speed => {
             let layer = if answerer == Answerer::Batch { Layer::Batch } else { Layer::Speed };
-            let name = spec_name.clone();
-            let rows =
-                mysql(&state, move |store| store.window(layer, kind, &name, end, k)).await?.ok_or_else(|| {
-                    ApiError::not_found(
-                        format!("the {} layer holds no window of {spec_name} ending at {}", layer.name(), rfc3339(end)),
-                        "another window end",
-                    )
-                })?;
+            let received = match answerer {
+                Answerer::Speed => received_final(&state, &spec_name, kind, end)?,
+                _ => None,
+            };
+            let rows = match received {
+                Some(rows) => rows.into_iter().take(k).collect(),
+                None => {
+                    let name = spec_name.clone();
+                    let read = mysql(&state, move |store| store.window(layer, kind, &name, end, k)).await?;
+                    read.ok_or_else(|| {
+                        ApiError::not_found(
+                            format!(
+                                "the {} layer holds no window of {spec_name} ending at {}",
+                                layer.name(),
+                                rfc3339(end)
+                            ),
+                            "another window end",
+                        )
+                    })?
+                }
+            };
             (rows, None)
         }
     };
@@ -483,6 +520,19 @@ async fn live_push(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
+/// The rows of the final snapshot of the window of `spec` ending at `end`, if it is the latest
+/// closed window the server received.
+fn received_final(
+    state: &AppState,
+    spec: &str,
+    kind: ViewKind,
+    end: EventTime,
+) -> Result<Option<Vec<Value>>, ApiError> {
+    let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
+    let closed = live.closed(spec, kind).filter(|closed| closed.window_end == end);
+    Ok(closed.map(|closed| closed.snapshot["rows"].as_array().cloned().unwrap_or_default()))
+}
+
 /// The open window of `spec` for `kind` in the live snapshots: its end, rows and age.
 fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>, u64)>, ApiError> {
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
@@ -513,7 +563,7 @@ async fn known_spec(
     params: &HashMap<String, String>,
     kind: ViewKind,
 ) -> Result<(WindowSpec, SpecState), ApiError> {
-    let states = spec_states(state, kind).await?;
+    let states = spec_states(state, kind)?;
     let known = || states.keys().cloned().collect::<Vec<_>>().join(", ");
     let text = params
         .get("spec")

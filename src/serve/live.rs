@@ -1,7 +1,9 @@
 //! The speed layer's live rankings, as `stream` publishes them to `top_hashtags` and
 //! `top_tweets`: a thread follows both topics and keeps, per window spec and kind, the latest
-//! snapshot of the window still open. When the final snapshot of that window arrives, the window
-//! has closed, and the speed layer's view table answers for it from then on.
+//! snapshot of the window still open, and the final snapshot of the latest window closed. When
+//! the final snapshot of the open window arrives, the window has closed; the server answers for
+//! it from that final snapshot (the same rows the stream writes to its view table), and for
+//! earlier closed windows from the view table.
 //!
 //! Every snapshot received is also a [`LiveEvent`] for the server's live push: numbered in the
 //! order received, broadcast to the connected clients, and kept in a bounded buffer so that a
@@ -29,7 +31,8 @@ use crate::sink::mysql::ViewKind;
 /// windows without reading the topics from their beginning.
 const BACKLOG: i64 = 1_000;
 
-/// The latest snapshot of an open window.
+/// A snapshot the server keeps: the latest of an open window, or the final one of the latest
+/// closed window.
 #[derive(Clone, Debug)]
 pub struct LiveSnapshot {
     pub window_end: EventTime,
@@ -57,10 +60,11 @@ pub struct LiveEvent {
 #[derive(Debug)]
 pub struct LiveViews {
     open: HashMap<(String, ViewKind), LiveSnapshot>,
+    closed: HashMap<(String, ViewKind), LiveSnapshot>,
     recent: VecDeque<Arc<LiveEvent>>,
     events: broadcast::Sender<Arc<LiveEvent>>,
-    /// `None` while the broker answers; otherwise what went wrong.
-    pub broker_error: Option<String>,
+    /// `None` once the backlog is read and while the broker answers; otherwise why not.
+    pub not_ready: Option<String>,
     /// Snapshots received since the server started: the last event's id.
     pub received: u64,
 }
@@ -69,9 +73,10 @@ impl Default for LiveViews {
     fn default() -> Self {
         LiveViews {
             open: HashMap::new(),
+            closed: HashMap::new(),
             recent: VecDeque::with_capacity(EVENT_BUFFER),
             events: broadcast::channel(EVENT_BUFFER).0,
-            broker_error: Some("not connected yet".into()),
+            not_ready: Some("not connected yet".into()),
             received: 0,
         }
     }
@@ -93,9 +98,15 @@ impl LiveViews {
         (missed, self.events.subscribe(), last_seen)
     }
 
-    /// The window specs with an open window.
+    /// The final snapshot of the latest window of `spec` that closed for `kind` while the
+    /// server followed the topics.
+    pub fn closed(&self, spec: &str, kind: ViewKind) -> Option<&LiveSnapshot> {
+        self.closed.get(&(spec.to_string(), kind))
+    }
+
+    /// The window specs with an open or a closed window.
     pub fn specs(&self) -> impl Iterator<Item = &str> {
-        self.open.keys().map(|(spec, _)| spec.as_str())
+        self.open.keys().chain(self.closed.keys()).map(|(spec, _)| spec.as_str())
     }
 
     /// Takes in one snapshot of `kind` as published: a newer live one replaces the open window's,
@@ -118,15 +129,15 @@ impl LiveViews {
         // No receiver is no error: nobody is connected.
         let _ = self.events.send(event);
         let key = (spec, kind);
-        match (is_final, self.open.get(&key)) {
-            (true, Some(open)) if open.window_end <= window_end => {
-                self.open.remove(&key);
-            }
-            (false, Some(open)) if open.window_end > window_end => {}
-            (false, _) => {
-                self.open.insert(key, LiveSnapshot { window_end, snapshot, received: Instant::now() });
-            }
-            (true, _) => {}
+        // A window that closed empty has no rows in the view tables either: it is not served.
+        let empty = snapshot["rows"].as_array().is_none_or(Vec::is_empty);
+        let received = LiveSnapshot { window_end, snapshot, received: Instant::now() };
+        let kept = if is_final { &mut self.closed } else { &mut self.open };
+        if !(is_final && empty) && kept.get(&key).is_none_or(|kept| kept.window_end <= window_end) {
+            kept.insert(key.clone(), received);
+        }
+        if is_final && self.open.get(&key).is_some_and(|open| open.window_end <= window_end) {
+            self.open.remove(&key);
         }
     }
 }
@@ -136,11 +147,12 @@ impl LiveViews {
 pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let result = subscribe(&kafka).and_then(|consumer| read(&kafka, &consumer, &live, &stop));
+            let result =
+                subscribe(&kafka).and_then(|(consumer, backlog)| read(&kafka, &consumer, backlog, &live, &stop));
             if let Err(error) = result {
                 log::warn!("following the ranking topics: {error:#}; trying again");
                 if let Ok(mut live) = live.write() {
-                    live.broker_error = Some(format!("{error:#}"));
+                    live.not_ready = Some(format!("{error:#}"));
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -148,9 +160,15 @@ pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<Atomic
     })
 }
 
-/// A consumer assigned the last [`BACKLOG`] snapshots of every partition of both topics.
-fn subscribe(kafka: &KafkaConfig) -> Result<BaseConsumer> {
+/// Where each partition of the ranking topics ended when the follower subscribed: until it has
+/// read that far, it does not know the open windows, and the server is not ready.
+type Backlog = HashMap<(String, i32), i64>;
+
+/// A consumer assigned the last [`BACKLOG`] snapshots of every partition of both topics, and the
+/// backlog it has to read.
+fn subscribe(kafka: &KafkaConfig) -> Result<(BaseConsumer, Backlog)> {
     let consumer = kafka.consumer()?;
+    let mut backlog = Backlog::new();
     let mut assignment = TopicPartitionList::new();
     for topic in [Topic::TopHashtags, Topic::TopTweets] {
         let name = kafka.topic(topic);
@@ -159,35 +177,53 @@ fn subscribe(kafka: &KafkaConfig) -> Result<BaseConsumer> {
                 .fetch_watermarks(&name, partition, kafka.wait())
                 .map_err(|e| kafka.explain(e))
                 .with_context(|| format!("reading the offsets of '{name}'"))?;
+            let start = (high - BACKLOG).max(low);
             assignment
-                .add_partition_offset(&name, partition, Offset::Offset((high - BACKLOG).max(low)))
+                .add_partition_offset(&name, partition, Offset::Offset(start))
                 .with_context(|| format!("assigning '{name}'"))?;
+            if start < high {
+                backlog.insert((name.clone(), partition), high);
+            }
         }
     }
     consumer.assign(&assignment).map_err(|e| kafka.explain(e))?;
-    Ok(consumer)
+    Ok((consumer, backlog))
 }
 
-/// Reads snapshots into `live` until `stop` is set, or the broker stays away.
-fn read(kafka: &KafkaConfig, consumer: &BaseConsumer, live: &RwLock<LiveViews>, stop: &AtomicBool) -> Result<()> {
+/// Reads snapshots into `live` until `stop` is set, or the broker stays away; the server is
+/// ready once the `backlog` is read.
+fn read(
+    kafka: &KafkaConfig,
+    consumer: &BaseConsumer,
+    mut backlog: Backlog,
+    live: &RwLock<LiveViews>,
+    stop: &AtomicBool,
+) -> Result<()> {
     let hashtags = kafka.topic(Topic::TopHashtags);
+    let catching_up = || format!("reading the latest {BACKLOG} snapshots of each ranking topic's partitions");
     if let Ok(mut live) = live.write() {
-        live.broker_error = None;
+        live.not_ready = (!backlog.is_empty()).then(catching_up);
     }
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Ok(message)) => {
+                let key = (message.topic().to_string(), message.partition());
+                if backlog.get(&key).is_some_and(|high| message.offset() + 1 >= *high) {
+                    backlog.remove(&key);
+                }
                 let kind = if message.topic() == hashtags { ViewKind::Hashtags } else { ViewKind::Tweets };
                 let snapshot = message.payload().and_then(|payload| serde_json::from_slice::<Value>(payload).ok());
-                if let (Some(snapshot), Ok(mut live)) = (snapshot, live.write()) {
-                    live.broker_error = None;
-                    live.record(kind, snapshot);
+                if let Ok(mut live) = live.write() {
+                    live.not_ready = (!backlog.is_empty()).then(catching_up);
+                    if let Some(snapshot) = snapshot {
+                        live.record(kind, snapshot);
+                    }
                 }
             }
             Some(Err(error)) if is_broker_away(&error) => {
                 if let Ok(mut live) = live.write() {
-                    live.broker_error = Some(kafka.explain(error).to_string());
+                    live.not_ready = Some(kafka.explain(error).to_string());
                 }
             }
             Some(Err(error)) => return Err(kafka.explain(error)),
@@ -226,8 +262,21 @@ mod tests {
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
         live.record(ViewKind::Hashtags, snapshot(120_000, true, "b"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
+        let closed = live.closed("5m/1m", ViewKind::Hashtags).unwrap();
+        assert_eq!((closed.window_end, closed.snapshot["final"].as_bool()), (120_000, Some(true)));
+        live.record(ViewKind::Hashtags, snapshot(60_000, true, "late copy"));
+        assert_eq!(live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
+        live.record(
+            ViewKind::Hashtags,
+            json!({ "window": "5m/1m", "window_end_ms": 180_000, "final": true, "rows": [] }),
+        );
+        assert_eq!(
+            live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end,
+            120_000,
+            "an empty window is not kept"
+        );
         live.record(ViewKind::Hashtags, json!({ "window": "5m/1m" }));
-        assert_eq!(live.received, 5, "a snapshot without its window is not counted");
+        assert_eq!(live.received, 7, "a snapshot without its window is not counted");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn serve(listen: SocketAddr, mysql: &MysqlConfig, kafka: KafkaConfig, stop: 
     let follower = live::follow(kafka, live.clone(), stop.clone());
     let state = Arc::new(api::AppState {
         store: store::ViewStore::new(mysql.request_pool()?),
+        marks: RwLock::new(None),
         live,
         metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,
     });
@@ -40,6 +41,7 @@ pub fn serve(listen: SocketAddr, mysql: &MysqlConfig, kafka: KafkaConfig, stop: 
         })?;
         let scope =
             if listen.ip().is_loopback() { " (loopback only: --listen 0.0.0.0:PORT serves other hosts)" } else { "" };
+        tokio::spawn(api::refresh_marks(state.clone()));
         println!("serving on http://{}{scope}", listener.local_addr().context("the listening address")?);
         let stopped = async move {
             while !stop.load(Ordering::Relaxed) {

@@ -10,6 +10,15 @@ use trendflow_dataflows::EventTime;
 
 use crate::sink::mysql::{Layer, ViewKind};
 
+/// What the view tables say of each window spec's layers: the latest batch run's boundary and
+/// the speed layer's latest final window, and when they were read. The server reads them a few
+/// times a second, not for every request.
+#[derive(Clone, Debug, Default)]
+pub struct LayerMarks {
+    pub boundaries: BTreeMap<String, EventTime>,
+    pub speed_finals: BTreeMap<String, EventTime>,
+}
+
 /// Reads views through a pool of connections: one per request at a time, opened on demand.
 #[derive(Clone)]
 pub struct ViewStore {
@@ -24,6 +33,11 @@ impl ViewStore {
     /// Whether the server answers.
     pub fn ping(&self) -> mysql::Result<()> {
         self.pool.get_conn()?.query_drop("SELECT 1")
+    }
+
+    /// The boundaries and the speed layer's latest final windows, in one connection.
+    pub fn marks(&self) -> mysql::Result<LayerMarks> {
+        Ok(LayerMarks { boundaries: self.boundaries()?, speed_finals: self.speed_finals()? })
     }
 
     /// The latest complete batch run's boundary, per window spec.

@@ -1,0 +1,283 @@
+//! The serving layer under load: window queries from `wrk` on loopback at several connection
+//! counts, and the live push's fan-out to many clients.
+//!
+//! The history is generated into MySQL (`--tweets`, 100 a second of event time) and the batch
+//! layer runs over it (`1m` and `5m/1m`); a live snapshot of the next `5m/1m` window is published
+//! to `top_hashtags`, as the stream would. Then `trendflow serve` runs as a child process and:
+//!
+//! * **queries**: `wrk --latency` for `--seconds` at each of `--connections`, on the latest window
+//!   (the live one, answered from memory) and on a closed window at the batch boundary (answered
+//!   from MySQL). wrk reports throughput and latency percentiles;
+//! * **fan-out**: `--clients` clients connect to `/api/v1/live`; `--events` snapshots are published
+//!   to the broker, one every 100 ms, each stamped with the wall-clock time it was sent; for each,
+//!   the time from its publication until the last client received it, and until the first did.
+//!
+//! ```sh
+//! scripts/mysql.sh && scripts/kafka.sh && scripts/bench-tools.sh
+//! cargo build --release && cargo run --release -p trendflow-bench --bin serve
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+use trendflow::kafka::{KafkaArgs, Topic};
+use trendflow::service_env;
+use trendflow::sink::kafka::KafkaSink;
+use trendflow::time::wall_clock_us;
+use trendflow_bench::services::Services;
+use trendflow_bench::{machine, write_results};
+
+#[derive(Parser, Debug)]
+#[command(about = "Serving layer: window queries at several connection counts, live-push fan-out")]
+struct Args {
+    /// Tweets of history generated into MySQL.
+    #[arg(long, default_value_t = 200_000)]
+    tweets: u64,
+    /// Concurrent connections wrk holds, one measurement each.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 16, 64])]
+    connections: Vec<usize>,
+    /// Seconds wrk runs each measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Live-push clients.
+    #[arg(long, default_value_t = 1_000)]
+    clients: usize,
+    /// Snapshots published to the live-push clients.
+    #[arg(long, default_value_t = 50)]
+    events: usize,
+    /// The MySQL server, without a database.
+    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
+    server: String,
+    /// The brokers.
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
+    brokers: String,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if Command::new("wrk").arg("--version").output().is_err() {
+        bail!("wrk is missing: scripts/bench-tools.sh installs it");
+    }
+    let machine = machine();
+    let mut services = Services::connect(&args.server, &args.brokers)?;
+    let run = services.fresh("serve", 1)?;
+    run.succeed(&["db", "generate", "--tweets", &args.tweets.to_string()])?;
+    let batch = run.succeed(&["batch", "--window", "1m", "--window", "5m/1m"])?;
+    let boundary = boundary_of(&batch)?;
+    let kafka = KafkaArgs {
+        brokers: args.brokers.clone(),
+        settings: Vec::new(),
+        topic_prefix: run.prefix.clone(),
+        kafka_wait_secs: 10,
+    }
+    .config()?;
+    let snapshots = KafkaSink::new(&kafka)?;
+    let top_hashtags = kafka.topic(Topic::TopHashtags);
+    let publish = |end: u64| -> Result<()> {
+        let snapshot = json!({
+            "window": "5m/1m", "window_end_ms": end, "final": false, "sent_at_us": wall_clock_us(),
+            "rows": [{ "rank": 1, "hashtag": "breaking", "count": 3 }],
+        });
+        snapshots.send(&top_hashtags, b"5m/1m", snapshot.to_string().as_bytes())?;
+        snapshots.flush(Duration::from_secs(30)).map(|_| ())
+    };
+    publish(boundary + 60_000)?;
+
+    let mut server = run.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
+    let mut first_line = String::new();
+    BufReader::new(server.stdout.take().context("the server's output")?).read_line(&mut first_line)?;
+    let base = first_line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .with_context(|| format!("the server's address in: {first_line}"))?
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let live_url = format!("{base}/api/v1/windows/hashtags?spec=5m/1m");
+    wait_until(|| {
+        agent
+            .get(&live_url)
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .is_some_and(|body| body.contains("\"live\""))
+    })?;
+
+    let targets = [
+        ("latest window (live, from memory)", live_url.clone()),
+        ("closed window (batch, MySQL)", format!("{live_url}&at={boundary}")),
+    ];
+    let mut queries = Vec::new();
+    println!("{:>36}  {:>11}  {:>12}  {:>9}  {:>9}", "query", "connections", "requests/s", "p50", "p99");
+    for (name, url) in &targets {
+        for &connections in &args.connections {
+            let measured = wrk(url, connections, args.seconds)?;
+            println!(
+                "{name:>36}  {connections:>11}  {:>12.0}  {:>6.2} ms  {:>6.2} ms",
+                measured.requests_per_sec, measured.p50_ms, measured.p99_ms
+            );
+            queries.push(
+                json!({ "query": name, "connections": connections, "requests_per_sec": measured.requests_per_sec,
+                                 "p50_ms": measured.p50_ms, "p99_ms": measured.p99_ms }),
+            );
+        }
+    }
+
+    let fan_out =
+        fan_out(&agent, &base, args.clients, args.events, |i| publish(boundary + 120_000 + i as u64 * 60_000))?;
+    println!(
+        "live push to {} clients, {} snapshots: publish to last client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
+         to first client p50 {:.1} ms",
+        args.clients,
+        args.events,
+        fan_out["last_p50_ms"],
+        fan_out["last_p99_ms"],
+        fan_out["last_max_ms"],
+        fan_out["first_p50_ms"]
+    );
+    server.kill().ok();
+    server.wait().ok();
+    let results = json!({ "machine": machine, "tweets": args.tweets, "seconds": args.seconds, "queries": queries, "fan_out": fan_out });
+    println!("results: {}", write_results("serve", &results)?.display());
+    Ok(())
+}
+
+/// The `5m/1m` boundary the batch run printed (`5m/1m up to 2021-...Z`), in ms.
+fn boundary_of(batch: &str) -> Result<u64> {
+    let text = batch
+        .split("5m/1m up to ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .with_context(|| format!("no 5m/1m boundary in: {batch}"))?;
+    trendflow::time::parse_created_at(text).with_context(|| format!("the boundary {text}"))
+}
+
+/// Polls `ready` until it holds, for up to a minute.
+fn wait_until(mut ready: impl FnMut() -> bool) -> Result<()> {
+    for _ in 0..600 {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("the server was not ready within a minute")
+}
+
+/// What one wrk run measured.
+struct WrkRun {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Runs wrk against `url` with `connections` connections for `seconds`.
+fn wrk(url: &str, connections: usize, seconds: u64) -> Result<WrkRun> {
+    let threads = connections.min(2).to_string();
+    let output = Command::new("wrk")
+        .args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", url])
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() || text.contains("Non-2xx") {
+        bail!("wrk failed or got errors: {text}{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let field = |prefix: &str| {
+        text.lines().find_map(|line| line.trim().strip_prefix(prefix).map(str::trim).map(str::to_string))
+    };
+    let latency = |percentile: &str| -> Result<f64> {
+        let value = field(percentile).with_context(|| format!("no {percentile} latency in: {text}"))?;
+        milliseconds(&value).with_context(|| format!("wrk's latency {value}"))
+    };
+    let requests_per_sec =
+        field("Requests/sec:").and_then(|rate| rate.parse().ok()).with_context(|| format!("no rate in: {text}"))?;
+    Ok(WrkRun { requests_per_sec, p50_ms: latency("50%")?, p99_ms: latency("99%")? })
+}
+
+/// A wrk duration (`812.00us`, `1.25ms`, `2.01s`) in milliseconds.
+fn milliseconds(text: &str) -> Option<f64> {
+    let digits = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(digits);
+    let scale = match unit {
+        "us" => 0.001,
+        "ms" => 1.0,
+        "s" => 1_000.0,
+        _ => return None,
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
+/// Connects `clients` live-push clients, publishes `events` snapshots with `publish`, one every
+/// 100 ms, and measures each one's way from publication to the first and the last client.
+fn fan_out(
+    agent: &ureq::Agent,
+    base: &str,
+    clients: usize,
+    events: usize,
+    publish: impl Fn(usize) -> Result<()>,
+) -> Result<Value> {
+    let (receipts, received) = mpsc::channel::<(u64, u64, u64)>();
+    let url = format!("{base}/api/v1/live?spec=5m/1m&kind=hashtags");
+    let mut readers = Vec::new();
+    for _ in 0..clients {
+        let response = agent.get(&url).call().context("connecting a live-push client")?;
+        let receipts = receipts.clone();
+        readers.push(std::thread::spawn(move || {
+            let mut lines = BufReader::new(response.into_body().into_reader());
+            let mut seen = 0;
+            while seen < events {
+                let mut line = String::new();
+                if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let Some(data) = line.trim_end().strip_prefix("data:") else { continue };
+                let at = wall_clock_us();
+                let Ok(snapshot) = serde_json::from_str::<Value>(data.trim()) else { continue };
+                if let (Some(end), Some(sent)) = (snapshot["window_end_ms"].as_u64(), snapshot["sent_at_us"].as_u64()) {
+                    let _ = receipts.send((end, sent, at));
+                    seen += 1;
+                }
+            }
+        }));
+    }
+    drop(receipts);
+    // Every client subscribed before anything is published: the server counts them.
+    wait_until(|| {
+        let metrics =
+            agent.get(format!("{base}/metrics")).call().ok().and_then(|mut r| r.body_mut().read_to_string().ok());
+        metrics.is_some_and(|text| text.lines().any(|line| line == format!("trendflow_serve_live_clients {clients}")))
+    })?;
+    for event in 0..events {
+        publish(event)?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for reader in readers {
+        reader.join().ok();
+    }
+    let mut by_snapshot: std::collections::BTreeMap<u64, (u64, u64, u64, usize)> = Default::default();
+    for (end, sent, at) in received.try_iter() {
+        let entry = by_snapshot.entry(end).or_insert((sent, u64::MAX, 0, 0));
+        entry.1 = entry.1.min(at);
+        entry.2 = entry.2.max(at);
+        entry.3 += 1;
+    }
+    if by_snapshot.len() != events || by_snapshot.values().any(|(_, _, _, count)| *count != clients) {
+        bail!("not every client received every snapshot: {:?}", by_snapshot.values().map(|v| v.3).collect::<Vec<_>>());
+    }
+    let ms = |mut values: Vec<f64>, percentile: f64| {
+        values.sort_by(f64::total_cmp);
+        values[((values.len() - 1) as f64 * percentile).round() as usize]
+    };
+    let last: Vec<f64> =
+        by_snapshot.values().map(|(sent, _, last, _)| last.saturating_sub(*sent) as f64 / 1_000.0).collect();
+    let first: Vec<f64> =
+        by_snapshot.values().map(|(sent, first, _, _)| first.saturating_sub(*sent) as f64 / 1_000.0).collect();
+    Ok(json!({
+        "clients": clients, "events": events,
+        "last_p50_ms": ms(last.clone(), 0.5), "last_p99_ms": ms(last.clone(), 0.99), "last_max_ms": ms(last, 1.0),
+        "first_p50_ms": ms(first.clone(), 0.5), "first_p99_ms": ms(first, 0.99),
+    }))
+}
