@@ -5,7 +5,8 @@
 //! [`harness`]; `serve` runs the serving layer ([`serve`]). Below those: [`limits`] (what a tweet
 //! must be to be taken in and stored), [`checkpoint`] (what a stream's checkpoint holds), [`db`]
 //! and [`kafka`] (connections and their settings), [`service_env`] (the environment that points a
-//! process at its services), [`time`] (event times as text, the wall clock), [`cluster`]
+//! process at its services), [`metrics`] (Prometheus exposition), [`time`] (event times as text,
+//! the wall clock), [`cluster`]
 //! (timely's cluster flags) and [`fuzzing`] (the fuzz targets' checks).
 
 pub mod checkpoint;
@@ -17,6 +18,7 @@ pub mod harness;
 pub mod jobs;
 pub mod kafka;
 pub mod limits;
+pub mod metrics;
 pub mod serve;
 pub mod service_env;
 pub mod sink;

@@ -19,6 +19,7 @@
 //! ([`CheckpointStore`]), so a restart — after a crash, a kill or a stop — resumes there and
 //! rewrites nothing that differs.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -43,8 +44,9 @@ use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink};
 use crate::sink::mysql::{Archive, CheckpointStore, Layer, StoredTweet, ViewWriter};
+use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::formats::Format;
-use crate::source::kafka::reader::{check_positions, ReadCounts, SourceEvent, TweetsReader};
+use crate::source::kafka::reader::{check_positions, HighOffsets, ReadCounts, SourceEvent, TweetsReader};
 use crate::source::mysql::check_schema;
 use crate::time::{rfc3339, wall_clock_us};
 
@@ -90,6 +92,10 @@ pub struct StreamArgs {
     /// Jetstream events, or told per message from its fields.
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Serve Prometheus metrics at http://ADDRESS:PORT/metrics while the job runs: consumed,
+    /// dead-lettered by reason, partitions' lag and watermarks, checkpoint age, publishing delay.
+    #[arg(long = "metrics-listen", value_name = "ADDRESS:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
@@ -108,6 +114,7 @@ struct WorkerWrites {
     latencies: Mutex<Latencies>,
     dead_lettered: AtomicU64,
     archived: AtomicU64,
+    metrics: Arc<StreamMetrics>,
 }
 
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
@@ -140,6 +147,7 @@ impl WorkerWrites {
                 SourceEvent::Fed(time) => latency.iter_mut().for_each(|latency| latency.fed(time, wall_clock_us())),
                 SourceEvent::Rejected(rejection) => {
                     self.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.dead_lettered(&rejection.reason);
                     let letter = dead_letter_json(
                         &rejection.reason,
                         &tweets,
@@ -222,6 +230,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         );
     }
     let counts = Arc::new(ReadCounts::default());
+    let metrics = Arc::new(StreamMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
     let reader = Arc::new(TweetsReader {
         kafka: kafka.clone(),
         partitions,
@@ -246,7 +255,17 @@ pub fn run(args: StreamArgs) -> Result<()> {
         latencies: Mutex::new(Latencies::new()),
         dead_lettered: AtomicU64::new(0),
         archived: AtomicU64::new(0),
+        metrics: metrics.clone(),
     });
+    if let Some(listen) = args.metrics_listen {
+        let (metrics, counts, writes) = (metrics.clone(), counts.clone(), writes.clone());
+        let registry = metrics.registry.clone();
+        // The partitions' high offsets are asked for at each scrape, off the workers' way.
+        let offsets = HighOffsets::new(&kafka)?;
+        let refresh = move || metrics.refresh(&counts, writes.archived.load(Ordering::Relaxed), |p| offsets.of(p));
+        let address = crate::metrics::expose(listen, registry, refresh)?;
+        println!("{}metrics on http://{address}/metrics", cluster.speaker());
+    }
     let source: DrivenSource<Checkpoint> = {
         let writes = writes.clone();
         Arc::new(move |worker, peers, feed| writes.read(&reader, worker, peers, feed))
@@ -265,7 +284,12 @@ pub fn run(args: StreamArgs) -> Result<()> {
             // The rankings ahead of the checkpoint are in the view tables already (each write
             // commits); they must be with the broker too before a restart may skip them.
             rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
-            checkpoints.commit(checkpoint)
+            let stored = checkpoints.stored;
+            checkpoints.commit(checkpoint)?;
+            if checkpoints.stored > stored {
+                metrics.checkpoint_stored();
+            }
+            Ok(())
         }
         Output::Snapshot(snapshot) => {
             // Once stopped by a signal, the workers close their inputs after their last
@@ -288,6 +312,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(&snapshot).as_bytes())?;
                 rankings.poll();
                 published += 1;
+                metrics.published(snapshot.window().end);
             }
             views.write(&snapshot)
         }

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// The server's metrics and the registry that renders them.
 pub struct Metrics {
@@ -65,8 +63,6 @@ impl Metrics {
     /// `received`.
     pub fn render(&self, received: u64) -> prometheus::Result<String> {
         self.snapshots.inc_by(received.saturating_sub(self.snapshots.get()));
-        let mut text = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut text)?;
-        Ok(String::from_utf8_lossy(&text).into_owned())
+        crate::metrics::render(&self.registry)
     }
 }

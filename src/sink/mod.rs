@@ -1,7 +1,8 @@
 //! Sinks: turn rankings and tweets into external effects — lines on the terminal ([`console`]),
 //! records on Kafka topics ([`kafka`]), rows in MySQL ([`mysql`]: the archive, the view tables,
-//! the stream's checkpoints).
+//! the stream's checkpoints), and the stream's operator metrics ([`stream_metrics`]).
 
 pub mod console;
 pub mod kafka;
 pub mod mysql;
+pub mod stream_metrics;

@@ -432,3 +432,35 @@ impl Watched {
         Ended { status, stdout: take(&self.stdout), stderr: take(&self.stderr) }
     }
 }
+
+/// Metrics in Prometheus' text format, parsed by a Prometheus text parser.
+pub struct Metrics {
+    scrape: prometheus_parse::Scrape,
+    pub text: String,
+}
+
+impl Metrics {
+    /// Parses `text`; fails the test unless it is Prometheus' text format.
+    pub fn parse(text: String) -> Self {
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).expect("Prometheus text");
+        Metrics { scrape, text }
+    }
+
+    /// The sum of the counters or gauges named `metric` with every label of `labels`; `None` if
+    /// there is none.
+    pub fn value(&self, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let matching: Vec<f64> = self
+            .scrape
+            .samples
+            .iter()
+            .filter(|sample| sample.metric == metric)
+            .filter(|sample| labels.iter().all(|(name, value)| sample.labels.get(name) == Some(*value)))
+            .map(|sample| match sample.value {
+                prometheus_parse::Value::Counter(value) | prometheus_parse::Value::Gauge(value) => value,
+                _ => panic!("{metric} is neither a counter nor a gauge"),
+            })
+            .collect();
+        (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+}

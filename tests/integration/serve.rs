@@ -13,8 +13,8 @@ use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
 
 use crate::common::{
-    private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views, wait_for, Services,
-    Watched,
+    private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics,
+    Services, Watched,
 };
 
 /// A running `trendflow serve` on a port of its own.
@@ -302,30 +302,17 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     // Metrics in Prometheus' text format, counted by route and status.
     let (status, text) = server.get("/metrics");
     assert_eq!(status, 200);
-    let scrape =
-        prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).expect("Prometheus text");
-    let requests = |route: &str, code: &str| -> f64 {
-        scrape
-            .samples
-            .iter()
-            .filter(|sample| sample.metric == "trendflow_serve_requests_total")
-            .filter(|sample| sample.labels.get("route") == Some(route) && sample.labels.get("status") == Some(code))
-            .map(|sample| match sample.value {
-                prometheus_parse::Value::Counter(value) => value,
-                _ => panic!("requests_total is a counter"),
-            })
-            .sum()
+    let metrics = Metrics::parse(text);
+    let requests = |route: &str, code: &str| {
+        metrics.value("trendflow_serve_requests_total", &[("route", route), ("status", code)]).unwrap_or(0.0)
     };
+    let text = &metrics.text;
     // At least six answers (the wait for the boundary asks again), seven bad requests and four
     // windows not found above.
     assert!(requests("/api/v1/windows/:kind", "200") >= 6.0, "{text}");
     assert_eq!(requests("/api/v1/windows/:kind", "400"), 7.0, "{text}");
     assert_eq!(requests("/api/v1/windows/:kind", "404"), 4.0, "{text}");
-    let snapshots = scrape.samples.iter().find(|sample| sample.metric == "trendflow_serve_live_snapshots_total");
-    assert!(
-        matches!(snapshots.map(|sample| &sample.value), Some(prometheus_parse::Value::Counter(n)) if *n >= 1.0),
-        "{text}"
-    );
+    assert!(metrics.value("trendflow_serve_live_snapshots_total", &[]).is_some_and(|n| n >= 1.0), "{text}");
 }
 
 /// The port of this test's own MariaDB, which it stops and starts.

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::common::{read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{
+    read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics, Services,
+};
 use mysql::prelude::Queryable;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_dataflows::graph::GraphConfig;
@@ -323,4 +325,60 @@ fn a_missing_broker_a_missing_topic_and_a_bad_setting_get_one_clear_line() {
     let typo = s.run(&["stream", "-X", "fetch.wait.max.msec=5"]);
     let message = String::from_utf8_lossy(&typo.stderr);
     assert!(!typo.status.success() && message.contains("invalid -X setting"), "{message}");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_stream_serves_its_operator_metrics_for_prometheus() {
+    let s = Services::streaming("streammetrics", 2);
+    let mut tweets = seed_tweets();
+    tweets.sort_by_key(|tweet| (tweet.created_at, tweet.id));
+    let mut messages: Vec<(i32, String, Vec<u8>)> =
+        tweets[..1_000].iter().enumerate().map(|(i, t)| ((i % 2) as i32, t.id.to_string(), seed_json(t))).collect();
+    messages.insert(10, (0, "bad-1".into(), b"{not json".to_vec()));
+    messages.insert(20, (0, "bad-2".into(), b"{\"tweet_id\": 1".to_vec()));
+    messages.insert(30, (1, "empty".into(), Vec::new()));
+    send_messages(&format!("{}tweets", s.topic_prefix), &messages);
+
+    let mut stream = s.watch(&["stream", "--window", "1m", "--no-archive", "--metrics-listen", "127.0.0.1:0"]);
+    stream.wait_for_output("/metrics", Duration::from_secs(120));
+    let printed = stream.printed();
+    let url = printed.split("metrics on ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_string();
+    let scrape = || {
+        let mut response = ureq::get(&url).call().expect("the metrics answer");
+        Metrics::parse(response.body_mut().read_to_string().expect("metrics text"))
+    };
+    // Every message read, and each partition read to its end as of the last checkpoint.
+    wait_for("the stream to read every message", Duration::from_secs(120), || {
+        let metrics = scrape();
+        metrics.value("trendflow_stream_messages_consumed_total", &[]) == Some(1_003.0)
+            && ["0", "1"]
+                .iter()
+                .all(|p| metrics.value("trendflow_stream_partition_lag_messages", &[("partition", p)]) == Some(0.0))
+    });
+    let metrics = scrape();
+    let text = &metrics.text;
+    assert_eq!(
+        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "malformed tweet JSON")]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "empty message")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(metrics.value("trendflow_stream_duplicates_total", &[]), Some(0.0), "{text}");
+    let newest = tweets[..1_000].iter().map(|t| t.created_at).max().unwrap() as f64;
+    let watermarks: Vec<f64> = ["0", "1"]
+        .iter()
+        .filter_map(|p| metrics.value("trendflow_stream_partition_watermark_ms", &[("partition", p)]))
+        .collect();
+    // Each partition's watermark is its latest tweet less the lateness (5 s by default).
+    assert!(watermarks.len() == 2 && watermarks.iter().all(|w| *w <= newest && *w >= newest - 60_000.0), "{text}");
+    assert!(metrics.value("trendflow_stream_snapshots_published_total", &[]).is_some_and(|n| n > 0.0), "{text}");
+    assert!(metrics.value("trendflow_stream_checkpoint_age_seconds", &[]).is_some(), "{text}");
+    assert!(text.contains("trendflow_stream_publish_delay_seconds_bucket"), "{text}");
+    stream.terminate();
+    stream.finish(Duration::from_secs(120)).succeeded();
 }

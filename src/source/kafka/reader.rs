@@ -11,9 +11,9 @@
 //! with the tweets besides ranking them — archiving them, publishing their hashtags,
 //! dead-lettering what is not a tweet — it does on the [`SourceEvent`]s the reader hands it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -72,9 +72,20 @@ pub struct Rejection<'a> {
     pub payload: Option<&'a [u8]>,
 }
 
-/// What the workers counted while reading, shared with the job's summary.
+/// Where one partition's reading stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartitionStatus {
+    /// The latest event time it delivered, less the lateness.
+    pub watermark: Option<EventTime>,
+    /// The offset after the last message read (or where reading starts).
+    pub next_offset: Option<i64>,
+}
+
+/// What the workers counted while reading, shared with the job's summary and metrics.
 #[derive(Default)]
 pub struct ReadCounts {
+    /// Each partition's status as of its worker's last checkpoint (about once a second).
+    pub partitions: Mutex<BTreeMap<i32, PartitionStatus>>,
     pub consumed: AtomicU64,
     /// Messages that hold no tweet, rightly: deletion notices, likes.
     pub skipped: AtomicU64,
@@ -336,6 +347,7 @@ impl TweetsReader {
                 if !std::mem::take(&mut heard_since_checkpoint) {
                     broker.check(&consumer, kafka, &topic)?;
                 }
+                self.record_partitions(&marks, &positions);
                 // What the positions have passed must be stored before a restart may skip it.
                 on_event(SourceEvent::Flush)?;
                 if let Some(checkpoint) = positions.checkpoint(feed.output_frontier(), last) {
@@ -349,6 +361,16 @@ impl TweetsReader {
         // Report idleness so that no other worker waits for this one's watermark any more.
         feed.report_watermark(None);
         Ok(())
+    }
+
+    /// Records each of the worker's partitions' watermark and position, for the metrics.
+    fn record_partitions(&self, marks: &PartitionWatermarks, positions: &Positions) {
+        let statuses = marks.each().map(|(partition, watermark)| {
+            (partition, PartitionStatus { watermark, next_offset: positions.next_offset(partition) })
+        });
+        if let Ok(mut all) = self.counts.partitions.lock() {
+            all.extend(statuses);
+        }
     }
 
     /// Records that this worker reached `step` of its start; the last local worker to catch up
@@ -377,6 +399,24 @@ pub fn check_positions(kafka: &KafkaConfig, consumer: &BaseConsumer, resume: &Re
         }
     }
     Ok(())
+}
+
+/// The broker's high offsets of the `tweets` partitions, asked for on demand (at a metrics
+/// scrape), by a client of their own, off the workers' way.
+pub struct HighOffsets {
+    client: BaseConsumer,
+    topic: String,
+}
+
+impl HighOffsets {
+    pub fn new(kafka: &KafkaConfig) -> Result<Self> {
+        Ok(HighOffsets { client: kafka.metadata_client()?, topic: kafka.topic(Topic::Tweets) })
+    }
+
+    /// The offset after the last message of `partition`, if the broker answers within a second.
+    pub fn of(&self, partition: i32) -> Option<i64> {
+        self.client.fetch_watermarks(&self.topic, partition, Duration::from_secs(1)).ok().map(|(_, high)| high)
+    }
 }
 
 /// One round of a worker's reading: the consumer's own queue first, where errors that concern no

@@ -157,6 +157,11 @@ impl Positions {
         handled
     }
 
+    /// The offset after the last message read of `partition` (or where reading starts).
+    pub fn next_offset(&self, partition: i32) -> Option<i64> {
+        self.points.get(&partition)?.next
+    }
+
     /// Whether every message an earlier run handled has been read again.
     pub fn replayed(&self) -> bool {
         self.points.values().all(ReplayPoint::replayed)

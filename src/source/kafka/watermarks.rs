@@ -94,6 +94,12 @@ impl PartitionWatermarks {
             .min()
     }
 
+    /// Each partition's own watermark: the latest event time it delivered, less the lateness;
+    /// `None` before it delivered anything.
+    pub fn each(&self) -> impl Iterator<Item = (i32, Option<EventTime>)> + '_ {
+        self.partitions.iter().map(|p| (p.partition, p.latest.map(|latest| latest.saturating_sub(self.lateness_ms))))
+    }
+
     /// The partitions that have delivered a tweet later than `time`.
     pub fn ahead_of(&self, time: EventTime) -> Vec<i32> {
         self.partitions.iter().filter(|p| p.latest.is_some_and(|latest| latest > time)).map(|p| p.partition).collect()
