@@ -6,9 +6,27 @@ use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
 use mysql::prelude::Queryable;
-use trendflow::service_env::point_at;
+use trendflow::service_env::{self, point_at};
 
 use crate::trendflow_binary;
+
+/// The flags of a benchmark that runs `trendflow` against the real services.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServiceArgs {
+    /// The MySQL server, without a database.
+    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
+    pub server: String,
+    /// The brokers.
+    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+}
+
+impl ServiceArgs {
+    /// Connects to the MySQL server; the brokers are only handed on.
+    pub fn connect(&self) -> Result<Services> {
+        Services::connect(&self.server, &self.brokers)
+    }
+}
 
 /// Where the services are: the MySQL server (a URL without a database) and the brokers.
 pub struct Services {

@@ -27,10 +27,9 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
 use trendflow::jobs::graph_args::ViewArgs;
-use trendflow::service_env;
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
-use trendflow_bench::services::{wait, Services};
+use trendflow_bench::services::{wait, ServiceArgs, Services};
 use trendflow_bench::{machine, write_results};
 use trendflow_dataflows::window::{format_duration, parse_duration};
 
@@ -67,12 +66,8 @@ struct Args {
     /// With --through-broker: partitions of the tweets topic (default: one per worker).
     #[arg(long)]
     partitions: Option<u32>,
-    /// With --through-broker: the MySQL server, without a database (the stream writes its views).
-    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
-    server: String,
-    /// With --through-broker: the brokers.
-    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    services: ServiceArgs,
 }
 
 /// The latency a rate must keep its p99 under to count as sustained.
@@ -116,7 +111,7 @@ fn main() -> Result<()> {
     }
     println!("  {:>8}", "max");
     let mut services = match args.through_broker {
-        true => Some(Services::connect(&args.server, &args.brokers)?),
+        true => Some(args.services.connect()?),
         false => None,
     };
     let mut runs = Vec::new();

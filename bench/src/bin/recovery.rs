@@ -28,8 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use serde_json::{json, Map, Value};
-use trendflow::service_env;
-use trendflow_bench::services::{wait, Run, Services};
+use trendflow_bench::services::{wait, Run, ServiceArgs};
 use trendflow_bench::{machine, median, write_results};
 
 #[derive(Parser, Debug)]
@@ -53,12 +52,8 @@ struct Args {
     /// Partitions of the tweets topic.
     #[arg(long, default_value_t = 2)]
     partitions: u32,
-    /// The MySQL server, without a database.
-    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
-    server: String,
-    /// The brokers.
-    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    services: ServiceArgs,
 }
 
 /// The stream's steps, as its `started:` line names them, and the names the results use.
@@ -74,7 +69,7 @@ const STEPS: [(&str, &str); 6] = [
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
-    let mut services = Services::connect(&args.server, &args.brokers)?;
+    let mut services = args.services.connect()?;
     let run = services.fresh("recovery", args.partitions)?;
     let tweets = args.event_rate * args.minutes * 60;
     run.succeed(&[

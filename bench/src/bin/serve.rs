@@ -26,10 +26,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
 use trendflow::kafka::{KafkaArgs, Topic};
-use trendflow::service_env;
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::time::wall_clock_us;
-use trendflow_bench::services::Services;
+use trendflow_bench::services::ServiceArgs;
 use trendflow_bench::{machine, write_results};
 
 #[derive(Parser, Debug)]
@@ -50,12 +49,8 @@ struct Args {
     /// Snapshots published to the live-push clients.
     #[arg(long, default_value_t = 50)]
     events: usize,
-    /// The MySQL server, without a database.
-    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
-    server: String,
-    /// The brokers.
-    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    services: ServiceArgs,
 }
 
 fn main() -> Result<()> {
@@ -64,13 +59,13 @@ fn main() -> Result<()> {
         bail!("wrk is missing: scripts/bench-tools.sh installs it");
     }
     let machine = machine();
-    let mut services = Services::connect(&args.server, &args.brokers)?;
+    let mut services = args.services.connect()?;
     let run = services.fresh("serve", 1)?;
     run.succeed(&["db", "generate", "--tweets", &args.tweets.to_string()])?;
     let batch = run.succeed(&["batch", "--window", "1m", "--window", "5m/1m"])?;
     let boundary = boundary_of(&batch)?;
     let kafka = KafkaArgs {
-        brokers: args.brokers.clone(),
+        brokers: args.services.brokers.clone(),
         settings: Vec::new(),
         topic_prefix: run.prefix.clone(),
         kafka_wait_secs: 10,

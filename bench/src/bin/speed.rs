@@ -20,9 +20,8 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
-use trendflow::service_env;
 use trendflow::time::parse_created_at;
-use trendflow_bench::services::{wait, Run, Services};
+use trendflow_bench::services::{wait, Run, ServiceArgs};
 use trendflow_bench::{machine, median, run_measured, write_results};
 
 #[derive(Parser, Debug)]
@@ -43,12 +42,8 @@ struct Args {
     /// How long the freshness run produces, in seconds.
     #[arg(long, default_value_t = 40)]
     seconds: u64,
-    /// The MySQL server, without a database.
-    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
-    server: String,
-    /// The brokers.
-    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    services: ServiceArgs,
 }
 
 /// The lateness the stream runs with (its default), which every final snapshot waits for.
@@ -57,7 +52,7 @@ const LATENESS_MS: u64 = 5_000;
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
-    let mut services = Services::connect(&args.server, &args.brokers)?;
+    let mut services = args.services.connect()?;
 
     let source = services.fresh("source", args.partitions)?;
     let produced =

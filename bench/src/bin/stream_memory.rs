@@ -17,9 +17,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
 use trendflow::harness::memory::rss_bytes_of;
-use trendflow::service_env;
 use trendflow_bench::plot::LineChart;
-use trendflow_bench::services::{wait, Services};
+use trendflow_bench::services::{wait, ServiceArgs};
 use trendflow_bench::{machine, write_results};
 
 #[derive(Parser, Debug)]
@@ -37,18 +36,14 @@ struct Args {
     /// Seconds between two samples.
     #[arg(long, default_value_t = 5)]
     sample_secs: u64,
-    /// The MySQL server, without a database.
-    #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
-    server: String,
-    /// The brokers.
-    #[arg(long, env = service_env::BROKERS, default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    services: ServiceArgs,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
-    let mut services = Services::connect(&args.server, &args.brokers)?;
+    let mut services = args.services.connect()?;
     let run = services.fresh("stream_memory", args.partitions)?;
     run.succeed(&["produce", "--from", "generator", "--tweets", &args.tweets.to_string()])?;
     let started = Instant::now();
