@@ -36,8 +36,8 @@ const BACKLOG: i64 = 1_000;
 #[derive(Clone, Debug)]
 pub struct LiveSnapshot {
     pub window_end: EventTime,
-    /// The snapshot as published.
-    pub snapshot: Value,
+    /// The snapshot as published (shared with its live-push event).
+    pub snapshot: Arc<Value>,
     /// When this server received it.
     pub received: Instant,
 }
@@ -52,7 +52,7 @@ pub struct LiveEvent {
     pub id: u64,
     pub spec: String,
     pub kind: ViewKind,
-    pub snapshot: Value,
+    pub snapshot: Arc<Value>,
 }
 
 /// What the follower knows: open windows' snapshots by (window spec, kind), the latest events,
@@ -121,6 +121,7 @@ impl LiveViews {
             return;
         };
         self.received += 1;
+        let snapshot = Arc::new(snapshot);
         let event = Arc::new(LiveEvent { id: self.received, spec: spec.clone(), kind, snapshot: snapshot.clone() });
         if self.recent.len() == EVENT_BUFFER {
             self.recent.pop_front();
