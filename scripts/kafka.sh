@@ -39,7 +39,7 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 started_broker_pid() {
     local pid
     pid=$(cat "$data/broker.pid" 2>/dev/null) || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "tcp://127.0.0.1:$port " || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "tcp://127.0.0.1:$port " || return 1
     echo "$pid"
 }
 

@@ -214,7 +214,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     };
     progress.finish_and_clear();
     let sent = pacer.sent + skipped;
-    let report = sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    let report = sink.flush()?;
     let elapsed = pacer.started.elapsed().as_secs_f64();
     let interrupted = if stop.load(Ordering::Relaxed) { " (interrupted)" } else { "" };
     println!(

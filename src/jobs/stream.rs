@@ -170,7 +170,7 @@ impl WorkerWrites {
                     if let Some(archive) = archive.as_mut() {
                         self.archived.fetch_add(archive.flush()?, Ordering::Relaxed);
                     }
-                    sink.flush(self.kafka.wait().max(Duration::from_secs(30)))?;
+                    sink.flush()?;
                 }
             }
             Ok(())
@@ -283,7 +283,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
             finished_workers += usize::from(checkpoint.last);
             // The rankings ahead of the checkpoint are in the view tables already (each write
             // commits); they must be with the broker too before a restart may skip them.
-            rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
+            rankings.flush()?;
             let stored = checkpoints.stored;
             checkpoints.commit(checkpoint)?;
             if checkpoints.stored > stored {
@@ -317,7 +317,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
             views.write(&snapshot)
         }
     })?;
-    let delivered = rankings.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    let delivered = rankings.flush()?;
     let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
     let interrupted =
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };

@@ -125,7 +125,7 @@ fn write(args: &WriteArgs) -> Result<()> {
         sink.poll();
         sent += 1;
     }
-    let report = sink.flush(kafka.wait().max(Duration::from_secs(30)))?;
+    let report = sink.flush()?;
     println!("wrote {sent} messages to '{name}' on {kafka} ({} confirmed)", report.delivered);
     Ok(())
 }

@@ -120,17 +120,31 @@ impl KafkaSink {
         }
     }
 
-    /// Waits up to `timeout` for every queued message to be confirmed or to fail, and reports.
-    /// Fails if messages are still unconfirmed at the deadline or the broker refused any.
-    pub fn flush(&self, timeout: Duration) -> Result<DeliveryReport> {
-        let deadline = Instant::now() + timeout;
-        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+    /// Waits until every queued message is confirmed or has failed, and reports. It waits as long
+    /// as the broker keeps answering: a broker back from a crash confirms a backlog for a while,
+    /// and librdkafka fails each message after `message.timeout.ms` at the latest, so the wait
+    /// ends. Fails if nothing was confirmed for the configured wait (`--kafka-wait`, at least
+    /// 30 s) while messages were outstanding, or if the broker refused any.
+    pub fn flush(&self) -> Result<DeliveryReport> {
+        let quiet_limit = self.config.wait().max(FLUSH_QUIET_LIMIT);
+        let answered = |report: &DeliveryReport| report.delivered + report.failed;
+        let mut last_answered = answered(&self.report());
+        let mut last_progress = Instant::now();
+        while self.producer.in_flight_count() > 0 && last_progress.elapsed() < quiet_limit {
             self.producer.poll(Duration::from_millis(50));
+            let now_answered = answered(&self.report());
+            if now_answered > last_answered {
+                last_answered = now_answered;
+                last_progress = Instant::now();
+            }
         }
         let report = self.report();
         let unconfirmed = self.producer.in_flight_count();
         if unconfirmed > 0 {
-            bail!("{}: {unconfirmed} messages still unconfirmed after {timeout:?}; is the broker up?", self.config);
+            bail!(
+                "{}: {unconfirmed} messages still unconfirmed, and none confirmed for {quiet_limit:?}; is the broker up?",
+                self.config
+            );
         }
         if report.failed > 0 {
             bail!(
@@ -143,6 +157,9 @@ impl KafkaSink {
         Ok(report)
     }
 }
+
+/// The shortest time a flush waits for the broker's next confirmation before it gives up.
+const FLUSH_QUIET_LIMIT: Duration = Duration::from_secs(30);
 
 /// How long sending may wait for room in the local queue before it says what it waits for.
 const QUEUE_FULL_NEWS: Duration = Duration::from_secs(2);

@@ -79,7 +79,7 @@ fn main() -> Result<()> {
             "rows": [{ "rank": 1, "hashtag": "breaking", "count": 3 }],
         });
         snapshots.send(&top_hashtags, b"5m/1m", snapshot.to_string().as_bytes())?;
-        snapshots.flush(Duration::from_secs(30)).map(|_| ())
+        snapshots.flush().map(|_| ())
     };
     publish(boundary + 60_000)?;
 
