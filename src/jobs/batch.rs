@@ -1,15 +1,19 @@
 //! `trendflow batch`: the graph over the full history in MySQL, final views into the view tables.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Args;
+use trendflow_dataflows::Tweet;
 
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
 use crate::harness::layer::{run_ordered, LayerPlan, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::ViewArgs;
+use crate::sink::batch_metrics::{BatchMetrics, READ_COUNT_EVERY};
 use crate::sink::mysql::{Layer, ViewWriter};
 use crate::source::mysql::{check_schema, push_history};
 use crate::time::{rfc3339, wall_clock_ms};
@@ -23,6 +27,10 @@ pub struct BatchArgs {
     pub mysql: MysqlArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Serve Prometheus metrics at http://ADDRESS:PORT/metrics while the run lasts: tweets read,
+    /// the newest event time read, windows written and the time each write took.
+    #[arg(long = "metrics-listen", value_name = "ADDRESS:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the batch layer and reports what it wrote.
@@ -32,12 +40,34 @@ pub fn run(args: BatchArgs) -> Result<()> {
     let timely_config = args.cluster.timely_config()?;
     check_schema(&config)?;
     let mut writer = ViewWriter::new(&config, Layer::Batch)?;
+    let metrics = Arc::new(BatchMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
+    if let Some(listen) = args.metrics_listen {
+        let address = crate::metrics::expose(listen, metrics.registry.clone(), || {})?;
+        println!("{}metrics on http://{address}/metrics", args.cluster.speaker());
+    }
     let source_config = config.clone();
-    let source: SharedSource =
-        Arc::new(move |worker, peers, push| push_history(&source_config, worker, peers, push).map(|_| ()));
+    let read_metrics = metrics.clone();
+    let source: SharedSource = Arc::new(move |worker, peers, push| {
+        let (mut counted, mut newest) = (0, 0);
+        let mut push_counted = |tweet: Tweet| {
+            (counted, newest) = (counted + 1, tweet.created_at);
+            if counted == READ_COUNT_EVERY {
+                read_metrics.read(std::mem::take(&mut counted), newest);
+            }
+            push(tweet)
+        };
+        let read = push_history(&source_config, worker, peers, &mut push_counted);
+        read_metrics.read(counted, newest);
+        read.map(|_| ())
+    });
     // Each worker reads its share in event-time order, so nothing it reads later is older.
     let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
-    let run = run_ordered(&plan, timely_config, Source::ReadAhead(source), |snapshot, _| writer.write(&snapshot))?;
+    let run = run_ordered(&plan, timely_config, Source::ReadAhead(source), |snapshot, _| {
+        let started = Instant::now();
+        writer.write(&snapshot)?;
+        metrics.written(&snapshot, started.elapsed().as_secs_f64());
+        Ok(())
+    })?;
     // Each window length is published by one worker; in a cluster, a process clears stale windows
     // only of the specs it wrote, as the others' are not its own to judge.
     let owned = match args.cluster.processes {

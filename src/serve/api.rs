@@ -7,20 +7,21 @@ use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use clap::ValueEnum;
-use futures_util::Stream;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::serve::live::{LiveEvent, LiveViews};
+use crate::serve::live::{LiveEvent, LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
 use crate::serve::store::{LayerMarks, ViewStore};
@@ -55,8 +56,9 @@ pub async fn refresh_marks(state: Arc<AppState>) {
 }
 
 /// What the server answers, for a request to anything else.
-const ENDPOINTS: &str = "/api/v1/specs, /api/v1/windows/{kind}, /api/v1/windows/{kind}/range, \
-    /api/v1/hashtags/{hashtag}/history, /api/v1/live, /healthz, /readyz or /metrics";
+const ENDPOINTS: &str = "/api/v1/specs, /api/v1/windows/{kind}, \
+    /api/v1/windows/{kind}/range, /api/v1/hashtags/{hashtag}/history, /api/v1/tweets, /api/v1/live, \
+    /api/v1/status, /healthz, /readyz or /metrics";
 
 /// The most windows one page of a range holds, and the default.
 const MAX_PAGE: usize = 500;
@@ -80,10 +82,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
         .route("/api/v1/specs", get(specs))
         .route("/api/v1/windows/{kind}", get(window))
         .route("/api/v1/windows/{kind}/range", get(range))
         .route("/api/v1/hashtags/{hashtag}/history", get(history))
+        .route("/api/v1/tweets", get(tweets))
         .route("/api/v1/live", get(live_push))
         .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
         .layer(middleware::from_fn_with_state(state.clone(), measured))
@@ -109,6 +113,11 @@ impl ApiError {
 
     fn unavailable(error: impl Into<String>) -> Self {
         ApiError { status: StatusCode::SERVICE_UNAVAILABLE, error: error.into(), expected: None }
+    }
+
+    /// Rows that would not encode as JSON: a fault of the server, not of the request.
+    fn encoding(error: serde_json::Error) -> Self {
+        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error: format!("encoding rows: {error}"), expected: None }
     }
 }
 
@@ -156,18 +165,29 @@ async fn mysql<T: Send + 'static>(
     }
 }
 
+/// What the server depends on and what is wrong with it: MySQL, and the ranking topics the live
+/// follower reads (`None` where all is well).
+async fn dependencies(state: &Arc<AppState>) -> (Option<String>, Option<String>) {
+    let mysql = mysql(state, |store| store.ping()).await.err().map(|error| error.error);
+    let live = state.live.read().ok().and_then(|live| live.not_ready.clone());
+    (mysql, live.map(|error| format!("the ranking topics: {error}")))
+}
+
+/// `GET /readyz`: 200 while MySQL and the broker answer, else 503 with the reasons.
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    let mut reasons = Vec::new();
-    if let Err(error) = mysql(&state, |store| store.ping()).await {
-        reasons.push(error.error);
-    }
-    if let Some(error) = state.live.read().ok().and_then(|live| live.not_ready.clone()) {
-        reasons.push(format!("the ranking topics: {error}"));
-    }
+    let (mysql, live) = dependencies(&state).await;
+    let reasons: Vec<String> = mysql.into_iter().chain(live).collect();
     match reasons.is_empty() {
         true => Json(json!({ "ready": true })).into_response(),
         false => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reasons": reasons }))).into_response(),
     }
+}
+
+/// `GET /api/v1/status`: the same as `/readyz`, always as 200, for a page that shows it (a
+/// browser reports every 503 it fetches as an error).
+async fn status(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let (mysql, live) = dependencies(&state).await;
+    Json(json!({ "ready": mysql.is_none() && live.is_none(), "mysql": mysql, "live": live }))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -178,27 +198,41 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// What each layer holds of every window spec, for one kind of view.
-/// The speed layer's latest final window is the later of the view table's and the latest final
-/// snapshot the server received.
-fn spec_states(state: &AppState, kind: ViewKind) -> Result<BTreeMap<String, SpecState>, ApiError> {
+/// Reads the layers' marks and the live views, both under their locks.
+fn with_layers<T>(
+    state: &AppState,
+    read: impl FnOnce(&LayerMarks, &LiveViews) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let marks = state.marks.read().map_err(|_| ApiError::unavailable("reading MySQL failed"))?;
     let marks = marks.as_ref().ok_or_else(|| ApiError::unavailable("MySQL has not answered yet"))?;
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-    let specs: BTreeSet<&str> =
-        marks.boundaries.keys().chain(marks.speed_finals.keys()).map(String::as_str).chain(live.specs()).collect();
-    Ok(specs
-        .into_iter()
-        .map(|spec| {
-            let received_final = live.closed(spec, kind).map(|closed| closed.window_end);
-            let state = SpecState {
-                boundary: marks.boundaries.get(spec).copied(),
-                speed_final: marks.speed_finals.get(spec).copied().max(received_final),
-                live: live.open(spec, kind).map(|open| open.window_end),
-            };
-            (spec.to_string(), state)
-        })
-        .collect())
+    read(marks, &live)
+}
+
+/// The window specs some layer holds.
+fn spec_names<'a>(marks: &'a LayerMarks, live: &'a LiveViews) -> BTreeSet<&'a str> {
+    marks.boundaries.keys().chain(marks.speed_finals.keys()).map(String::as_str).chain(live.specs()).collect()
+}
+
+/// What each layer holds of `spec` for one kind of view. The speed layer's latest final window
+/// is the later of the view table's and the latest final snapshot the server received.
+fn spec_state(marks: &LayerMarks, live: &LiveViews, spec: &str, kind: ViewKind) -> SpecState {
+    let received_final = live.closed(spec, kind).map(|closed| closed.window_end);
+    SpecState {
+        boundary: marks.boundaries.get(spec).copied(),
+        speed_final: marks.speed_finals.get(spec).copied().max(received_final),
+        live: live.open(spec, kind).map(|open| open.window_end),
+    }
+}
+
+/// What each layer holds of every window spec, for one kind of view.
+fn spec_states(state: &AppState, kind: ViewKind) -> Result<BTreeMap<String, SpecState>, ApiError> {
+    with_layers(state, |marks, live| {
+        Ok(spec_names(marks, live)
+            .into_iter()
+            .map(|spec| (spec.to_string(), spec_state(marks, live, spec, kind)))
+            .collect())
+    })
 }
 
 async fn specs(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
@@ -216,7 +250,7 @@ async fn specs(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiErr
                 "speed_latest_final_ms": state.speed_final,
                 "live_window_end": open.map(|open| rfc3339(open.window_end)),
                 "live_window_end_ms": open.map(|open| open.window_end),
-                "live_age_ms": open.map(|open| open.received.elapsed().as_millis() as u64),
+                "live_age_ms": open.map(LiveSnapshot::age_ms),
             })
         })
         .collect();
@@ -229,10 +263,10 @@ async fn window(
     State(state): State<Arc<AppState>>,
     Path(kind): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = view_kind(&kind)?;
     only(&params, &["spec", "at", "k"])?;
-    let (spec, spec_state) = known_spec(&state, &params, kind).await?;
+    let (spec, spec_state) = known_spec(&state, &params, kind)?;
     let spec_name = spec.to_string();
     let k = number(&params, "k", MAX_K, 1..=MAX_K)?;
     let (end, answerer) = match params.get("at") {
@@ -264,54 +298,83 @@ async fn window(
             (end, answerer)
         }
     };
-    let (rows, age_ms) = match answerer {
-        Answerer::Live => {
-            let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-            let open = live
-                .open(&spec_name, kind)
-                .filter(|open| open.window_end == end)
-                .ok_or_else(|| ApiError::not_found("the open window closed meanwhile", "the same request again"))?;
-            let rows: Vec<Value> =
-                open.snapshot["rows"].as_array().cloned().unwrap_or_default().into_iter().take(k).collect();
-            (rows, Some(open.received.elapsed().as_millis() as u64))
-        }
-        Answerer::Batch | Answerer::Speed => {
-            let layer = if answerer == Answerer::Batch { Layer::Batch } else { Layer::Speed };
-            let received = match answerer {
-                Answerer::Speed => received_final(&state, &spec_name, kind, end)?,
-                _ => None,
-            };
-            let rows = match received {
-                Some(rows) => rows.into_iter().take(k).collect(),
-                None => {
-                    let name = spec_name.clone();
-                    let read = mysql(&state, move |store| store.window(layer, kind, &name, end, k)).await?;
-                    read.ok_or_else(|| {
-                        ApiError::not_found(
-                            format!(
-                                "the {} layer holds no window of {spec_name} ending at {}",
-                                layer.name(),
-                                rfc3339(end)
-                            ),
-                            "another window end",
-                        )
-                    })?
-                }
-            };
-            (rows, None)
-        }
+    let answer = |rows: &RawValue, age_ms: Option<u64>| {
+        let window = WindowRows::new(&spec, end, answerer, rows);
+        let boundary = spec_state.boundary;
+        let answer = WindowAnswer {
+            spec: &spec_name,
+            kind: kind.name(),
+            batch_boundary: boundary.map(rfc3339),
+            batch_boundary_ms: boundary,
+            age_ms,
+            window,
+        };
+        Json(answer).into_response()
     };
-    let mut answer = json!({
-        "spec": spec_name,
-        "kind": kind_name(kind),
-        "batch_boundary": spec_state.boundary.map(rfc3339),
-        "batch_boundary_ms": spec_state.boundary,
-        "age_ms": age_ms,
-    });
-    if let (Value::Object(answer), Value::Object(window)) = (&mut answer, window_json(&spec, end, answerer, rows)) {
-        answer.extend(window);
+    // The open window, and the latest closed one, from the snapshots received; the rest from
+    // the layer's view table.
+    if matches!(answerer, Answerer::Live | Answerer::Speed) {
+        let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
+        let received = match answerer {
+            Answerer::Live => Some(
+                live.open(&spec_name, kind)
+                    .filter(|open| open.window_end == end)
+                    .ok_or_else(|| ApiError::not_found("the open window closed meanwhile", "the same request again"))?,
+            ),
+            _ => live.closed(&spec_name, kind).filter(|closed| closed.window_end == end),
+        };
+        if let Some(received) = received {
+            let age_ms = (answerer == Answerer::Live).then(|| received.age_ms());
+            return Ok(answer(&received.rows_json(k).map_err(ApiError::encoding)?, age_ms));
+        }
     }
-    Ok(Json(answer))
+    let layer = if answerer == Answerer::Batch { Layer::Batch } else { Layer::Speed };
+    let name = spec_name.clone();
+    let rows = mysql(&state, move |store| store.window(layer, kind, &name, end, k)).await?.ok_or_else(|| {
+        ApiError::not_found(
+            format!("the {} layer holds no window of {spec_name} ending at {}", layer.name(), rfc3339(end)),
+            "another window end",
+        )
+    })?;
+    Ok(answer(&serde_json::value::to_raw_value(&rows).map_err(ApiError::encoding)?, None))
+}
+
+/// The answer for one window: the query, the batch boundary, and the window's rows.
+#[derive(Serialize)]
+struct WindowAnswer<'a> {
+    spec: &'a str,
+    kind: &'static str,
+    batch_boundary: Option<String>,
+    batch_boundary_ms: Option<EventTime>,
+    /// How long ago the server received the live snapshot answered from.
+    age_ms: Option<u64>,
+    #[serde(flatten)]
+    window: WindowRows<&'a RawValue>,
+}
+
+/// One window's rows, and which layer they came from.
+#[derive(Serialize)]
+struct WindowRows<R> {
+    window_start: String,
+    window_end: String,
+    window_end_ms: EventTime,
+    layer: Answerer,
+    #[serde(rename = "final")]
+    is_final: bool,
+    rows: R,
+}
+
+impl<R> WindowRows<R> {
+    fn new(spec: &WindowSpec, end: EventTime, answerer: Answerer, rows: R) -> Self {
+        WindowRows {
+            window_start: rfc3339(end.saturating_sub(spec.length_ms())),
+            window_end: rfc3339(end),
+            window_end_ms: end,
+            layer: answerer,
+            is_final: answerer != Answerer::Live,
+            rows,
+        }
+    }
 }
 
 /// `GET /api/v1/windows/{kind}/range?spec=S&from=T&to=T[&k=N][&limit=N][&cursor=C]`: the
@@ -324,7 +387,7 @@ async fn range(
 ) -> Result<Json<Value>, ApiError> {
     let kind = view_kind(&kind)?;
     only(&params, &["spec", "from", "to", "k", "limit", "cursor"])?;
-    let (spec, spec_state) = known_spec(&state, &params, kind).await?;
+    let (spec, spec_state) = known_spec(&state, &params, kind)?;
     let k = number(&params, "k", MAX_K, 1..=MAX_K)?;
     let limit = number(&params, "limit", DEFAULT_PAGE, 1..=MAX_PAGE)? as u64;
     let (from, to) = time_range(&params)?;
@@ -353,15 +416,15 @@ async fn range(
             })
         })
         .await?;
-        windows.extend(answers.into_iter().map(|(end, answerer, rows)| window_json(&spec, end, answerer, rows)));
-        let live = live_window(&state, &spec_name, kind)?.filter(|(end, _, _)| (first..=last).contains(end));
-        if let Some((end, rows, _)) = live.filter(|(end, _, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
-            windows.push(window_json(&spec, end, Answerer::Live, rows.into_iter().take(k).collect()));
+        windows.extend(answers.into_iter().map(|(end, answerer, rows)| WindowRows::new(&spec, end, answerer, rows)));
+        let live = live_window(&state, &spec_name, kind)?.filter(|(end, _)| (first..=last).contains(end));
+        if let Some((end, rows)) = live.filter(|(end, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
+            windows.push(WindowRows::new(&spec, end, Answerer::Live, rows.into_iter().take(k).collect()));
         }
     }
     Ok(Json(json!({
         "spec": spec.to_string(),
-        "kind": kind_name(kind),
+        "kind": kind.name(),
         "batch_boundary": spec_state.boundary.map(rfc3339),
         "batch_boundary_ms": spec_state.boundary,
         "windows": windows,
@@ -391,18 +454,6 @@ fn closed_windows<T>(
     Ok(windows)
 }
 
-/// One window of a range.
-fn window_json(spec: &WindowSpec, end: EventTime, answerer: Answerer, rows: Vec<Value>) -> Value {
-    json!({
-        "window_start": rfc3339(end.saturating_sub(spec.length_ms())),
-        "window_end": rfc3339(end),
-        "window_end_ms": end,
-        "layer": answerer,
-        "final": answerer != Answerer::Live,
-        "rows": rows,
-    })
-}
-
 /// `GET /api/v1/hashtags/{hashtag}/history?spec=S&from=T&to=T`: the hashtag's rank and count in
 /// each window ending from `from` to `to` (`null` where it is not among the top K), for charts.
 async fn history(
@@ -413,7 +464,7 @@ async fn history(
     only(&params, &["spec", "from", "to"])?;
     // Stored as extracted: without the '#', lowercased.
     let hashtag = hashtag.trim_start_matches(['#', '＃']).to_lowercase();
-    let (spec, spec_state) = known_spec(&state, &params, ViewKind::Hashtags).await?;
+    let (spec, spec_state) = known_spec(&state, &params, ViewKind::Hashtags)?;
     let (from, to) = time_range(&params)?;
     if (to - from) / spec.slide_ms() >= MAX_HISTORY {
         return Err(ApiError::bad_request(
@@ -438,8 +489,8 @@ async fn history(
     };
     let mut points: Vec<Value> =
         closed.into_iter().map(|(end, answerer, ranked)| point(end, answerer, ranked)).collect();
-    let live = live_window(&state, &spec_name, ViewKind::Hashtags)?.filter(|(end, _, _)| (from..=to).contains(end));
-    if let Some((end, rows, _)) = live.filter(|(end, _, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
+    let live = live_window(&state, &spec_name, ViewKind::Hashtags)?.filter(|(end, _)| (from..=to).contains(end));
+    if let Some((end, rows)) = live.filter(|(end, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
         let ranked = rows
             .iter()
             .find(|row| row["hashtag"] == hashtag.as_str())
@@ -455,16 +506,39 @@ async fn history(
     })))
 }
 
+/// The most tweets one request may ask for.
+const MAX_TWEETS: usize = 100;
+
+/// `GET /api/v1/tweets?ids=ID,ID,...`: the archived text, language and time of each tweet (the
+/// top tweets views hold ids and counts only). Ids the archive does not hold are left out.
+async fn tweets(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    only(&params, &["ids"])?;
+    let expected = format!("ids, from 1 to {MAX_TWEETS} tweet ids separated by commas");
+    let text = params.get("ids").ok_or_else(|| ApiError::bad_request("ids is missing", expected.clone()))?;
+    let ids: Vec<u64> = text
+        .split(',')
+        .map(|id| id.trim().parse::<u64>().map_err(|_| ApiError::bad_request(format!("tweet id '{id}'"), &expected)))
+        .collect::<Result<_, _>>()?;
+    if ids.len() > MAX_TWEETS {
+        return Err(ApiError::bad_request(format!("{} tweet ids", ids.len()), expected));
+    }
+    let tweets = mysql(&state, move |store| store.tweet_texts(&ids)).await?;
+    Ok(Json(json!({ "tweets": tweets })))
+}
+
 /// `GET /api/v1/live[?spec=S][&kind=K]`: Server-Sent Events, one per ranking snapshot the speed
 /// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id
 /// while this server still holds it). Each event's id is its number, its name the kind, its data
 /// the snapshot as published. A client too slow for the stream is disconnected, to reconnect with
-/// its `Last-Event-ID`.
+/// its `Last-Event-ID`. Each event's frame is encoded once for all clients ([`LiveEvent`]).
 async fn live_push(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     only(&params, &["spec", "kind"])?;
     let spec = params
         .get("spec")
@@ -487,7 +561,7 @@ async fn live_push(
     let wanted = Arc::new(move |event: &LiveEvent| {
         spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
     });
-    let events = futures_util::stream::unfold(
+    let frames = futures_util::stream::unfold(
         (missed.into_iter(), receiver, last_seen, connected),
         move |(mut missed, mut receiver, mut last, connected)| {
             let wanted = wanted.clone();
@@ -495,11 +569,17 @@ async fn live_push(
                 loop {
                     let event = match missed.next() {
                         Some(event) => event,
-                        None => match receiver.recv().await {
-                            Ok(event) => event,
-                            // Lagged behind the buffer, or the server is stopping: the client
-                            // reconnects with its Last-Event-ID.
-                            Err(_) => return None,
+                        None => tokio::select! {
+                            received = receiver.recv() => match received {
+                                Ok(event) => event,
+                                // Lagged behind the buffer, or the server is stopping: the client
+                                // reconnects with its Last-Event-ID.
+                                Err(_) => return None,
+                            },
+                            () = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
+                                let comment = Bytes::from_static(b": keep-alive\n\n");
+                                return Some((Ok::<_, Infallible>(comment), (missed, receiver, last, connected)));
+                            }
                         },
                     };
                     if event.id <= last {
@@ -507,39 +587,24 @@ async fn live_push(
                     }
                     last = event.id;
                     if wanted(&event) {
-                        let sent = Event::default()
-                            .id(event.id.to_string())
-                            .event(kind_name(event.kind))
-                            .data(event.snapshot.to_string());
-                        return Some((Ok(sent), (missed, receiver, last, connected)));
+                        return Some((Ok(event.frame.clone()), (missed, receiver, last, connected)));
                     }
                 }
             }
         },
     );
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
+    Ok((headers, Body::from_stream(frames)).into_response())
 }
 
-/// The rows of the final snapshot of the window of `spec` ending at `end`, if it is the latest
-/// closed window the server received.
-fn received_final(
-    state: &AppState,
-    spec: &str,
-    kind: ViewKind,
-    end: EventTime,
-) -> Result<Option<Vec<Value>>, ApiError> {
-    let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-    let closed = live.closed(spec, kind).filter(|closed| closed.window_end == end);
-    Ok(closed.map(|closed| closed.snapshot["rows"].as_array().cloned().unwrap_or_default()))
-}
+/// How long a live-push connection may go without a byte before it gets a comment, so that
+/// proxies and clients do not take a quiet stream for a dead one.
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
-/// The open window of `spec` for `kind` in the live snapshots: its end, rows and age.
-fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>, u64)>, ApiError> {
+/// The open window of `spec` for `kind` in the live snapshots: its end and rows.
+fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>)>, ApiError> {
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-    Ok(live.open(spec, kind).map(|open| {
-        let rows = open.snapshot["rows"].as_array().cloned().unwrap_or_default();
-        (open.window_end, rows, open.received.elapsed().as_millis() as u64)
-    }))
+    Ok(live.open(spec, kind).map(|open| (open.window_end, open.rows.clone())))
 }
 
 /// The view named `kind` in a path.
@@ -558,23 +623,29 @@ fn only(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiErr
 
 /// The `spec` parameter, which must name a window spec some layer holds, with what each layer
 /// holds of it for `kind`.
-async fn known_spec(
+fn known_spec(
     state: &Arc<AppState>,
     params: &HashMap<String, String>,
     kind: ViewKind,
 ) -> Result<(WindowSpec, SpecState), ApiError> {
-    let states = spec_states(state, kind)?;
-    let known = || states.keys().cloned().collect::<Vec<_>>().join(", ");
-    let text = params
-        .get("spec")
-        .ok_or_else(|| ApiError::bad_request("spec is missing", format!("spec, one of: {}", known())))?;
-    let spec: WindowSpec = text
-        .parse()
-        .map_err(|error| ApiError::bad_request(format!("spec '{text}': {error}"), format!("one of: {}", known())))?;
-    let spec_state = *states.get(&spec.to_string()).ok_or_else(|| {
-        ApiError::not_found(format!("no views of window spec {spec}"), format!("one of: {}", known()))
-    })?;
-    Ok((spec, spec_state))
+    with_layers(state, |marks, live| {
+        let known = || spec_names(marks, live).into_iter().collect::<Vec<_>>().join(", ");
+        let text = params
+            .get("spec")
+            .ok_or_else(|| ApiError::bad_request("spec is missing", format!("spec, one of: {}", known())))?;
+        let spec: WindowSpec = text.parse().map_err(|error| {
+            ApiError::bad_request(format!("spec '{text}': {error}"), format!("one of: {}", known()))
+        })?;
+        let name = spec.to_string();
+        let held = marks.boundaries.contains_key(&name)
+            || marks.speed_finals.contains_key(&name)
+            || live.specs().any(|held| held == name);
+        if !held {
+            return Err(ApiError::not_found(format!("no views of window spec {spec}"), format!("one of: {}", known())));
+        }
+        let spec_state = spec_state(marks, live, &name, kind);
+        Ok((spec, spec_state))
+    })
 }
 
 /// The whole-number parameter `name`, `default` when absent.
@@ -607,14 +678,6 @@ fn time_range(params: &HashMap<String, String>) -> Result<(EventTime, EventTime)
         return Err(ApiError::bad_request(error, "from at or before to"));
     }
     Ok((from, to))
-}
-
-fn kind_name(kind: ViewKind) -> &'static str {
-    match kind {
-        ViewKind::Hashtags => "hashtags",
-        ViewKind::Tweets => "tweets",
-        ViewKind::Languages => "languages",
-    }
 }
 
 /// A time given as epoch milliseconds or RFC 3339.

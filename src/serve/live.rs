@@ -9,6 +9,7 @@
 //! order received, broadcast to the connected clients, and kept in a bounded buffer so that a
 //! client that reconnects with the last number it saw gets what it missed.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -19,9 +20,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use trendflow_dataflows::EventTime;
 
+use axum::body::Bytes;
 use tokio::sync::broadcast;
 
 use crate::kafka::{KafkaConfig, Topic};
@@ -33,13 +36,37 @@ const BACKLOG: i64 = 1_000;
 
 /// A snapshot the server keeps: the latest of an open window, or the final one of the latest
 /// closed window.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LiveSnapshot {
     pub window_end: EventTime,
-    /// The snapshot as published (shared with its live-push event).
-    pub snapshot: Arc<Value>,
+    /// Its ranked rows as published.
+    pub rows: Vec<Value>,
+    /// The same rows as JSON text, encoded once: most requests ask for every row, and get these
+    /// bytes without the rows being copied or encoded again.
+    rows_json: Box<RawValue>,
     /// When this server received it.
     pub received: Instant,
+}
+
+impl LiveSnapshot {
+    fn new(window_end: EventTime, snapshot: &Value) -> serde_json::Result<Self> {
+        let rows = snapshot["rows"].as_array().cloned().unwrap_or_default();
+        let rows_json = serde_json::value::to_raw_value(&rows)?;
+        Ok(LiveSnapshot { window_end, rows, rows_json, received: Instant::now() })
+    }
+
+    /// The first `k` rows as JSON.
+    pub fn rows_json(&self, k: usize) -> serde_json::Result<Cow<'_, RawValue>> {
+        match k >= self.rows.len() {
+            true => Ok(Cow::Borrowed(&self.rows_json)),
+            false => serde_json::value::to_raw_value(&self.rows[..k]).map(Cow::Owned),
+        }
+    }
+
+    /// How long ago the server received it, in milliseconds.
+    pub fn age_ms(&self) -> u64 {
+        u64::try_from(self.received.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// How many of the latest events a reconnecting client can catch up on.
@@ -52,7 +79,17 @@ pub struct LiveEvent {
     pub id: u64,
     pub spec: String,
     pub kind: ViewKind,
-    pub snapshot: Arc<Value>,
+    /// The Server-Sent Events frame of this event (id, event name, data), encoded once and
+    /// shared by every client it goes to: the fan-out to many clients copies no bytes.
+    pub frame: Bytes,
+}
+
+impl LiveEvent {
+    fn new(id: u64, spec: String, kind: ViewKind, snapshot: &Value) -> Self {
+        // Compact JSON holds no line break (a string's are escaped), so it is one data line.
+        let frame = format!("id: {id}\nevent: {}\ndata: {snapshot}\n\n", kind.name());
+        LiveEvent { id, spec, kind, frame: Bytes::from(frame) }
+    }
 }
 
 /// What the follower knows: open windows' snapshots by (window spec, kind), the latest events,
@@ -120,9 +157,15 @@ impl LiveViews {
             log::warn!("a ranking snapshot without window, window_end_ms or final: {snapshot}");
             return;
         };
+        let received = match LiveSnapshot::new(window_end, &snapshot) {
+            Ok(received) => received,
+            Err(error) => {
+                log::warn!("a ranking snapshot whose rows do not encode ({error}): {snapshot}");
+                return;
+            }
+        };
         self.received += 1;
-        let snapshot = Arc::new(snapshot);
-        let event = Arc::new(LiveEvent { id: self.received, spec: spec.clone(), kind, snapshot: snapshot.clone() });
+        let event = Arc::new(LiveEvent::new(self.received, spec.clone(), kind, &snapshot));
         if self.recent.len() == EVENT_BUFFER {
             self.recent.pop_front();
         }
@@ -131,8 +174,7 @@ impl LiveViews {
         let _ = self.events.send(event);
         let key = (spec, kind);
         // A window that closed empty has no rows in the view tables either: it is not served.
-        let empty = snapshot["rows"].as_array().is_none_or(Vec::is_empty);
-        let received = LiveSnapshot { window_end, snapshot, received: Instant::now() };
+        let empty = received.rows.is_empty();
         let kept = if is_final { &mut self.closed } else { &mut self.open };
         if !(is_final && empty) && kept.get(&key).is_none_or(|kept| kept.window_end <= window_end) {
             kept.insert(key.clone(), received);
@@ -205,10 +247,22 @@ fn read(
     if let Ok(mut live) = live.write() {
         live.not_ready = (!backlog.is_empty()).then(catching_up);
     }
+    // Whether the broker was last found away: until a message or the broker's metadata says
+    // otherwise, the server is not ready.
+    let mut away = false;
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
+            // No news from a broker that was away: ask it, as no message may come for a while
+            // (the stream publishes nothing until its own wait for the broker ends).
+            None if away && consumer.fetch_metadata(Some(&hashtags), Duration::from_secs(1)).is_ok() => {
+                away = false;
+                if let Ok(mut live) = live.write() {
+                    live.not_ready = (!backlog.is_empty()).then(catching_up);
+                }
+            }
             None => {}
             Some(Ok(message)) => {
+                away = false;
                 let key = (message.topic().to_string(), message.partition());
                 if backlog.get(&key).is_some_and(|high| message.offset() + 1 >= *high) {
                     backlog.remove(&key);
@@ -223,6 +277,7 @@ fn read(
                 }
             }
             Some(Err(error)) if is_broker_away(&error) => {
+                away = true;
                 if let Ok(mut live) = live.write() {
                     live.not_ready = Some(kafka.explain(error).to_string());
                 }
@@ -257,14 +312,14 @@ mod tests {
         live.record(ViewKind::Hashtags, snapshot(120_000, false, "b"));
         live.record(ViewKind::Hashtags, snapshot(60_000, false, "old"));
         let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
-        assert_eq!((open.window_end, open.snapshot["rows"][0]["hashtag"].as_str()), (120_000, Some("b")));
+        assert_eq!((open.window_end, open.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
         assert!(live.open("5m/1m", ViewKind::Tweets).is_none(), "kinds are kept apart");
         live.record(ViewKind::Hashtags, snapshot(60_000, true, "old"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
         live.record(ViewKind::Hashtags, snapshot(120_000, true, "b"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
         let closed = live.closed("5m/1m", ViewKind::Hashtags).unwrap();
-        assert_eq!((closed.window_end, closed.snapshot["final"].as_bool()), (120_000, Some(true)));
+        assert_eq!((closed.window_end, closed.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
         live.record(ViewKind::Hashtags, snapshot(60_000, true, "late copy"));
         assert_eq!(live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
         live.record(
@@ -278,6 +333,38 @@ mod tests {
         );
         live.record(ViewKind::Hashtags, json!({ "window": "5m/1m" }));
         assert_eq!(live.received, 7, "a snapshot without its window is not counted");
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_rows_encoded_once_and_shortens_them_on_request() {
+        let mut live = LiveViews::default();
+        let rows = json!([{ "rank": 1, "hashtag": "a", "count": 3 }, { "rank": 2, "hashtag": "b", "count": 2 }]);
+        live.record(
+            ViewKind::Hashtags,
+            json!({ "window": "5m/1m", "window_end_ms": 60_000, "final": false, "rows": rows }),
+        );
+        let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
+        let all = open.rows_json(1_000).unwrap();
+        assert!(matches!(all, Cow::Borrowed(_)), "every row: the bytes encoded on receipt");
+        assert_eq!(serde_json::from_str::<Value>(all.get()).unwrap(), rows);
+        let first = open.rows_json(1).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(first.get()).unwrap(), json!([rows[0]]));
+    }
+
+    #[test]
+    fn an_event_is_one_server_sent_events_frame_whose_data_is_the_snapshot() {
+        let mut live = LiveViews::default();
+        let (_, mut events, _) = live.subscribe(None);
+        // A line break inside a hashtag must not end the data line early.
+        let snapshot = snapshot(60_000, false, "line\nbreak");
+        live.record(ViewKind::Tweets, snapshot.clone());
+        let event = events.try_recv().unwrap();
+        let frame = std::str::from_utf8(&event.frame).unwrap();
+        let lines: Vec<&str> = frame.strip_suffix("\n\n").unwrap().split('\n').collect();
+        assert_eq!(lines[..2], ["id: 1", "event: tweets"]);
+        assert_eq!(lines.len(), 3, "{frame}");
+        let data = lines[2].strip_prefix("data: ").unwrap();
+        assert_eq!(serde_json::from_str::<Value>(data).unwrap(), snapshot);
     }
 
     #[test]

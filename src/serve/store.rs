@@ -143,6 +143,36 @@ impl ViewStore {
     }
 }
 
+/// A tweet as the archive holds it, for showing the top tweets.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredText {
+    pub tweet_id: u64,
+    pub text: String,
+    pub lang: String,
+    pub created_at_ms: Option<EventTime>,
+}
+
+impl ViewStore {
+    /// The tweets of `ids` the archive holds (the master dataset's `tweets` table).
+    pub fn tweet_texts(&self, ids: &[u64]) -> mysql::Result<Vec<StoredText>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let query = format!(
+            "SELECT tweet_id, tweet, language, created_at_ms FROM tweets WHERE tweet_id IN ({marks}) ORDER BY tweet_id"
+        );
+        let params: Vec<mysql::Value> = ids.iter().map(|id| mysql::Value::from(*id)).collect();
+        self.pool.get_conn()?.exec_map(
+            query,
+            params,
+            |(tweet_id, text, lang, created_at_ms): (u64, Option<String>, Option<String>, Option<EventTime>)| {
+                StoredText { tweet_id, text: text.unwrap_or_default(), lang: lang.unwrap_or_default(), created_at_ms }
+            },
+        )
+    }
+}
+
 /// The ends of the windows of `spec` in `from..=to` that `layer` wrote. Every window that held a
 /// tweet has a row in the languages view, so that view tells which were written.
 fn written_between(

@@ -17,6 +17,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
 use trendflow::service_env::point_at;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
@@ -371,6 +372,15 @@ impl Watched {
         format!("{}{}", self.stdout.lock().expect("output buffer"), self.stderr.lock().expect("output buffer"))
     }
 
+    /// Waits for the job to say where it serves its metrics (`--metrics-listen`), and returns
+    /// that URL.
+    pub fn metrics_url(&mut self) -> String {
+        self.wait_for_output("/metrics", Duration::from_secs(120));
+        let printed = self.printed();
+        let url = printed.split("metrics on ").nth(1).and_then(|rest| rest.split_whitespace().next());
+        url.unwrap_or_else(|| panic!("no metrics URL in:\n{printed}")).to_string()
+    }
+
     /// Waits until it has printed `text` (on either output); fails the test if it ends first or
     /// does not within `limit`.
     pub fn wait_for_output(&mut self, text: &str, limit: Duration) {
@@ -447,6 +457,12 @@ impl Metrics {
         Metrics { scrape, text }
     }
 
+    /// Scrapes `url` and parses what it answers.
+    pub fn scrape(url: &str) -> Self {
+        let mut response = ureq::get(url).call().unwrap_or_else(|e| panic!("scraping {url}: {e}"));
+        Metrics::parse(response.body_mut().read_to_string().expect("metrics text"))
+    }
+
     /// The sum of the counters or gauges named `metric` with every label of `labels`; `None` if
     /// there is none.
     pub fn value(&self, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -462,5 +478,53 @@ impl Metrics {
             })
             .collect();
         (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+}
+
+/// A running `trendflow serve` on a port of its own.
+pub struct Server {
+    pub process: Watched,
+    pub base: String,
+    pub agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts `trendflow serve` against `s` on a free port, and waits until it says where.
+    pub fn start(s: &Services) -> Self {
+        let mut process = s.watch(&["serve", "--listen", "127.0.0.1:0"]);
+        process.wait_for_output("serving on http://", Duration::from_secs(60));
+        let printed = process.printed();
+        let base = printed
+            .split("serving on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the address it serves on")
+            .to_string();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Server { process, base, agent }
+    }
+
+    /// The status and body of `GET path`.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self.agent.get(format!("{}{path}", self.base)).call().expect("an HTTP answer");
+        let body = response.body_mut().read_to_string().expect("a text body");
+        (response.status().as_u16(), body)
+    }
+
+    /// The JSON body of `GET path`, which must answer `status`.
+    pub fn json(&self, path: &str, status: u16) -> Value {
+        let (got, body) = self.get(path);
+        assert_eq!(got, status, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.process.terminate();
     }
 }

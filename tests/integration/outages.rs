@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    private_broker, private_mariadb, private_mariadb_database, stored_views, wait_for, Services, Watched,
+    private_broker, private_mariadb, private_mariadb_database, stored_views, wait_for, Metrics, Services, Watched,
 };
 use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
@@ -88,6 +88,16 @@ fn finish_pipeline(s: &Services, producer: Watched, stream: Watched) -> String {
     streamed.stderr
 }
 
+/// The oldest and the newest event time in the tweets table, in ms.
+fn generated_time_range(s: &Services) -> (f64, f64) {
+    let range: Option<(u64, u64)> = s
+        .mysql()
+        .query_first("SELECT MIN(created_at_ms), MAX(created_at_ms) FROM tweets")
+        .expect("reading the tweets' time range");
+    let (oldest, newest) = range.expect("a tweets table with tweets");
+    (oldest as f64, newest as f64)
+}
+
 /// Waits until the batch of `s` is reading the history: its query runs on the server.
 fn wait_for_batch_reading(s: &Services) {
     wait_for("the batch's query to run", LIMIT, || {
@@ -133,11 +143,20 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
     let s = Services { mysql_url: private_database("outage_batch"), ..Services::fresh("dboutage") };
     s.succeed(&["db", "init"]);
     s.succeed(&["db", "generate", "--tweets", "600000"]);
+    let (oldest_generated, newest_generated) = generated_time_range(&s);
     let batch_args = [&["batch", "--mysql-wait", "60"], &WINDOWS[..]].concat();
-    let mut batch = s.watch(&batch_args);
-    wait_for_batch_reading(&s);
+    let mut batch = s.watch(&[&batch_args[..], &["--metrics-listen", "127.0.0.1:0"]].concat());
+    // Its metrics tell how far it has read, while it reads and while it waits for the database.
+    let metrics_url = batch.metrics_url();
+    let tweets_read = || Metrics::scrape(&metrics_url).value("trendflow_batch_tweets_read_total", &[]);
+    wait_for("the batch to count tweets read", LIMIT, || tweets_read().is_some_and(|read| read > 0.0));
     mariadb("kill");
     batch.wait_for_output("connection lost while reading tweets for the batch layer", LIMIT);
+    let waiting = Metrics::scrape(&metrics_url);
+    let read = waiting.value("trendflow_batch_tweets_read_total", &[]).unwrap_or(0.0);
+    assert!(read > 0.0 && read < 600_000.0, "{}", waiting.text);
+    let newest = waiting.value("trendflow_batch_newest_event_time_ms", &[]).unwrap_or(0.0);
+    assert!((oldest_generated..=newest_generated).contains(&newest), "{newest}: {}", waiting.text);
     mariadb("start");
     let waited = batch.finish(LIMIT);
     waited.succeeded();

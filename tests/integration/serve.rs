@@ -14,42 +14,10 @@ use trendflow_dataflows::window::{Window, WindowSpec};
 
 use crate::common::{
     private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics,
-    Services, Watched,
+    Server, Services,
 };
 
-/// A running `trendflow serve` on a port of its own.
-struct Server {
-    process: Watched,
-    base: String,
-    agent: ureq::Agent,
-}
-
 impl Server {
-    fn start(s: &Services) -> Self {
-        let mut process = s.watch(&["serve", "--listen", "127.0.0.1:0"]);
-        process.wait_for_output("serving on http://", Duration::from_secs(60));
-        let printed = process.printed();
-        let base = printed
-            .split("serving on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("the address it serves on")
-            .to_string();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Server { process, base, agent }
-    }
-
-    /// The status and body of `GET path`.
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self.agent.get(format!("{}{path}", self.base)).call().expect("an HTTP answer");
-        let body = response.body_mut().read_to_string().expect("a text body");
-        (response.status().as_u16(), body)
-    }
-
     /// The live push at `path`, resumed after `last_seen` if given.
     fn events(&self, path: &str, last_seen: Option<u64>) -> Events {
         let mut request = self.agent.get(format!("{}{path}", self.base));
@@ -59,13 +27,6 @@ impl Server {
         let response = request.call().expect("the live push answers");
         assert_eq!(response.status().as_u16(), 200);
         Events { lines: BufReader::new(Box::new(response.into_body().into_reader())) }
-    }
-
-    /// The JSON body of `GET path`, which must answer `status`.
-    fn json(&self, path: &str, status: u16) -> Value {
-        let (got, body) = self.get(path);
-        assert_eq!(got, status, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
     }
 }
 
@@ -92,12 +53,6 @@ impl Events {
                 }
             }
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.process.terminate();
     }
 }
 
@@ -276,6 +231,14 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let batch = stored_views(&s.mysql_url, "batch", &[spec]);
     assert_eq!(answer["rows"], hashtag_rows(&batch, window(after)));
 
+    // The archived text of tweets, for the top tweets; an id the archive lacks is left out.
+    let (shown, missing) = (&tweets[0], 7_u64);
+    let texts = server.json(&format!("/api/v1/tweets?ids={},{missing}", shown.id), 200);
+    assert_eq!(texts["tweets"].as_array().map(Vec::len), Some(1), "{texts}");
+    assert_eq!(texts["tweets"][0]["text"], shown.text.as_str(), "{texts}");
+    assert_eq!(texts["tweets"][0]["lang"], shown.lang.as_str(), "{texts}");
+    assert_eq!(server.json("/api/v1/status", 200), json!({ "ready": true, "mysql": null, "live": null }));
+
     // Bad requests: JSON that says what would be right.
     let beyond = live_end + 600_000;
     for (path, status, expected) in [
@@ -295,6 +258,14 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
         let said = answer["expected"].as_str().unwrap_or_default();
         assert!(said.contains(expected), "GET {path}: {answer}");
         assert!(answer["error"].is_string(), "GET {path}: {answer}");
+    }
+    for (path, expected) in [
+        ("/api/v1/tweets", "tweet ids separated by commas"),
+        ("/api/v1/tweets?ids=12,x", "tweet ids separated by commas"),
+        (&format!("/api/v1/tweets?ids={}", vec!["1"; 101].join(",")), "from 1 to 100"),
+    ] {
+        let answer = server.json(path, 400);
+        assert!(answer["expected"].as_str().unwrap_or_default().contains(expected), "GET {path}: {answer}");
     }
     let long = format!("/api/v1/windows/hashtags?spec=1m&k={}", "1".repeat(3_000));
     assert_eq!(server.json(&long, 400)["error"], "query string too long");
@@ -343,6 +314,8 @@ fn serve_answers_503_for_what_needs_mysql_while_it_is_away_and_recovers_by_itsel
     let ready = server.json("/readyz", 503);
     assert!(ready["reasons"][0].as_str().unwrap().contains("MySQL"), "{ready}");
     assert_eq!(server.json("/healthz", 200)["status"], "ok", "what needs no MySQL keeps answering");
+    let status = server.json("/api/v1/status", 200);
+    assert!(status["ready"] == false && status["mysql"].as_str().is_some_and(|e| e.contains("MySQL")), "{status}");
     assert_eq!(server.get("/metrics").0, 200);
 
     private_mariadb(MARIADB_PORT, "start");

@@ -341,13 +341,8 @@ fn a_stream_serves_its_operator_metrics_for_prometheus() {
     send_messages(&format!("{}tweets", s.topic_prefix), &messages);
 
     let mut stream = s.watch(&["stream", "--window", "1m", "--no-archive", "--metrics-listen", "127.0.0.1:0"]);
-    stream.wait_for_output("/metrics", Duration::from_secs(120));
-    let printed = stream.printed();
-    let url = printed.split("metrics on ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_string();
-    let scrape = || {
-        let mut response = ureq::get(&url).call().expect("the metrics answer");
-        Metrics::parse(response.body_mut().read_to_string().expect("metrics text"))
-    };
+    let url = stream.metrics_url();
+    let scrape = || Metrics::scrape(&url);
     // Every message read, and each partition read to its end as of the last checkpoint.
     wait_for("the stream to read every message", Duration::from_secs(120), || {
         let metrics = scrape();

@@ -8,9 +8,10 @@
 //! * **queries**: `wrk --latency` for `--seconds` at each of `--connections`, on the latest window
 //!   (the live one, answered from memory) and on a closed window at the batch boundary (answered
 //!   from MySQL). wrk reports throughput and latency percentiles;
-//! * **fan-out**: `--clients` clients connect to `/api/v1/live`; `--events` snapshots are published
-//!   to the broker, one every 100 ms, each stamped with the wall-clock time it was sent; for each,
-//!   the time from its publication until the last client received it, and until the first did.
+//! * **fan-out**: `--clients` clients (tasks on one thread) connect to `/api/v1/live`; `--events`
+//!   snapshots are published to the broker, one every 100 ms, each stamped with the wall-clock
+//!   time it was sent; for each, the time from its publication until the last client received it,
+//!   and until the first did.
 //!
 //! ```sh
 //! scripts/mysql.sh && scripts/kafka.sh && scripts/bench-tools.sh
@@ -25,6 +26,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use trendflow::kafka::{KafkaArgs, Topic};
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::time::wall_clock_us;
@@ -206,7 +208,9 @@ fn milliseconds(text: &str) -> Option<f64> {
 }
 
 /// Connects `clients` live-push clients, publishes `events` snapshots with `publish`, one every
-/// 100 ms, and measures each one's way from publication to the first and the last client.
+/// 100 ms, and measures each one's way from publication to the first and the last client. The
+/// clients are tasks on one thread (as a load generator holds connections), so that receiving
+/// costs the machine little beside the server.
 fn fan_out(
     agent: &ureq::Agent,
     base: &str,
@@ -215,30 +219,29 @@ fn fan_out(
     publish: impl Fn(usize) -> Result<()>,
 ) -> Result<Value> {
     let (receipts, received) = mpsc::channel::<(u64, u64, u64)>();
-    let url = format!("{base}/api/v1/live?spec=5m/1m&kind=hashtags");
-    let mut readers = Vec::new();
-    for _ in 0..clients {
-        let response = agent.get(&url).call().context("connecting a live-push client")?;
-        let receipts = receipts.clone();
-        readers.push(std::thread::spawn(move || {
-            let mut lines = BufReader::new(response.into_body().into_reader());
-            let mut seen = 0;
-            while seen < events {
-                let mut line = String::new();
-                if lines.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let Some(data) = line.trim_end().strip_prefix("data:") else { continue };
-                let at = wall_clock_us();
-                let Ok(snapshot) = serde_json::from_str::<Value>(data.trim()) else { continue };
-                if let (Some(end), Some(sent)) = (snapshot["window_end_ms"].as_u64(), snapshot["sent_at_us"].as_u64()) {
-                    let _ = receipts.send((end, sent, at));
-                    seen += 1;
-                }
+    let address = base.trim_start_matches("http://").to_string();
+    let request = format!("GET /api/v1/live?spec=5m/1m&kind=hashtags HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let connected = runtime.block_on(async {
+        let mut connected = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let mut stream = tokio::net::TcpStream::connect(&address).await.context("connecting a live-push client")?;
+            stream.write_all(request.as_bytes()).await?;
+            connected.push(stream);
+        }
+        anyhow::Ok(connected)
+    })?;
+    let readers = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let tasks: Vec<_> = connected
+                .into_iter()
+                .map(|stream| tokio::spawn(read_events(stream, events, receipts.clone())))
+                .collect();
+            for task in tasks {
+                let _ = task.await;
             }
-        }));
-    }
-    drop(receipts);
+        })
+    });
     // Every client subscribed before anything is published: the server counts them.
     wait_until(|| {
         let metrics =
@@ -249,9 +252,7 @@ fn fan_out(
         publish(event)?;
         std::thread::sleep(Duration::from_millis(100));
     }
-    for reader in readers {
-        reader.join().ok();
-    }
+    readers.join().map_err(|_| anyhow::anyhow!("the live-push clients' thread panicked"))?;
     let mut by_snapshot: std::collections::BTreeMap<u64, (u64, u64, u64, usize)> = Default::default();
     for (end, sent, at) in received.try_iter() {
         let entry = by_snapshot.entry(end).or_insert((sent, u64::MAX, 0, 0));
@@ -275,4 +276,24 @@ fn fan_out(
         "last_p50_ms": ms(last.clone(), 0.5), "last_p99_ms": ms(last.clone(), 0.99), "last_max_ms": ms(last, 1.0),
         "first_p50_ms": ms(first.clone(), 0.5), "first_p99_ms": ms(first, 0.99),
     }))
+}
+
+/// Reads one client's stream until it has `events` snapshots, sending for each its window end,
+/// the time it was published and the time it arrived (wall clock, µs).
+async fn read_events(stream: tokio::net::TcpStream, events: usize, receipts: mpsc::Sender<(u64, u64, u64)>) {
+    let mut lines = tokio::io::BufReader::new(stream);
+    let (mut seen, mut line) = (0, String::new());
+    while seen < events {
+        line.clear();
+        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let Some(data) = line.trim_end().strip_prefix("data:") else { continue };
+        let at = wall_clock_us();
+        let Ok(snapshot) = serde_json::from_str::<Value>(data.trim()) else { continue };
+        if let (Some(end), Some(sent)) = (snapshot["window_end_ms"].as_u64(), snapshot["sent_at_us"].as_u64()) {
+            let _ = receipts.send((end, sent, at));
+            seen += 1;
+        }
+    }
 }

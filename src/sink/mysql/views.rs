@@ -40,6 +40,24 @@ pub enum ViewKind {
 impl ViewKind {
     pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
 
+    /// The view a snapshot belongs to.
+    pub fn of(snapshot: &Snapshot) -> ViewKind {
+        match snapshot {
+            Snapshot::Hashtags(_) => ViewKind::Hashtags,
+            Snapshot::Tweets(_) => ViewKind::Tweets,
+            Snapshot::Languages(_) => ViewKind::Languages,
+        }
+    }
+
+    /// The view's name, as flags, the API and the live push spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewKind::Hashtags => "hashtags",
+            ViewKind::Tweets => "tweets",
+            ViewKind::Languages => "languages",
+        }
+    }
+
     /// The view's table and its own columns, in the order of the values [`ViewWriter`] writes.
     pub fn table(self) -> (&'static str, &'static [&'static str]) {
         match self {
