@@ -4,8 +4,6 @@
 # (TLS and SASL for Kafka). Idempotent: does nothing on a machine that has them.
 set -euo pipefail
 
-say() { echo "scripts/build-deps.sh: $*" >&2; }
-
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v make >/dev/null 2>&1 || missing+=(make)
@@ -14,10 +12,5 @@ if ! pkg-config --exists openssl 2>/dev/null; then
     missing+=(libssl-dev)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (Debian packages)"
-    export DEBIAN_FRONTEND=noninteractive
-    sudo_if_needed=()
-    [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
-    "${sudo_if_needed[@]}" apt-get update -qq
-    "${sudo_if_needed[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    "$(dirname "$0")/apt-install" scripts/build-deps.sh "${missing[@]}"
 fi

@@ -15,10 +15,7 @@ say() { echo "scripts/mysql.sh: $*" >&2; }
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
-    say "installing mariadb-server (Debian package)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+    "$(dirname "$0")/apt-install" scripts/mysql.sh mariadb-server mariadb-client
 fi
 
 if ! answers; then
