@@ -2,7 +2,8 @@
 # The whole test suite: `scripts/test.sh [extra cargo test arguments]`, such as
 # `--test integration hostile` (the integration tests are one binary, each file a module).
 #
-# Installs missing build dependencies (scripts/build-deps.sh), starts the services the tests need
+# Installs missing build dependencies (scripts/build-deps.sh) and the browser the dashboard's tests
+# drive (scripts/browser.sh), starts the services the tests need
 # (scripts/mysql.sh for MariaDB, scripts/kafka.sh for a Kafka-API broker), builds into a cache
 # outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so fresh clones reuse
 # earlier builds, and runs every test of the workspace in release mode: the graph's property
@@ -21,12 +22,11 @@ scripts/build-deps.sh
 # The cluster tests run processes on hosts of their own: network namespaces joined by a veth pair,
 # made with iproute2's `ip` (as root, which such tests need anyway).
 if ! command -v ip >/dev/null 2>&1; then
-    echo "scripts/test.sh: installing iproute2 (Debian package) for the network-namespace tests" >&2
-    sudo_if_needed=()
-    [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
-    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq iproute2 >/dev/null
+    scripts/apt-install "scripts/test.sh (for the network-namespace tests)" iproute2
 fi
+
+# The dashboard's tests drive Debian's Chromium with playwright-core.
+scripts/browser.sh
 
 # Several tests read the seed's real dump; without it they would each fail deep inside.
 seed_dump="${TRENDFLOW_SEED_DUMP:-$PWD/../shared/data/tweet_hashtags_db.sql}"

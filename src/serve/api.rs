@@ -56,7 +56,7 @@ pub async fn refresh_marks(state: Arc<AppState>) {
 }
 
 /// What the server answers, for a request to anything else.
-const ENDPOINTS: &str = "/api/v1/specs, /api/v1/windows/{kind}, \
+const ENDPOINTS: &str = "/ (the dashboard), /api/v1/specs, /api/v1/windows/{kind}, \
     /api/v1/windows/{kind}/range, /api/v1/hashtags/{hashtag}/history, /api/v1/tweets, /api/v1/live, \
     /api/v1/status, /healthz, /readyz or /metrics";
 
@@ -89,6 +89,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/hashtags/{hashtag}/history", get(history))
         .route("/api/v1/tweets", get(tweets))
         .route("/api/v1/live", get(live_push))
+        .merge(crate::serve::dashboard::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
         .layer(middleware::from_fn_with_state(state.clone(), measured))
         .with_state(state)

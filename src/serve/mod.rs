@@ -2,12 +2,13 @@
 //! batch and speed layers' view tables and from the speed layer's live snapshots, merging them
 //! by one rule ([`merge`]). It reads what the other jobs write and writes nothing itself.
 //!
-//! The HTTP API ([`api`]) runs on tokio; MySQL reads ([`store`]) run on tokio's blocking threads
+//! The HTTP API ([`api`]), and the dashboard built on it ([`dashboard`]), run on tokio; MySQL reads ([`store`]) run on tokio's blocking threads
 //! with a deadline, and a thread of its own follows the ranking topics ([`live`]), so that MySQL
 //! or the broker being away makes only what needs it answer 503, and the server recovers by
 //! itself when they return.
 
 pub mod api;
+pub mod dashboard;
 pub mod live;
 pub mod merge;
 pub mod metrics;

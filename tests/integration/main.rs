@@ -10,6 +10,7 @@ mod common;
 
 mod batch_mysql;
 mod cluster;
+mod dashboard;
 mod faults;
 mod formats;
 mod fuzz_regressions;

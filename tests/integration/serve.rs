@@ -238,6 +238,13 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     assert_eq!(texts["tweets"][0]["text"], shown.text.as_str(), "{texts}");
     assert_eq!(texts["tweets"][0]["lang"], shown.lang.as_str(), "{texts}");
     assert_eq!(server.json("/api/v1/status", 200), json!({ "ready": true, "mysql": null, "live": null }));
+    // The dashboard: the page and its files, from the binary.
+    let (status, page) = server.get("/");
+    assert!(status == 200 && page.contains("/assets/dashboard.js"), "{status}: {page}");
+    for asset in ["dashboard.js", "dashboard.css", "chart.umd.min.js"] {
+        assert_eq!(server.get(&format!("/assets/{asset}")).0, 200, "{asset}");
+    }
+    assert_eq!(server.get("/assets/secrets.txt").0, 404);
 
     // Bad requests: JSON that says what would be right.
     let beyond = live_end + 600_000;

@@ -1,0 +1,237 @@
+//! The dashboard in a real browser: `trendflow serve` against the real MariaDB and a broker of
+//! the test's own, its page open in Debian's headless Chromium (driven by
+//! `tests/browser/driver.mjs` with playwright-core; `scripts/browser.sh` installs both). The page
+//! shows the API's ranking for the window it names, changes without a reload when `produce` and
+//! `stream` publish new tweets, follows the spec chosen with the keyboard, warns while the broker
+//! is away and clears the warning when it returns, renders the seed's multilingual hashtags
+//! as the API spells them without breaking the layout, and logs no console error.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use trendflow_dataflows::Tweet;
+
+use crate::common::{private_broker, seed_dump, seed_json, seed_tweets, wait_for, Server, Services};
+
+/// The port of the test's own broker, which it stops and starts.
+const BROKER_PORT: &str = "9198";
+
+/// How long the page may take to show what the test waits for: a bound on a hang.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Debian's headless Chromium, driven one command at a time by `tests/browser/driver.mjs`.
+struct Browser {
+    driver: Child,
+    commands: ChildStdin,
+    answers: BufReader<ChildStdout>,
+}
+
+impl Browser {
+    fn start() -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/driver.mjs");
+        let mut driver = Command::new("node")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting node; scripts/browser.sh installs Node.js, Chromium and playwright-core");
+        let commands = driver.stdin.take().expect("the driver's input");
+        let answers = BufReader::new(driver.stdout.take().expect("the driver's output"));
+        Browser { driver, commands, answers }
+    }
+
+    /// Sends `command` and returns its value; fails the test if the browser could not do it.
+    fn call(&mut self, command: Value) -> Value {
+        writeln!(self.commands, "{command}").expect("writing to the browser driver");
+        let mut line = String::new();
+        self.answers.read_line(&mut line).expect("reading from the browser driver");
+        let answer: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{command}: the driver answered {line:?} ({e})"));
+        assert_eq!(answer["ok"], true, "{command}: {}", answer["error"]);
+        answer["value"].clone()
+    }
+
+    fn open(&mut self, url: &str) {
+        self.call(json!({ "op": "open", "url": url }));
+    }
+
+    /// The value of a JavaScript expression in the page.
+    fn eval(&mut self, js: &str) -> Value {
+        self.call(json!({ "op": "eval", "js": js }))
+    }
+
+    /// Waits until the expression `js` is true in the page.
+    fn wait_until(&mut self, what: &str, js: &str) {
+        wait_for(what, LIMIT, || self.eval(js) == true);
+    }
+
+    /// Focuses `selector` and presses `key`, as a keyboard user would.
+    fn press(&mut self, selector: &str, key: &str) {
+        self.call(json!({ "op": "press", "selector": selector, "key": key }));
+    }
+
+    fn screenshot(&mut self, path: &std::path::Path) {
+        self.call(json!({ "op": "screenshot", "path": path }));
+    }
+
+    /// The console errors and uncaught exceptions since the page opened.
+    fn errors(&mut self) -> Vec<Value> {
+        self.call(json!({ "op": "errors" })).as_array().cloned().unwrap_or_default()
+    }
+
+    /// The hashtags panel as shown: its window end, its layer, and each row's hashtag and count.
+    fn shown_hashtags(&mut self) -> Value {
+        self.eval(
+            "({ end: Number(document.getElementById('hashtags').dataset.windowEnd), \
+                layer: document.getElementById('hashtags').dataset.layer, \
+                rows: [...document.querySelectorAll('#hashtags-table tbody tr')] \
+                  .map((tr) => [tr.cells[1].textContent, Number(tr.cells[2].textContent)]) })",
+        )
+    }
+}
+
+impl Drop for Browser {
+    /// Asks the driver to close Chromium, and kills it if it has not within a while.
+    fn drop(&mut self) {
+        let _ = writeln!(self.commands, "{}", json!({ "op": "close" }));
+        let closed = Instant::now();
+        while matches!(self.driver.try_wait(), Ok(None)) && closed.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The API's hashtag rows of the window of `spec` ending at `end`, as the page shows them.
+fn api_hashtags(server: &Server, spec: &str, end: u64) -> Value {
+    let answer = server.json(&format!("/api/v1/windows/hashtags?spec={spec}&at={end}"), 200);
+    let rows: Vec<Value> = answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| json!([format!("#{}", row["hashtag"].as_str().unwrap_or_default()), row["count"]]))
+        .collect();
+    json!({ "end": end, "layer": answer["layer"], "rows": rows })
+}
+
+/// Whether the hashtags panel shows the API's answer for the window it names.
+fn shows_the_apis_ranking(browser: &mut Browser, server: &Server, spec: &str) -> bool {
+    let shown = browser.shown_hashtags();
+    match shown["end"].as_u64() {
+        Some(end) if end > 0 => shown == api_hashtags(server, spec, end),
+        _ => false,
+    }
+}
+
+/// The seed's hashtags in Persian (with its zero-width non-joiner), Arabic, Japanese and Thai.
+const MULTILINGUAL: [&str; 4] = ["#پژمان_قلی\u{200c}پور", "#جورجيا", "#アメリカ留学", "#เป๊กผลิตโชค"];
+
+/// One seed tweet with each of the [`MULTILINGUAL`] hashtags (eight hashtags in all, so all fit
+/// the top ten), then `fillers` other seed tweets with their hashtag signs taken out: sent live
+/// after the others, they move the stream's watermark past them without changing the ranking.
+fn multilingual_seed_tweets(fillers: usize) -> Vec<Tweet> {
+    let seed = seed_tweets();
+    let mut tweets: Vec<Tweet> = MULTILINGUAL
+        .iter()
+        .map(|hashtag| {
+            let tweet = seed.iter().find(|tweet| tweet.text.contains(hashtag));
+            tweet.unwrap_or_else(|| panic!("no seed tweet has {hashtag}")).clone()
+        })
+        .collect();
+    let others = seed.iter().filter(|tweet| !tweets.iter().any(|chosen| chosen.id == tweet.id));
+    let fillers: Vec<Tweet> = others
+        .take(fillers)
+        .map(|tweet| Tweet { text: tweet.text.replace(['#', '＃'], ""), ..tweet.clone() })
+        .collect();
+    tweets.extend(fillers);
+    tweets
+}
+
+/// Whether the time line has one line for each of the top five hashtags shown.
+const TIME_LINE_FOLLOWS_THE_TOP: &str = "JSON.stringify(Chart.getChart('history-chart').data.datasets.map((line) => line.label)) === \
+     JSON.stringify([...document.querySelectorAll('#hashtags-table tbody tr')].slice(0, 5).map((tr) => tr.cells[1].textContent))";
+
+/// Whether every section of the page fits its width: no right-to-left run or long word widens it.
+const NOTHING_OVERFLOWS: &str =
+    "[...document.querySelectorAll('section')].every((section) => section.scrollWidth <= section.clientWidth)";
+
+#[test]
+#[ignore = "needs MariaDB, a Kafka-API broker and Chromium: scripts/test.sh installs and starts them and runs this"]
+fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
+    let brokers = private_broker(BROKER_PORT, Some("--fresh"));
+    let s = Services { brokers, ..Services::fresh("dashboard") };
+    s.succeed(&["db", "init"]);
+    s.succeed(&["topics", "create", "--partitions", "1"]);
+    let dump = seed_dump();
+    s.succeed(&["db", "load", dump.to_str().expect("a UTF-8 path")]);
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    let server = Server::start(&s);
+    wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
+
+    // The seed's latest window, from the batch layer: the page shows the API's ranking.
+    let mut browser = Browser::start();
+    browser.open(&format!("{}/?spec=1m", server.base));
+    browser.wait_until("the page to load the 1m spec", "document.body.dataset.loaded === '1m'");
+    wait_for("the page to show the API's 1m ranking", LIMIT, || shows_the_apis_ranking(&mut browser, &server, "1m"));
+    let first = browser.shown_hashtags();
+    assert_eq!(first["layer"], "batch", "{first}");
+    assert!(!first["rows"].as_array().expect("rows").is_empty(), "{first}");
+
+    // The spec, changed with the keyboard: every panel and the time line follow.
+    browser.press("#spec", "ArrowDown");
+    browser.wait_until("the page to load the 5m/1m spec", "document.body.dataset.loaded === '5m/1m'");
+    wait_for("the page to show the API's 5m/1m ranking", LIMIT, || {
+        shows_the_apis_ranking(&mut browser, &server, "5m/1m")
+    });
+    assert_ne!(browser.shown_hashtags(), first, "another spec, another ranking");
+    browser.wait_until("one line per top hashtag of the window shown", TIME_LINE_FOLLOWS_THE_TOP);
+    let points = browser.eval("Chart.getChart('history-chart').data.datasets[0].data.length");
+    assert!(points.as_u64().is_some_and(|points| points > 1), "hours of windows on the time line: {points}");
+    let screenshot = std::env::var_os("TRENDFLOW_DASHBOARD_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("trendflow-dashboard-{}.png", std::process::id())));
+    browser.screenshot(&screenshot);
+    let png = std::fs::read(&screenshot).expect("the screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a screenshot of the page");
+
+    // New tweets through produce and stream: the page shows the live window without a reload,
+    // with the seed's Persian, Arabic, Japanese and Thai hashtags as the API spells them.
+    let stream = s.watch(&["stream", "--window", "1m", "--window", "5m/1m", "--no-archive", "--lateness", "1s"]);
+    let file = std::env::temp_dir().join(format!("trendflow-dashboard-{}.jsonl", std::process::id()));
+    let lines: Vec<u8> =
+        multilingual_seed_tweets(6).iter().flat_map(|tweet| [seed_json(tweet), b"\n".to_vec()].concat()).collect();
+    std::fs::write(&file, lines).expect("writing the tweets to produce");
+    s.succeed(&["produce", "--from", file.to_str().expect("a UTF-8 path"), "--live", "--rate", "3"]);
+    browser.wait_until(
+        "the live window with the multilingual hashtags on the page",
+        "document.getElementById('hashtags').dataset.layer === 'live' && \
+         [...document.querySelectorAll('#hashtags-table tbody tr')].length === 8",
+    );
+    wait_for("the page to show the API's live ranking", LIMIT, || {
+        shows_the_apis_ranking(&mut browser, &server, "5m/1m")
+    });
+    let shown = browser.shown_hashtags();
+    for hashtag in MULTILINGUAL {
+        assert!(shown["rows"].as_array().expect("rows").iter().any(|row| row[0] == hashtag), "{hashtag} in {shown}");
+    }
+    browser.wait_until("the time line to follow the live window's top hashtags", TIME_LINE_FOLLOWS_THE_TOP);
+    assert_eq!(browser.eval(NOTHING_OVERFLOWS), true, "right-to-left text keeps the layout");
+    assert_eq!(browser.eval("document.getElementById('warning').hidden"), true);
+    stream.terminate();
+    std::fs::remove_file(&file).ok();
+
+    // The broker away: the page warns; back: the warning goes, without a reload.
+    private_broker(BROKER_PORT, Some("--crash"));
+    browser.wait_until("the disconnection warning", "!document.getElementById('warning').hidden");
+    let warning = browser.eval("document.getElementById('warning').textContent");
+    assert!(warning.as_str().is_some_and(|text| text.contains("ranking topics")), "{warning}");
+    private_broker(BROKER_PORT, None);
+    browser.wait_until("the warning to clear", "document.getElementById('warning').hidden");
+
+    let errors = browser.errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
