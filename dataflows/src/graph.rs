@@ -217,21 +217,21 @@ pub fn rankings<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
 ) -> Views<'scope> {
-    let hashtags = sliding(contributions.clone(), config, |tweet, length, records| {
+    let hashtags = sliding(contributions.clone(), config, "Sliding: hashtag occurrences", |tweet, length, records| {
         records.extend(tweet.hashtags.iter().map(|hashtag| (length, (hashtag.clone(), ()))))
     });
     let hashtags = ranked(hashtags, config.top_k, "TopK: hashtags by window length", count, |hashtag, count| {
         (*count > 0).then(|| HashtagCount { hashtag: hashtag.clone(), count: *count as u64 })
     });
 
-    let languages = sliding(contributions.clone(), config, |tweet, length, records| {
+    let languages = sliding(contributions.clone(), config, "Sliding: tweets by language", |tweet, length, records| {
         records.push((length, (tweet.lang.clone(), ())))
     });
     let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |lang, count| {
         (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
     });
 
-    let tweets = sliding(contributions, config, |tweet, length, records| {
+    let tweets = sliding(contributions, config, "Sliding: posts and retweets", |tweet, length, records| {
         records.push(match tweet.retweet_of {
             Some(original) => (length, (original, TweetEvent::Retweeted)),
             None => (length, (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 })),
@@ -277,7 +277,8 @@ impl TweetTally {
 }
 
 /// Turns each contribution into the records `expand` makes of it for each window length, present
-/// from the first tick after the tweet until `length` later.
+/// from the first tick after the tweet until `length` later. `name` says what the records are, so
+/// that a profile or timely's logs tell the three sliding states apart.
 ///
 /// The records of each batch of tweets are consolidated before they go on: tweets of one tick
 /// enter (and leave) at the same time, so a batch holds a language or a popular hashtag many
@@ -285,6 +286,7 @@ impl TweetTally {
 fn sliding<'scope, D>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
+    name: &str,
     mut expand: impl FnMut(&Contribution, u64, &mut Vec<D>) + 'static,
 ) -> Collection<'scope, EventTime, D>
 where
@@ -295,7 +297,7 @@ where
     let mut consolidated: FxHashMap<(D, EventTime), isize> = FxHashMap::default();
     contributions
         .inner
-        .unary(Pipeline, "Sliding", move |_, _| {
+        .unary(Pipeline, name, move |_, _| {
             move |input, output| {
                 input.for_each(|capability, tweets| {
                     for (tweet, time, diff) in tweets.drain(..) {
