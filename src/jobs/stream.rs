@@ -4,7 +4,8 @@
 //! The Kafka source ([`TweetsReader`]) reads the `tweets` partitions on every worker, feeds the
 //! graph and advances its input frontier to the partitions' watermarks. This job writes what the
 //! source hands it besides: messages that are not tweets, and tweets behind the frontier, go to
-//! the dead-letter topic with the reason; good tweets' hashtags go to the `hashtags` topic, and
+//! the dead-letter topic with the reason; good tweets' hashtags go to the `hashtags` topic (unless
+//! `--no-hashtags-topic`), and
 //! the tweets are archived into MySQL's master dataset, so the batch layer sees them too.
 //!
 //! Live rankings of hashtags and tweets go to `top_hashtags` / `top_tweets` whenever they change;
@@ -83,6 +84,10 @@ pub struct StreamArgs {
     /// Do not archive consumed tweets into MySQL's master dataset.
     #[arg(long = "no-archive")]
     pub no_archive: bool,
+    /// Do not publish each tweet's hashtags to the `hashtags` topic: about one record a tweet
+    /// fewer for the broker to store, when nothing reads that topic.
+    #[arg(long = "no-hashtags-topic")]
+    pub no_hashtags_topic: bool,
     /// Dead-letter a tweet whose event time is more than this ahead of its Kafka record's
     /// timestamp: one tweet dated years ahead would otherwise move its partition's watermark there
     /// and make every later tweet late.
@@ -109,6 +114,8 @@ struct WorkerWrites {
     kafka: KafkaConfig,
     /// Where the archive goes; `None` with `--no-archive`.
     archive: Option<MysqlConfig>,
+    /// Where each tweet's hashtags go; `None` with `--no-hashtags-topic`.
+    hashtags_topic: Option<String>,
     /// With `--latency-report`: the graph and the warm-up to measure with.
     latency: Option<(GraphConfig, u64)>,
     latencies: Mutex<Latencies>,
@@ -125,16 +132,17 @@ impl WorkerWrites {
     /// One worker's reading with the source, writing what it hands over.
     fn read(&self, reader: &TweetsReader, worker: usize, peers: usize, feed: &mut dyn Feed<Checkpoint>) -> Result<()> {
         let sink = KafkaSink::new(&self.kafka)?;
-        let (tweets, dead_letters, hashtags) =
-            (self.kafka.topic(Topic::Tweets), self.kafka.topic(Topic::DeadLetter), self.kafka.topic(Topic::Hashtags));
+        let (tweets, dead_letters) = (self.kafka.topic(Topic::Tweets), self.kafka.topic(Topic::DeadLetter));
         let mut archive =
             self.archive.as_ref().map(|config| Archive::new(config, ARCHIVE_BATCH, ARCHIVE_EVERY)).transpose()?;
         let mut latency = self.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
         reader.read(worker, peers, feed, &mut |event| {
             match event {
                 SourceEvent::Tweet(read) => {
-                    for hashtag in &read.hashtags {
-                        sink.send(&hashtags, hashtag.as_bytes(), hashtag_json(&read.tweet, hashtag).as_bytes())?;
+                    if let Some(topic) = &self.hashtags_topic {
+                        for hashtag in &read.hashtags {
+                            sink.send(topic, hashtag.as_bytes(), hashtag_json(&read.tweet, hashtag).as_bytes())?;
+                        }
                     }
                     if let Some(archive) = archive.as_mut() {
                         let stored = StoredTweet {
@@ -251,6 +259,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let writes = Arc::new(WorkerWrites {
         kafka: kafka.clone(),
         archive: (!args.no_archive).then(|| mysql.clone()),
+        hashtags_topic: (!args.no_hashtags_topic).then(|| kafka.topic(Topic::Hashtags)),
         latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
         latencies: Mutex::new(Latencies::new()),
         dead_lettered: AtomicU64::new(0),

@@ -377,3 +377,17 @@ fn a_stream_serves_its_operator_metrics_for_prometheus() {
     stream.terminate();
     stream.finish(Duration::from_secs(120)).succeeded();
 }
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_stream_without_the_hashtags_topic_publishes_rankings_and_no_occurrences() {
+    let s = Services::streaming("nohashtagstopic", 1);
+    let tweets: Vec<(String, Vec<u8>)> =
+        seed_tweets().iter().take(300).map(|tweet| (tweet.id.to_string(), seed_json(tweet))).collect();
+    send_raw(&format!("{}tweets", s.topic_prefix), 0, &tweets);
+    let streamed =
+        s.succeed(&["stream", "--window", "1m", "--no-archive", "--no-hashtags-topic", "--until-idle", "3s"]);
+    assert!(streamed.contains("300 messages consumed"), "{streamed}");
+    assert!(!read_topic(&format!("{}top_hashtags", s.topic_prefix), 1).is_empty(), "rankings are published");
+    assert_eq!(read_topic(&format!("{}hashtags", s.topic_prefix), 0), Vec::new(), "no hashtag occurrences");
+}
