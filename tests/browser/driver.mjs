@@ -5,8 +5,9 @@
 //
 // Commands: {"op": "open", "url"}, {"op": "eval", "js"} (an expression, evaluated in the page),
 // {"op": "select", "selector", "value"}, {"op": "press", "selector", "key"},
-// {"op": "screenshot", "path"}, {"op": "errors"} (console errors and uncaught exceptions so far),
-// {"op": "close"}.
+// {"op": "delay", "pattern", "ms"} (holds back the page's requests whose URL matches the regular
+// expression, as a slow network would), {"op": "undelay"}, {"op": "screenshot", "path"},
+// {"op": "errors"} (console errors and uncaught exceptions so far), {"op": "close"}.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +50,17 @@ async function run(command) {
     case "press":
       await page.focus(command.selector);
       await page.keyboard.press(command.key);
+      return null;
+    case "delay": {
+      const pattern = new RegExp(command.pattern);
+      await page.route(pattern, async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, command.ms));
+        await route.continue();
+      });
+      return null;
+    }
+    case "undelay":
+      await page.unrouteAll({ behavior: "wait" });
       return null;
     case "screenshot":
       await page.screenshot({ path: command.path, fullPage: true });

@@ -181,6 +181,17 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     assert_eq!(first["layer"], "batch", "{first}");
     assert!(!first["rows"].as_array().expect("rows").is_empty(), "{first}");
 
+    // A choice taken back while the answers for it are slow: the page ends on the spec chosen
+    // last, and drops the late answers of the other.
+    browser.call(json!({ "op": "delay", "pattern": "spec=5m%2F1m", "ms": 1_500 }));
+    browser.eval("document.body.dataset.loaded = ''");
+    browser.press("#spec", "ArrowDown");
+    browser.press("#spec", "ArrowUp");
+    browser.wait_until("the page to load the 1m spec again", "document.body.dataset.loaded === '1m'");
+    browser.wait_until("the late 5m/1m answers to be dropped", "document.body.dataset.dropped === '5m/1m'");
+    assert_eq!(browser.shown_hashtags(), first, "the 1m ranking stays");
+    browser.call(json!({ "op": "undelay" }));
+
     // The spec, changed with the keyboard: every panel and the time line follow.
     browser.press("#spec", "ArrowDown");
     browser.wait_until("the page to load the 5m/1m spec", "document.body.dataset.loaded === '5m/1m'");

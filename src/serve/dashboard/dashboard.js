@@ -372,8 +372,12 @@ function showProvenance() {
 }
 
 async function refreshLanguages() {
+  const spec = page.spec;
   try {
-    showLanguages(await latest("languages"));
+    const languages = await latest("languages");
+    if (page.spec === spec) {
+      showLanguages(languages);
+    }
   } catch (error) {
     $("languages-source").textContent = `no window yet (${error.message})`;
   }
@@ -390,20 +394,37 @@ async function chooseSpec(spec) {
   document.body.dataset.spec = spec;
   connectLive();
   await refreshStatus();
+  // Each answer is shown only while its spec is still the chosen one: another choice made
+  // meanwhile has started again. The page notes the spec whose answers it dropped.
+  const chosen = () => {
+    if (page.spec !== spec) {
+      document.body.dataset.dropped = spec;
+    }
+    return page.spec === spec;
+  };
   try {
     const hashtags = await latest("hashtags");
+    if (!chosen()) {
+      return;
+    }
     showHashtags(hashtags);
     await loadHistory(hashtags);
   } catch (error) {
     $("hashtags-source").textContent = `no window yet (${error.message})`;
   }
   try {
-    await showTweets(await latest("tweets"));
+    const tweets = await latest("tweets");
+    if (!chosen()) {
+      return;
+    }
+    await showTweets(tweets);
   } catch (error) {
     $("tweets-source").textContent = `no window yet (${error.message})`;
   }
   await refreshLanguages();
-  document.body.dataset.loaded = spec;
+  if (chosen()) {
+    document.body.dataset.loaded = spec;
+  }
 }
 
 async function start() {
