@@ -49,8 +49,12 @@ pub struct LiveSnapshot {
 }
 
 impl LiveSnapshot {
-    fn new(window_end: EventTime, snapshot: &Value) -> serde_json::Result<Self> {
-        let rows = snapshot["rows"].as_array().cloned().unwrap_or_default();
+    /// Keeps the rows of `snapshot`, taking them out of it.
+    fn new(window_end: EventTime, mut snapshot: Value) -> serde_json::Result<Self> {
+        let rows = match snapshot["rows"].take() {
+            Value::Array(rows) => rows,
+            _ => Vec::new(),
+        };
         let rows_json = serde_json::value::to_raw_value(&rows)?;
         Ok(LiveSnapshot { window_end, rows, rows_json, received: Instant::now() })
     }
@@ -157,15 +161,19 @@ impl LiveViews {
             log::warn!("a ranking snapshot without window, window_end_ms or final: {snapshot}");
             return;
         };
-        let received = match LiveSnapshot::new(window_end, &snapshot) {
+        // The event's frame holds the snapshot as published; the snapshot kept holds its rows.
+        let event = Arc::new(LiveEvent::new(self.received + 1, spec.clone(), kind, &snapshot));
+        let received = match LiveSnapshot::new(window_end, snapshot) {
             Ok(received) => received,
             Err(error) => {
-                log::warn!("a ranking snapshot whose rows do not encode ({error}): {snapshot}");
+                log::warn!(
+                    "a ranking snapshot whose rows do not encode ({error}): {}",
+                    String::from_utf8_lossy(&event.frame)
+                );
                 return;
             }
         };
-        self.received += 1;
-        let event = Arc::new(LiveEvent::new(self.received, spec.clone(), kind, &snapshot));
+        self.received = event.id;
         if self.recent.len() == EVENT_BUFFER {
             self.recent.pop_front();
         }

@@ -141,18 +141,7 @@ impl ViewStore {
         }
         Ok(windows)
     }
-}
 
-/// A tweet as the archive holds it, for showing the top tweets.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct StoredText {
-    pub tweet_id: u64,
-    pub text: String,
-    pub lang: String,
-    pub created_at_ms: Option<EventTime>,
-}
-
-impl ViewStore {
     /// The tweets of `ids` the archive holds (the master dataset's `tweets` table).
     pub fn tweet_texts(&self, ids: &[u64]) -> mysql::Result<Vec<StoredText>> {
         if ids.is_empty() {
@@ -171,6 +160,15 @@ impl ViewStore {
             },
         )
     }
+}
+
+/// A tweet as the archive holds it, for showing the top tweets.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredText {
+    pub tweet_id: u64,
+    pub text: String,
+    pub lang: String,
+    pub created_at_ms: Option<EventTime>,
 }
 
 /// The ends of the windows of `spec` in `from..=to` that `layer` wrote. Every window that held a
