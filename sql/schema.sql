@@ -62,6 +62,23 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- Trending hashtags (see the README's "What the views mean"): occurrences in the window and in
+-- its baseline, the expected count and the score, as the graph computed them (DOUBLE keeps every
+-- bit of an f64); `partial_baseline` is 1 when the baseline starts before the input's first tweet.
+CREATE TABLE IF NOT EXISTS `view_trending_hashtags` (
+  `layer` varchar(8) NOT NULL,
+  `window_spec` varchar(32) NOT NULL,
+  `window_end_ms` bigint(20) NOT NULL,
+  `position` int(11) NOT NULL,
+  `hashtag` varchar(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  `occurrences` bigint(20) NOT NULL,
+  `baseline_occurrences` bigint(20) NOT NULL,
+  `expected` double NOT NULL,
+  `score` double NOT NULL,
+  `partial_baseline` tinyint(1) NOT NULL,
+  PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- One row per window spec per complete batch run, written after every view row of the run and
 -- in one transaction: `boundary_ms` is the latest window end the run covered (no later than its
 -- newest tweet). The serving layer answers windows ending at or before the latest run's boundary

@@ -60,13 +60,21 @@ pub enum Topic {
     TopHashtags,
     /// Output: ranking snapshots of tweets, keyed by window spec and end.
     TopTweets,
+    /// Output: ranking snapshots of trending hashtags, keyed by window spec and end.
+    TrendingHashtags,
     /// Input that could not be used, with the reason.
     DeadLetter,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] =
-        [Topic::Tweets, Topic::Hashtags, Topic::TopHashtags, Topic::TopTweets, Topic::DeadLetter];
+    pub const ALL: [Topic; 6] = [
+        Topic::Tweets,
+        Topic::Hashtags,
+        Topic::TopHashtags,
+        Topic::TopTweets,
+        Topic::TrendingHashtags,
+        Topic::DeadLetter,
+    ];
 
     /// The topic's name before the prefix.
     pub fn base_name(self) -> &'static str {
@@ -75,6 +83,7 @@ impl Topic {
             Topic::Hashtags => "hashtags",
             Topic::TopHashtags => "top_hashtags",
             Topic::TopTweets => "top_tweets",
+            Topic::TrendingHashtags => "trending_hashtags",
             Topic::DeadLetter => "tweets_dead_letter",
         }
     }

@@ -14,18 +14,21 @@
 //! coarse one for throughput, down to one per window length (the states of different lengths are
 //! independent).
 
+use std::collections::BTreeMap;
 use std::hash::Hash;
+use std::ops::Range;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
 use rustc_hash::FxHashMap;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 
-use crate::publish::publish;
+use crate::publish::{publish, publish_with_baselines, Baselines};
 use crate::top_k::ranked;
-use crate::views::{HashtagCount, LanguageCount, Snapshot, TweetScore};
+use crate::views::{HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
 
@@ -36,6 +39,52 @@ pub struct GraphConfig {
     top_k: usize,
     /// Each distinct window length, in increasing order, with the tick its state moves by.
     ticks: Vec<(u64, u64)>,
+    /// Whether the ticks are each length's coarsest, which a trend baseline may refine.
+    coarsest: bool,
+    trending: Option<TrendConfig>,
+}
+
+/// The trending view's settings: how long a baseline each window is compared with, and how often
+/// a hashtag must occur in the window to be a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrendConfig {
+    baseline_ms: Option<u64>,
+    min_count: u64,
+}
+
+impl TrendConfig {
+    /// A window's default baseline, in window lengths: an hour for a 5-minute window.
+    pub const BASELINE_LENGTHS: u64 = 12;
+    /// The default minimum count of a candidate.
+    pub const MIN_COUNT: u64 = 5;
+
+    /// A baseline of `baseline_ms` for every window length (`None`: twelve lengths each), and
+    /// candidates with at least `min_count` occurrences in the window.
+    pub fn new(baseline_ms: Option<u64>, min_count: u64) -> Result<Self, ConfigError> {
+        if baseline_ms == Some(0) {
+            return Err(ConfigError::NoBaseline);
+        }
+        if min_count == 0 {
+            return Err(ConfigError::NoMinCount);
+        }
+        Ok(TrendConfig { baseline_ms, min_count })
+    }
+
+    /// The baseline of windows of `length_ms`.
+    pub fn baseline_ms(&self, length_ms: u64) -> u64 {
+        self.baseline_ms.unwrap_or(length_ms.saturating_mul(Self::BASELINE_LENGTHS))
+    }
+
+    /// The fewest occurrences in a window that make a hashtag a candidate.
+    pub fn min_count(&self) -> u64 {
+        self.min_count
+    }
+}
+
+impl Default for TrendConfig {
+    fn default() -> Self {
+        TrendConfig { baseline_ms: None, min_count: Self::MIN_COUNT }
+    }
 }
 
 impl GraphConfig {
@@ -52,7 +101,7 @@ impl GraphConfig {
                 coarsest: format_duration(Self::coarsest_tick(&windows)),
             });
         }
-        Self::with_ticks(windows, top_k, |_| tick_ms)
+        Self::with_ticks(windows, top_k, false, |_| tick_ms)
     }
 
     /// The configuration that computes each window length's rankings as seldom as its windows
@@ -71,12 +120,17 @@ impl GraphConfig {
     /// ```
     pub fn coarsest(windows: Vec<WindowSpec>, top_k: usize) -> Result<Self, ConfigError> {
         let specs = windows.clone();
-        Self::with_ticks(windows, top_k, |length| {
+        Self::with_ticks(windows, top_k, true, |length| {
             specs.iter().filter(|spec| spec.length_ms() == length).map(|spec| spec.slide_ms()).fold(length, gcd)
         })
     }
 
-    fn with_ticks(mut windows: Vec<WindowSpec>, top_k: usize, tick: impl Fn(u64) -> u64) -> Result<Self, ConfigError> {
+    fn with_ticks(
+        mut windows: Vec<WindowSpec>,
+        top_k: usize,
+        coarsest: bool,
+        tick: impl Fn(u64) -> u64,
+    ) -> Result<Self, ConfigError> {
         if windows.is_empty() {
             return Err(ConfigError::NoWindows);
         }
@@ -88,7 +142,42 @@ impl GraphConfig {
         let mut lengths: Vec<u64> = windows.iter().map(|spec| spec.length_ms()).collect();
         lengths.dedup();
         let ticks = lengths.into_iter().map(|length| (length, tick(length))).collect();
-        Ok(GraphConfig { windows, top_k, ticks })
+        Ok(GraphConfig { windows, top_k, ticks, coarsest, trending: None })
+    }
+
+    /// The same views plus the trending view of every window spec (see [`TrendConfig`]). Each
+    /// baseline must be a multiple of its length's tick, so that tweets enter and leave it on
+    /// ticks; the coarsest configuration refines its ticks to make it so.
+    ///
+    /// ```
+    /// use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+    /// let specs = vec!["5m/1m".parse().unwrap()];
+    /// let trend = TrendConfig::new(Some(90_000), 5).unwrap();
+    /// let error = GraphConfig::new(specs.clone(), 10, 60_000).unwrap().with_trending(trend).unwrap_err();
+    /// assert!(error.to_string().contains("multiple of the tick 1m"));
+    /// let batch = GraphConfig::coarsest(specs, 10).unwrap().with_trending(trend).unwrap();
+    /// assert_eq!(batch.enters_at(10_000), 30_000);
+    /// ```
+    pub fn with_trending(mut self, trend: TrendConfig) -> Result<Self, ConfigError> {
+        for (length, tick) in &mut self.ticks {
+            let baseline = trend.baseline_ms(*length);
+            if baseline % *tick != 0 {
+                if !self.coarsest {
+                    return Err(ConfigError::Baseline {
+                        baseline: format_duration(baseline),
+                        tick: format_duration(*tick),
+                    });
+                }
+                *tick = gcd(*tick, baseline);
+            }
+        }
+        self.trending = Some(trend);
+        Ok(self)
+    }
+
+    /// The trending view's settings, when the graph computes it.
+    pub fn trending(&self) -> Option<&TrendConfig> {
+        self.trending.as_ref()
     }
 
     /// The largest tick valid for every one of these specs: the greatest common divisor of their
@@ -114,9 +203,11 @@ impl GraphConfig {
         self.ticks.iter().map(|&(_, tick)| enters_at(time, tick)).max().unwrap_or(time)
     }
 
-    /// The longest window: how much event time the graph's state spans.
+    /// How much event time the graph's state spans: the longest window, or the longest window and
+    /// its trend baseline.
     pub fn horizon_ms(&self) -> u64 {
-        self.lengths().into_iter().max().unwrap_or(0)
+        let reach = |length: u64| length.saturating_add(self.trending.map_or(0, |trend| trend.baseline_ms(length)));
+        self.lengths().into_iter().map(reach).max().unwrap_or(0)
     }
 
     /// The distinct window lengths: the graph keeps one sliding state per length.
@@ -141,6 +232,17 @@ pub enum ConfigError {
     NoWindows,
     /// A top K of zero.
     NoRows,
+    /// A trend baseline that is no multiple of its length's tick.
+    Baseline {
+        /// The baseline, as written.
+        baseline: String,
+        /// The tick, as written.
+        tick: String,
+    },
+    /// A trend baseline of zero.
+    NoBaseline,
+    /// A minimum trending count of zero.
+    NoMinCount,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -152,6 +254,15 @@ impl std::fmt::Display for ConfigError {
             ),
             ConfigError::NoWindows => write!(f, "at least one window spec is needed"),
             ConfigError::NoRows => write!(f, "top K must be at least 1"),
+            ConfigError::Baseline { baseline, tick } => write!(
+                f,
+                "trend baseline {baseline} is not a multiple of the tick {tick}; choose a baseline that is, such as {tick} times a whole number"
+            ),
+            ConfigError::NoBaseline => write!(f, "the trend baseline must be positive, such as 1h"),
+            ConfigError::NoMinCount => write!(
+                f,
+                "the trending minimum count must be at least 1: a hashtag absent from a window cannot trend in it"
+            ),
         }
     }
 }
@@ -163,9 +274,9 @@ fn enters_at(time: EventTime, tick: u64) -> EventTime {
     (time / tick + 1) * tick
 }
 
-/// The three views the graph maintains, each keyed by window length: the best `top_k` hashtags
-/// and tweets of the last `length` of event time, and the tweet count per language over it.
-/// Rows are unranked sets; their order is their rank.
+/// The views the graph maintains, each keyed by window length: the best `top_k` hashtags and
+/// tweets of the last `length` of event time, the tweet count per language over it, and when
+/// configured the best `top_k` trending hashtags. Rows are unranked sets; their order is their rank.
 pub struct Views<'scope> {
     /// The best `top_k` hashtags of each length's state.
     pub hashtags: Collection<'scope, EventTime, (u64, HashtagCount)>,
@@ -173,7 +284,12 @@ pub struct Views<'scope> {
     pub tweets: Collection<'scope, EventTime, (u64, TweetScore)>,
     /// Every language's tweet count in each length's state.
     pub languages: Collection<'scope, EventTime, (u64, LanguageCount)>,
+    /// The best `top_k` trending hashtags of each length's state against its baseline.
+    pub trending: Option<Collection<'scope, EventTime, (u64, TrendingHashtag)>>,
+    /// The earliest event time of the input, once known, at that time; every worker gets it.
+    earliest: StreamVec<'scope, EventTime, EventTime>,
     windows: Vec<WindowSpec>,
+    baselines: BTreeMap<u64, u64>,
 }
 
 /// How a tweet takes part in a window's tweet ranking.
@@ -183,6 +299,15 @@ enum TweetEvent {
     Posted { hashtags: u64 },
     /// The tweet was retweeted in the window.
     Retweeted,
+}
+
+/// Which of a trending view's two intervals a hashtag occurrence is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+enum TrendSpan {
+    /// The window `[E - L, E)`.
+    Window,
+    /// The baseline `[E - L - B, E - L)`.
+    Baseline,
 }
 
 /// Builds the ranking graph over what tweets contribute, timestamped by the tweets' event times.
@@ -217,29 +342,96 @@ pub fn rankings<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
 ) -> Views<'scope> {
+    let earliest = earliest_event(&contributions);
     let hashtags = sliding(contributions.clone(), config, "Sliding: hashtag occurrences", |tweet, length, records| {
-        records.extend(tweet.hashtags.iter().map(|hashtag| (length, (hashtag.clone(), ()))))
+        records.extend(tweet.hashtags.iter().map(|hashtag| ((length, (hashtag.clone(), ())), 0..length)))
     });
-    let hashtags = ranked(hashtags, config.top_k, "TopK: hashtags by window length", count, |hashtag, count| {
+    let hashtags = ranked(hashtags, config.top_k, "TopK: hashtags by window length", count, |_, hashtag, count| {
         (*count > 0).then(|| HashtagCount { hashtag: hashtag.clone(), count: *count as u64 })
     });
 
     let languages = sliding(contributions.clone(), config, "Sliding: tweets by language", |tweet, length, records| {
-        records.push((length, (tweet.lang.clone(), ())))
+        records.push(((length, (tweet.lang.clone(), ())), 0..length))
     });
-    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |lang, count| {
+    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |_, lang, count| {
         (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
     });
 
+    let baselines: BTreeMap<u64, u64> = match config.trending {
+        Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
+        None => BTreeMap::new(),
+    };
+    let trending = config.trending.map(|trend| {
+        let spans = baselines.clone();
+        let occurrences = sliding(
+            contributions.clone(),
+            config,
+            "Sliding: hashtag occurrences in windows and baselines",
+            move |tweet, length, records| {
+                let baseline = spans[&length];
+                for hashtag in &tweet.hashtags {
+                    records.push(((length, (hashtag.clone(), TrendSpan::Window)), 0..length));
+                    records.push(((length, (hashtag.clone(), TrendSpan::Baseline)), length..length + baseline));
+                }
+            },
+        );
+        let baselines = baselines.clone();
+        ranked(
+            occurrences,
+            config.top_k,
+            "TopK: trending hashtags by window length",
+            TrendTally::add,
+            move |length, hashtag, tally| tally.row(hashtag, *length, baselines[length], trend.min_count()),
+        )
+    });
+
     let tweets = sliding(contributions, config, "Sliding: posts and retweets", |tweet, length, records| {
-        records.push(match tweet.retweet_of {
-            Some(original) => (length, (original, TweetEvent::Retweeted)),
-            None => (length, (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 })),
-        })
+        let event = match tweet.retweet_of {
+            Some(original) => (original, TweetEvent::Retweeted),
+            None => (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 }),
+        };
+        records.push(((length, event), 0..length))
     });
     let tweets = ranked(tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
-    Views { hashtags, tweets, languages, windows: config.windows.clone() }
+    Views { hashtags, tweets, languages, trending, earliest, windows: config.windows.clone(), baselines }
+}
+
+/// The earliest event time of the whole input, sent to every worker at that time once no earlier
+/// tweet can come: whether a trending window's baseline reaches back before the input starts.
+/// Each worker sends on its own earliest time once its input frontier has passed it, so the
+/// operator's output is a record per worker, however long the stream.
+fn earliest_event<'scope>(
+    contributions: &Collection<'scope, EventTime, Contribution>,
+) -> StreamVec<'scope, EventTime, EventTime> {
+    contributions
+        .inner
+        .clone()
+        .unary_frontier(Pipeline, "Earliest: first event time", |capability, _| {
+            let mut held = Some(capability);
+            let mut earliest: Option<EventTime> = None;
+            move |(input, frontier), output| {
+                input.for_each(|_, updates| {
+                    for (_, time, _) in updates.drain(..) {
+                        earliest = Some(earliest.map_or(time, |earliest| earliest.min(time)));
+                    }
+                });
+                let Some(capability) = held.as_mut() else { return };
+                let frontier = frontier.frontier().first().copied();
+                match earliest {
+                    // Nothing earlier can come: pass it on, and never send again.
+                    Some(time) if frontier.is_none_or(|frontier| time < frontier) => {
+                        output.session(&capability.delayed(&time)).give(time);
+                        held = None;
+                    }
+                    _ => match earliest.into_iter().chain(frontier).min() {
+                        Some(time) => capability.downgrade(&time),
+                        None => held = None,
+                    },
+                }
+            }
+        })
+        .broadcast()
 }
 
 /// Folds occurrences into a count.
@@ -267,7 +459,7 @@ impl TweetTally {
         }
     }
 
-    fn score(tweet_id: &u64, tally: &TweetTally) -> Option<TweetScore> {
+    fn score(_length: &u64, tweet_id: &u64, tally: &TweetTally) -> Option<TweetScore> {
         (tally.retweets > 0 || tally.posted > 0).then_some(TweetScore {
             tweet_id: *tweet_id,
             retweets: tally.retweets.max(0) as u64,
@@ -276,9 +468,34 @@ impl TweetTally {
     }
 }
 
-/// Turns each contribution into the records `expand` makes of it for each window length, present
-/// from the first tick after the tweet until `length` later. `name` says what the records are, so
-/// that a profile or timely's logs tell the three sliding states apart.
+/// What a window knows of a hashtag for the trending view: its occurrences in the window and in
+/// the baseline before it.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct TrendTally {
+    window: isize,
+    baseline: isize,
+}
+
+impl TrendTally {
+    fn add(&mut self, span: &TrendSpan, diff: isize) {
+        match span {
+            TrendSpan::Window => self.window += diff,
+            TrendSpan::Baseline => self.baseline += diff,
+        }
+    }
+
+    fn row(&self, hashtag: &str, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<TrendingHashtag> {
+        let count = self.window.max(0) as u64;
+        (count >= min_count).then(|| {
+            TrendingHashtag::new(hashtag.to_string(), count, self.baseline.max(0) as u64, length_ms, baseline_ms)
+        })
+    }
+}
+
+/// Turns each contribution into the records `expand` makes of it for each window length, each
+/// present over its span of event time, counted from the first tick after the tweet: `0..length`
+/// for the window itself. `name` says what the records are, so that a profile or timely's logs
+/// tell the sliding states apart.
 ///
 /// The records of each batch of tweets are consolidated before they go on: tweets of one tick
 /// enter (and leave) at the same time, so a batch holds a language or a popular hashtag many
@@ -287,7 +504,7 @@ fn sliding<'scope, D>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
     name: &str,
-    mut expand: impl FnMut(&Contribution, u64, &mut Vec<D>) + 'static,
+    mut expand: impl FnMut(&Contribution, u64, &mut Vec<(D, Range<u64>)>) + 'static,
 ) -> Collection<'scope, EventTime, D>
 where
     D: ExchangeData + Hash,
@@ -304,9 +521,9 @@ where
                         for &(length, tick) in &ticks {
                             let enter = enters_at(time, tick);
                             expand(&tweet, length, &mut records);
-                            for record in records.drain(..) {
-                                *consolidated.entry((record.clone(), enter)).or_default() += diff;
-                                *consolidated.entry((record, enter + length)).or_default() -= diff;
+                            for (record, span) in records.drain(..) {
+                                *consolidated.entry((record.clone(), enter + span.start)).or_default() += diff;
+                                *consolidated.entry((record, enter + span.end)).or_default() -= diff;
                             }
                         }
                     }
@@ -338,11 +555,27 @@ impl<'scope> Views<'scope> {
         let mut on_tweets = emit.clone();
         let tweets =
             publish(self.tweets, &self.windows, "Publish: tweets", changes, move |r| on_tweets(Snapshot::Tweets(r)));
-        let mut on_languages = emit;
+        let mut on_languages = emit.clone();
         let languages = publish(self.languages, &self.windows, "Publish: languages", changes, move |r| {
             on_languages(Snapshot::Languages(r))
         });
-        hashtags.concat(tweets).concat(languages)
+        let published = hashtags.concat(tweets).concat(languages);
+        match self.trending {
+            Some(trending) => {
+                let mut on_trending = emit;
+                let baselines = Baselines { earliest: self.earliest, lengths: self.baselines };
+                let trending = publish_with_baselines(
+                    trending,
+                    &self.windows,
+                    "Publish: trending",
+                    changes,
+                    baselines,
+                    move |r| on_trending(Snapshot::Trending(r)),
+                );
+                published.concat(trending)
+            }
+            None => published,
+        }
     }
 }
 

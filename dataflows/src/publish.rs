@@ -9,13 +9,17 @@
 //! The operator holds a capability at its input frontier, and lets go of it only after emitting
 //! everything before: a probe on its (empty) output stream therefore says which rankings have all
 //! been emitted, which is what a sink needs to know before it records how far it has got.
+//!
+//! A view that reaches back before its windows (the trending view's baselines) also learns the
+//! input's earliest event time, to mark the windows whose baseline starts before it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{ExchangeData, VecCollection as Collection};
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
@@ -35,89 +39,141 @@ pub fn publish<'scope, R>(
     windows: &[WindowSpec],
     name: &str,
     changes: bool,
+    emit: impl FnMut(Ranking<R>) + 'static,
+) -> StreamVec<'scope, EventTime, ()>
+where
+    R: ExchangeData,
+{
+    let baselines = Baselines { earliest: empty(view.inner.scope()), lengths: BTreeMap::new() };
+    publish_with_baselines(view, windows, name, changes, baselines, emit)
+}
+
+/// What a view with baselines needs to mark its windows: the input's earliest event time (one
+/// or more records at or after it, on every worker), and each window length's baseline.
+pub struct Baselines<'scope> {
+    /// The input's earliest event time, as [`crate::graph`] finds it.
+    pub earliest: StreamVec<'scope, EventTime, EventTime>,
+    /// Each window length's baseline, in milliseconds.
+    pub lengths: BTreeMap<u64, u64>,
+}
+
+/// [`publish`] for a view whose windows `[E - L, E)` are compared with baselines
+/// `[E - L - B, E - L)`: a ranking is marked [`Ranking::partial_baseline`] when its baseline starts
+/// before the input's earliest event.
+pub fn publish_with_baselines<'scope, R>(
+    view: Collection<'scope, EventTime, (u64, R)>,
+    windows: &[WindowSpec],
+    name: &str,
+    changes: bool,
+    baselines: Baselines<'scope>,
     mut emit: impl FnMut(Ranking<R>) + 'static,
 ) -> StreamVec<'scope, EventTime, ()>
 where
     R: ExchangeData,
 {
     let windows = windows.to_vec();
+    let Baselines { earliest: earliest_events, lengths: baseline_ms } = baselines;
+    // The earliest event time seen: exact for every window whose end the frontier has passed.
+    let mut earliest: Option<EventTime> = None;
+    let partial = move |window: &Window, earliest: Option<EventTime>| {
+        baseline_ms.get(&window.spec.length_ms()).is_some_and(|baseline| {
+            match window.end.checked_sub(window.spec.length_ms() + baseline) {
+                Some(start) => earliest.is_none_or(|earliest| start < earliest),
+                None => true,
+            }
+        })
+    };
     let mut pending: BTreeMap<EventTime, Vec<(u64, R, isize)>> = BTreeMap::new();
     let mut rows_by_length: BTreeMap<u64, BTreeMap<R, isize>> = BTreeMap::new();
     // For each spec, the end of the next window to publish; none while its length's state is empty.
     let mut next_end: Vec<Option<EventTime>> = vec![None; windows.len()];
     let pact = Exchange::new(|((length, _), _, _): &((u64, R), EventTime, isize)| length.hashed());
-    view.inner.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(pact, name, move |capability, _info| {
-        let mut emitting = Some(capability);
-        move |(input, frontier), _output| {
-            input.for_each(|_time, updates| {
-                for ((length, row), time, diff) in updates.drain(..) {
-                    pending.entry(time).or_default().push((length, row, diff));
-                }
-            });
-            let complete = |time: &EventTime| !frontier.less_equal(time);
-            loop {
-                let update_time = pending.keys().next().copied().filter(complete);
-                let boundary = next_end
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(spec, end)| end.filter(complete).map(|end| (end, spec)))
-                    .min();
-                match (update_time, boundary) {
-                    // A window ends before the next changes: its contents are the state as it stands.
-                    (_, Some((end, spec))) if update_time.is_none_or(|time| end < time) => {
-                        let window = Window { spec: windows[spec], end };
-                        match rows_by_length.get(&window.spec.length_ms()) {
-                            Some(rows) => {
-                                emit(ranking(window, rows, true));
-                                next_end[spec] = Some(end + window.spec.slide_ms());
-                            }
-                            None => next_end[spec] = None,
-                        }
+    let operator = view.inner.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+        earliest_events,
+        pact,
+        Pipeline,
+        name,
+        move |capability, _info| {
+            let mut emitting = Some(capability);
+            move |(input, frontier), (starts, start_frontier), _output| {
+                input.for_each(|_time, updates| {
+                    for ((length, row), time, diff) in updates.drain(..) {
+                        pending.entry(time).or_default().push((length, row, diff));
                     }
-                    (Some(time), _) => {
-                        let updates = pending.remove(&time).unwrap_or_default();
-                        let mut changed = BTreeSet::new();
-                        for (length, row, diff) in updates {
-                            let rows = rows_by_length.entry(length).or_default();
-                            let count = rows.entry(row.clone()).or_default();
-                            *count += diff;
-                            if *count == 0 {
-                                rows.remove(&row);
+                });
+                starts.for_each(|_time, times| {
+                    for time in times.drain(..) {
+                        earliest = Some(earliest.map_or(time, |earliest: EventTime| earliest.min(time)));
+                    }
+                });
+                let complete = |time: &EventTime| !frontier.less_equal(time) && !start_frontier.less_equal(time);
+                loop {
+                    let update_time = pending.keys().next().copied().filter(complete);
+                    let boundary = next_end
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(spec, end)| end.filter(complete).map(|end| (end, spec)))
+                        .min();
+                    match (update_time, boundary) {
+                        // A window ends before the next changes: its contents are the state as it stands.
+                        (_, Some((end, spec))) if update_time.is_none_or(|time| end < time) => {
+                            let window = Window { spec: windows[spec], end };
+                            match rows_by_length.get(&window.spec.length_ms()) {
+                                Some(rows) => {
+                                    emit(ranking(window, rows, true, partial(&window, earliest)));
+                                    next_end[spec] = Some(end + window.spec.slide_ms());
+                                }
+                                None => next_end[spec] = None,
                             }
-                            if rows.is_empty() {
-                                rows_by_length.remove(&length);
-                            }
-                            changed.insert(length);
                         }
-                        for (spec, window) in
-                            windows.iter().enumerate().filter(|(_, w)| changed.contains(&w.length_ms()))
-                        {
-                            let end =
-                                *next_end[spec].get_or_insert(time.div_ceil(window.slide_ms()) * window.slide_ms());
-                            if changes && end != time {
-                                if let Some(rows) = rows_by_length.get(&window.length_ms()) {
-                                    emit(ranking(Window { spec: *window, end }, rows, false));
+                        (Some(time), _) => {
+                            let updates = pending.remove(&time).unwrap_or_default();
+                            let mut changed = BTreeSet::new();
+                            for (length, row, diff) in updates {
+                                let rows = rows_by_length.entry(length).or_default();
+                                let count = rows.entry(row.clone()).or_default();
+                                *count += diff;
+                                if *count == 0 {
+                                    rows.remove(&row);
+                                }
+                                if rows.is_empty() {
+                                    rows_by_length.remove(&length);
+                                }
+                                changed.insert(length);
+                            }
+                            for (spec, window) in
+                                windows.iter().enumerate().filter(|(_, w)| changed.contains(&w.length_ms()))
+                            {
+                                let end =
+                                    *next_end[spec].get_or_insert(time.div_ceil(window.slide_ms()) * window.slide_ms());
+                                if changes && end != time {
+                                    if let Some(rows) = rows_by_length.get(&window.length_ms()) {
+                                        let window = Window { spec: *window, end };
+                                        emit(ranking(window, rows, false, partial(&window, earliest)));
+                                    }
                                 }
                             }
                         }
-                    }
-                    _ => break,
-                }
-            }
-            // Everything before the input frontier has been emitted.
-            match frontier.frontier().first() {
-                Some(time) => {
-                    if let Some(capability) = emitting.as_mut() {
-                        capability.downgrade(time);
+                        _ => break,
                     }
                 }
-                None => emitting = None,
+                // Everything before the inputs' frontier has been emitted.
+                let first = [frontier, start_frontier].into_iter().filter_map(|f| f.frontier().first().copied()).min();
+                match first {
+                    Some(time) => {
+                        if let Some(capability) = emitting.as_mut() {
+                            capability.downgrade(&time);
+                        }
+                    }
+                    None => emitting = None,
+                }
             }
-        }
-    })
+        },
+    );
+    operator
 }
 
-fn ranking<R: Clone>(window: Window, rows: &BTreeMap<R, isize>, is_final: bool) -> Ranking<R> {
+fn ranking<R: Clone>(window: Window, rows: &BTreeMap<R, isize>, is_final: bool, partial_baseline: bool) -> Ranking<R> {
     debug_assert!(rows.values().all(|count| *count == 1), "a ranking row has multiplicity other than one");
-    Ranking { window, rows: rows.keys().cloned().collect(), is_final }
+    Ranking { window, rows: rows.keys().cloned().collect(), is_final, partial_baseline }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::graph::GraphConfig;
 use crate::hashtags::extract_hashtags;
-use crate::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
+use crate::views::{trend_score, FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TrendingWindow, TweetScore};
 use crate::window::Window;
 use crate::Tweet;
 
@@ -38,6 +38,10 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
     }
 
     let k = config.top_k();
+    let trending = match config.trending() {
+        Some(trend) => trending_views(tweets, &hashtags, config, trend.min_count(), |length| trend.baseline_ms(length)),
+        None => BTreeMap::new(),
+    };
     FinalViews {
         hashtags: hashtags
             .into_iter()
@@ -60,7 +64,52 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
                 (w, best(counts.into_iter().map(|(lang, count)| LanguageCount { lang, count }), usize::MAX))
             })
             .collect(),
+        trending,
     }
+}
+
+/// The trending view of every window with a candidate: each hashtag's occurrences `c` in the
+/// window (from `counts`), `b` from a scan of every tweet for those in the baseline before it.
+fn trending_views(
+    tweets: &[Tweet],
+    counts: &BTreeMap<Window, HashMap<String, u64>>,
+    config: &GraphConfig,
+    min_count: u64,
+    baseline_of: impl Fn(u64) -> u64,
+) -> BTreeMap<Window, TrendingWindow> {
+    let first_tweet = tweets.iter().map(|tweet| tweet.created_at).min();
+    let tags: Vec<Vec<String>> = tweets.iter().map(|tweet| extract_hashtags(&tweet.text)).collect();
+    let mut views = BTreeMap::new();
+    for (window, counts) in counts {
+        let (length, baseline) = (window.spec.length_ms(), baseline_of(window.spec.length_ms()));
+        let window_start = window.end as i128 - length as i128;
+        let baseline_start = window_start - baseline as i128;
+        let mut rows = Vec::new();
+        for (hashtag, count) in counts.iter().filter(|(_, count)| **count >= min_count) {
+            let in_baseline = tweets
+                .iter()
+                .zip(&tags)
+                .filter(|(tweet, _)| {
+                    let at = tweet.created_at as i128;
+                    baseline_start <= at && at < window_start
+                })
+                .map(|(_, tags)| tags.iter().filter(|tag| *tag == hashtag).count() as u64)
+                .sum::<u64>();
+            let (expected, score) = trend_score(*count, in_baseline, length, baseline);
+            rows.push(TrendingHashtag {
+                hashtag: hashtag.clone(),
+                count: *count,
+                baseline: in_baseline,
+                expected,
+                score,
+            });
+        }
+        if !rows.is_empty() {
+            let partial_baseline = first_tweet.is_some_and(|first| baseline_start < first as i128);
+            views.insert(*window, TrendingWindow { partial_baseline, rows: best(rows.into_iter(), config.top_k()) });
+        }
+    }
+    views
 }
 
 /// The ends of the windows `[E - length, E)` holding `time`, by scanning every multiple of `slide`

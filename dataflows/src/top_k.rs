@@ -33,13 +33,13 @@ const BUCKETS: u64 = 64;
 
 /// Folds each key's events into per-item aggregates and keeps the key's `k` best rows, in two
 /// levels (see the module doc). `fold` applies an event with its multiplicity to an aggregate;
-/// `row` ranks an item by its aggregate, or leaves it out (`None`).
+/// `row` ranks an item of a key by its aggregate, or leaves it out (`None`).
 pub fn ranked<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
-    row: impl Fn(&I, &A) -> Option<R> + 'static,
+    row: impl Fn(&K, &I, &A) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, (K, R)>
 where
     K: ExchangeData + Hash,
@@ -49,14 +49,15 @@ where
     R: ExchangeData + Hash,
 {
     let bucketed = events.map(|(key, (item, event))| ((key, item.hashed() % BUCKETS), (item, event)));
-    let winners =
-        fold_top_k(bucketed, k, &format!("{name} by bucket"), fold, row).map(|((key, _bucket), row)| (key, (row, ())));
+    let bucket_row = move |(key, _bucket): &(K, u64), item: &I, aggregate: &A| row(key, item, aggregate);
+    let winners = fold_top_k(bucketed, k, &format!("{name} by bucket"), fold, bucket_row)
+        .map(|((key, _bucket), row)| (key, (row, ())));
     fold_top_k(
         winners,
         k,
         name,
         |count: &mut isize, _, diff| *count += diff,
-        |row, count| (*count > 0).then(|| row.clone()),
+        |_, row, count| (*count > 0).then(|| row.clone()),
     )
 }
 
@@ -90,7 +91,7 @@ where
         k,
         name,
         |count: &mut isize, _, diff| *count += diff,
-        |row, count| (*count > 0).then(|| row.clone()),
+        |_, row, count| (*count > 0).then(|| row.clone()),
     )
 }
 
@@ -100,7 +101,7 @@ pub fn fold_top_k<'scope, K, I, E, A, R>(
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
-    row: impl Fn(&I, &A) -> Option<R> + 'static,
+    row: impl Fn(&K, &I, &A) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, (K, R)>
 where
     K: ExchangeData + Hash,
@@ -141,7 +142,7 @@ where
                     let mut session = output.session(&at);
                     for key in changed {
                         let Some(ranking) = keys.get_mut(&key) else { continue };
-                        ranking.settle(k, kept_rows(k), &row);
+                        ranking.settle(k, kept_rows(k), |item: &I, aggregate: &A| row(&key, item, aggregate));
                         let best: Vec<R> = ranking.best(k).cloned().collect();
                         for row in ranking.published.iter().filter(|row| !best.contains(row)) {
                             session.give(((key.clone(), row.clone()), time, -1));

@@ -1,4 +1,4 @@
-//! The rows of the three views, ordered by rank, and the final views of a run.
+//! The rows of the four views, ordered by rank, and the final views of a run.
 //!
 //! Each row type's `Ord` *is* its ranking rule, so a sorted set of rows is a ranking: the graph keeps
 //! the best K rows of each window, and whoever shows them numbers them in order.
@@ -42,6 +42,79 @@ pub struct LanguageCount {
     pub count: u64,
 }
 
+/// A hashtag rising against its own baseline in a window (see [`trend_score`]). Ranked by score
+/// (highest first), then by occurrences in the window (most first), then by hashtag bytes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrendingHashtag {
+    /// The hashtag, lowercased, without its sign.
+    pub hashtag: String,
+    /// `c`: its occurrences in the window `[E - L, E)`.
+    pub count: u64,
+    /// `b`: its occurrences in the baseline `[E - L - B, E - L)`.
+    pub baseline: u64,
+    /// `μ = b·L/B`: the occurrences the baseline's rate predicts for a window.
+    pub expected: f64,
+    /// `z = (c − μ)/sqrt(μ + 1)`.
+    pub score: f64,
+}
+
+/// The expected count `μ` and the score `z` of a hashtag seen `count` times in a window of
+/// `length_ms` and `baseline` times in the `baseline_ms` before it. The one place both are
+/// computed, so that every layer gets the same bits: `μ = b·L/B`, `z = (c − μ)/sqrt(μ + 1)`. The
+/// `+ 1` keeps a hashtag new to the baseline (`μ = 0`) from scoring infinity: its score is its count.
+///
+/// ```
+/// use trendflow_dataflows::views::trend_score;
+/// // Seen 30 times in 5 minutes after 60 times in the hour before: 5 expected.
+/// let (expected, score) = trend_score(30, 60, 300_000, 3_600_000);
+/// assert_eq!(expected, 5.0);
+/// assert_eq!(score, 25.0 / 6f64.sqrt());
+/// assert_eq!(trend_score(7, 0, 300_000, 3_600_000), (0.0, 7.0));
+/// ```
+pub fn trend_score(count: u64, baseline: u64, length_ms: u64, baseline_ms: u64) -> (f64, f64) {
+    let expected = baseline as f64 * length_ms as f64 / baseline_ms as f64;
+    let score = (count as f64 - expected) / (expected + 1.0).sqrt();
+    (expected, score)
+}
+
+impl TrendingHashtag {
+    /// The row of a hashtag seen `count` times in a window and `baseline` times in its baseline.
+    pub fn new(hashtag: String, count: u64, baseline: u64, length_ms: u64, baseline_ms: u64) -> Self {
+        let (expected, score) = trend_score(count, baseline, length_ms, baseline_ms);
+        TrendingHashtag { hashtag, count, baseline, expected, score }
+    }
+}
+
+/// Rows are equal when every field is, the floats compared by their bits (they come from
+/// [`trend_score`], never NaN).
+impl PartialEq for TrendingHashtag {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for TrendingHashtag {}
+
+impl std::hash::Hash for TrendingHashtag {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.hashtag, self.count, self.baseline, self.expected.to_bits(), self.score.to_bits()).hash(state);
+    }
+}
+
+/// The ranking rule, then the remaining fields so that the order is total; a window holds a hashtag
+/// once, so those never decide a rank.
+impl Ord for TrendingHashtag {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then_with(|| other.count.cmp(&self.count))
+            .then_with(|| self.hashtag.cmp(&other.hashtag))
+            .then_with(|| self.baseline.cmp(&other.baseline))
+            .then_with(|| self.expected.total_cmp(&other.expected))
+    }
+}
+
 impl Ord for HashtagCount {
     fn cmp(&self, other: &Self) -> Ordering {
         other.count.cmp(&self.count).then_with(|| self.hashtag.cmp(&other.hashtag))
@@ -73,7 +146,7 @@ macro_rules! partial_ord_from_ord {
         }
     )*};
 }
-partial_ord_from_ord!(HashtagCount, TweetScore, LanguageCount);
+partial_ord_from_ord!(HashtagCount, TweetScore, LanguageCount, TrendingHashtag);
 
 impl fmt::Display for HashtagCount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -84,6 +157,12 @@ impl fmt::Display for HashtagCount {
 impl fmt::Display for TweetScore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} rt={} tags={}", self.tweet_id, self.retweets, self.hashtags)
+    }
+}
+
+impl fmt::Display for TrendingHashtag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} z={} c={} b={} μ={}", self.hashtag, self.score, self.count, self.baseline, self.expected)
     }
 }
 
@@ -102,9 +181,13 @@ pub struct Ranking<R> {
     pub rows: Vec<R>,
     /// True once the window has closed (the input frontier passed its end): the rows will not change.
     pub is_final: bool,
+    /// True when the view reaches back before the first tweet the graph has seen: a trending
+    /// window whose baseline starts before the input does, so its expected counts are too low.
+    /// Always false for the views without a baseline.
+    pub partial_baseline: bool,
 }
 
-/// A ranking of any of the three views, as the graph publishes it.
+/// A ranking of any of the four views, as the graph publishes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Snapshot {
     /// The top hashtags.
@@ -113,6 +196,8 @@ pub enum Snapshot {
     Tweets(Ranking<TweetScore>),
     /// The tweets per language.
     Languages(Ranking<LanguageCount>),
+    /// The trending hashtags.
+    Trending(Ranking<TrendingHashtag>),
 }
 
 impl Snapshot {
@@ -122,6 +207,7 @@ impl Snapshot {
             Snapshot::Hashtags(r) => r.window,
             Snapshot::Tweets(r) => r.window,
             Snapshot::Languages(r) => r.window,
+            Snapshot::Trending(r) => r.window,
         }
     }
 
@@ -131,6 +217,7 @@ impl Snapshot {
             Snapshot::Hashtags(r) => r.is_final,
             Snapshot::Tweets(r) => r.is_final,
             Snapshot::Languages(r) => r.is_final,
+            Snapshot::Trending(r) => r.is_final,
         }
     }
 }
@@ -144,6 +231,28 @@ pub struct FinalViews {
     pub tweets: BTreeMap<Window, Vec<TweetScore>>,
     /// Each window's tweets per language.
     pub languages: BTreeMap<Window, Vec<LanguageCount>>,
+    /// Each window's trending hashtags, and whether its baseline is partial.
+    pub trending: BTreeMap<Window, TrendingWindow>,
+}
+
+/// A window's trending hashtags, best first, and whether its baseline reaches back before the
+/// input's first tweet.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrendingWindow {
+    /// The window's baseline starts before the first tweet.
+    pub partial_baseline: bool,
+    /// The trending hashtags, best first.
+    pub rows: Vec<TrendingHashtag>,
+}
+
+impl fmt::Display for TrendingWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.partial_baseline {
+            write!(f, "(partial baseline) ")?;
+        }
+        let rows: Vec<String> = self.rows.iter().map(|row| row.to_string()).collect();
+        write!(f, "{}", rows.join(", "))
+    }
 }
 
 impl FinalViews {
@@ -159,6 +268,9 @@ impl FinalViews {
             Snapshot::Languages(r) if r.is_final => {
                 self.languages.insert(r.window, r.rows);
             }
+            Snapshot::Trending(r) if r.is_final => {
+                self.trending.insert(r.window, TrendingWindow { partial_baseline: r.partial_baseline, rows: r.rows });
+            }
             _ => {}
         }
     }
@@ -168,37 +280,61 @@ impl FinalViews {
         self.hashtags.extend(other.hashtags);
         self.tweets.extend(other.tweets);
         self.languages.extend(other.languages);
+        self.trending.extend(other.trending);
     }
 
     /// The number of distinct windows with any view.
     pub fn window_count(&self) -> usize {
-        let mut windows: Vec<&Window> =
-            self.hashtags.keys().chain(self.tweets.keys()).chain(self.languages.keys()).collect();
+        let mut windows: Vec<&Window> = self
+            .hashtags
+            .keys()
+            .chain(self.tweets.keys())
+            .chain(self.languages.keys())
+            .chain(self.trending.keys())
+            .collect();
         windows.sort();
         windows.dedup();
         windows.len()
     }
 
-    /// Describes the first window (in window order, hashtags then tweets then languages) in which the
-    /// two views differ, or `None` when they are identical.
+    /// Describes the first window (in window order, hashtags then tweets then languages then
+    /// trending) in which the two views differ, or `None` when they are identical.
     pub fn first_difference(&self, other: &FinalViews) -> Option<String> {
         first_difference_in("top hashtags", &self.hashtags, &other.hashtags)
             .or_else(|| first_difference_in("top tweets", &self.tweets, &other.tweets))
             .or_else(|| first_difference_in("languages", &self.languages, &other.languages))
+            .or_else(|| first_difference_in("trending hashtags", &self.trending, &other.trending))
     }
 }
 
-fn first_difference_in<R: PartialEq + fmt::Display>(
+/// A window's rows as a difference shows them.
+trait ShownRows: PartialEq {
+    fn show(&self) -> String;
+}
+
+impl<R: fmt::Display + PartialEq> ShownRows for Vec<R> {
+    fn show(&self) -> String {
+        self.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl ShownRows for TrendingWindow {
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn first_difference_in<V: ShownRows>(
     view: &str,
-    left: &BTreeMap<Window, Vec<R>>,
-    right: &BTreeMap<Window, Vec<R>>,
+    left: &BTreeMap<Window, V>,
+    right: &BTreeMap<Window, V>,
 ) -> Option<String> {
     let mut windows: Vec<&Window> = left.keys().chain(right.keys()).collect();
     windows.sort();
     windows.dedup();
-    let show = |rows: Option<&Vec<R>>| match rows {
+    let show = |rows: Option<&V>| match rows {
         None => "(no view)".to_string(),
-        Some(rows) => rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "),
+        Some(rows) => rows.show(),
     };
     windows.into_iter().find(|w| left.get(w) != right.get(w)).map(|w| {
         format!(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use differential_dataflow::input::Input;
 use proptest::prelude::*;
-use trendflow_dataflows::graph::{rankings, GraphConfig};
+use trendflow_dataflows::graph::{rankings, GraphConfig, TrendConfig};
 use trendflow_dataflows::reference;
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::WindowSpec;
@@ -34,8 +34,14 @@ fn tweet_strategy() -> impl Strategy<Value = (u64, Vec<usize>, usize, Option<usi
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let specs = prop::sample::subsequence(vec!["1m", "3m/1m", "2m/40s", "150s/30s", "90s/90s"], 1..=3);
-    (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>()).prop_map(
-        |(raw, specs, k, tick_choice, shuffle_seed)| {
+    // No trending view, or one with a baseline of twelve lengths, 30 s, 1 m or 2 m, and a small
+    // minimum count so that the few tweets of a case make candidates.
+    let trend = prop::option::weighted(
+        0.7,
+        (prop::sample::select(vec![None, Some(30_000), Some(60_000), Some(120_000)]), 1u64..4),
+    );
+    (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>(), trend).prop_map(
+        |(raw, specs, k, tick_choice, shuffle_seed, trend)| {
             let mut tweets: Vec<Tweet> = Vec::new();
             for (i, (created_at, tags, lang, retweet)) in raw.into_iter().enumerate() {
                 let retweet_of = retweet.filter(|_| !tweets.is_empty()).map(|j| tweets[j % tweets.len()].id);
@@ -55,6 +61,14 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             let config = match [1, 1_000, 10_000, coarsest].get(tick_choice) {
                 Some(&tick) => GraphConfig::new(windows, k, if coarsest % tick == 0 { tick } else { 1 }),
                 None => GraphConfig::coarsest(windows, k),
+            };
+            // A baseline that is no multiple of a fixed tick falls back to the default.
+            let config = match trend {
+                Some((baseline, min_count)) => config.and_then(|config| {
+                    let trend = |baseline| TrendConfig::new(baseline, min_count).expect("valid trend settings");
+                    config.clone().with_trending(trend(baseline)).or_else(|_| config.with_trending(trend(None)))
+                }),
+                None => config,
             };
             // Arrival order: a deterministic shuffle of the tweets, cut into batches.
             let mut order: Vec<(u64, Tweet)> = tweets

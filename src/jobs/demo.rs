@@ -3,7 +3,7 @@
 //! The embedded default needs no services. The stream run feeds tweets in arrival order (out of
 //! event-time order by up to the generator's disorder), advances the graph's input frontier to a
 //! watermark `lateness` behind the latest event time, and publishes every ranking change with a
-//! fine tick; each window's hashtag ranking is printed as it closes. The batch run feeds the same
+//! fine tick; each window's hashtag ranking, and its trending hashtags, are printed as it closes. The batch run feeds the same
 //! history with the coarsest tick and only final rankings. Both runs' final views must be
 //! identical, window for window.
 
@@ -17,7 +17,7 @@ use crate::cluster::ClusterArgs;
 use crate::harness::layer::{print_line, run_ordered, LayerPlan, LayerRun, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::{LiveArgs, ViewArgs};
-use crate::sink::console::ranking_line;
+use crate::sink::console::{ranking_line, trending_line};
 use crate::source::generator::{Generator, GeneratorConfig};
 
 /// Flags of `trendflow demo`.
@@ -134,8 +134,10 @@ fn run_generated(
     });
     let mut views = FinalViews::default();
     let run = run_ordered(plan, config, Source::Ordered(source), |snapshot, progress| {
-        if let (true, Snapshot::Hashtags(ranking)) = (print_closing && snapshot.is_final(), &snapshot) {
-            print_line(progress, ranking_line(ranking));
+        match (print_closing && snapshot.is_final(), &snapshot) {
+            (true, Snapshot::Hashtags(ranking)) => print_line(progress, ranking_line(ranking)),
+            (true, Snapshot::Trending(ranking)) => print_line(progress, trending_line(ranking)),
+            _ => {}
         }
         views.record(snapshot);
         Ok(())

@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::graph::{ConfigError, GraphConfig, TrendConfig};
 use trendflow_dataflows::window::{parse_duration, WindowError, WindowSpec};
 
 /// Which views: `--window` (repeatable) and `--top`.
@@ -14,17 +14,36 @@ pub struct ViewArgs {
     /// How many hashtags and tweets each ranking keeps.
     #[arg(long = "top", default_value_t = 10, value_name = "K")]
     pub top: usize,
+    /// The trending view's baseline: how much event time before each window its hashtags' rates
+    /// are compared with [default: 12 window lengths]; a multiple of the tick.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "no_trending")]
+    pub trend_baseline: Option<u64>,
+    /// The fewest occurrences in a window that make a hashtag a trending candidate.
+    #[arg(long, default_value_t = TrendConfig::MIN_COUNT, value_name = "N")]
+    pub trend_min_count: u64,
+    /// Leave out the trending view (and its baseline state).
+    #[arg(long)]
+    pub no_trending: bool,
 }
 
 impl ViewArgs {
     /// The graph for these views, recomputing rankings every `tick` of event time.
     pub fn graph(&self, tick: u64) -> Result<GraphConfig> {
-        GraphConfig::new(self.windows.clone(), self.top, tick).map_err(|e| anyhow!(e))
+        self.with_trending(GraphConfig::new(self.windows.clone(), self.top, tick))
     }
 
     /// The graph with the coarsest ticks: for batch runs, where nobody watches live rankings.
     pub fn batch_graph(&self) -> Result<GraphConfig> {
-        GraphConfig::coarsest(self.windows.clone(), self.top).map_err(|e| anyhow!(e))
+        self.with_trending(GraphConfig::coarsest(self.windows.clone(), self.top))
+    }
+
+    fn with_trending(&self, graph: Result<GraphConfig, ConfigError>) -> Result<GraphConfig> {
+        let graph = graph.map_err(|e| anyhow!(e))?;
+        if self.no_trending {
+            return Ok(graph);
+        }
+        let trend = TrendConfig::new(self.trend_baseline, self.trend_min_count).map_err(|e| anyhow!(e))?;
+        graph.with_trending(trend).map_err(|e| anyhow!(e))
     }
 }
 

@@ -8,7 +8,8 @@
 //! `--no-hashtags-topic`), and
 //! the tweets are archived into MySQL's master dataset, so the batch layer sees them too.
 //!
-//! Live rankings of hashtags and tweets go to `top_hashtags` / `top_tweets` whenever they change;
+//! Live rankings of hashtags, tweets and trending hashtags go to `top_hashtags` / `top_tweets` /
+//! `trending_hashtags` whenever they change;
 //! when a window closes its final ranking goes there with `final: true`, and into the view tables
 //! with layer `speed`. With `--until-idle` the job treats quiet input as complete: it closes every
 //! window and ends. A signal (Ctrl-C, SIGTERM) stops it without closing windows early: windows
@@ -282,7 +283,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
     let rankings = KafkaSink::new(&kafka)?;
     clock.job_step("sinks");
-    let (top_hashtags, top_tweets) = (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets));
+    let (top_hashtags, top_tweets, trending) =
+        (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
     let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
     let mut finished_workers = 0;
@@ -316,6 +318,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 Snapshot::Hashtags(_) => Some(&top_hashtags),
                 Snapshot::Tweets(_) => Some(&top_tweets),
                 Snapshot::Languages(_) => None,
+                Snapshot::Trending(_) => Some(&trending),
             };
             if let Some(topic) = topic {
                 rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(&snapshot).as_bytes())?;

@@ -59,7 +59,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     }
     let covered: Vec<String> = comparison.compared.iter().map(|(spec, n)| format!("{n} windows of {spec}")).collect();
     if comparison.differing_windows.is_empty() {
-        println!("identical: {} (hashtags, tweets and languages)", covered.join(", "));
+        println!("identical: {} (hashtags, tweets, languages and trending)", covered.join(", "));
         return Ok(());
     }
     for difference in &comparison.differences {

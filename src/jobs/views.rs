@@ -71,7 +71,7 @@ pub fn read_view(
     let (table, columns) = kind.table();
     let query = format!(
         "SELECT window_end_ms, position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position",
-        columns.iter().map(|c| format!("CAST(`{c}` AS CHAR)")).collect::<Vec<_>>().join(", ")
+        columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
     );
     let rows: Vec<mysql::Row> = conn.exec(query, (layer.name(), spec.to_string()))?;
     Ok(rows
@@ -79,9 +79,23 @@ pub fn read_view(
         .map(|row| ViewRow {
             window_end: row.get::<i64, _>(0).unwrap_or_default() as u64,
             rank: row.get(1).unwrap_or_default(),
-            values: (0..columns.len()).map(|i| row.get::<String, _>(i + 2).unwrap_or_default()).collect(),
+            values: (0..columns.len()).map(|i| row.as_ref(i + 2).map(value_text).unwrap_or_default()).collect(),
         })
         .collect())
+}
+
+/// A stored value as text. A `DOUBLE` (the trending view's expected count and score) comes over
+/// the binary protocol as the f64 it is and is written as the shortest text that reads back to
+/// the same bits, so two layers' values compare equal as text exactly when their bits do.
+fn value_text(value: &mysql::Value) -> String {
+    match value {
+        mysql::Value::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        mysql::Value::Int(n) => n.to_string(),
+        mysql::Value::UInt(n) => n.to_string(),
+        mysql::Value::Double(x) => x.to_string(),
+        mysql::Value::Float(x) => x.to_string(),
+        other => other.as_sql(true),
+    }
 }
 
 fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
@@ -104,7 +118,14 @@ fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
                 object.insert("window_end".into(), end.into());
                 object.insert("rank".into(), rank.into());
                 for (name, value) in columns.iter().zip(values) {
-                    let value = value.parse::<i64>().map(Into::into).unwrap_or(serde_json::Value::String(value));
+                    // Hashtags and language codes stay text, even when they look like numbers.
+                    let textual = matches!(*name, "hashtag" | "language");
+                    let value = match (value.parse::<i64>(), value.parse::<f64>()) {
+                        _ if textual => serde_json::Value::String(value),
+                        (Ok(integer), _) => integer.into(),
+                        (_, Ok(real)) if real.is_finite() => real.into(),
+                        _ => serde_json::Value::String(value),
+                    };
                     object.insert(name.to_string(), value);
                 }
                 writeln!(out, "{}", serde_json::Value::Object(object))?;

@@ -611,7 +611,7 @@ fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(E
 /// The view named `kind` in a path.
 fn view_kind(kind: &str) -> Result<ViewKind, ApiError> {
     ViewKind::from_str(kind, true)
-        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets or languages"))
+        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets, languages or trending"))
 }
 
 /// Refuses a parameter not in `allowed`.

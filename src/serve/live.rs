@@ -221,7 +221,7 @@ fn subscribe(kafka: &KafkaConfig) -> Result<(BaseConsumer, Backlog)> {
     let consumer = kafka.consumer()?;
     let mut backlog = Backlog::new();
     let mut assignment = TopicPartitionList::new();
-    for topic in [Topic::TopHashtags, Topic::TopTweets] {
+    for topic in [Topic::TopHashtags, Topic::TopTweets, Topic::TrendingHashtags] {
         let name = kafka.topic(topic);
         for partition in 0..kafka.partition_count(&consumer, topic)? {
             let (low, high) = consumer
@@ -251,6 +251,7 @@ fn read(
     stop: &AtomicBool,
 ) -> Result<()> {
     let hashtags = kafka.topic(Topic::TopHashtags);
+    let trending = kafka.topic(Topic::TrendingHashtags);
     let catching_up = || format!("reading the latest {BACKLOG} snapshots of each ranking topic's partitions");
     if let Ok(mut live) = live.write() {
         live.not_ready = (!backlog.is_empty()).then(catching_up);
@@ -275,7 +276,11 @@ fn read(
                 if backlog.get(&key).is_some_and(|high| message.offset() + 1 >= *high) {
                     backlog.remove(&key);
                 }
-                let kind = if message.topic() == hashtags { ViewKind::Hashtags } else { ViewKind::Tweets };
+                let kind = match message.topic() {
+                    topic if topic == hashtags => ViewKind::Hashtags,
+                    topic if topic == trending => ViewKind::Trending,
+                    _ => ViewKind::Tweets,
+                };
                 let snapshot = message.payload().and_then(|payload| serde_json::from_slice::<Value>(payload).ok());
                 if let Ok(mut live) = live.write() {
                     live.not_ready = (!backlog.is_empty()).then(catching_up);

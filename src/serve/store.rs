@@ -111,6 +111,15 @@ impl ViewStore {
                     (end, json!({ "rank": rank, "lang": lang, "count": count }))
                 })?
             }
+            ViewKind::Trending => conn.exec_map(
+                query,
+                params,
+                |(end, rank, hashtag, count, baseline, expected, score, partial): TrendingRow| {
+                    let row = json!({ "rank": rank, "hashtag": hashtag, "count": count, "baseline": baseline,
+                        "expected": expected, "score": score, "partial_baseline": partial });
+                    (end, row)
+                },
+            )?,
         };
         for (end, row) in rows {
             windows.entry(end).or_default().push(row);
@@ -161,6 +170,9 @@ impl ViewStore {
         )
     }
 }
+
+/// A stored row of the trending view: window end, rank, then [`ViewKind::table`]'s columns.
+type TrendingRow = (u64, u64, String, u64, u64, f64, f64, bool);
 
 /// A tweet as the archive holds it, for showing the top tweets.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -170,9 +170,11 @@ pub fn window_key(window: &Window) -> String {
     format!("{}@{}", window.spec, rfc3339(window.end))
 }
 
-/// The message body of a ranking snapshot: the window, whether it is final, and the ranked rows.
+/// The message body of a ranking snapshot: the window, whether it is final, and the ranked rows;
+/// for the trending view also whether the window's baseline is partial, on the snapshot and on
+/// each row (as the view table and the serving layer's answers have it).
 pub fn snapshot_json(snapshot: &Snapshot) -> String {
-    fn body<R: Serialize>(ranking: &Ranking<R>) -> String {
+    fn body<R: Serialize>(ranking: &Ranking<R>, baseline: bool) -> String {
         let rows: Vec<serde_json::Value> = ranking
             .rows
             .iter()
@@ -183,24 +185,31 @@ pub fn snapshot_json(snapshot: &Snapshot) -> String {
                 if let serde_json::Value::Object(row) = serde_json::to_value(row).unwrap_or_default() {
                     fields.extend(row);
                 }
+                if baseline {
+                    fields.insert("partial_baseline".into(), json!(ranking.partial_baseline));
+                }
                 serde_json::Value::Object(fields)
             })
             .collect();
         let window = &ranking.window;
-        json!({
+        let mut body = json!({
             "window": window.spec.to_string(),
             "window_start": rfc3339(window.end.saturating_sub(window.spec.length_ms())),
             "window_end": rfc3339(window.end),
             "window_end_ms": window.end,
             "final": ranking.is_final,
             "rows": rows,
-        })
-        .to_string()
+        });
+        if baseline {
+            body["partial_baseline"] = json!(ranking.partial_baseline);
+        }
+        body.to_string()
     }
     match snapshot {
-        Snapshot::Hashtags(ranking) => body(ranking),
-        Snapshot::Tweets(ranking) => body(ranking),
-        Snapshot::Languages(ranking) => body(ranking),
+        Snapshot::Hashtags(ranking) => body(ranking, false),
+        Snapshot::Tweets(ranking) => body(ranking, false),
+        Snapshot::Languages(ranking) => body(ranking, false),
+        Snapshot::Trending(ranking) => body(ranking, true),
     }
 }
 
@@ -250,6 +259,7 @@ mod tests {
                 HashtagCount { hashtag: "#b".into(), count: 1 },
             ],
             is_final: true,
+            partial_baseline: false,
         });
         assert_eq!(window_key(&window), "5m/1m@2021-08-29T23:55:00.000Z");
         let value: serde_json::Value = serde_json::from_str(&snapshot_json(&snapshot)).unwrap();

@@ -11,9 +11,8 @@ use std::process::{Command, Output};
 
 use std::time::Duration;
 
-use crate::common::{seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
+use crate::common::{default_graph, seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
 use mysql::prelude::Queryable;
-use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 
@@ -109,7 +108,7 @@ fn the_batch_layer_stores_the_reference_views_in_every_layout() {
     let s = Services::fresh("clusterbatch");
     s.succeed(&["db", "init"]);
     s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
-    let expected = reference::final_views(&seed_tweets(), &GraphConfig::new(specs(), 10, 60_000).unwrap());
+    let expected = reference::final_views(&seed_tweets(), &default_graph(specs()));
     for (processes, workers) in LAYOUTS {
         let outputs = run_cluster(&s, processes, workers, &["batch", "--window", "1m", "--window", "5m/1m"]);
         assert_eq!(summed_count(&outputs, "batch: "), 8759, "the processes share the history without overlap");

@@ -21,7 +21,8 @@ use serde_json::Value;
 use trendflow::service_env::point_at;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
-use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
+use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
 
@@ -236,7 +237,15 @@ pub fn seed_json(tweet: &Tweet) -> Vec<u8> {
     serde_json::to_vec(&SeedTweet::from_tweet(tweet.clone())).expect("a tweet encodes as JSON")
 }
 
-/// A layer's stored final views of `specs`.
+/// The graph the jobs run by default for `specs` (top 10, the trending view with its defaults),
+/// for the reference to compute the views they should store; the tick plays no part in those.
+pub fn default_graph(specs: Vec<WindowSpec>) -> GraphConfig {
+    let graph = GraphConfig::new(specs, 10, 60_000).expect("valid specs");
+    graph.with_trending(TrendConfig::default()).expect("the default baseline is a multiple of the tick")
+}
+
+/// A layer's stored final views of `specs`: every view, the trending view's floats as the f64
+/// values the table holds.
 pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews {
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("URL")).expect("connecting");
     let mut views = FinalViews::default();
@@ -260,10 +269,24 @@ pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews 
             });
         }
         let rows: Vec<(i64, String, u64)> = conn
-            .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key)
+            .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
             .expect("reading languages");
         for (end, lang, count) in rows {
             views.languages.entry(window(end)).or_default().push(LanguageCount { lang, count });
+        }
+        let rows: Vec<mysql::Row> = conn
+            .exec(
+                "SELECT window_end_ms, hashtag, occurrences, baseline_occurrences, expected, score, partial_baseline \
+                   FROM view_trending_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position",
+                key,
+            )
+            .expect("reading trending hashtags");
+        for row in rows {
+            let (end, hashtag, count, baseline, expected, score, partial): (i64, String, u64, u64, f64, f64, bool) =
+                mysql::from_row(row);
+            let trending = views.trending.entry(window(end)).or_default();
+            trending.partial_baseline = partial;
+            trending.rows.push(TrendingHashtag { hashtag, count, baseline, expected, score });
         }
     }
     views

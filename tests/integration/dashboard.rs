@@ -84,12 +84,18 @@ impl Browser {
 
     /// The hashtags panel as shown: its window end, its layer, and each row's hashtag and count.
     fn shown_hashtags(&mut self) -> Value {
-        self.eval(
-            "({ end: Number(document.getElementById('hashtags').dataset.windowEnd), \
-                layer: document.getElementById('hashtags').dataset.layer, \
-                rows: [...document.querySelectorAll('#hashtags-table tbody tr')] \
-                  .map((tr) => [tr.cells[1].textContent, Number(tr.cells[2].textContent)]) })",
-        )
+        self.shown("hashtags", 2)
+    }
+
+    /// A ranking panel as shown: its window end, its layer, and each row's hashtag and the number
+    /// in column `count`.
+    fn shown(&mut self, panel: &str, count: usize) -> Value {
+        self.eval(&format!(
+            "({{ end: Number(document.getElementById('{panel}').dataset.windowEnd), \
+                layer: document.getElementById('{panel}').dataset.layer, \
+                rows: [...document.querySelectorAll('#{panel}-table tbody tr')] \
+                  .map((tr) => [tr.cells[1].textContent, Number(tr.cells[{count}].textContent)]) }})"
+        ))
     }
 }
 
@@ -108,7 +114,13 @@ impl Drop for Browser {
 
 /// The API's hashtag rows of the window of `spec` ending at `end`, as the page shows them.
 fn api_hashtags(server: &Server, spec: &str, end: u64) -> Value {
-    let answer = server.json(&format!("/api/v1/windows/hashtags?spec={spec}&at={end}"), 200);
+    api_rows(server, "hashtags", spec, end)
+}
+
+/// The API's rows of a `kind` of view (hashtags, trending) for the window of `spec` ending at
+/// `end`: each row's hashtag and count, as the page shows them.
+fn api_rows(server: &Server, kind: &str, spec: &str, end: u64) -> Value {
+    let answer = server.json(&format!("/api/v1/windows/{kind}?spec={spec}&at={end}"), 200);
     let rows: Vec<Value> = answer["rows"]
         .as_array()
         .expect("rows")
@@ -199,6 +211,18 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
         shows_the_apis_ranking(&mut browser, &server, "5m/1m")
     });
     assert_ne!(browser.shown_hashtags(), first, "another spec, another ranking");
+    // The trending panel: the API's trending hashtags of the window it names, with their counts.
+    browser.wait_until(
+        "the trending panel to name a window",
+        "Number(document.getElementById('trending').dataset.windowEnd) > 0",
+    );
+    let trending = browser.shown("trending", 3);
+    let end = trending["end"].as_u64().expect("the trending window's end");
+    assert_eq!(trending, api_rows(&server, "trending", "5m/1m", end));
+    assert!(
+        !trending["rows"].as_array().expect("rows").is_empty(),
+        "the seed's last window has trending hashtags: {trending}"
+    );
     browser.wait_until("one line per top hashtag of the window shown", TIME_LINE_FOLLOWS_THE_TOP);
     let points = browser.eval("Chart.getChart('history-chart').data.datasets[0].data.length");
     assert!(points.as_u64().is_some_and(|points| points > 1), "hours of windows on the time line: {points}");

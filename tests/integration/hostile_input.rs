@@ -7,9 +7,8 @@
 
 use std::collections::HashSet;
 
-use crate::common::{read_topic, seed_json, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{default_graph, read_topic, seed_json, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
-use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
@@ -137,7 +136,7 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
     assert!(ingested.is_some_and(|ms| ms > 1_700_000_000_000), "{ingested:?}");
 
     // Both layers hold the views of the good tweets alone.
-    let config = GraphConfig::new(specs(), 10, 60_000).unwrap();
+    let config = default_graph(specs());
     let reference = reference::final_views(&good, &config);
     let speed = stored_views(&s.mysql_url, "speed", &specs());
     assert!(speed == reference, "{}", speed.first_difference(&reference).unwrap_or_default());
@@ -180,7 +179,7 @@ fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
     }
 
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
-    let config = GraphConfig::new(specs(), 10, 60_000).unwrap();
+    let config = default_graph(specs());
     let reference = reference::final_views(&good, &config);
     let batch = stored_views(&s.mysql_url, "batch", &specs());
     assert!(batch == reference, "{}", batch.first_difference(&reference).unwrap_or_default());

@@ -67,6 +67,21 @@ fn hashtag_rows(views: &FinalViews, window: Window) -> Value {
     json!(rows)
 }
 
+/// The trending rows of `window` in `views`, as the API shapes them.
+fn trending_rows(views: &FinalViews, window: Window) -> Value {
+    let trending = views.trending.get(&window).cloned().unwrap_or_default();
+    let rows: Vec<Value> = trending
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(rank, row)| {
+            json!({ "rank": rank + 1, "hashtag": row.hashtag, "count": row.count, "baseline": row.baseline,
+                    "expected": row.expected, "score": row.score, "partial_baseline": trending.partial_baseline })
+        })
+        .collect();
+    json!(rows)
+}
+
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
@@ -119,6 +134,14 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let expected: Vec<Value> =
         hashtag_rows(&speed, window(after)).as_array().unwrap().iter().take(3).cloned().collect();
     assert_eq!(answer["rows"], json!(expected));
+    // The trending view by the same rule, every field as the layer stored it.
+    let answer = server.json(&format!("/api/v1/windows/trending?spec=1m&at={boundary}"), 200);
+    assert_eq!(answer["layer"], "batch", "{answer}");
+    assert!(answer["rows"].as_array().is_some_and(|rows| !rows.is_empty()), "{answer}");
+    assert_eq!(answer["rows"], trending_rows(&batch, window(boundary)));
+    let answer = server.json(&format!("/api/v1/windows/trending?spec=1m&at={after}"), 200);
+    assert_eq!(answer["layer"], "speed", "{answer}");
+    assert_eq!(answer["rows"], trending_rows(&speed, window(after)));
     // The latest: the open window, live.
     let answer = server.json("/api/v1/windows/hashtags?spec=1m", 200);
     assert_eq!((answer["layer"].as_str(), answer["final"].as_bool()), (Some("live"), Some(false)), "{answer}");
@@ -249,7 +272,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     // Bad requests: JSON that says what would be right.
     let beyond = live_end + 600_000;
     for (path, status, expected) in [
-        ("/api/v1/windows/emoji?spec=1m".to_string(), 404, "hashtags, tweets or languages"),
+        ("/api/v1/windows/emoji?spec=1m".to_string(), 404, "hashtags, tweets, languages or trending"),
         ("/api/v1/windows/hashtags".into(), 400, "spec, one of: 1m"),
         ("/api/v1/windows/hashtags?spec=5x".into(), 400, "one of: 1m"),
         ("/api/v1/windows/hashtags?spec=5m".into(), 404, "one of: 1m"),

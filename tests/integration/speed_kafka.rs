@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics, Services,
+    default_graph, read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics,
+    Services,
 };
 use mysql::prelude::Queryable;
 use trendflow::source::generator::{Generator, GeneratorConfig};
-use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::reference;
+use trendflow_dataflows::views::{FinalViews, TrendingHashtag, TrendingWindow};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
@@ -65,7 +66,7 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
     // The speed layer's own views equal the reference, not only the batch layer's.
     let windows = specs(&["1m", "5m/1m"]);
     let speed = stored_views(&s.mysql_url, "speed", &windows);
-    let expected = reference::final_views(&seed_tweets(), &GraphConfig::new(windows, 10, 60_000).unwrap());
+    let expected = reference::final_views(&seed_tweets(), &default_graph(windows));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 
     // Every final snapshot on top_hashtags is the stored view of its window; live ones came first.
@@ -91,6 +92,25 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
         let stored: Vec<(String, u64)> = speed.hashtags[&window].iter().map(|h| (h.hashtag.clone(), h.count)).collect();
         assert_eq!(rows, stored, "{window:?}");
     }
+
+    // Every final snapshot on trending_hashtags is the stored trending view of its window, to
+    // the bit, its baseline marked partial as stored.
+    assert!(!speed.trending.is_empty(), "the seed's windows have trending hashtags");
+    let snapshots = read_topic(&format!("{}trending_hashtags", s.topic_prefix), speed.trending.len());
+    let mut trending = BTreeMap::new();
+    for (_, value) in &snapshots {
+        let value: serde_json::Value = serde_json::from_str(value).expect("snapshot JSON");
+        if value["final"] == true {
+            let spec: WindowSpec = value["window"].as_str().unwrap().parse().unwrap();
+            let window = trendflow_dataflows::window::Window { spec, end: value["window_end_ms"].as_u64().unwrap() };
+            let rows: Vec<TrendingHashtag> = serde_json::from_value(value["rows"].clone()).expect("trending rows");
+            let partial_baseline = value["partial_baseline"].as_bool().expect("partial_baseline");
+            trending.insert(window, TrendingWindow { partial_baseline, rows });
+        }
+    }
+    let published = FinalViews { trending, ..FinalViews::default() };
+    let stored = FinalViews { trending: speed.trending.clone(), ..FinalViews::default() };
+    assert!(published == stored, "{}", published.first_difference(&stored).unwrap_or_default());
 
     // One message per extracted hashtag occurrence; the archive added no duplicate tweets.
     let occurrences: usize = seed_tweets().iter().map(|tweet| extract_hashtags(&tweet.text).len()).sum();
@@ -263,7 +283,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     // The views are those of the good, on-time tweets alone.
     let windows = specs(&["1m"]);
     let speed = stored_views(&s.mysql_url, "speed", &windows);
-    let expected = reference::final_views(&good, &GraphConfig::new(windows, 10, 60_000).unwrap());
+    let expected = reference::final_views(&good, &default_graph(windows));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 }
 
@@ -291,7 +311,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     assert!(summary.contains("2400 messages consumed") && summary.contains(" 0 dead-lettered"), "{summary}");
     let windows = specs(&["1m"]);
     let speed = stored_views(&s.mysql_url, "speed", &windows);
-    let expected = reference::final_views(&tweets, &GraphConfig::new(windows, 10, 60_000).unwrap());
+    let expected = reference::final_views(&tweets, &default_graph(windows));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 }
 

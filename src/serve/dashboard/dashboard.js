@@ -20,7 +20,7 @@ const page = {
   /** The layers' marks for the chosen spec, from /api/v1/specs. */
   marks: null,
   /** The window end shown by each panel, so that an older snapshot never replaces a newer one. */
-  shown: { hashtags: null, tweets: null },
+  shown: { hashtags: null, tweets: null, trending: null },
   texts: new Map(),
   history: { tags: [], points: new Map(), from: 0 },
   live: null,
@@ -123,6 +123,29 @@ function showHashtags(window) {
     cell(tr, String(row.count), "count");
   });
   followTop(window);
+}
+
+/**
+ * Shows a window of trending hashtags: each one's score, its count in the window and the count
+ * its baseline predicts, and a note when the baseline reaches back before the first tweet.
+ */
+function showTrending(window) {
+  page.shown.trending = window.window_end_ms;
+  const partial = window.rows.some((row) => row.partial_baseline);
+  $("trending").dataset.windowEnd = window.window_end_ms;
+  $("trending").dataset.layer = window.layer;
+  $("trending").dataset.partialBaseline = String(partial);
+  $("trending-source").textContent = describe(window);
+  $("trending-baseline").textContent = partial
+    ? "The baseline starts before the first tweet: expected counts are low and scores high."
+    : "";
+  fillTable("trending-table", window.rows, (tr, row) => {
+    cell(tr, String(row.rank));
+    cell(tr, `#${row.hashtag}`, "hashtag");
+    cell(tr, row.score.toFixed(1), "score");
+    cell(tr, String(row.count), "count");
+    cell(tr, row.expected.toFixed(1), "expected");
+  });
 }
 
 /** Shows a window of top tweets, with their text from the archive where it has them. */
@@ -304,6 +327,8 @@ function onSnapshot(kind, data) {
   }
   if (kind === "hashtags") {
     showHashtags(window);
+  } else if (kind === "trending") {
+    showTrending(window);
   } else {
     showTweets(window);
   }
@@ -328,6 +353,7 @@ function connectLive() {
   };
   source.addEventListener("hashtags", (event) => onSnapshot("hashtags", event.data));
   source.addEventListener("tweets", (event) => onSnapshot("tweets", event.data));
+  source.addEventListener("trending", (event) => onSnapshot("trending", event.data));
   page.live = source;
 }
 
@@ -386,7 +412,7 @@ async function refreshLanguages() {
 /** Shows everything for the spec chosen in the selector. */
 async function chooseSpec(spec) {
   page.spec = spec;
-  page.shown = { hashtags: null, tweets: null };
+  page.shown = { hashtags: null, tweets: null, trending: null };
   page.history = { tags: [], points: new Map(), from: 0 };
   const url = new URL(window.location.href);
   url.searchParams.set("spec", spec);
@@ -420,6 +446,15 @@ async function chooseSpec(spec) {
     await showTweets(tweets);
   } catch (error) {
     $("tweets-source").textContent = `no window yet (${error.message})`;
+  }
+  try {
+    const trending = await latest("trending");
+    if (!chosen()) {
+      return;
+    }
+    showTrending(trending);
+  } catch (error) {
+    $("trending-source").textContent = `no window yet (${error.message})`;
   }
   await refreshLanguages();
   if (chosen()) {

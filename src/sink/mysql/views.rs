@@ -35,10 +35,11 @@ pub enum ViewKind {
     Hashtags,
     Tweets,
     Languages,
+    Trending,
 }
 
 impl ViewKind {
-    pub const ALL: [ViewKind; 3] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages];
+    pub const ALL: [ViewKind; 4] = [ViewKind::Hashtags, ViewKind::Tweets, ViewKind::Languages, ViewKind::Trending];
 
     /// The view a snapshot belongs to.
     pub fn of(snapshot: &Snapshot) -> ViewKind {
@@ -46,6 +47,7 @@ impl ViewKind {
             Snapshot::Hashtags(_) => ViewKind::Hashtags,
             Snapshot::Tweets(_) => ViewKind::Tweets,
             Snapshot::Languages(_) => ViewKind::Languages,
+            Snapshot::Trending(_) => ViewKind::Trending,
         }
     }
 
@@ -55,6 +57,7 @@ impl ViewKind {
             ViewKind::Hashtags => "hashtags",
             ViewKind::Tweets => "tweets",
             ViewKind::Languages => "languages",
+            ViewKind::Trending => "trending",
         }
     }
 
@@ -64,6 +67,10 @@ impl ViewKind {
             ViewKind::Hashtags => ("view_top_hashtags", &["hashtag", "occurrences"]),
             ViewKind::Tweets => ("view_top_tweets", &["tweet_id", "retweets", "hashtags"]),
             ViewKind::Languages => ("view_languages", &["language", "tweets"]),
+            ViewKind::Trending => (
+                "view_trending_hashtags",
+                &["hashtag", "occurrences", "baseline_occurrences", "expected", "score", "partial_baseline"],
+            ),
         }
     }
 }
@@ -105,6 +112,22 @@ impl ViewWriter {
             Snapshot::Languages(r) => (
                 ViewKind::Languages,
                 r.rows.iter().map(|row| vec![Value::from(&row.lang), Value::from(row.count)]).collect(),
+            ),
+            Snapshot::Trending(r) => (
+                ViewKind::Trending,
+                r.rows
+                    .iter()
+                    .map(|row| {
+                        vec![
+                            Value::from(&row.hashtag),
+                            Value::from(row.count),
+                            Value::from(row.baseline),
+                            Value::from(row.expected),
+                            Value::from(row.score),
+                            Value::from(r.partial_baseline),
+                        ]
+                    })
+                    .collect(),
             ),
         };
         let key = (self.layer.name(), window.spec.to_string(), window.end as i64);

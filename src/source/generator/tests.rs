@@ -1,6 +1,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use differential_dataflow::input::Input;
+use trendflow_dataflows::graph::{rankings, GraphConfig, TrendConfig};
 use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::views::FinalViews;
+use trendflow_dataflows::window::{Window, WindowSpec};
+use trendflow_dataflows::Contribution;
 
 use super::*;
 
@@ -243,4 +248,79 @@ fn validation_says_what_would_be_right() {
     assert!(error(GeneratorConfig { zipf_exponent: 0.0, ..default() }).contains("near 1.1"));
     assert!(error(GeneratorConfig { tweets: 1 << 40, ..default() }).contains("fewer tweets or a higher rate"));
     assert!(Generator::new(GeneratorConfig { users: 0, ..default() }).is_err());
+}
+
+/// The final views of `tweets` (fed in event-time order) through the graph of `config`.
+fn graph_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
+    let views = std::sync::Arc::new(std::sync::Mutex::new(FinalViews::default()));
+    let (sink, config) = (views.clone(), config.clone());
+    let mut tweets = tweets.to_vec();
+    tweets.sort_by_key(|tweet| tweet.created_at);
+    timely::execute_directly(move |worker| {
+        let mut input = worker.dataflow(|scope| {
+            let (input, contributions) = scope.new_collection::<Contribution, isize>();
+            let sink = sink.clone();
+            rankings(contributions, &config).publish(false, move |snapshot| sink.lock().unwrap().record(snapshot));
+            input
+        });
+        for tweet in tweets {
+            let at = tweet.created_at;
+            input.update_at(Contribution::of(tweet), at, 1);
+        }
+    });
+    let views = views.lock().unwrap().clone();
+    views
+}
+
+#[test]
+fn a_burst_trends_within_one_slide_of_its_start() {
+    // Three hours at 20 tweets/s; the hour's baseline of `5m/1m` is full from the 65th minute.
+    let generator =
+        Generator::new(GeneratorConfig { tweets: 216_000, rate_per_sec: 20.0, ..GeneratorConfig::default() })
+            .expect("valid");
+    let spec: WindowSpec = "5m/1m".parse().expect("a spec");
+    let trend = TrendConfig::default();
+    let config = GraphConfig::new(vec![spec], 10, 60_000).and_then(|c| c.with_trending(trend)).expect("valid");
+    let tweets: Vec<Tweet> = generator.share(0, 1).collect();
+    let views = graph_views(&tweets, &config);
+    let start = generator.config().start_ms;
+    let slide = spec.slide_ms();
+    let full_baseline_from = start + spec.length_ms() + trend.baseline_ms(spec.length_ms());
+    let last_end = tweets.iter().map(|tweet| tweet.created_at).max().unwrap_or(start) / slide * slide;
+    let mut found_at = Vec::new();
+    for slot in 0..(last_end - start) / SLOT_MS {
+        let Some(burst) = generator.burst(generator.slot_event(slot)) else { continue };
+        let burst_start = start + burst.start;
+        let first_end = (burst_start / slide + 1) * slide;
+        if first_end < full_baseline_from || first_end + 2 * slide > last_end {
+            continue;
+        }
+        let mut tag = String::new();
+        generator.write_tag_name(burst.tag, Style::Lower, &mut tag);
+        // The first window in which the burst's tag is a candidate: it must trend there.
+        let mut end = first_end;
+        let first_candidate = loop {
+            let window = Window { spec, end };
+            let count: u64 = tweets
+                .iter()
+                .filter(|tweet| window.start() <= tweet.created_at && tweet.created_at < end)
+                .map(|tweet| extract_hashtags(&tweet.text).iter().filter(|t| **t == tag).count() as u64)
+                .sum();
+            if count >= trend.min_count() || end >= burst_start + burst.duration {
+                break (count >= trend.min_count()).then_some(window);
+            }
+            end += slide;
+        };
+        let Some(window) = first_candidate else { continue };
+        let trending = views.trending.get(&window).map(|w| &w.rows[..]).unwrap_or_default();
+        let rank = trending.iter().position(|row| row.hashtag == tag);
+        assert!(rank.is_some(), "#{tag} bursting from {burst_start} is not trending in {window:?}: {trending:?}");
+        assert!(!views.trending[&window].partial_baseline);
+        found_at.push((tag, (window.end - first_end) / slide, rank));
+    }
+    assert!(found_at.len() >= 3, "too few bursts to check: {found_at:?}");
+    assert!(
+        found_at.iter().all(|(_, slides, _)| *slides <= 1),
+        "every burst trends within one slide of the first window after its start: {found_at:?}"
+    );
 }
