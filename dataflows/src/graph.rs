@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
-use std::ops::Range;
 
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
 use rustc_hash::FxHashMap;
@@ -27,7 +26,7 @@ use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 
 use crate::publish::{publish, publish_with_baselines, Baselines};
-use crate::top_k::ranked;
+use crate::top_k::{ranked, ranked_in_orders};
 use crate::views::{HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
@@ -42,6 +41,8 @@ pub struct GraphConfig {
     /// Whether the ticks are each length's coarsest, which a trend baseline may refine.
     coarsest: bool,
     trending: Option<TrendConfig>,
+    /// A time before which the input had tweets that the graph will not see.
+    earlier_input: Option<EventTime>,
 }
 
 /// The trending view's settings: how long a baseline each window is compared with, and how often
@@ -142,7 +143,7 @@ impl GraphConfig {
         let mut lengths: Vec<u64> = windows.iter().map(|spec| spec.length_ms()).collect();
         lengths.dedup();
         let ticks = lengths.into_iter().map(|length| (length, tick(length))).collect();
-        Ok(GraphConfig { windows, top_k, ticks, coarsest, trending: None })
+        Ok(GraphConfig { windows, top_k, ticks, coarsest, trending: None, earlier_input: None })
     }
 
     /// The same views plus the trending view of every window spec (see [`TrendConfig`]). Each
@@ -173,6 +174,15 @@ impl GraphConfig {
         }
         self.trending = Some(trend);
         Ok(self)
+    }
+
+    /// The same graph, told that the input had tweets before `time` that it will not be fed: a
+    /// resumed stream reads again only from where it must rebuild its windows. A trending window
+    /// then counts as having its whole baseline when that starts at or after `time`, as it did
+    /// before the restart, though the graph's own earliest tweet is later.
+    pub fn with_earlier_input(mut self, time: EventTime) -> Self {
+        self.earlier_input = Some(time);
+        self
     }
 
     /// The trending view's settings, when the graph computes it.
@@ -288,6 +298,7 @@ pub struct Views<'scope> {
     pub trending: Option<Collection<'scope, EventTime, (u64, TrendingHashtag)>>,
     /// The earliest event time of the input, once known, at that time; every worker gets it.
     earliest: StreamVec<'scope, EventTime, EventTime>,
+    earlier_input: Option<EventTime>,
     windows: Vec<WindowSpec>,
     baselines: BTreeMap<u64, u64>,
 }
@@ -301,13 +312,22 @@ enum TweetEvent {
     Retweeted,
 }
 
-/// Which of a trending view's two intervals a hashtag occurrence is in.
+/// How a hashtag occurrence moves through a window length's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-enum TrendSpan {
-    /// The window `[E - L, E)`.
-    Window,
-    /// The baseline `[E - L - B, E - L)`.
-    Baseline,
+enum Occurrence {
+    /// It enters the window `[E - L, E)` (or, with a negative multiplicity, leaves it).
+    Enters,
+    /// It leaves the window for the trend baseline `[E - L - B, E - L)`.
+    Ages,
+    /// It leaves the baseline.
+    LeavesBaseline,
+}
+
+/// A row of the hashtag state's two rankings.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+enum HashtagRow {
+    Count(HashtagCount),
+    Trend(TrendingHashtag),
 }
 
 /// Builds the ranking graph over what tweets contribute, timestamped by the tweets' event times.
@@ -343,46 +363,58 @@ pub fn rankings<'scope>(
     config: &GraphConfig,
 ) -> Views<'scope> {
     let earliest = earliest_event(&contributions);
-    let hashtags = sliding(contributions.clone(), config, "Sliding: hashtag occurrences", |tweet, length, records| {
-        records.extend(tweet.hashtags.iter().map(|hashtag| ((length, (hashtag.clone(), ())), 0..length)))
-    });
-    let hashtags = ranked(hashtags, config.top_k, "TopK: hashtags by window length", count, |_, hashtag, count| {
-        (*count > 0).then(|| HashtagCount { hashtag: hashtag.clone(), count: *count as u64 })
-    });
-
-    let languages = sliding(contributions.clone(), config, "Sliding: tweets by language", |tweet, length, records| {
-        records.push(((length, (tweet.lang.clone(), ())), 0..length))
-    });
-    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |_, lang, count| {
-        (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
-    });
-
     let baselines: BTreeMap<u64, u64> = match config.trending {
         Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
         None => BTreeMap::new(),
     };
-    let trending = config.trending.map(|trend| {
-        let spans = baselines.clone();
-        let occurrences = sliding(
-            contributions.clone(),
-            config,
-            "Sliding: hashtag occurrences in windows and baselines",
-            move |tweet, length, records| {
-                let baseline = spans[&length];
-                for hashtag in &tweet.hashtags {
-                    records.push(((length, (hashtag.clone(), TrendSpan::Window)), 0..length));
-                    records.push(((length, (hashtag.clone(), TrendSpan::Baseline)), length..length + baseline));
+    // One state holds each hashtag's occurrences in the window and, with trending, in the
+    // baseline before it: an occurrence enters the window at 0, ages into the baseline at L (one
+    // record for both moves) and leaves it at L + B. Both rankings fold the same tallies.
+    let spans = baselines.clone();
+    let occurrences =
+        sliding(contributions.clone(), config, "Sliding: hashtag occurrences", move |tweet, length, records| {
+            for hashtag in &tweet.hashtags {
+                records.push(((length, (hashtag.clone(), Occurrence::Enters)), 0, 1));
+                match spans.get(&length) {
+                    Some(baseline) => {
+                        records.push(((length, (hashtag.clone(), Occurrence::Ages)), length, 1));
+                        records.push(((length, (hashtag.clone(), Occurrence::LeavesBaseline)), length + baseline, 1));
+                    }
+                    None => records.push(((length, (hashtag.clone(), Occurrence::Enters)), length, -1)),
                 }
-            },
-        );
-        let baselines = baselines.clone();
-        ranked(
-            occurrences,
-            config.top_k,
-            "TopK: trending hashtags by window length",
-            TrendTally::add,
-            move |length, hashtag, tally| tally.row(hashtag, *length, baselines[length], trend.min_count()),
-        )
+            }
+        });
+    let min_count = config.trending.map(|trend| trend.min_count());
+    let rows = baselines.clone();
+    let ranked_hashtags = ranked_in_orders(
+        occurrences,
+        if min_count.is_some() { 2 } else { 1 },
+        config.top_k,
+        "TopK: hashtags and trending hashtags by window length",
+        HashtagTally::add,
+        move |length, order, hashtag, tally| match (order, min_count) {
+            (0, _) => tally.count_row(hashtag),
+            (_, Some(min_count)) => tally.trend_row(hashtag, *length, rows[length], min_count),
+            (_, None) => None,
+        },
+    );
+    let hashtags = ranked_hashtags.clone().flat_map(|((length, _), row)| match row {
+        HashtagRow::Count(row) => Some((length, row)),
+        HashtagRow::Trend(_) => None,
+    });
+    let trending = config.trending.map(|_| {
+        ranked_hashtags.flat_map(|((length, _), row)| match row {
+            HashtagRow::Trend(row) => Some((length, row)),
+            HashtagRow::Count(_) => None,
+        })
+    });
+
+    let languages = sliding(contributions.clone(), config, "Sliding: tweets by language", |tweet, length, records| {
+        records.push(((length, (tweet.lang.clone(), ())), 0, 1));
+        records.push(((length, (tweet.lang.clone(), ())), length, -1));
+    });
+    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |_, lang, count| {
+        (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
     });
 
     let tweets = sliding(contributions, config, "Sliding: posts and retweets", |tweet, length, records| {
@@ -390,11 +422,21 @@ pub fn rankings<'scope>(
             Some(original) => (original, TweetEvent::Retweeted),
             None => (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 }),
         };
-        records.push(((length, event), 0..length))
+        records.push(((length, event.clone()), 0, 1));
+        records.push(((length, event), length, -1));
     });
     let tweets = ranked(tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
-    Views { hashtags, tweets, languages, trending, earliest, windows: config.windows.clone(), baselines }
+    Views {
+        hashtags,
+        tweets,
+        languages,
+        trending,
+        earliest,
+        earlier_input: config.earlier_input,
+        windows: config.windows.clone(),
+        baselines,
+    }
 }
 
 /// The earliest event time of the whole input, sent to every worker at that time once no earlier
@@ -468,34 +510,44 @@ impl TweetTally {
     }
 }
 
-/// What a window knows of a hashtag for the trending view: its occurrences in the window and in
-/// the baseline before it.
+/// What a window length's state knows of a hashtag: its occurrences in the window and in the
+/// trend baseline before it.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct TrendTally {
+struct HashtagTally {
     window: isize,
     baseline: isize,
 }
 
-impl TrendTally {
-    fn add(&mut self, span: &TrendSpan, diff: isize) {
-        match span {
-            TrendSpan::Window => self.window += diff,
-            TrendSpan::Baseline => self.baseline += diff,
+impl HashtagTally {
+    fn add(&mut self, occurrence: &Occurrence, diff: isize) {
+        match occurrence {
+            Occurrence::Enters => self.window += diff,
+            Occurrence::Ages => {
+                self.window -= diff;
+                self.baseline += diff;
+            }
+            Occurrence::LeavesBaseline => self.baseline -= diff,
         }
     }
 
-    fn row(&self, hashtag: &str, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<TrendingHashtag> {
+    fn count_row(&self, hashtag: &str) -> Option<HashtagRow> {
+        (self.window > 0)
+            .then(|| HashtagRow::Count(HashtagCount { hashtag: hashtag.to_string(), count: self.window as u64 }))
+    }
+
+    fn trend_row(&self, hashtag: &str, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<HashtagRow> {
         let count = self.window.max(0) as u64;
         (count >= min_count).then(|| {
-            TrendingHashtag::new(hashtag.to_string(), count, self.baseline.max(0) as u64, length_ms, baseline_ms)
+            let baseline = self.baseline.max(0) as u64;
+            HashtagRow::Trend(TrendingHashtag::new(hashtag.to_string(), count, baseline, length_ms, baseline_ms))
         })
     }
 }
 
-/// Turns each contribution into the records `expand` makes of it for each window length, each
-/// present over its span of event time, counted from the first tick after the tweet: `0..length`
-/// for the window itself. `name` says what the records are, so that a profile or timely's logs
-/// tell the sliding states apart.
+/// Turns each contribution into the records `expand` makes of it for each window length: a
+/// record, when it changes counted from the first tick after the tweet (`0` on entering a window
+/// of that length, `length` on leaving it), and by how much. `name` says what the records are, so
+/// that a profile or timely's logs tell the sliding states apart.
 ///
 /// The records of each batch of tweets are consolidated before they go on: tweets of one tick
 /// enter (and leave) at the same time, so a batch holds a language or a popular hashtag many
@@ -504,7 +556,7 @@ fn sliding<'scope, D>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
     name: &str,
-    mut expand: impl FnMut(&Contribution, u64, &mut Vec<(D, Range<u64>)>) + 'static,
+    mut expand: impl FnMut(&Contribution, u64, &mut Vec<(D, u64, isize)>) + 'static,
 ) -> Collection<'scope, EventTime, D>
 where
     D: ExchangeData + Hash,
@@ -521,9 +573,8 @@ where
                         for &(length, tick) in &ticks {
                             let enter = enters_at(time, tick);
                             expand(&tweet, length, &mut records);
-                            for (record, span) in records.drain(..) {
-                                *consolidated.entry((record.clone(), enter + span.start)).or_default() += diff;
-                                *consolidated.entry((record, enter + span.end)).or_default() -= diff;
+                            for (record, offset, change) in records.drain(..) {
+                                *consolidated.entry((record, enter + offset)).or_default() += change * diff;
                             }
                         }
                     }
@@ -563,7 +614,8 @@ impl<'scope> Views<'scope> {
         match self.trending {
             Some(trending) => {
                 let mut on_trending = emit;
-                let baselines = Baselines { earliest: self.earliest, lengths: self.baselines };
+                let baselines =
+                    Baselines { earliest: self.earliest, earlier_input: self.earlier_input, lengths: self.baselines };
                 let trending = publish_with_baselines(
                     trending,
                     &self.windows,

@@ -44,7 +44,7 @@ pub fn publish<'scope, R>(
 where
     R: ExchangeData,
 {
-    let baselines = Baselines { earliest: empty(view.inner.scope()), lengths: BTreeMap::new() };
+    let baselines = Baselines { earliest: empty(view.inner.scope()), earlier_input: None, lengths: BTreeMap::new() };
     publish_with_baselines(view, windows, name, changes, baselines, emit)
 }
 
@@ -53,6 +53,9 @@ where
 pub struct Baselines<'scope> {
     /// The input's earliest event time, as [`crate::graph`] finds it.
     pub earliest: StreamVec<'scope, EventTime, EventTime>,
+    /// A time before which the input had tweets the graph is not fed (see
+    /// [`crate::graph::GraphConfig::with_earlier_input`]).
+    pub earlier_input: Option<EventTime>,
     /// Each window length's baseline, in milliseconds.
     pub lengths: BTreeMap<u64, u64>,
 }
@@ -72,9 +75,10 @@ where
     R: ExchangeData,
 {
     let windows = windows.to_vec();
-    let Baselines { earliest: earliest_events, lengths: baseline_ms } = baselines;
-    // The earliest event time seen: exact for every window whose end the frontier has passed.
-    let mut earliest: Option<EventTime> = None;
+    let Baselines { earliest: earliest_events, earlier_input, lengths: baseline_ms } = baselines;
+    // The earliest event time seen (or known of): exact for every window whose end the frontier
+    // has passed.
+    let mut earliest: Option<EventTime> = earlier_input;
     let partial = move |window: &Window, earliest: Option<EventTime>| {
         baseline_ms.get(&window.spec.length_ms()).is_some_and(|baseline| {
             match window.end.checked_sub(window.spec.length_ms() + baseline) {

@@ -48,17 +48,42 @@ where
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
 {
+    ranked_in_orders(events, 1, k, name, fold, move |key, _, item, aggregate| row(key, item, aggregate))
+        .map(|((key, _order), row)| (key, row))
+}
+
+/// [`ranked`] with several rankings of the same aggregates: `row(key, order, item, aggregate)`
+/// gives an item's row in each of `orders` rankings, and each ranking keeps its own `k` best, keyed
+/// by `(key, order)`. One fold serves them all: the events are exchanged and folded once.
+pub fn ranked_in_orders<'scope, K, I, E, A, R>(
+    events: Collection<'scope, EventTime, (K, (I, E))>,
+    orders: usize,
+    k: usize,
+    name: &str,
+    fold: impl Fn(&mut A, &E, isize) + 'static,
+    row: impl Fn(&K, usize, &I, &A) -> Option<R> + 'static,
+) -> Collection<'scope, EventTime, ((K, usize), R)>
+where
+    K: ExchangeData + Hash,
+    I: ExchangeData + Hash,
+    E: ExchangeData,
+    A: Default + PartialEq + 'static,
+    R: ExchangeData + Hash,
+{
     let bucketed = events.map(|(key, (item, event))| ((key, item.hashed() % BUCKETS), (item, event)));
-    let bucket_row = move |(key, _bucket): &(K, u64), item: &I, aggregate: &A| row(key, item, aggregate);
-    let winners = fold_top_k(bucketed, k, &format!("{name} by bucket"), fold, bucket_row)
-        .map(|((key, _bucket), row)| (key, (row, ())));
+    let bucket_row =
+        move |(key, _bucket): &(K, u64), order: usize, item: &I, aggregate: &A| row(key, order, item, aggregate);
+    let winners = fold_top_k(bucketed, orders, k, &format!("{name} by bucket"), fold, bucket_row)
+        .map(|(((key, _bucket), order), row)| ((key, order), (row, ())));
     fold_top_k(
         winners,
+        1,
         k,
         name,
         |count: &mut isize, _, diff| *count += diff,
-        |_, row, count| (*count > 0).then(|| row.clone()),
+        |_, _, row, count| (*count > 0).then(|| row.clone()),
     )
+    .map(|((key, _order), row)| (key, row))
 }
 
 /// Keeps the `k` smallest rows of each key by their `Ord` (rows are ordered best first).
@@ -95,14 +120,16 @@ where
     )
 }
 
-/// One level of [`ranked`]: each key is handled by one worker, chosen by the key's hash.
+/// One level of [`ranked_in_orders`]: each key is handled by one worker, chosen by the key's
+/// hash, and its rows of each of `orders` rankings come out keyed by `(key, order)`.
 pub fn fold_top_k<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
+    orders: usize,
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
-    row: impl Fn(&K, &I, &A) -> Option<R> + 'static,
-) -> Collection<'scope, EventTime, (K, R)>
+    row: impl Fn(&K, usize, &I, &A) -> Option<R> + 'static,
+) -> Collection<'scope, EventTime, ((K, usize), R)>
 where
     K: ExchangeData + Hash,
     I: ExchangeData + Hash,
@@ -134,7 +161,7 @@ where
                     let (time, updates) = entry.remove_entry();
                     let mut changed = FxHashSet::default();
                     for (key, item, event, diff) in updates {
-                        let ranking = keys.entry(key.clone()).or_default();
+                        let ranking = keys.entry(key.clone()).or_insert_with(|| Ranking::new(orders));
                         ranking.fold(item, &event, diff, &fold);
                         changed.insert(key);
                     }
@@ -142,15 +169,19 @@ where
                     let mut session = output.session(&at);
                     for key in changed {
                         let Some(ranking) = keys.get_mut(&key) else { continue };
-                        ranking.settle(k, kept_rows(k), |item: &I, aggregate: &A| row(&key, item, aggregate));
-                        let best: Vec<R> = ranking.best(k).cloned().collect();
-                        for row in ranking.published.iter().filter(|row| !best.contains(row)) {
-                            session.give(((key.clone(), row.clone()), time, -1));
+                        ranking.settle(k, kept_rows(k), |order, item: &I, aggregate: &A| {
+                            row(&key, order, item, aggregate)
+                        });
+                        for (index, order) in ranking.orders.iter_mut().enumerate() {
+                            let best: Vec<R> = order.best(k).cloned().collect();
+                            for row in order.published.iter().filter(|row| !best.contains(row)) {
+                                session.give((((key.clone(), index), row.clone()), time, -1));
+                            }
+                            for row in best.iter().filter(|row| !order.published.contains(row)) {
+                                session.give((((key.clone(), index), row.clone()), time, 1));
+                            }
+                            order.published = best;
                         }
-                        for row in best.iter().filter(|row| !ranking.published.contains(row)) {
-                            session.give(((key.clone(), row.clone()), time, 1));
-                        }
-                        ranking.published = best;
                         if ranking.aggregates.is_empty() {
                             keys.remove(&key);
                         }
@@ -165,23 +196,30 @@ where
         .as_collection()
 }
 
-/// One key's state: each item's aggregate, its best rows, and the rows last output.
-///
-/// Keeping every item's row in order (a `BTreeSet`) made each event a logarithmic reorder with
-/// string comparisons: half of the graph's time. Only the best `k` rows are ever output, so a key
-/// keeps a few more than `k` rows in order, with the promise that every other item ranks below the
-/// last of them. A time's touched items are merged into those rows, and every merged row that
-/// ranks at or above the old last one is exact: an item neither kept nor touched still ranks below
-/// it. Only when fewer than `k` such rows are left does the key rank all of its items again.
+/// One key's state: each item's aggregate, and for each ranking of them its best rows and the
+/// rows last output.
 struct Ranking<I, A, R> {
     aggregates: FxHashMap<I, Aggregate<A>>,
+    orders: Vec<Order<I, R>>,
+    /// Items folded since the last [`Ranking::settle`].
+    touched: Vec<I>,
+}
+
+/// One ranking of a key's items, kept in part.
+///
+/// Keeping every item's row in order (a `BTreeSet`) made each event a logarithmic reorder with
+/// string comparisons: half of the graph's time. Only the best `k` rows are ever output, so a
+/// ranking keeps a few more than `k` rows in order, with the promise that every other item ranks
+/// below the last of them. A time's touched items are merged into those rows, and every merged row
+/// that ranks at or above the old last one is exact: an item neither kept nor touched still ranks
+/// below it (its row depends on its aggregate alone). Only when fewer than `k` such rows are left
+/// does the ranking take all of the key's items again.
+struct Order<I, R> {
     /// The best rows, best first, with their items.
     kept: Vec<(R, I)>,
     /// Whether `kept` holds the row of every item that has one.
     complete: bool,
     published: Vec<R>,
-    /// Items folded since the last [`Ranking::settle`].
-    touched: Vec<I>,
 }
 
 /// An item's aggregate, and whether it was folded since the last settle.
@@ -190,26 +228,23 @@ struct Aggregate<A> {
     touched: bool,
 }
 
-impl<I, A, R> Default for Ranking<I, A, R> {
-    fn default() -> Self {
-        Ranking {
-            aggregates: FxHashMap::default(),
-            kept: Vec::new(),
-            complete: true,
-            published: Vec::new(),
-            touched: Vec::new(),
-        }
-    }
-}
-
-/// How many rows a key keeps in order to output `k`: the slack lets most times go by without
+/// How many rows a ranking keeps in order to output `k`: the slack lets most times go by without
 /// ranking all of a key's items again.
 fn kept_rows(k: usize) -> usize {
     k.saturating_add(k.max(16))
 }
 
 impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A, R> {
-    /// Applies one event to its item's aggregate; the item's row moves at the next settle.
+    fn new(orders: usize) -> Self {
+        let order = || Order { kept: Vec::new(), complete: true, published: Vec::new() };
+        Ranking {
+            aggregates: FxHashMap::default(),
+            orders: (0..orders).map(|_| order()).collect(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Applies one event to its item's aggregate; the item's rows move at the next settle.
     fn fold<E>(&mut self, item: I, event: &E, diff: isize, fold: impl Fn(&mut A, &E, isize)) {
         let aggregate = match self.aggregates.get_mut(&item) {
             Some(aggregate) => aggregate,
@@ -222,24 +257,40 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
         }
     }
 
-    /// Brings the kept rows up to date with the touched items, keeping at most `capacity`, and
-    /// forgets items back at the default aggregate (which must have no row).
-    fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(&I, &A) -> Option<R>) {
+    /// Brings every ranking's kept rows up to date with the touched items, keeping at most
+    /// `capacity` in each, and forgets items back at the default aggregate (which must have no
+    /// row). `row(order, item, aggregate)` is an item's row in a ranking.
+    fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A) -> Option<R>) {
+        for (index, order) in self.orders.iter_mut().enumerate() {
+            order.settle(&self.aggregates, &self.touched, k, capacity, |item, aggregate| row(index, item, aggregate));
+        }
+        for item in self.touched.drain(..) {
+            let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
+            aggregate.touched = false;
+            if aggregate.value == A::default() {
+                self.aggregates.remove(&item);
+            }
+        }
+    }
+}
+
+impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
+    fn settle<A>(
+        &mut self,
+        aggregates: &FxHashMap<I, Aggregate<A>>,
+        touched: &[I],
+        k: usize,
+        capacity: usize,
+        row: impl Fn(&I, &A) -> Option<R>,
+    ) {
         let boundary = if self.complete { None } else { self.kept.last().map(|(row, _)| row.clone()) };
-        let aggregates = &self.aggregates;
         let mut candidates: Vec<(R, I)> = std::mem::take(&mut self.kept)
             .into_iter()
             .filter(|(_, item)| !aggregates.get(item).is_some_and(|aggregate| aggregate.touched))
             .collect();
-        for item in self.touched.drain(..) {
-            let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
-            aggregate.touched = false;
-            let row = row(&item, &aggregate.value);
-            if aggregate.value == A::default() {
-                self.aggregates.remove(&item);
-            }
-            if let Some(row) = row {
-                candidates.push((row, item));
+        for item in touched {
+            if let Some(row) = aggregates.get(item).and_then(|aggregate| row(item, &aggregate.value)) {
+                candidates.push((row, item.clone()));
             }
         }
         let mut exact = match &boundary {
@@ -248,8 +299,7 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
         };
         let mut complete = boundary.is_none();
         if exact < k && !complete {
-            candidates = self
-                .aggregates
+            candidates = aggregates
                 .iter()
                 .filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item.clone())))
                 .collect();
@@ -280,22 +330,23 @@ mod tests {
 
     use super::*;
 
-    /// A count row as the hashtag ranking has them: most first, ties by item.
-    fn count_row(item: &u8, count: &isize) -> Option<(std::cmp::Reverse<isize>, u8)> {
-        (*count > 0).then_some((std::cmp::Reverse(*count), *item))
-    }
-
     proptest! {
-        /// Whatever the changes, the kept rows' first `k` are the best `k` of all items, as a
-        /// full sort of every aggregate ranks them: with a small capacity, both the merge of touched
-        /// rows and the full re-ranking it falls back on are exercised.
+        /// Whatever the changes, each ranking's kept rows' first `k` are the best `k` of all
+        /// items, as a full sort of every aggregate ranks them: with a small capacity, both the
+        /// merge of touched rows and the full re-ranking it falls back on are exercised. The second
+        /// ranking orders the same counts the other way round and leaves out the items above 3.
         #[test]
         fn the_best_rows_are_those_of_a_full_sort(
             times in prop::collection::vec(prop::collection::vec((0u8..24, -2isize..4), 0..12), 1..40),
             k in 1usize..5,
             slack in 0usize..4,
         ) {
-            let mut ranking: Ranking<u8, isize, (std::cmp::Reverse<isize>, u8)> = Ranking::default();
+            let mut ranking: Ranking<u8, isize, (isize, u8)> = Ranking::new(2);
+            let row = |order: usize, item: &u8, count: &isize| match order {
+                // Most first, ties by item, as the hashtag ranking has them.
+                0 => (*count > 0).then_some((-*count, *item)),
+                _ => (*count > 0 && *count <= 3).then_some((*count, *item)),
+            };
             let mut counts: BTreeMap<u8, isize> = BTreeMap::new();
             for changes in times {
                 for (item, diff) in changes {
@@ -305,12 +356,14 @@ mod tests {
                     *count += diff;
                     ranking.fold(item, &(), diff, |count: &mut isize, _, diff| *count += diff);
                 }
-                ranking.settle(k, k + slack, count_row);
-                let mut expected: Vec<_> = counts.iter().filter_map(|(item, count)| count_row(item, count)).collect();
-                expected.sort();
-                expected.truncate(k);
-                let best: Vec<_> = ranking.best(k).cloned().collect();
-                prop_assert_eq!(best, expected);
+                ranking.settle(k, k + slack, row);
+                for order in 0..2 {
+                    let mut expected: Vec<_> = counts.iter().filter_map(|(item, count)| row(order, item, count)).collect();
+                    expected.sort();
+                    expected.truncate(k);
+                    let best: Vec<_> = ranking.orders[order].best(k).cloned().collect();
+                    prop_assert_eq!(best, expected);
+                }
                 prop_assert!(ranking.aggregates.values().all(|aggregate| aggregate.value != 0));
             }
         }

@@ -199,7 +199,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let stop = stop_flag()?;
     let kafka = args.kafka.config()?;
     let mysql = args.mysql.config()?;
-    let graph = args.views.graph(args.live.tick)?;
+    let mut graph = args.views.graph(args.live.tick)?;
     let timely_config = args.cluster.timely_config()?;
     check_schema(&mysql)?;
     let cluster = &args.cluster;
@@ -214,6 +214,11 @@ pub fn run(args: StreamArgs) -> Result<()> {
         checkpoints.clear()?;
     }
     let resume = checkpoints.load()?;
+    // Resuming past the start of a partition, the stream skips tweets, all earlier than where it
+    // rebuilds from: the input started before then, though the graph will not see it.
+    if resume.offsets.values().any(|offset| *offset > 0) {
+        graph = graph.with_earlier_input(resume.rebuild_from);
+    }
     clock.job_step("MySQL");
     let metadata = kafka.metadata_client()?;
     let partitions = kafka.partition_count(&metadata, Topic::Tweets)?;
@@ -285,6 +290,18 @@ pub fn run(args: StreamArgs) -> Result<()> {
     clock.job_step("sinks");
     let (top_hashtags, top_tweets, trending) =
         (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
+    // A trending window reaches back to its baseline's start: one reaching before the rebuild was
+    // written before the restart, complete, and the replay does not hold all of its baseline.
+    let trend = graph.trending().copied();
+    let reaches_from = move |snapshot: &Snapshot| {
+        let window = snapshot.window();
+        match (snapshot, trend) {
+            (Snapshot::Trending(_), Some(trend)) => {
+                window.start().saturating_sub(trend.baseline_ms(window.spec.length_ms()))
+            }
+            _ => window.start(),
+        }
+    };
     let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
     let mut finished_workers = 0;
@@ -311,7 +328,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
             }
             // Written before the restart, and not rebuilt in full: the tweets they began with
             // were not read again.
-            if snapshot.window().start() < resume.rebuild_from {
+            if reaches_from(&snapshot) < resume.rebuild_from {
                 return Ok(());
             }
             let topic = match snapshot {

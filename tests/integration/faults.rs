@@ -14,9 +14,9 @@ use rand::{RngExt, SeedableRng};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-/// The stream's views: a horizon of two minutes, so that a restart rereads a small part of the
-/// ten minutes of event time produced.
-const STREAM: [&str; 6] = ["stream", "--window", "1m", "--window", "2m/30s", "-w2"];
+/// The stream's views: a horizon of two minutes and a half (the longest window and its trend
+/// baseline), so that a restart rereads a small part of the ten minutes of event time produced.
+const STREAM: [&str; 8] = ["stream", "--window", "1m", "--window", "2m/30s", "--trend-baseline", "30s", "-w2"];
 
 /// How long any step may take before the test gives up: a bound on a hang, not an expectation.
 const LIMIT: Duration = Duration::from_secs(300);
@@ -86,7 +86,7 @@ fn a_stream_killed_ten_times_and_stopped_while_tweets_arrive_still_matches_the_b
 
     let tweets: Option<u64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").expect("counting");
     assert_eq!(tweets, Some(30000), "every tweet archived once");
-    s.succeed(&["batch", "--window", "1m", "--window", "2m/30s"]);
+    s.succeed(&["batch", "--window", "1m", "--window", "2m/30s", "--trend-baseline", "30s"]);
     let verified = s.succeed(&["verify", "--window", "1m", "--window", "2m/30s"]);
     assert!(verified.starts_with("identical"), "seed {seed}: {verified}");
     // `verify` compares the windows both layers have: the speed layer must have them all.
