@@ -21,7 +21,9 @@ use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
@@ -173,14 +175,13 @@ where
                             row(&key, order, item, aggregate)
                         });
                         for (index, order) in ranking.orders.iter_mut().enumerate() {
-                            let best: Vec<R> = order.best(k).cloned().collect();
-                            for row in order.published.iter().filter(|row| !best.contains(row)) {
-                                session.give((((key.clone(), index), row.clone()), time, -1));
+                            // Most times leave most of a ranking's rows as they were published.
+                            let changed = changes(order.published.iter(), order.best(k), |row, diff| {
+                                session.give((((key.clone(), index), row.clone()), time, diff))
+                            });
+                            if changed {
+                                order.published = order.best(k).cloned().collect();
                             }
-                            for row in best.iter().filter(|row| !order.published.contains(row)) {
-                                session.give((((key.clone(), index), row.clone()), time, 1));
-                            }
-                            order.published = best;
                         }
                         if ranking.aggregates.is_empty() {
                             keys.remove(&key);
@@ -194,6 +195,41 @@ where
             }
         })
         .as_collection()
+}
+
+/// Calls `change` with each row of `old` that is not in `new` (-1) and each of `new` not in `old`
+/// (+1), and says whether there was any. Both are sorted (best first), so one merge finds them:
+/// rows of the same rank are mostly equal, and most comparisons of unequal rows end at their
+/// counts, not their names.
+fn changes<'a, R: Ord + 'a>(
+    old: impl Iterator<Item = &'a R>,
+    new: impl Iterator<Item = &'a R>,
+    mut change: impl FnMut(&R, isize),
+) -> bool {
+    let (mut old, mut new) = (old.peekable(), new.peekable());
+    let mut changed = false;
+    loop {
+        let diff = match (old.peek(), new.peek()) {
+            (Some(gone), Some(came)) => match gone.cmp(came) {
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Equal => 0,
+            },
+            (Some(_), None) => -1,
+            (None, Some(_)) => 1,
+            (None, None) => return changed,
+        };
+        match diff {
+            -1 => change(old.next().expect("peeked"), -1),
+            1 => change(new.next().expect("peeked"), 1),
+            _ => {
+                old.next();
+                new.next();
+                continue;
+            }
+        }
+        changed = true;
+    }
 }
 
 /// One key's state: each item's aggregate, and for each ranking of them its best rows and the
@@ -215,8 +251,9 @@ struct Ranking<I, A, R> {
 /// below it (its row depends on its aggregate alone). Only when fewer than `k` such rows are left
 /// does the ranking take all of the key's items again.
 struct Order<I, R> {
-    /// The best rows, best first, with their items.
-    kept: Vec<(R, I)>,
+    /// The best rows, best first, with their items and the items' hashes: whether a kept row's
+    /// item was touched is then a comparison of integers, not a lookup of the item.
+    kept: Vec<(R, I, u64)>,
     /// Whether `kept` holds the row of every item that has one.
     complete: bool,
     published: Vec<R>,
@@ -261,8 +298,9 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
     /// `capacity` in each, and forgets items back at the default aggregate (which must have no
     /// row). `row(order, item, aggregate)` is an item's row in a ranking.
     fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A) -> Option<R>) {
+        let touched: Vec<(&I, u64)> = self.touched.iter().map(|item| (item, FxBuildHasher.hash_one(item))).collect();
         for (index, order) in self.orders.iter_mut().enumerate() {
-            order.settle(&self.aggregates, &self.touched, k, capacity, |item, aggregate| row(index, item, aggregate));
+            order.settle(&self.aggregates, &touched, k, capacity, |item, aggregate| row(index, item, aggregate));
         }
         for item in self.touched.drain(..) {
             let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
@@ -278,30 +316,32 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
     fn settle<A>(
         &mut self,
         aggregates: &FxHashMap<I, Aggregate<A>>,
-        touched: &[I],
+        touched: &[(&I, u64)],
         k: usize,
         capacity: usize,
         row: impl Fn(&I, &A) -> Option<R>,
     ) {
-        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _)| row.clone()) };
-        let mut candidates: Vec<(R, I)> = std::mem::take(&mut self.kept)
-            .into_iter()
-            .filter(|(_, item)| !aggregates.get(item).is_some_and(|aggregate| aggregate.touched))
-            .collect();
-        for item in touched {
+        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _, _)| row.clone()) };
+        let was_touched =
+            |item: &I, hash: u64| touched.iter().any(|(other, other_hash)| *other_hash == hash && *other == item);
+        let mut candidates: Vec<(R, I, u64)> = std::mem::take(&mut self.kept);
+        candidates.retain(|(_, item, hash)| !was_touched(item, *hash));
+        for &(item, hash) in touched {
             if let Some(row) = aggregates.get(item).and_then(|aggregate| row(item, &aggregate.value)) {
-                candidates.push((row, item.clone()));
+                candidates.push((row, item.clone(), hash));
             }
         }
         let mut exact = match &boundary {
             None => candidates.len(),
-            Some(boundary) => candidates.iter().filter(|(row, _)| row <= boundary).count(),
+            Some(boundary) => candidates.iter().filter(|(row, _, _)| row <= boundary).count(),
         };
         let mut complete = boundary.is_none();
         if exact < k && !complete {
             candidates = aggregates
                 .iter()
-                .filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item.clone())))
+                .filter_map(|(item, aggregate)| {
+                    row(item, &aggregate.value).map(|row| (row, item.clone(), FxBuildHasher.hash_one(item)))
+                })
                 .collect();
             exact = candidates.len();
             complete = true;
@@ -318,7 +358,7 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
 
     /// The best `k` rows, best first.
     fn best(&self, k: usize) -> impl Iterator<Item = &R> {
-        self.kept.iter().take(k).map(|(row, _)| row)
+        self.kept.iter().take(k).map(|(row, _, _)| row)
     }
 }
 
@@ -329,6 +369,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn changes_between_sorted_rankings_are_the_rows_of_one_only() {
+        let mut seen = Vec::new();
+        assert!(changes([1, 3, 5, 7].iter(), [2, 3, 7, 8].iter(), |row, diff| seen.push((*row, diff))));
+        assert_eq!(seen, [(1, -1), (2, 1), (5, -1), (8, 1)]);
+        assert!(!changes([1, 3].iter(), [1, 3].iter(), |_, _| panic!("no change")));
+    }
 
     proptest! {
         /// Whatever the changes, each ranking's kept rows' first `k` are the best `k` of all
