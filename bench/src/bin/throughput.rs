@@ -3,7 +3,9 @@
 //! next to the single-threaded COST baseline (`cost`) over the same tweets.
 //!
 //! Two sweeps: the standard specs (`5m/1m` and `1h/5m`) at each worker count, and each window
-//! spec alone on one worker. Every run is a child process, measured for wall time and peak RSS.
+//! spec alone on one worker, all without the trending view (the COST baseline computes the other
+//! three); then the standard specs on one worker with and without trending, in turns, for what the
+//! trending view costs. Every run is a child process, measured for wall time and peak RSS.
 //! Results go to `bench/results/throughput.json`, and tweets/s against workers to
 //! `bench/results/throughput.svg`.
 //!
@@ -70,6 +72,7 @@ fn main() -> Result<()> {
         let specs = vec![spec.clone()];
         rows.push(report(&specs, 1, &measure(&trendflow, &cost, &args, &specs, 1)?));
     }
+    let trending = trending_cost(&trendflow, &args, &standard)?;
     let path = write_results(
         "throughput",
         &json!({
@@ -78,6 +81,7 @@ fn main() -> Result<()> {
             "tweets": args.tweets,
             "repeat": args.repeat,
             "runs": rows,
+            "trending": trending,
         }),
     )?;
     let line = |pick: fn(&(usize, f64, f64, f64)) -> f64| {
@@ -102,23 +106,68 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// One run of `trendflow demo` over the specs: its stream and batch rates and its peak RSS.
+fn demo(trendflow: &Path, args: &Args, specs: &[String], workers: usize, trending: bool) -> Result<(f64, f64, u64)> {
+    let window_flags: Vec<String> = specs.iter().flat_map(|spec| ["--window".to_string(), spec.clone()]).collect();
+    let mut command = Command::new(trendflow);
+    command.args(["demo", "-q", "--tweets", &args.tweets.to_string(), "-w", &workers.to_string()]).args(&window_flags);
+    if !trending {
+        command.arg("--no-trending");
+    }
+    let demo = run_measured(&mut command)?;
+    if !demo.stdout.contains("identical: yes") {
+        bail!("the demo's stream and batch views differ: {}", demo.stdout);
+    }
+    Ok((rate_of(&demo.stdout, "stream:")?, rate_of(&demo.stdout, "batch:")?, demo.peak_rss_bytes))
+}
+
+/// The standard specs on one worker with and without the trending view, in turns: the rates and
+/// how much longer each run takes with it.
+fn trending_cost(trendflow: &Path, args: &Args, specs: &[String]) -> Result<Value> {
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..args.repeat {
+        without.push(demo(trendflow, args, specs, 1, false)?);
+        with.push(demo(trendflow, args, specs, 1, true)?);
+    }
+    let medians = |runs: &[(f64, f64, u64)]| {
+        let peak = runs.iter().map(|run| run.2).max().unwrap_or(0) / (1024 * 1024);
+        (median(runs.iter().map(|run| run.0).collect()), median(runs.iter().map(|run| run.1).collect()), peak)
+    };
+    let (with, without) = (medians(&with), medians(&without));
+    // Rates are tweets per second: the time a run takes grows as its rate falls.
+    let added = |with: f64, without: f64| (without / with - 1.0) * 100.0;
+    println!(
+        "trending view, {} on 1 worker: stream {} tweets/s with it, {} without (+{:.0}% time); batch {} with, {} without (+{:.0}% time); peak RSS {} MiB with, {} without",
+        specs.join(" "),
+        format_number(with.0),
+        format_number(without.0),
+        added(with.0, without.0),
+        format_number(with.1),
+        format_number(without.1),
+        added(with.1, without.1),
+        with.2,
+        without.2
+    );
+    Ok(json!({
+        "windows": specs,
+        "stream_tweets_per_second": { "with": with.0, "without": without.0 },
+        "batch_tweets_per_second": { "with": with.1, "without": without.1 },
+        "stream_time_added_percent": added(with.0, without.0),
+        "batch_time_added_percent": added(with.1, without.1),
+        "peak_rss_mib": { "with": with.2, "without": without.2 },
+    }))
+}
+
 fn measure(trendflow: &Path, cost: &Path, args: &Args, specs: &[String], workers: usize) -> Result<Measured> {
     let window_flags: Vec<String> = specs.iter().flat_map(|spec| ["--window".to_string(), spec.clone()]).collect();
     let tweets = args.tweets.to_string();
     let (mut stream, mut batch, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
     let (mut graph_peak, mut cost_peak) = (0, 0);
     for _ in 0..args.repeat {
-        let demo = run_measured(
-            Command::new(trendflow)
-                .args(["demo", "-q", "--tweets", &tweets, "-w", &workers.to_string()])
-                .args(&window_flags),
-        )?;
-        if !demo.stdout.contains("identical: yes") {
-            bail!("the demo's stream and batch views differ: {}", demo.stdout);
-        }
-        stream.push(rate_of(&demo.stdout, "stream:")?);
-        batch.push(rate_of(&demo.stdout, "batch:")?);
-        graph_peak = graph_peak.max(demo.peak_rss_bytes);
+        let (stream_rate, batch_rate, peak) = demo(trendflow, args, specs, workers, false)?;
+        stream.push(stream_rate);
+        batch.push(batch_rate);
+        graph_peak = graph_peak.max(peak);
         let run = run_measured(Command::new(cost).args(["--tweets", &tweets]).args(&window_flags))?;
         baseline.push(rate_of(&run.stdout, "cost:")?);
         cost_peak = cost_peak.max(run.peak_rss_bytes);
