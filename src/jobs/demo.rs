@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
 
@@ -57,7 +57,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             generator.max_disorder_ms()
         );
     }
-    let stream_graph = args.views.graph(args.live.tick).context("--tick")?;
+    let stream_graph = args.views.graph(args.live.tick)?;
     let batch_graph = args.views.batch_graph()?;
     let timely_config = args.cluster.timely_config()?;
 

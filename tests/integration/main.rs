@@ -12,6 +12,7 @@ mod batch_mysql;
 mod cluster;
 mod dashboard;
 mod faults;
+mod flags;
 mod formats;
 mod fuzz_regressions;
 mod hashtag_extraction;
