@@ -167,6 +167,7 @@ impl GraphConfig {
                     return Err(ConfigError::Baseline {
                         baseline: format_duration(baseline),
                         tick: format_duration(*tick),
+                        nearest: format_duration(baseline.div_ceil(*tick) * *tick),
                     });
                 }
                 *tick = gcd(*tick, baseline);
@@ -248,6 +249,8 @@ pub enum ConfigError {
         baseline: String,
         /// The tick, as written.
         tick: String,
+        /// The nearest multiple of the tick above the baseline, as written.
+        nearest: String,
     },
     /// A trend baseline of zero.
     NoBaseline,
@@ -264,9 +267,9 @@ impl std::fmt::Display for ConfigError {
             ),
             ConfigError::NoWindows => write!(f, "at least one window spec is needed"),
             ConfigError::NoRows => write!(f, "top K must be at least 1"),
-            ConfigError::Baseline { baseline, tick } => write!(
+            ConfigError::Baseline { baseline, tick, nearest } => write!(
                 f,
-                "trend baseline {baseline} is not a multiple of the tick {tick}; choose a baseline that is, such as {tick} times a whole number"
+                "trend baseline {baseline} is not a multiple of the tick {tick}; choose one that is, such as {nearest}"
             ),
             ConfigError::NoBaseline => write!(f, "the trend baseline must be positive, such as 1h"),
             ConfigError::NoMinCount => write!(

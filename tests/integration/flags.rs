@@ -18,7 +18,10 @@ fn bad_trend_settings_are_refused_naming_themselves_not_the_tick() {
     for (flags, said) in [
         (&["--trend-min-count", "0"][..], "the trending minimum count must be at least 1"),
         (&["--trend-baseline", "0s"][..], "the trend baseline must be positive"),
-        (&["--trend-baseline", "1500ms"][..], "trend baseline 1500ms is not a multiple of the tick 1s"),
+        (
+            &["--trend-baseline", "1500ms"][..],
+            "trend baseline 1500ms is not a multiple of the tick 1s; choose one that is, such as 2s",
+        ),
         (&["--tick", "7s"][..], "tick 7s does not divide"),
     ] {
         let (succeeded, stderr) = demo(flags);
