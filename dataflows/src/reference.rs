@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::graph::GraphConfig;
+use crate::graph::{GraphConfig, TrendConfig};
 use crate::hashtags::extract_hashtags;
-use crate::views::{trend_score, FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TrendingWindow, TweetScore};
+use crate::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TrendingWindow, TweetScore};
 use crate::window::Window;
 use crate::Tweet;
 
@@ -39,7 +39,7 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
 
     let k = config.top_k();
     let trending = match config.trending() {
-        Some(trend) => trending_views(tweets, &hashtags, config, trend.min_count(), |length| trend.baseline_ms(length)),
+        Some(trend) => trending_views(tweets, &hashtags, trend, config.top_k()),
         None => BTreeMap::new(),
     };
     FinalViews {
@@ -73,19 +73,18 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
 fn trending_views(
     tweets: &[Tweet],
     counts: &BTreeMap<Window, HashMap<String, u64>>,
-    config: &GraphConfig,
-    min_count: u64,
-    baseline_of: impl Fn(u64) -> u64,
+    trend: &TrendConfig,
+    k: usize,
 ) -> BTreeMap<Window, TrendingWindow> {
     let first_tweet = tweets.iter().map(|tweet| tweet.created_at).min();
     let tags: Vec<Vec<String>> = tweets.iter().map(|tweet| extract_hashtags(&tweet.text)).collect();
     let mut views = BTreeMap::new();
     for (window, counts) in counts {
-        let (length, baseline) = (window.spec.length_ms(), baseline_of(window.spec.length_ms()));
+        let (length, baseline) = (window.spec.length_ms(), trend.baseline_ms(window.spec.length_ms()));
         let window_start = window.end as i128 - length as i128;
         let baseline_start = window_start - baseline as i128;
         let mut rows = Vec::new();
-        for (hashtag, count) in counts.iter().filter(|(_, count)| **count >= min_count) {
+        for (hashtag, count) in counts.iter().filter(|(_, count)| **count >= trend.min_count()) {
             let in_baseline = tweets
                 .iter()
                 .zip(&tags)
@@ -95,18 +94,11 @@ fn trending_views(
                 })
                 .map(|(_, tags)| tags.iter().filter(|tag| *tag == hashtag).count() as u64)
                 .sum::<u64>();
-            let (expected, score) = trend_score(*count, in_baseline, length, baseline);
-            rows.push(TrendingHashtag {
-                hashtag: hashtag.clone(),
-                count: *count,
-                baseline: in_baseline,
-                expected,
-                score,
-            });
+            rows.push(TrendingHashtag::new(hashtag.clone(), *count, in_baseline, length, baseline));
         }
         if !rows.is_empty() {
             let partial_baseline = first_tweet.is_some_and(|first| baseline_start < first as i128);
-            views.insert(*window, TrendingWindow { partial_baseline, rows: best(rows.into_iter(), config.top_k()) });
+            views.insert(*window, TrendingWindow { partial_baseline, rows: best(rows.into_iter(), k) });
         }
     }
     views
