@@ -299,11 +299,9 @@ pub struct Views<'scope> {
     pub languages: Collection<'scope, EventTime, (u64, LanguageCount)>,
     /// The best `top_k` trending hashtags of each length's state against its baseline.
     pub trending: Option<Collection<'scope, EventTime, (u64, TrendingHashtag)>>,
-    /// The earliest event time of the input, once known, at that time; every worker gets it.
-    earliest: StreamVec<'scope, EventTime, EventTime>,
-    earlier_input: Option<EventTime>,
+    /// With trending, what its publishing needs to mark partial baselines.
+    baselines: Option<Baselines<'scope>>,
     windows: Vec<WindowSpec>,
-    baselines: BTreeMap<u64, u64>,
 }
 
 /// How a tweet takes part in a window's tweet ranking.
@@ -365,7 +363,6 @@ pub fn rankings<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
 ) -> Views<'scope> {
-    let earliest = earliest_event(&contributions);
     let baselines: BTreeMap<u64, u64> = match config.trending {
         Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
         None => BTreeMap::new(),
@@ -420,6 +417,12 @@ pub fn rankings<'scope>(
         (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
     });
 
+    // Only the trending view reaches back before its windows: only it needs the earliest tweet.
+    let baselines = config.trending.map(|_| Baselines {
+        earliest: earliest_event(&contributions),
+        earlier_input: config.earlier_input,
+        lengths: baselines,
+    });
     let tweets = sliding(contributions, config, "Sliding: posts and retweets", |tweet, length, records| {
         let event = match tweet.retweet_of {
             Some(original) => (original, TweetEvent::Retweeted),
@@ -430,16 +433,7 @@ pub fn rankings<'scope>(
     });
     let tweets = ranked(tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
-    Views {
-        hashtags,
-        tweets,
-        languages,
-        trending,
-        earliest,
-        earlier_input: config.earlier_input,
-        windows: config.windows.clone(),
-        baselines,
-    }
+    Views { hashtags, tweets, languages, trending, baselines, windows: config.windows.clone() }
 }
 
 /// The earliest event time of the whole input, sent to every worker at that time once no earlier
@@ -614,11 +608,9 @@ impl<'scope> Views<'scope> {
             on_languages(Snapshot::Languages(r))
         });
         let published = hashtags.concat(tweets).concat(languages);
-        match self.trending {
-            Some(trending) => {
+        match self.trending.zip(self.baselines) {
+            Some((trending, baselines)) => {
                 let mut on_trending = emit;
-                let baselines =
-                    Baselines { earliest: self.earliest, earlier_input: self.earlier_input, lengths: self.baselines };
                 let trending = publish_with_baselines(
                     trending,
                     &self.windows,
