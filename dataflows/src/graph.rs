@@ -186,6 +186,19 @@ impl GraphConfig {
         self
     }
 
+    /// The earliest event time a snapshot's rows depend on: its window's start, or for a trending
+    /// window its baseline's start. A job that replays its input from some time can rebuild
+    /// exactly the snapshots that reach no earlier.
+    pub fn reaches_from(&self, snapshot: &Snapshot) -> EventTime {
+        let window = snapshot.window();
+        match (snapshot, self.trending) {
+            (Snapshot::Trending(_), Some(trend)) => {
+                window.start().saturating_sub(trend.baseline_ms(window.spec.length_ms()))
+            }
+            _ => window.start(),
+        }
+    }
+
     /// The trending view's settings, when the graph computes it.
     pub fn trending(&self) -> Option<&TrendConfig> {
         self.trending.as_ref()

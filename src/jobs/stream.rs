@@ -290,18 +290,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     clock.job_step("sinks");
     let (top_hashtags, top_tweets, trending) =
         (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
-    // A trending window reaches back to its baseline's start: one reaching before the rebuild was
-    // written before the restart, complete, and the replay does not hold all of its baseline.
-    let trend = graph.trending().copied();
-    let reaches_from = move |snapshot: &Snapshot| {
-        let window = snapshot.window();
-        match (snapshot, trend) {
-            (Snapshot::Trending(_), Some(trend)) => {
-                window.start().saturating_sub(trend.baseline_ms(window.spec.length_ms()))
-            }
-            _ => window.start(),
-        }
-    };
+    let rebuilt = graph.clone();
     let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
     let mut published = 0u64;
     let mut finished_workers = 0;
@@ -327,8 +316,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 return Ok(());
             }
             // Written before the restart, and not rebuilt in full: the tweets they began with
-            // were not read again.
-            if reaches_from(&snapshot) < resume.rebuild_from {
+            // (for a trending window, its baseline's) were not read again.
+            if rebuilt.reaches_from(&snapshot) < resume.rebuild_from {
                 return Ok(());
             }
             let topic = match snapshot {
