@@ -92,7 +92,7 @@ where
     // For each spec, the end of the next window to publish; none while its length's state is empty.
     let mut next_end: Vec<Option<EventTime>> = vec![None; windows.len()];
     let pact = Exchange::new(|((length, _), _, _): &((u64, R), EventTime, isize)| length.hashed());
-    let operator = view.inner.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
+    view.inner.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
         earliest_events,
         pact,
         Pipeline,
@@ -173,8 +173,7 @@ where
                 }
             }
         },
-    );
-    operator
+    )
 }
 
 fn ranking<R: Clone>(window: Window, rows: &BTreeMap<R, isize>, is_final: bool, partial_baseline: bool) -> Ranking<R> {

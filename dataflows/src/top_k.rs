@@ -17,12 +17,10 @@
 //! `BUCKETS * K` rows.
 
 use std::collections::BTreeMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
-use std::hash::BuildHasher;
-
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
