@@ -18,6 +18,7 @@ use std::hash::Hash;
 use rustc_hash::FxHashMap;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::symbol::Symbol;
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};
 use trendflow_dataflows::window::{gcd, Window, WindowSpec};
 use trendflow_dataflows::{EventTime, Tweet};
@@ -89,7 +90,7 @@ impl Baseline {
                 let hashtags = best(spec.hashtags.iter().map(|(tag, count)| (*count, *tag)), *k, |tag| tags.name(tag));
                 let hashtags = hashtags
                     .into_iter()
-                    .map(|(count, tag)| HashtagCount { hashtag: tags.name(tag).to_string(), count: count as u64 })
+                    .map(|(count, tag)| HashtagCount { hashtag: Symbol::new(tags.name(tag)), count: count as u64 })
                     .collect::<Vec<_>>();
                 if !hashtags.is_empty() {
                     views.hashtags.insert(end, hashtags);
@@ -97,7 +98,7 @@ impl Baseline {
                 let mut languages: Vec<LanguageCount> = spec
                     .languages
                     .iter()
-                    .map(|(lang, count)| LanguageCount { lang: langs.name(*lang).to_string(), count: *count as u64 })
+                    .map(|(lang, count)| LanguageCount { lang: Symbol::new(langs.name(*lang)), count: *count as u64 })
                     .collect();
                 if !languages.is_empty() {
                     languages.sort();

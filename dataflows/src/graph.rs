@@ -17,16 +17,19 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
+use differential_dataflow::{AsCollection, VecCollection as Collection};
 use rustc_hash::FxHashMap;
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
 
 use crate::publish::{publish, publish_with_baselines, Baselines};
-use crate::top_k::{ranked, ranked_in_orders};
+use crate::symbol::Symbol;
+use crate::top_k::{fold_top_k, ranked, ranked_in_orders};
 use crate::views::{HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
@@ -380,27 +383,11 @@ pub fn rankings<'scope>(
         Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
         None => BTreeMap::new(),
     };
-    // One state holds each hashtag's occurrences in the window and, with trending, in the
-    // baseline before it: an occurrence enters the window at 0, ages into the baseline at L (one
-    // record for both moves) and leaves it at L + B. Both rankings fold the same tallies.
-    let spans = baselines.clone();
-    let occurrences =
-        sliding(contributions.clone(), config, "Sliding: hashtag occurrences", move |tweet, length, records| {
-            for hashtag in &tweet.hashtags {
-                records.push(((length, (hashtag.clone(), Occurrence::Enters)), 0, 1));
-                match spans.get(&length) {
-                    Some(baseline) => {
-                        records.push(((length, (hashtag.clone(), Occurrence::Ages)), length, 1));
-                        records.push(((length, (hashtag.clone(), Occurrence::LeavesBaseline)), length + baseline, 1));
-                    }
-                    None => records.push(((length, (hashtag.clone(), Occurrence::Enters)), length, -1)),
-                }
-            }
-        });
+    let states = sliding_states(contributions.clone(), config, baselines.clone());
     let min_count = config.trending.map(|trend| trend.min_count());
     let rows = baselines.clone();
     let ranked_hashtags = ranked_in_orders(
-        occurrences,
+        states.occurrences,
         if min_count.is_some() { 2 } else { 1 },
         config.top_k,
         "TopK: hashtags and trending hashtags by window length",
@@ -422,13 +409,13 @@ pub fn rankings<'scope>(
         })
     });
 
-    let languages = sliding(contributions.clone(), config, "Sliding: tweets by language", |tweet, length, records| {
-        records.push(((length, (tweet.lang.clone(), ())), 0, 1));
-        records.push(((length, (tweet.lang.clone(), ())), length, -1));
-    });
-    let languages = ranked(languages, usize::MAX, "Count: languages by window length", count, |_, lang, count| {
-        (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
-    });
+    // A few dozen languages: every one is published, so one worker per window length counts
+    // them, without the buckets that spread a top-K of many items.
+    let languages =
+        fold_top_k(states.languages, 1, usize::MAX, "Count: languages by window length", count, |_, _, lang, count| {
+            (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
+        })
+        .map(|((length, _order), row)| (length, row));
 
     // Only the trending view reaches back before its windows: only it needs the earliest tweet.
     let baselines = config.trending.map(|_| Baselines {
@@ -436,15 +423,8 @@ pub fn rankings<'scope>(
         earlier_input: config.earlier_input,
         lengths: baselines,
     });
-    let tweets = sliding(contributions, config, "Sliding: posts and retweets", |tweet, length, records| {
-        let event = match tweet.retweet_of {
-            Some(original) => (original, TweetEvent::Retweeted),
-            None => (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 }),
-        };
-        records.push(((length, event.clone()), 0, 1));
-        records.push(((length, event), length, -1));
-    });
-    let tweets = ranked(tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
+    let tweets =
+        ranked(states.tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
     Views { hashtags, tweets, languages, trending, baselines, windows: config.windows.clone() }
 }
@@ -540,64 +520,123 @@ impl HashtagTally {
         }
     }
 
-    fn count_row(&self, hashtag: &str) -> Option<HashtagRow> {
+    fn count_row(&self, hashtag: &Symbol) -> Option<HashtagRow> {
         (self.window > 0)
-            .then(|| HashtagRow::Count(HashtagCount { hashtag: hashtag.to_string(), count: self.window as u64 }))
+            .then(|| HashtagRow::Count(HashtagCount { hashtag: hashtag.clone(), count: self.window as u64 }))
     }
 
-    fn trend_row(&self, hashtag: &str, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<HashtagRow> {
+    fn trend_row(&self, hashtag: &Symbol, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<HashtagRow> {
         let count = self.window.max(0) as u64;
         (count >= min_count).then(|| {
             let baseline = self.baseline.max(0) as u64;
-            HashtagRow::Trend(TrendingHashtag::new(hashtag.to_string(), count, baseline, length_ms, baseline_ms))
+            HashtagRow::Trend(TrendingHashtag::new(hashtag.clone(), count, baseline, length_ms, baseline_ms))
         })
     }
 }
 
-/// Turns each contribution into the records `expand` makes of it for each window length: a
-/// record, when it changes counted from the first tick after the tweet (`0` on entering a window
-/// of that length, `length` on leaving it), and by how much. `name` says what the records are, so
-/// that a profile or timely's logs tell the sliding states apart.
+/// The records of the three sliding states, each keyed by window length: hashtag occurrences
+/// (with trending, also their moves through the baseline), tweets by language, and posts and
+/// retweets.
+struct SlidingStates<'scope> {
+    occurrences: Collection<'scope, EventTime, (u64, (Symbol, Occurrence))>,
+    languages: Collection<'scope, EventTime, (u64, (Symbol, ()))>,
+    tweets: Collection<'scope, EventTime, (u64, (u64, TweetEvent))>,
+}
+
+/// Turns each contribution, in one pass, into the records of the three sliding states for each
+/// window length: a record changes at the first tick after the tweet (entering the window) and
+/// again `length` later (leaving it). A hashtag occurrence with a trend baseline of `B` (from
+/// `baselines`, by length) instead ages from the window into the baseline at `length`, one record
+/// for both moves, and leaves the baseline at `length + B`.
 ///
-/// The records of each batch of tweets are consolidated before they go on: tweets of one tick
-/// enter (and leave) at the same time, so a batch holds a language or a popular hashtag many
-/// times over, and one record with the summed multiplicity is far cheaper to exchange and rank.
-fn sliding<'scope, D>(
+/// One operator reads each tweet once: three would each receive a deep copy of every
+/// contribution. The records of each batch of tweets are consolidated before they go on: tweets
+/// of one tick enter (and leave) at the same time, so a batch holds a language or a popular
+/// hashtag many times over, and one record with the summed multiplicity is far cheaper to
+/// exchange and rank.
+fn sliding_states<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
-    name: &str,
-    mut expand: impl FnMut(&Contribution, u64, &mut Vec<(D, u64, isize)>) + 'static,
-) -> Collection<'scope, EventTime, D>
-where
-    D: ExchangeData + Hash,
-{
+    baselines: BTreeMap<u64, u64>,
+) -> SlidingStates<'scope> {
     let ticks = config.ticks.clone();
-    let mut records = Vec::new();
-    let mut consolidated: FxHashMap<(D, EventTime), isize> = FxHashMap::default();
-    contributions
-        .inner
-        .unary(Pipeline, name, move |_, _| {
-            move |input, output| {
-                input.for_each(|capability, tweets| {
-                    for (tweet, time, diff) in tweets.drain(..) {
-                        for &(length, tick) in &ticks {
-                            let enter = enters_at(time, tick);
-                            expand(&tweet, length, &mut records);
-                            for (record, offset, change) in records.drain(..) {
-                                *consolidated.entry((record, enter + offset)).or_default() += change * diff;
+    let mut builder = OperatorBuilder::new(
+        "Sliding: hashtag occurrences, tweets by language, posts and retweets".to_string(),
+        contributions.inner.scope(),
+    );
+    let mut input = builder.new_input(contributions.inner, Pipeline);
+    let (occurrences_output, occurrences) = builder.new_output();
+    let (languages_output, languages) = builder.new_output();
+    let (tweets_output, tweets) = builder.new_output();
+    let mut occurrences_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(occurrences_output);
+    let mut languages_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(languages_output);
+    let mut tweets_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(tweets_output);
+    builder.build(move |_| {
+        let mut occurrence_records = Consolidated::default();
+        let mut language_records = Consolidated::default();
+        let mut tweet_records = Consolidated::default();
+        move |_frontiers| {
+            let (mut occurrences, mut languages, mut tweets) =
+                (occurrences_output.activate(), languages_output.activate(), tweets_output.activate());
+            input.for_each(|capability, contributions| {
+                for (tweet, time, diff) in contributions.drain(..) {
+                    let event = match tweet.retweet_of {
+                        Some(original) => (original, TweetEvent::Retweeted),
+                        None => (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 }),
+                    };
+                    for &(length, tick) in &ticks {
+                        let enter = enters_at(time, tick);
+                        let leave = enter + length;
+                        for hashtag in &tweet.hashtags {
+                            let key = |occurrence| (length, (hashtag.clone(), occurrence));
+                            occurrence_records.add(key(Occurrence::Enters), enter, diff);
+                            match baselines.get(&length) {
+                                Some(baseline) => {
+                                    occurrence_records.add(key(Occurrence::Ages), leave, diff);
+                                    occurrence_records.add(key(Occurrence::LeavesBaseline), leave + baseline, diff);
+                                }
+                                None => occurrence_records.add(key(Occurrence::Enters), leave, -diff),
                             }
                         }
+                        let lang = (length, (tweet.lang.clone(), ()));
+                        language_records.add(lang.clone(), enter, diff);
+                        language_records.add(lang, leave, -diff);
+                        tweet_records.add((length, event.clone()), enter, diff);
+                        tweet_records.add((length, event.clone()), leave, -diff);
                     }
-                    let mut session = output.session(&capability);
-                    for ((record, time), diff) in consolidated.drain() {
-                        if diff != 0 {
-                            session.give((record, time, diff));
-                        }
-                    }
-                });
-            }
-        })
-        .as_collection()
+                }
+                occurrences.session(&capability).give_iterator(occurrence_records.drain());
+                languages.session(&capability).give_iterator(language_records.drain());
+                tweets.session(&capability).give_iterator(tweet_records.drain());
+            });
+        }
+    });
+    SlidingStates {
+        occurrences: occurrences.as_collection(),
+        languages: languages.as_collection(),
+        tweets: tweets.as_collection(),
+    }
+}
+
+/// One sliding state's records of a batch of tweets, their multiplicities summed by record and
+/// time.
+struct Consolidated<D>(FxHashMap<(D, EventTime), isize>);
+
+impl<D> Default for Consolidated<D> {
+    fn default() -> Self {
+        Consolidated(FxHashMap::default())
+    }
+}
+
+impl<D: Hash + Eq> Consolidated<D> {
+    fn add(&mut self, record: D, time: EventTime, diff: isize) {
+        *self.0.entry((record, time)).or_default() += diff;
+    }
+
+    /// Empties the batch: its records as updates, those whose changes cancelled out left out.
+    fn drain(&mut self) -> impl Iterator<Item = (D, EventTime, isize)> + '_ {
+        self.0.drain().filter(|(_, diff)| *diff != 0).map(|((record, time), diff)| (record, time, diff))
+    }
 }
 
 impl<'scope> Views<'scope> {

@@ -9,6 +9,8 @@
 
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
+use crate::symbol::Symbol;
+
 /// The hashtags of `text` in order of appearance, lowercased with Unicode rules; a tag used twice
 /// appears twice.
 ///
@@ -47,6 +49,11 @@ pub fn extract_hashtags(text: &str) -> Vec<String> {
         previous = Some(c);
     }
     hashtags
+}
+
+/// The hashtags of `text`, as [`extract_hashtags`] finds them, interned as the graph keeps them.
+pub fn hashtag_symbols(text: &str) -> Vec<Symbol> {
+    extract_hashtags(text).iter().map(|hashtag| Symbol::new(hashtag)).collect()
 }
 
 /// Whether a hashtag may follow this character. Emoji variation selectors are marks, but

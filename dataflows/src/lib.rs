@@ -7,6 +7,7 @@
 //!
 //! * [`tweet`]: the tweet, its event time, and the graph's input record, its [`Contribution`];
 //! * [`hashtags`]: hashtag extraction by Twitter's rules;
+//! * [`symbol`]: the interned strings hashtags and languages are kept as;
 //! * [`window`]: window specs and which windows hold a moment;
 //! * [`graph`]: the graph itself, from tweets to [`graph::Views`];
 //! * [`top_k`]: the hierarchical top-K reduction the rankings use;
@@ -18,6 +19,7 @@
 pub mod graph;
 pub mod hashtags;
 pub mod publish;
+pub mod symbol;
 pub mod top_k;
 pub mod tweet;
 pub mod views;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::graph::{GraphConfig, TrendConfig};
 use crate::hashtags::extract_hashtags;
+use crate::symbol::Symbol;
 use crate::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TrendingWindow, TweetScore};
 use crate::window::Window;
 use crate::Tweet;
@@ -45,7 +46,17 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
     FinalViews {
         hashtags: hashtags
             .into_iter()
-            .map(|(w, counts)| (w, best(counts.into_iter().map(|(hashtag, count)| HashtagCount { hashtag, count }), k)))
+            .map(|(w, counts)| {
+                (
+                    w,
+                    best(
+                        counts
+                            .into_iter()
+                            .map(|(hashtag, count)| HashtagCount { hashtag: Symbol::from(hashtag), count }),
+                        k,
+                    ),
+                )
+            })
             .collect(),
         tweets: candidates
             .into_iter()
@@ -61,7 +72,13 @@ pub fn final_views(tweets: &[Tweet], config: &GraphConfig) -> FinalViews {
         languages: languages
             .into_iter()
             .map(|(w, counts)| {
-                (w, best(counts.into_iter().map(|(lang, count)| LanguageCount { lang, count }), usize::MAX))
+                (
+                    w,
+                    best(
+                        counts.into_iter().map(|(lang, count)| LanguageCount { lang: Symbol::from(lang), count }),
+                        usize::MAX,
+                    ),
+                )
             })
             .collect(),
         trending,
@@ -94,7 +111,7 @@ fn trending_views(
                 })
                 .map(|(_, tags)| tags.iter().filter(|tag| *tag == hashtag).count() as u64)
                 .sum::<u64>();
-            rows.push(TrendingHashtag::new(hashtag.clone(), *count, in_baseline, length, baseline));
+            rows.push(TrendingHashtag::new(Symbol::new(hashtag), *count, in_baseline, length, baseline));
         }
         if !rows.is_empty() {
             let partial_baseline = first_tweet.is_some_and(|first| baseline_start < first as i128);

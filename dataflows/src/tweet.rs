@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hashtags::extract_hashtags;
+use crate::hashtags::hashtag_symbols;
+use crate::symbol::Symbol;
 
 /// Event time: milliseconds since the Unix epoch, UTC. The graph's timestamps are event times.
 pub type EventTime = u64;
@@ -27,15 +28,16 @@ pub struct Tweet {
 /// What a tweet contributes to the rankings: the graph's input record. It carries the tweet's
 /// hashtags instead of its text: they are extracted once, at the edge, where a job that needs them
 /// too (the stream's `hashtags` topic, its archive) reuses them, and where a source's reading
-/// thread can do the work beside the graph's.
+/// thread can do the work beside the graph's. Its strings are interned [`Symbol`]s: the graph
+/// copies, hashes and compares them over and over.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Contribution {
     /// The tweet's id.
     pub id: u64,
     /// Its language code.
-    pub lang: String,
-    /// Its hashtags, by [`extract_hashtags`], in the order they occur.
-    pub hashtags: Vec<String>,
+    pub lang: Symbol,
+    /// Its hashtags, by [`extract_hashtags`](crate::hashtags::extract_hashtags), in the order they occur.
+    pub hashtags: Vec<Symbol>,
     /// For a retweet, the id of the tweet it retweets.
     pub retweet_of: Option<u64>,
 }
@@ -52,13 +54,13 @@ impl Contribution {
     /// assert_eq!(Contribution::of(tweet).hashtags, ["rust", "rust"]);
     /// ```
     pub fn of(tweet: Tweet) -> Self {
-        let hashtags = extract_hashtags(&tweet.text);
+        let hashtags = hashtag_symbols(&tweet.text);
         Contribution::with_hashtags(tweet, hashtags)
     }
 
-    /// What `tweet` contributes, given its `hashtags` as [`extract_hashtags`] finds them in its
+    /// What `tweet` contributes, given its `hashtags` as [`extract_hashtags`](crate::hashtags::extract_hashtags) finds them in its
     /// text (the caller extracted them already).
-    pub fn with_hashtags(tweet: Tweet, hashtags: Vec<String>) -> Self {
-        Contribution { id: tweet.id, lang: tweet.lang, hashtags, retweet_of: tweet.retweet_of }
+    pub fn with_hashtags(tweet: Tweet, hashtags: Vec<Symbol>) -> Self {
+        Contribution { id: tweet.id, lang: Symbol::new(&tweet.lang), hashtags, retweet_of: tweet.retweet_of }
     }
 }

@@ -9,13 +9,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::symbol::Symbol;
 use crate::window::Window;
 
 /// A hashtag and its occurrences in a window. Ranked by most occurrences, ties by hashtag bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HashtagCount {
     /// The hashtag, lowercased, without its sign.
-    pub hashtag: String,
+    pub hashtag: Symbol,
     /// Its occurrences in the window.
     pub count: u64,
 }
@@ -37,7 +38,7 @@ pub struct TweetScore {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LanguageCount {
     /// The language code as the tweets give it (`und` when none).
-    pub lang: String,
+    pub lang: Symbol,
     /// Tweets in it in the window.
     pub count: u64,
 }
@@ -47,7 +48,7 @@ pub struct LanguageCount {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrendingHashtag {
     /// The hashtag, lowercased, without its sign.
-    pub hashtag: String,
+    pub hashtag: Symbol,
     /// `c`: its occurrences in the window `[E - L, E)`.
     pub count: u64,
     /// `b`: its occurrences in the baseline `[E - L - B, E - L)`.
@@ -79,7 +80,7 @@ pub fn trend_score(count: u64, baseline: u64, length_ms: u64, baseline_ms: u64) 
 
 impl TrendingHashtag {
     /// The row of a hashtag seen `count` times in a window and `baseline` times in its baseline.
-    pub fn new(hashtag: String, count: u64, baseline: u64, length_ms: u64, baseline_ms: u64) -> Self {
+    pub fn new(hashtag: Symbol, count: u64, baseline: u64, length_ms: u64, baseline_ms: u64) -> Self {
         let (expected, score) = trend_score(count, baseline, length_ms, baseline_ms);
         TrendingHashtag { hashtag, count, baseline, expected, score }
     }

@@ -170,6 +170,6 @@ fn retweets_outrank_hashtags_and_credit_the_original() {
         .collect();
     assert_eq!(ranking, vec![(2, 1, 0), (1, 0, 3), (4, 0, 1)]);
     let top: Vec<(String, u64)> =
-        views.hashtags.values().next().expect("one window").iter().map(|h| (h.hashtag.clone(), h.count)).collect();
+        views.hashtags.values().next().expect("one window").iter().map(|h| (h.hashtag.to_string(), h.count)).collect();
     assert_eq!(top, vec![("a".to_string(), 2), ("b".to_string(), 1), ("c".to_string(), 1)]);
 }

@@ -147,7 +147,7 @@ impl WorkerWrites {
                     }
                     if let Some(archive) = archive.as_mut() {
                         let stored = StoredTweet {
-                            hashtags: Some(read.hashtags.clone()),
+                            hashtags: Some(read.hashtags.iter().map(|hashtag| hashtag.to_string()).collect()),
                             ..StoredTweet::new(read.tweet.clone(), read.date_time.clone(), read.ingested_at)
                         };
                         self.archived.fetch_add(archive.push(stored)?, Ordering::Relaxed);

@@ -256,7 +256,7 @@ pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews 
             .exec("SELECT window_end_ms, hashtag, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
             .expect("reading hashtags");
         for (end, hashtag, count) in rows {
-            views.hashtags.entry(window(end)).or_default().push(HashtagCount { hashtag, count });
+            views.hashtags.entry(window(end)).or_default().push(HashtagCount { hashtag: hashtag.into(), count });
         }
         let rows: Vec<(i64, i64, u64, u64)> = conn
             .exec("SELECT window_end_ms, tweet_id, retweets, hashtags FROM view_top_tweets WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
@@ -272,7 +272,7 @@ pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews 
             .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
             .expect("reading languages");
         for (end, lang, count) in rows {
-            views.languages.entry(window(end)).or_default().push(LanguageCount { lang, count });
+            views.languages.entry(window(end)).or_default().push(LanguageCount { lang: lang.into(), count });
         }
         let rows: Vec<mysql::Row> = conn
             .exec(
@@ -286,7 +286,7 @@ pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews 
                 mysql::from_row(row);
             let trending = views.trending.entry(window(end)).or_default();
             trending.partial_baseline = partial;
-            trending.rows.push(TrendingHashtag { hashtag, count, baseline, expected, score });
+            trending.rows.push(TrendingHashtag { hashtag: hashtag.into(), count, baseline, expected, score });
         }
     }
     views

@@ -89,7 +89,8 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
             .iter()
             .map(|row| (row["hashtag"].as_str().unwrap().to_string(), row["count"].as_u64().unwrap()))
             .collect();
-        let stored: Vec<(String, u64)> = speed.hashtags[&window].iter().map(|h| (h.hashtag.clone(), h.count)).collect();
+        let stored: Vec<(String, u64)> =
+            speed.hashtags[&window].iter().map(|h| (h.hashtag.to_string(), h.count)).collect();
         assert_eq!(rows, stored, "{window:?}");
     }
 

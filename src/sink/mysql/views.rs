@@ -97,7 +97,7 @@ impl ViewWriter {
         let (kind, rows): (ViewKind, Vec<Vec<Value>>) = match snapshot {
             Snapshot::Hashtags(r) => (
                 ViewKind::Hashtags,
-                r.rows.iter().map(|row| vec![Value::from(&row.hashtag), Value::from(row.count)]).collect(),
+                r.rows.iter().map(|row| vec![Value::from(row.hashtag.as_str()), Value::from(row.count)]).collect(),
             ),
             Snapshot::Tweets(r) => (
                 ViewKind::Tweets,
@@ -111,7 +111,7 @@ impl ViewWriter {
             ),
             Snapshot::Languages(r) => (
                 ViewKind::Languages,
-                r.rows.iter().map(|row| vec![Value::from(&row.lang), Value::from(row.count)]).collect(),
+                r.rows.iter().map(|row| vec![Value::from(row.lang.as_str()), Value::from(row.count)]).collect(),
             ),
             Snapshot::Trending(r) => (
                 ViewKind::Trending,
@@ -119,7 +119,7 @@ impl ViewWriter {
                     .iter()
                     .map(|row| {
                         vec![
-                            Value::from(&row.hashtag),
+                            Value::from(row.hashtag.as_str()),
                             Value::from(row.count),
                             Value::from(row.baseline),
                             Value::from(row.expected),

@@ -22,7 +22,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use trendflow_dataflows::hashtags::extract_hashtags;
+use trendflow_dataflows::hashtags::hashtag_symbols;
+use trendflow_dataflows::symbol::Symbol;
 use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::{Contribution, EventTime, Tweet};
 
@@ -56,7 +57,7 @@ pub enum SourceEvent<'a> {
 /// A tweet as read from the topic, with what the archive keeps of it.
 pub struct ReadTweet {
     pub tweet: Tweet,
-    pub hashtags: Vec<String>,
+    pub hashtags: Vec<Symbol>,
     /// The `date_time` text the tweet came with, kept as sent.
     pub date_time: String,
     /// The record's timestamp (or the wall clock when it has none), in ms since the epoch.
@@ -304,7 +305,7 @@ impl TweetsReader {
                     counts.duplicates.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                let hashtags = extract_hashtags(&tweet.text);
+                let hashtags = hashtag_symbols(&tweet.text);
                 let read = ReadTweet { tweet, hashtags, date_time, ingested_at: ingestion.at };
                 if !handled {
                     on_event(SourceEvent::Tweet(&read))?;
