@@ -33,6 +33,7 @@ pub struct Baseline {
     latest: EventTime,
     views: FinalViews,
     late: u64,
+    occurrences: u64,
 }
 
 impl Baseline {
@@ -48,6 +49,7 @@ impl Baseline {
             latest: 0,
             views: FinalViews::default(),
             late: 0,
+            occurrences: 0,
         }
     }
 
@@ -60,6 +62,7 @@ impl Baseline {
             return;
         }
         let tags: Vec<u32> = extract_hashtags(&tweet.text).iter().map(|tag| self.tags.intern(tag)).collect();
+        self.occurrences += tags.len() as u64;
         let lang = self.langs.intern(&tweet.lang);
         for spec in &mut self.specs {
             spec.add(&tweet, &tags, lang, watermark.max(tweet.created_at.saturating_sub(self.slack_ms)));
@@ -74,6 +77,11 @@ impl Baseline {
     /// How many tweets arrived behind the watermark.
     pub fn late(&self) -> u64 {
         self.late
+    }
+
+    /// How many hashtag occurrences the tweets taken in held: the events of the hashtag ranking.
+    pub fn occurrences(&self) -> u64 {
+        self.occurrences
     }
 
     /// Ranks the windows still open and returns every window's final views.

@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-/// A finished child process: how long it took, its peak resident memory, and what it printed.
+/// A finished child process: how long it took, the processor time it used (user and system, all
+/// threads), its peak resident memory, and what it printed.
 pub struct ChildRun {
     pub wall: Duration,
+    pub cpu: Duration,
     pub peak_rss_bytes: u64,
     pub stdout: String,
 }
@@ -44,7 +46,9 @@ pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         bail!("{command:?} failed (wait status {status}); its output:\n{stdout}");
     }
-    Ok(ChildRun { wall, peak_rss_bytes: usage.ru_maxrss as u64 * 1024, stdout })
+    let seconds = |time: libc::timeval| Duration::new(time.tv_sec as u64, time.tv_usec as u32 * 1_000);
+    let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    Ok(ChildRun { wall, cpu, peak_rss_bytes: usage.ru_maxrss as u64 * 1024, stdout })
 }
 
 /// The `trendflow` binary of the same build as this benchmark (`cargo build --release` puts both
@@ -103,6 +107,9 @@ mod tests {
         let run = run_measured(Command::new("sh").args(["-c", "echo hello"])).unwrap();
         assert_eq!(run.stdout, "hello\n");
         assert!(run.peak_rss_bytes > 0);
+        let busy =
+            run_measured(Command::new("sh").args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])).unwrap();
+        assert!(busy.cpu > Duration::ZERO && busy.cpu <= busy.wall + Duration::from_millis(50));
         let error = run_measured(Command::new("sh").args(["-c", "echo oops; exit 3"])).err().unwrap().to_string();
         assert!(error.contains("oops"), "{error}");
     }

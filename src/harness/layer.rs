@@ -95,11 +95,9 @@ pub type DrivenSource<C> = Arc<dyn Fn(usize, usize, &mut dyn Feed<C>) -> Result<
 
 /// Where a layer's tweets come from.
 pub enum Source<C> {
-    /// An ordered source, read on the worker's own thread.
-    Ordered(SharedSource),
     /// An ordered source, read on a thread of its own per worker, a bounded queue of batches
     /// ahead of it, where its tweets are reduced to their contributions too.
-    ReadAhead(SharedSource),
+    Ordered(SharedSource),
     Driven(DrivenSource<C>),
 }
 
@@ -258,9 +256,6 @@ pub fn run_layer<C: Send + 'static>(
             };
             let result = match source.as_ref() {
                 Source::Ordered(source) => {
-                    source(index, peers, &mut |tweet| feeder.push_in_order(tweet.created_at, Contribution::of(tweet)))
-                }
-                Source::ReadAhead(source) => {
                     read_ahead(source, index, peers, &mut |time, contribution| feeder.push_in_order(time, contribution))
                 }
                 Source::Driven(source) => source(index, peers, &mut feeder),

@@ -62,7 +62,7 @@ pub fn run(args: BatchArgs) -> Result<()> {
     });
     // Each worker reads its share in event-time order, so nothing it reads later is older.
     let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
-    let run = run_ordered(&plan, timely_config, Source::ReadAhead(source), |snapshot, _| {
+    let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
         let started = Instant::now();
         writer.write(&snapshot)?;
         metrics.written(&snapshot, started.elapsed().as_secs_f64());

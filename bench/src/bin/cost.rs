@@ -39,11 +39,11 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let mut baseline = Baseline::new(&graph, generator.max_disorder_ms());
     generator.share(0, 1).for_each(|tweet| baseline.push(tweet));
-    let late = baseline.late();
+    let (late, occurrences) = (baseline.late(), baseline.occurrences());
     let views = baseline.finish();
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "cost: {} tweets in {seconds:.2} s ({:.0} tweets/s), {} windows, {late} late",
+        "cost: {} tweets in {seconds:.2} s ({:.0} tweets/s), {} windows, {late} late, {occurrences} hashtag occurrences",
         args.tweets,
         args.tweets as f64 / seconds,
         views.window_count()
