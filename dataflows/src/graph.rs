@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
+use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, VecCollection as Collection};
 use rustc_hash::FxHashMap;
 use timely::container::CapacityContainerBuilder;
@@ -410,12 +411,17 @@ pub fn rankings<'scope>(
     });
 
     // A few dozen languages: every one is published, so one worker per window length counts
-    // them, without the buckets that spread a top-K of many items.
-    let languages =
-        fold_top_k(states.languages, 1, usize::MAX, "Count: languages by window length", count, |_, _, lang, count| {
-            (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 })
-        })
-        .map(|((length, _order), row)| (length, row));
+    // them whole, without a first level that spreads a top-K of many items over the workers.
+    let languages = fold_top_k(
+        states.languages,
+        |length, _| length.hashed(),
+        1,
+        usize::MAX,
+        "Count: languages by window length",
+        count,
+        |_, _, lang, count| (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 }),
+    )
+    .map(|((length, _order), row)| (length, row));
 
     // Only the trending view reaches back before its windows: only it needs the earliest tweet.
     let baselines = config.trending.map(|_| Baselines {

@@ -12,24 +12,22 @@
 //! once at the end: with coarse ticks (the batch layer) a popular hashtag gets hundreds of events
 //! per time.
 //!
-//! [`ranked`] runs two levels — within hash buckets of each key, then over the buckets' winners —
-//! so the bulk of the work spreads over all workers while the final merge per key sees at most
-//! `BUCKETS * K` rows.
+//! [`ranked`] runs two levels — every worker ranks the items of each key that hash to it, then one
+//! worker per key ranks the workers' winners — so the bulk of the work spreads over all workers
+//! while the final merge per key sees at most `workers * K` rows. A worker holds one share of a
+//! key, not several: on one worker, the first level is the whole ranking, once per time.
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::EventTime;
-
-/// How many buckets the first level spreads each key's items over.
-const BUCKETS: u64 = 64;
 
 /// Folds each key's events into per-item aggregates and keeps the key's `k` best rows, in two
 /// levels (see the module doc). `fold` applies an event with its multiplicity to an aggregate;
@@ -70,13 +68,12 @@ where
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
 {
-    let bucketed = events.map(|(key, (item, event))| ((key, item.hashed() % BUCKETS), (item, event)));
-    let bucket_row =
-        move |(key, _bucket): &(K, u64), order: usize, item: &I, aggregate: &A| row(key, order, item, aggregate);
-    let winners = fold_top_k(bucketed, orders, k, &format!("{name} by bucket"), fold, bucket_row)
-        .map(|(((key, _bucket), order), row)| ((key, order), (row, ())));
+    let by_item = |_: &K, item: &I| item.hashed();
+    let winners = fold_top_k(events, by_item, orders, k, &format!("{name}, each worker's share"), fold, row)
+        .map(|((key, order), row)| ((key, order), (row, ())));
     fold_top_k(
         winners,
+        |key, _| key.hashed(),
         1,
         k,
         name,
@@ -120,10 +117,13 @@ where
     )
 }
 
-/// One level of [`ranked_in_orders`]: each key is handled by one worker, chosen by the key's
-/// hash, and its rows of each of `orders` rankings come out keyed by `(key, order)`.
+/// One level of [`ranked_in_orders`]: each event goes to the worker that `route(key, item)` picks
+/// (modulo the worker count), which ranks the items of each key it receives; their rows of each of
+/// `orders` rankings come out keyed by `(key, order)`. Routing by the key alone ranks each key
+/// whole on one worker.
 pub fn fold_top_k<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
+    route: impl Fn(&K, &I) -> u64 + 'static,
     orders: usize,
     k: usize,
     name: &str,
@@ -137,7 +137,7 @@ where
     A: Default + PartialEq + 'static,
     R: ExchangeData,
 {
-    let pact = Exchange::new(|((key, _), _, _): &((K, (I, E)), EventTime, isize)| key.hashed());
+    let pact = Exchange::new(move |((key, (item, _)), _, _): &((K, (I, E)), EventTime, isize)| route(key, item));
     events
         .inner
         .unary_frontier(pact, name, move |_, _| {
@@ -249,9 +249,8 @@ struct Ranking<I, A, R> {
 /// below it (its row depends on its aggregate alone). Only when fewer than `k` such rows are left
 /// does the ranking take all of the key's items again.
 struct Order<I, R> {
-    /// The best rows, best first, with their items and the items' hashes: whether a kept row's
-    /// item was touched is then a comparison of integers, not a lookup of the item.
-    kept: Vec<(R, I, u64)>,
+    /// The best rows, best first, with their items.
+    kept: Vec<(R, I)>,
     /// Whether `kept` holds the row of every item that has one.
     complete: bool,
     published: Vec<R>,
@@ -296,9 +295,8 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
     /// `capacity` in each, and forgets items back at the default aggregate (which must have no
     /// row). `row(order, item, aggregate)` is an item's row in a ranking.
     fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A) -> Option<R>) {
-        let touched: Vec<(&I, u64)> = self.touched.iter().map(|item| (item, FxBuildHasher.hash_one(item))).collect();
         for (index, order) in self.orders.iter_mut().enumerate() {
-            order.settle(&self.aggregates, &touched, k, capacity, |item, aggregate| row(index, item, aggregate));
+            order.settle(&self.aggregates, &self.touched, k, capacity, |item, aggregate| row(index, item, aggregate));
         }
         for item in self.touched.drain(..) {
             let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
@@ -311,53 +309,78 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
 }
 
 impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
+    /// Merges the rows of the `touched` items into the kept rows. Every kept item is in
+    /// `aggregates` (an item is forgotten only after every ranking settled it), and is marked
+    /// touched there when its row may have moved.
     fn settle<A>(
         &mut self,
         aggregates: &FxHashMap<I, Aggregate<A>>,
-        touched: &[(&I, u64)],
+        touched: &[I],
         k: usize,
         capacity: usize,
         row: impl Fn(&I, &A) -> Option<R>,
     ) {
-        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _, _)| row.clone()) };
-        let was_touched =
-            |item: &I, hash: u64| touched.iter().any(|(other, other_hash)| *other_hash == hash && *other == item);
-        let mut candidates: Vec<(R, I, u64)> = std::mem::take(&mut self.kept);
-        candidates.retain(|(_, item, hash)| !was_touched(item, *hash));
-        for &(item, hash) in touched {
-            if let Some(row) = aggregates.get(item).and_then(|aggregate| row(item, &aggregate.value)) {
-                candidates.push((row, item.clone(), hash));
+        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _)| row.clone()) };
+        let mut kept: Vec<(R, I)> = std::mem::take(&mut self.kept);
+        kept.retain(|(_, item)| !aggregates.get(item).is_some_and(|aggregate| aggregate.touched));
+        let mut moved = Vec::new();
+        for item in touched {
+            let Some(row) = aggregates.get(item).and_then(|aggregate| row(item, &aggregate.value)) else { continue };
+            // Below the boundary, an item neither kept nor touched may rank above this row: it
+            // cannot be kept. Most touched items of a long tail stop here, unsorted.
+            if boundary.as_ref().is_none_or(|boundary| row <= *boundary) {
+                moved.push((row, item.clone()));
             }
         }
-        let mut exact = match &boundary {
-            None => candidates.len(),
-            Some(boundary) => candidates.iter().filter(|(row, _, _)| row <= boundary).count(),
-        };
-        let mut complete = boundary.is_none();
-        if exact < k && !complete {
-            candidates = aggregates
+        let exact = kept.len() + moved.len();
+        if exact < k && boundary.is_some() {
+            let all: Vec<(R, I)> = aggregates
                 .iter()
-                .filter_map(|(item, aggregate)| {
-                    row(item, &aggregate.value).map(|row| (row, item.clone(), FxBuildHasher.hash_one(item)))
-                })
+                .filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item.clone())))
                 .collect();
-            exact = candidates.len();
-            complete = true;
+            self.complete = all.len() <= capacity;
+            self.kept = best_of(all, capacity);
+            return;
         }
-        let keep = exact.min(capacity);
-        self.complete = complete && candidates.len() <= keep;
-        if keep > 0 && candidates.len() > keep {
-            candidates.select_nth_unstable_by(keep - 1, |a, b| a.0.cmp(&b.0));
-        }
-        candidates.truncate(keep);
-        candidates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.kept = candidates;
+        // The untouched kept rows are still in order: only the moved rows need sorting.
+        moved.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.kept = merge_sorted(kept, moved, capacity);
+        self.complete = boundary.is_none() && exact <= capacity;
     }
 
     /// The best `k` rows, best first.
     fn best(&self, k: usize) -> impl Iterator<Item = &R> {
-        self.kept.iter().take(k).map(|(row, _, _)| row)
+        self.kept.iter().take(k).map(|(row, _)| row)
     }
+}
+
+/// The best `capacity` of `rows`, best first.
+fn best_of<R: Ord, I>(mut rows: Vec<(R, I)>, capacity: usize) -> Vec<(R, I)> {
+    if capacity > 0 && rows.len() > capacity {
+        rows.select_nth_unstable_by(capacity - 1, |a, b| a.0.cmp(&b.0));
+    }
+    rows.truncate(capacity);
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+/// The first `capacity` rows of two sorted lists, merged in order.
+fn merge_sorted<R: Ord, I>(first: Vec<(R, I)>, second: Vec<(R, I)>, capacity: usize) -> Vec<(R, I)> {
+    let mut merged = Vec::with_capacity((first.len() + second.len()).min(capacity));
+    let (mut first, mut second) = (first.into_iter().peekable(), second.into_iter().peekable());
+    while merged.len() < capacity {
+        let next = match (first.peek(), second.peek()) {
+            (Some(a), Some(b)) if a.0 <= b.0 => first.next(),
+            (Some(_), Some(_)) => second.next(),
+            (Some(_), None) => first.next(),
+            (None, _) => second.next(),
+        };
+        match next {
+            Some(row) => merged.push(row),
+            None => break,
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -374,6 +397,14 @@ mod tests {
         assert!(changes([1, 3, 5, 7].iter(), [2, 3, 7, 8].iter(), |row, diff| seen.push((*row, diff))));
         assert_eq!(seen, [(1, -1), (2, 1), (5, -1), (8, 1)]);
         assert!(!changes([1, 3].iter(), [1, 3].iter(), |_, _| panic!("no change")));
+    }
+
+    #[test]
+    fn merging_keeps_order_and_capacity() {
+        let rows = |rows: &[u8]| rows.iter().map(|row| (*row, ())).collect::<Vec<_>>();
+        assert_eq!(merge_sorted(rows(&[1, 4, 6]), rows(&[2, 3, 9]), 5), rows(&[1, 2, 3, 4, 6]));
+        assert_eq!(merge_sorted(rows(&[]), rows(&[2]), 5), rows(&[2]));
+        assert_eq!(best_of(rows(&[5, 1, 4, 2]), 2), rows(&[1, 2]));
     }
 
     proptest! {
