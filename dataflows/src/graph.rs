@@ -384,7 +384,7 @@ pub fn rankings<'scope>(
         Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
         None => BTreeMap::new(),
     };
-    let states = sliding_states(contributions.clone(), config, baselines.clone());
+    let states = sliding_states(contributions, config, baselines.clone());
     let min_count = config.trending.map(|trend| trend.min_count());
     let rows = baselines.clone();
     let ranked_hashtags = ranked_in_orders(
@@ -425,7 +425,7 @@ pub fn rankings<'scope>(
 
     // Only the trending view reaches back before its windows: only it needs the earliest tweet.
     let baselines = config.trending.map(|_| Baselines {
-        earliest: earliest_event(&contributions),
+        earliest: earliest_event(states.batch_times),
         earlier_input: config.earlier_input,
         lengths: baselines,
     });
@@ -437,20 +437,19 @@ pub fn rankings<'scope>(
 
 /// The earliest event time of the whole input, sent to every worker at that time once no earlier
 /// tweet can come: whether a trending window's baseline reaches back before the input starts.
-/// Each worker sends on its own earliest time once its input frontier has passed it, so the
+/// It reads the earliest time of each batch of tweets, as [`sliding_states`] passes them on, and
+/// each worker sends on its own earliest time once its input frontier has passed it, so the
 /// operator's output is a record per worker, however long the stream.
 fn earliest_event<'scope>(
-    contributions: &Collection<'scope, EventTime, Contribution>,
+    batch_times: StreamVec<'scope, EventTime, EventTime>,
 ) -> StreamVec<'scope, EventTime, EventTime> {
-    contributions
-        .inner
-        .clone()
+    batch_times
         .unary_frontier(Pipeline, "Earliest: first event time", |capability, _| {
             let mut held = Some(capability);
             let mut earliest: Option<EventTime> = None;
             move |(input, frontier), output| {
-                input.for_each(|_, updates| {
-                    for (_, time, _) in updates.drain(..) {
+                input.for_each(|_, times| {
+                    for time in times.drain(..) {
                         earliest = Some(earliest.map_or(time, |earliest| earliest.min(time)));
                     }
                 });
@@ -547,6 +546,9 @@ struct SlidingStates<'scope> {
     occurrences: Collection<'scope, EventTime, (u64, (Symbol, Occurrence))>,
     languages: Collection<'scope, EventTime, (u64, (Symbol, ()))>,
     tweets: Collection<'scope, EventTime, (u64, (u64, TweetEvent))>,
+    /// With trending, the earliest event time of each batch of tweets, at that time: what
+    /// [`earliest_event`] needs, without a copy of every contribution.
+    batch_times: StreamVec<'scope, EventTime, EventTime>,
 }
 
 /// Turns each contribution, in one pass, into the records of the three sliding states for each
@@ -574,9 +576,12 @@ fn sliding_states<'scope>(
     let (occurrences_output, occurrences) = builder.new_output();
     let (languages_output, languages) = builder.new_output();
     let (tweets_output, tweets) = builder.new_output();
+    let (batch_times_output, batch_times) = builder.new_output();
     let mut occurrences_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(occurrences_output);
     let mut languages_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(languages_output);
     let mut tweets_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(tweets_output);
+    let mut batch_times_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(batch_times_output);
+    let trending = !baselines.is_empty();
     builder.build(move |_| {
         let mut occurrence_records = Consolidated::default();
         let mut language_records = Consolidated::default();
@@ -584,7 +589,12 @@ fn sliding_states<'scope>(
         move |_frontiers| {
             let (mut occurrences, mut languages, mut tweets) =
                 (occurrences_output.activate(), languages_output.activate(), tweets_output.activate());
+            let mut batch_times = batch_times_output.activate();
             input.for_each(|capability, contributions| {
+                if let Some(earliest) = contributions.iter().map(|(_, time, _)| *time).min().filter(|_| trending) {
+                    let at = capability.delayed(&earliest, batch_times.output_index());
+                    batch_times.session(&at).give(earliest);
+                }
                 for (tweet, time, diff) in contributions.drain(..) {
                     let event = match tweet.retweet_of {
                         Some(original) => (original, TweetEvent::Retweeted),
@@ -621,6 +631,7 @@ fn sliding_states<'scope>(
         occurrences: occurrences.as_collection(),
         languages: languages.as_collection(),
         tweets: tweets.as_collection(),
+        batch_times,
     }
 }
 

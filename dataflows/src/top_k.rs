@@ -263,9 +263,12 @@ struct Aggregate<A> {
 }
 
 /// How many rows a ranking keeps in order to output `k`: the slack lets most times go by without
-/// ranking all of a key's items again.
+/// ranking all of a key's items again. Trending scores move every row at every tick, so its
+/// ranking loses kept rows fast: with a slack of 16 rows rather than 48, re-ranking every item
+/// took a tenth of the worker's time with the trending view, and the standard specs' stream ran
+/// about 8% slower with it (a few % without it).
 fn kept_rows(k: usize) -> usize {
-    k.saturating_add(k.max(16))
+    k.saturating_add(k.max(48))
 }
 
 impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A, R> {
