@@ -3,6 +3,7 @@
 //!
 //! Each program under `src/bin` is one scenario; `README.md` has the commands and the figures.
 
+pub mod broker_baseline;
 pub mod cost;
 pub mod open_loop;
 pub mod plot;

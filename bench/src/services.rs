@@ -6,6 +6,7 @@ use std::process::{Child, Command};
 
 use anyhow::{bail, Context, Result};
 use mysql::prelude::Queryable;
+use trendflow::kafka::{KafkaArgs, KafkaConfig};
 use trendflow::service_env::{self, point_at};
 
 use crate::trendflow_binary;
@@ -82,6 +83,17 @@ impl Run {
         let mut command = Command::new(&self.trendflow);
         point_at(command.args(args), &self.url, &self.brokers, &self.prefix);
         command
+    }
+
+    /// The broker and this run's topics, for a client of the benchmark's own.
+    pub fn kafka(&self) -> Result<KafkaConfig> {
+        let args = KafkaArgs {
+            brokers: self.brokers.clone(),
+            settings: Vec::new(),
+            topic_prefix: self.prefix.clone(),
+            kafka_wait_secs: 10,
+        };
+        args.config()
     }
 
     /// Runs a `trendflow` command to completion and returns its standard output.

@@ -36,28 +36,35 @@ pub struct Latencies {
     pub emitted: Histogram<u64>,
     /// Until the stream consumed the tweet: the producer's and the broker's share of it.
     pub consumed: Histogram<u64>,
+    /// From the moment the stream consumed the tweet until every ranking including it was
+    /// computed: trendflow's own share.
+    pub own: Histogram<u64>,
 }
 
 impl Latencies {
     pub fn new() -> Self {
-        Latencies { emitted: new_histogram(), consumed: new_histogram() }
+        Latencies { emitted: new_histogram(), consumed: new_histogram(), own: new_histogram() }
     }
 
     /// Adds another worker's latencies.
     pub fn add(&mut self, other: &Latencies) -> Result<()> {
         self.emitted.add(&other.emitted).context("merging latency histograms")?;
-        self.consumed.add(&other.consumed).context("merging latency histograms")
+        self.consumed.add(&other.consumed).context("merging latency histograms")?;
+        self.own.add(&other.own).context("merging latency histograms")
     }
 
-    /// The end-to-end [`summary`], with the consumed one under `consumed`, the end-to-end
-    /// [`percentile_curve`] under `percentile_curve_ms`, and both histograms in full
-    /// (`histogram_us`, see [`histogram_json`]) so that several runs can be merged.
+    /// The end-to-end [`summary`], with the consumed one under `consumed` and trendflow's own
+    /// share under `own`, the end-to-end [`percentile_curve`] under `percentile_curve_ms`, and
+    /// every histogram in full (`histogram_us`, see [`histogram_json`]) so that several runs can
+    /// be merged.
     pub fn report(&self) -> Value {
         let mut report = summary(&self.emitted);
         report["percentile_curve_ms"] = json!(percentile_curve(&self.emitted));
         report["histogram_us"] = histogram_json(&self.emitted);
         report["consumed"] = summary(&self.consumed);
         report["consumed"]["histogram_us"] = histogram_json(&self.consumed);
+        report["own"] = summary(&self.own);
+        report["own"]["histogram_us"] = histogram_json(&self.own);
         report
     }
 
@@ -66,6 +73,7 @@ impl Latencies {
         Some(Latencies {
             emitted: histogram_from_json(&report["histogram_us"])?,
             consumed: histogram_from_json(&report["consumed"]["histogram_us"])?,
+            own: histogram_from_json(&report["own"]["histogram_us"])?,
         })
     }
 
@@ -74,13 +82,15 @@ impl Latencies {
         let ms =
             |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
         format!(
-            "latency over {} tweets: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms)",
+            "latency over {} tweets: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms; consumed to ranked p50 {:.1} ms, p99 {:.1} ms)",
             self.emitted.len(),
             ms(&self.emitted, 50.0),
             ms(&self.emitted, 99.0),
             self.emitted.max() as f64 / 1_000.0,
             ms(&self.consumed, 50.0),
             ms(&self.consumed, 99.0),
+            ms(&self.own, 50.0),
+            ms(&self.own, 99.0),
         )
     }
 }
@@ -98,9 +108,9 @@ pub struct LatencyRecorder {
     /// Tweets of event time before this are not measured: the warm-up.
     measure_from: Option<EventTime>,
     warmup_ms: u64,
-    /// When the tweets not yet in every ranking started (µs since the Unix epoch), by the tick
-    /// they enter at.
-    waiting: BTreeMap<EventTime, Vec<u64>>,
+    /// When the tweets not yet in every ranking started and when they were fed (µs since the
+    /// Unix epoch), by the tick they enter at.
+    waiting: BTreeMap<EventTime, Vec<(u64, u64)>>,
     latencies: Latencies,
 }
 
@@ -123,7 +133,7 @@ impl LatencyRecorder {
     pub fn fed_since(&mut self, time: EventTime, started_us: u64, now_us: u64) {
         let in_warmup = self.warmup_ms > 0 && time < *self.measure_from.get_or_insert(time + self.warmup_ms);
         if !in_warmup {
-            self.waiting.entry(self.graph.enters_at(time)).or_default().push(started_us);
+            self.waiting.entry(self.graph.enters_at(time)).or_default().push((started_us, now_us));
             self.latencies.consumed.saturating_record(latency_us(started_us, now_us));
         }
     }
@@ -136,14 +146,15 @@ impl LatencyRecorder {
             Some(frontier) => self.waiting.split_off(&frontier),
             None => BTreeMap::new(),
         };
-        for started_us in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
+        for (started_us, fed_us) in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
             self.latencies.emitted.saturating_record(latency_us(started_us, now_us));
+            self.latencies.own.saturating_record(latency_us(fed_us, now_us));
         }
     }
 
     /// When the longest-waiting tweet of the earliest tick started, if any tweet waits.
     pub fn oldest_waiting_us(&self) -> Option<u64> {
-        self.waiting.values().next().and_then(|started| started.iter().min().copied())
+        self.waiting.values().next().and_then(|started| started.iter().map(|(started_us, _)| *started_us).min())
     }
 
     /// The latencies recorded so far.
@@ -220,6 +231,8 @@ mod tests {
         latencies.emitted_before(Some(1_000_011), 1_000_030_000);
         assert_eq!(latencies.latencies().emitted.len(), 1);
         assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 27_000));
+        // Its own share runs from its feeding (1_000_004_000 µs) to the rankings.
+        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 26_000));
         latencies.emitted_before(None, 1_000_052_000);
         assert_eq!(latencies.latencies().emitted.len(), 2);
         assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 40_000));
@@ -259,6 +272,8 @@ mod tests {
         assert!((1_490.0..1_510.0).contains(&p50), "{report}");
         assert!(report["p99_ms"].as_f64().unwrap() > p50);
         assert_eq!(report["consumed"]["p99_ms"], 0.5);
+        assert_eq!(report["own"]["tweets"], 1_000);
+        assert!((1_490.0..1_510.0).contains(&report["own"]["p50_ms"].as_f64().unwrap()), "{report}");
         // The report holds the histograms in full: read back, they give the same report.
         let read_back = Latencies::from_report(&report).unwrap();
         assert_eq!(read_back.report(), report);

@@ -6,8 +6,11 @@
 //! * **Through the broker** (`--through-broker`): `trendflow produce --live --rate R` sends
 //!   generated tweets stamped with the moment each is due into topics of their own, and
 //!   `trendflow stream --latency-report` (lateness 0, no archive) measures each from that stamp to
-//!   its rankings: producer, broker, consumer and graph. Needs `scripts/mysql.sh` and
-//!   `scripts/kafka.sh`.
+//!   its rankings: producer, broker, consumer and graph. Beside it, at each rate, the broker's
+//!   own latency with no trendflow in it (`trendflow_bench::broker_baseline`: the same records,
+//!   schedule and client settings, produced and consumed by plain librdkafka clients), and what
+//!   trendflow adds to it; and trendflow's own share, from consuming a tweet to its rankings.
+//!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
 //! `bench/results/latency[-broker]-wW.json` and the percentile curves to the `.svg`
@@ -27,6 +30,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
 use trendflow::jobs::graph_args::ViewArgs;
+use trendflow_bench::broker_baseline::round_trip;
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
 use trendflow_bench::services::{wait, ServiceArgs, Services};
@@ -79,6 +83,10 @@ struct RateRun {
     emitted: Histogram<u64>,
     /// Through the broker: latencies until the stream consumed the tweet.
     consumed: Option<Histogram<u64>>,
+    /// Through the broker: from the stream consuming the tweet to its rankings.
+    own: Option<Histogram<u64>>,
+    /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
+    broker: Option<Histogram<u64>>,
     /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
     saturated: bool,
 }
@@ -86,8 +94,12 @@ struct RateRun {
 impl RateRun {
     fn merge(&mut self, other: RateRun) -> Result<()> {
         self.emitted.add(&other.emitted)?;
-        if let (Some(consumed), Some(other)) = (self.consumed.as_mut(), &other.consumed) {
-            consumed.add(other)?;
+        for (mine, theirs) in
+            [(&mut self.consumed, &other.consumed), (&mut self.own, &other.own), (&mut self.broker, &other.broker)]
+        {
+            if let (Some(mine), Some(theirs)) = (mine.as_mut(), theirs) {
+                mine.add(theirs)?;
+            }
         }
         self.saturated |= other.saturated;
         Ok(())
@@ -126,9 +138,19 @@ fn main() -> Result<()> {
             print!("  {:>8.2}", ms(&format!("{name}_ms")));
         }
         print!("  {:>8.2}", ms("max_ms"));
-        if let Some(consumed) = &run.consumed {
-            let ms = |percentile: f64| consumed.value_at_percentile(percentile) as f64 / 1_000.0;
-            print!("  (consumed after p50 {:.2}, p99 {:.2})", ms(50.0), ms(99.0));
+        if let (Some(consumed), Some(own), Some(broker)) = (&run.consumed, &run.own, &run.broker) {
+            let ms = |histogram: &Histogram<u64>, percentile: f64| {
+                histogram.value_at_percentile(percentile) as f64 / 1_000.0
+            };
+            print!(
+                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
+                ms(consumed, 50.0),
+                ms(consumed, 99.0),
+                ms(own, 99.0),
+                ms(broker, 50.0),
+                ms(broker, 99.0),
+                ms(&run.emitted, 99.0) - ms(broker, 99.0)
+            );
         }
         println!("  {}", if run.saturated { "saturated" } else { "" });
         if !run.saturated && ms("p99_ms") < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
@@ -139,8 +161,13 @@ fn main() -> Result<()> {
         if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
             result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
-        if let Some(consumed) = &run.consumed {
+        if let (Some(consumed), Some(own), Some(broker)) = (&run.consumed, &run.own, &run.broker) {
             result["consumed"] = latency_summary(consumed);
+            result["own_share"] = latency_summary(own);
+            result["broker_alone"] = latency_summary(broker);
+            let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
+            result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
+            result["p99_vs_broker"] = json!(p99(&run.emitted) / p99(broker));
         }
         result["percentile_curve_ms"] = json!(curve);
         runs.push(result);
@@ -221,7 +248,7 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         warmup: Duration::from_secs(args.warmup),
     }
     .run()?;
-    Ok(RateRun { emitted: run.histogram, consumed: None, saturated: run.saturated })
+    Ok(RateRun { emitted: run.histogram, consumed: None, own: None, broker: None, saturated: run.saturated })
 }
 
 /// One rate end to end: a stream with a latency report on topics of this attempt's own (the
@@ -257,7 +284,17 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         bail!("the stream measured no tweets at {rate} tweets/s");
     }
     let saturated = latencies.emitted.max() > GIVE_UP.as_micros() as u64;
-    Ok(RateRun { emitted: latencies.emitted, consumed: Some(latencies.consumed), saturated })
+    // The broker alone, on topics of its own, right after: the same load, the same broker state.
+    let baseline = services.fresh(&format!("brokerr{}r{attempt}", rate as u64), partitions(args))?;
+    let broker =
+        round_trip(&baseline.kafka()?, rate, Duration::from_secs(args.warmup), Duration::from_secs(args.seconds))?;
+    Ok(RateRun {
+        emitted: latencies.emitted,
+        consumed: Some(latencies.consumed),
+        own: Some(latencies.own),
+        broker: Some(broker),
+        saturated,
+    })
 }
 
 fn partitions(args: &Args) -> u32 {
