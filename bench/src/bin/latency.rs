@@ -70,6 +70,10 @@ struct Args {
     /// With --through-broker: partitions of the tweets topic (default: one per worker).
     #[arg(long)]
     partitions: Option<u32>,
+    /// With --through-broker: the stream publishes no `hashtags` topic (what that topic costs
+    /// is the difference).
+    #[arg(long)]
+    no_hashtags_topic: bool,
     #[command(flatten)]
     services: ServiceArgs,
 }
@@ -178,7 +182,12 @@ fn main() -> Result<()> {
         Some(rate) => println!("highest rate with p99 under {P99_BOUND_MS} ms: {} tweets/s", format_number(rate)),
         None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
     }
-    let name = format!("latency{}-w{}", if args.through_broker { "-broker" } else { "" }, args.workers);
+    let name = format!(
+        "latency{}{}-w{}",
+        if args.through_broker { "-broker" } else { "" },
+        if args.no_hashtags_topic { "-no-hashtags-topic" } else { "" },
+        args.workers
+    );
     let results = write_results(
         &name,
         &json!({
@@ -186,6 +195,7 @@ fn main() -> Result<()> {
             "machine": machine,
             "workers": args.workers,
             "partitions": args.through_broker.then(|| partitions(&args)),
+            "hashtags_topic": args.through_broker.then_some(!args.no_hashtags_topic),
             "tick_ms": args.tick,
             "windows": args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
             "top": args.views.top,
@@ -268,6 +278,9 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         stream_args.extend(["--window", window]);
     }
     stream_args.extend(["--top", &top]);
+    if args.no_hashtags_topic {
+        stream_args.push("--no-hashtags-topic");
+    }
     let stream = run.command(&stream_args).stdout(Stdio::piped()).spawn().context("starting the stream")?;
     // Let the stream connect first: its start-up would otherwise eat into the warm-up.
     std::thread::sleep(Duration::from_secs(2));

@@ -140,8 +140,9 @@ pub struct TweetsReader {
 /// How many messages a worker reads before it lets the graph catch up.
 const BURST: usize = 8_192;
 
-/// How long a worker with no new input lets the dataflow sleep before it looks again: the
-/// latency the input sees at worst, against the CPU an idle job burns.
+/// How long a worker with no new input lets the dataflow sleep before it looks again, unless a
+/// message wakes it first: what an idle job's own work (publishing closed windows, idle
+/// partitions' watermarks) waits at worst, against the CPU it burns.
 const MAX_PARK: Duration = Duration::from_millis(5);
 
 /// How far, in event time, a partition may run ahead of the published rankings (beyond the
@@ -186,13 +187,18 @@ impl TweetsReader {
         let kafka = &self.kafka;
         let topic = kafka.topic(Topic::Tweets);
         let consumer = Arc::new(assign(kafka, &topic, &owned, &self.resume.offsets)?);
+        // A message arriving while the worker is parked (for at most MAX_PARK) wakes it at once:
+        // the idle wait is otherwise part of every tweet's latency.
+        let worker_thread = std::thread::current();
         let queues: Vec<(i32, PartitionQueue<DefaultConsumerContext>)> = owned
             .iter()
             .map(|&partition| {
-                let queue = consumer.split_partition_queue(&topic, partition);
-                queue
-                    .map(|queue| (partition, queue))
-                    .ok_or_else(|| anyhow!("no partition {partition} of '{topic}' to read"))
+                let mut queue = consumer
+                    .split_partition_queue(&topic, partition)
+                    .ok_or_else(|| anyhow!("no partition {partition} of '{topic}' to read"))?;
+                let waiting = worker_thread.clone();
+                queue.set_nonempty_callback(move || waiting.unpark());
+                Ok((partition, queue))
             })
             .collect::<Result<_>>()?;
         let mut marks = PartitionWatermarks::new(&owned, self.lateness_ms, self.idle_after, Instant::now());
