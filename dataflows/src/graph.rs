@@ -573,14 +573,10 @@ fn sliding_states<'scope>(
         contributions.inner.scope(),
     );
     let mut input = builder.new_input(contributions.inner, Pipeline);
-    let (occurrences_output, occurrences) = builder.new_output();
-    let (languages_output, languages) = builder.new_output();
-    let (tweets_output, tweets) = builder.new_output();
-    let (batch_times_output, batch_times) = builder.new_output();
-    let mut occurrences_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(occurrences_output);
-    let mut languages_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(languages_output);
-    let mut tweets_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(tweets_output);
-    let mut batch_times_output = OutputBuilder::<_, CapacityContainerBuilder<Vec<_>>>::from(batch_times_output);
+    let (mut occurrences_output, occurrences) = vec_output(&mut builder);
+    let (mut languages_output, languages) = vec_output(&mut builder);
+    let (mut tweets_output, tweets) = vec_output(&mut builder);
+    let (mut batch_times_output, batch_times) = vec_output(&mut builder);
     let trending = !baselines.is_empty();
     builder.build(move |_| {
         let mut occurrence_records = Consolidated::default();
@@ -591,7 +587,8 @@ fn sliding_states<'scope>(
                 (occurrences_output.activate(), languages_output.activate(), tweets_output.activate());
             let mut batch_times = batch_times_output.activate();
             input.for_each(|capability, contributions| {
-                if let Some(earliest) = contributions.iter().map(|(_, time, _)| *time).min().filter(|_| trending) {
+                let earliest = trending.then(|| contributions.iter().map(|(_, time, _)| *time).min()).flatten();
+                if let Some(earliest) = earliest {
                     let at = capability.delayed(&earliest, batch_times.output_index());
                     batch_times.session(&at).give(earliest);
                 }
@@ -633,6 +630,17 @@ fn sliding_states<'scope>(
         tweets: tweets.as_collection(),
         batch_times,
     }
+}
+
+/// An output of an operator that gathers its records in vectors.
+type VecOutput<D> = OutputBuilder<EventTime, CapacityContainerBuilder<Vec<D>>>;
+
+/// A new output of `builder` whose records are gathered in vectors, and its stream.
+fn vec_output<'scope, D: Clone + 'static>(
+    builder: &mut OperatorBuilder<'scope, EventTime>,
+) -> (VecOutput<D>, StreamVec<'scope, EventTime, D>) {
+    let (output, stream) = builder.new_output();
+    (OutputBuilder::from(output), stream)
 }
 
 /// One sliding state's records of a batch of tweets, their multiplicities summed by record and

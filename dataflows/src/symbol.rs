@@ -111,12 +111,6 @@ impl Deref for Symbol {
     }
 }
 
-impl AsRef<str> for Symbol {
-    fn as_ref(&self) -> &str {
-        &self.name
-    }
-}
-
 impl From<&str> for Symbol {
     fn from(name: &str) -> Self {
         Symbol::new(name)
