@@ -17,7 +17,8 @@
 //! while the final merge per key sees at most `workers * K` rows. A worker holds one share of a
 //! key, not several: on one worker, the first level is the whole ranking, once per time.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
@@ -141,7 +142,7 @@ where
     events
         .inner
         .unary_frontier(pact, name, move |_, _| {
-            let mut pending: BTreeMap<EventTime, Vec<(K, I, E, isize)>> = BTreeMap::new();
+            let mut pending: Pending<(K, I, E, isize)> = Pending::default();
             // A capability at or before every pending time, to emit each time's changes at it.
             let mut held: Option<Capability<EventTime>> = None;
             let mut keys: FxHashMap<K, Ranking<I, A, R>> = FxHashMap::default();
@@ -153,12 +154,12 @@ where
                         }
                     }
                     for ((key, (item, event)), time, diff) in updates.drain(..) {
-                        pending.entry(time).or_default().push((key, item, event, diff));
+                        pending.push(time, (key, item, event, diff));
                     }
                 });
                 let Some(capability) = held.as_mut() else { return };
-                while let Some(entry) = pending.first_entry().filter(|entry| !frontier.less_equal(entry.key())) {
-                    let (time, updates) = entry.remove_entry();
+                while let Some(time) = pending.first().filter(|time| !frontier.less_equal(time)) {
+                    let updates = pending.take(time);
                     // The keys whose rankings this time touches, each once: a ranking's touched items
                     // are settled at the end of every time, so its first touch in this one finds none.
                     let mut changed = Vec::new();
@@ -191,13 +192,51 @@ where
                         }
                     }
                 }
-                match pending.keys().next() {
-                    Some(first) => capability.downgrade(first),
+                match pending.first() {
+                    Some(first) => capability.downgrade(&first),
                     None => held = None,
                 }
             }
         })
         .as_collection()
+}
+
+/// Records waiting for their time. With a trend baseline a record may wait thirteen hours, so
+/// the queue holds tens of thousands of times: a hash map files each record at its time, and a
+/// heap of the times gives them back in order (an ordered map took a tree search per record).
+struct Pending<T> {
+    by_time: FxHashMap<EventTime, Vec<T>>,
+    times: BinaryHeap<Reverse<EventTime>>,
+}
+
+impl<T> Default for Pending<T> {
+    fn default() -> Self {
+        Pending { by_time: FxHashMap::default(), times: BinaryHeap::new() }
+    }
+}
+
+impl<T> Pending<T> {
+    fn push(&mut self, time: EventTime, record: T) {
+        self.by_time
+            .entry(time)
+            .or_insert_with(|| {
+                self.times.push(Reverse(time));
+                Vec::new()
+            })
+            .push(record);
+    }
+
+    /// The earliest time with records waiting.
+    fn first(&self) -> Option<EventTime> {
+        self.times.peek().map(|Reverse(time)| *time)
+    }
+
+    /// Takes the records of the earliest time, `time`.
+    fn take(&mut self, time: EventTime) -> Vec<T> {
+        debug_assert_eq!(self.first(), Some(time));
+        self.times.pop();
+        self.by_time.remove(&time).unwrap_or_default()
+    }
 }
 
 /// Calls `change` with each row of `old` that is not in `new` (-1) and each of `new` not in `old`
@@ -411,6 +450,19 @@ mod tests {
         assert!(changes([1, 3, 5, 7].iter(), [2, 3, 7, 8].iter(), |row, diff| seen.push((*row, diff))));
         assert_eq!(seen, [(1, -1), (2, 1), (5, -1), (8, 1)]);
         assert!(!changes([1, 3].iter(), [1, 3].iter(), |_, _| panic!("no change")));
+    }
+
+    #[test]
+    fn pending_records_come_back_by_time_in_order() {
+        let mut pending = Pending::default();
+        for (time, record) in [(30, 'a'), (10, 'b'), (30, 'c'), (20, 'd')] {
+            pending.push(time, record);
+        }
+        assert_eq!(pending.first(), Some(10));
+        assert_eq!(pending.take(10), ['b']);
+        pending.push(15, 'e');
+        let taken: Vec<_> = std::iter::from_fn(|| pending.first().map(|time| (time, pending.take(time)))).collect();
+        assert_eq!(taken, [(15, vec!['e']), (20, vec!['d']), (30, vec!['a', 'c'])]);
     }
 
     #[test]
