@@ -387,12 +387,12 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
         }
         let exact = kept.len() + moved.len();
         if exact < k && boundary.is_some() {
-            let all: Vec<(R, I)> = aggregates
-                .iter()
-                .filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item.clone())))
-                .collect();
-            self.complete = all.len() <= capacity;
-            self.kept = best_of(all, capacity);
+            let mut rows = 0;
+            let all =
+                aggregates.iter().filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item)));
+            let best = best_of(all.inspect(|_| rows += 1), capacity);
+            self.complete = rows <= capacity;
+            self.kept = best.into_iter().map(|(row, item)| (row, item.clone())).collect();
             return;
         }
         // The untouched kept rows are still in order: only the moved rows need sorting.
@@ -407,15 +407,43 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
     }
 }
 
-/// The best `capacity` of `rows`, best first.
-fn best_of<R: Ord, I>(mut rows: Vec<(R, I)>, capacity: usize) -> Vec<(R, I)> {
-    if capacity > 0 && rows.len() > capacity {
-        rows.select_nth_unstable_by(capacity - 1, |a, b| a.0.cmp(&b.0));
+/// The best `capacity` of `rows`, best first. A full re-ranking visits every item of a window
+/// (hundreds of thousands of tweets): holding only the best seen so far, each row is one
+/// comparison with the worst of them, and nothing grows with the window.
+fn best_of<R: Ord, I>(rows: impl Iterator<Item = (R, I)>, capacity: usize) -> Vec<(R, I)> {
+    let mut best: BinaryHeap<ByRow<R, I>> = BinaryHeap::with_capacity(capacity);
+    for (row, item) in rows {
+        if best.len() < capacity {
+            best.push(ByRow(row, item));
+        } else if let Some(mut worst) = best.peek_mut().filter(|worst| row < worst.0) {
+            *worst = ByRow(row, item);
+        }
     }
-    rows.truncate(capacity);
-    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    rows
+    best.into_sorted_vec().into_iter().map(|ByRow(row, item)| (row, item)).collect()
 }
+
+/// A row with its item, ordered by the row alone: the heap of [`best_of`] keeps the worst on top.
+struct ByRow<R, I>(R, I);
+
+impl<R: Ord, I> Ord for ByRow<R, I> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl<R: Ord, I> PartialOrd for ByRow<R, I> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<R: Ord, I> PartialEq for ByRow<R, I> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<R: Ord, I> Eq for ByRow<R, I> {}
 
 /// The first `capacity` rows of two sorted lists, merged in order.
 fn merge_sorted<R: Ord, I>(first: Vec<(R, I)>, second: Vec<(R, I)>, capacity: usize) -> Vec<(R, I)> {
@@ -470,7 +498,8 @@ mod tests {
         let rows = |rows: &[u8]| rows.iter().map(|row| (*row, ())).collect::<Vec<_>>();
         assert_eq!(merge_sorted(rows(&[1, 4, 6]), rows(&[2, 3, 9]), 5), rows(&[1, 2, 3, 4, 6]));
         assert_eq!(merge_sorted(rows(&[]), rows(&[2]), 5), rows(&[2]));
-        assert_eq!(best_of(rows(&[5, 1, 4, 2]), 2), rows(&[1, 2]));
+        assert_eq!(best_of(rows(&[5, 1, 4, 2]).into_iter(), 2), rows(&[1, 2]));
+        assert_eq!(best_of(rows(&[3, 1]).into_iter(), 0), rows(&[]));
     }
 
     proptest! {
