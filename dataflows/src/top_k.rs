@@ -347,45 +347,58 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
     /// Brings every ranking's kept rows up to date with the touched items, keeping at most
     /// `capacity` in each, and forgets items back at the default aggregate (which must have no
     /// row). `row(order, item, aggregate)` is an item's row in a ranking.
+    ///
+    /// Each touched item is looked up once for all rankings: the map holds a window's items (with
+    /// a trend baseline, thirteen hours of hashtags), and a lookup per ranking and another to
+    /// clear the mark took a third of the trending view's cost.
     fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A) -> Option<R>) {
-        for (index, order) in self.orders.iter_mut().enumerate() {
-            order.settle(&self.aggregates, &self.touched, k, capacity, |item, aggregate| row(index, item, aggregate));
-        }
+        let boundaries: Vec<Option<R>> =
+            self.orders.iter_mut().map(|order| order.keep_untouched(&self.aggregates)).collect();
+        let mut moved: Vec<Vec<(R, I)>> = self.orders.iter().map(|_| Vec::new()).collect();
         for item in self.touched.drain(..) {
             let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
             aggregate.touched = false;
+            for (index, (boundary, moved)) in boundaries.iter().zip(&mut moved).enumerate() {
+                let Some(row) = row(index, &item, &aggregate.value) else { continue };
+                // Below the boundary, an item neither kept nor touched may rank above this row:
+                // it cannot be kept. Most touched items of a long tail stop here, unsorted.
+                if boundary.as_ref().is_none_or(|boundary| row <= *boundary) {
+                    moved.push((row, item.clone()));
+                }
+            }
             if aggregate.value == A::default() {
                 self.aggregates.remove(&item);
             }
+        }
+        for (index, ((order, moved), boundary)) in self.orders.iter_mut().zip(moved).zip(boundaries).enumerate() {
+            order.merge(moved, boundary, &self.aggregates, k, capacity, |item, aggregate| row(index, item, aggregate));
         }
     }
 }
 
 impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
-    /// Merges the rows of the `touched` items into the kept rows. Every kept item is in
-    /// `aggregates` (an item is forgotten only after every ranking settled it), and is marked
-    /// touched there when its row may have moved.
-    fn settle<A>(
+    /// Drops the kept rows of items marked touched in `aggregates` (their rows may have moved),
+    /// and gives the boundary that a touched item's row must reach to be kept: the last kept row,
+    /// unless every row is kept. Every kept item is in `aggregates` (an item is forgotten only
+    /// after every ranking settled it).
+    fn keep_untouched<A>(&mut self, aggregates: &Aggregates<I, A>) -> Option<R> {
+        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _)| row.clone()) };
+        self.kept.retain(|(_, item)| !aggregates.get(item).is_some_and(|aggregate| aggregate.touched));
+        boundary
+    }
+
+    /// Merges the `moved` rows (of touched items, at or above the `boundary`) into the kept ones,
+    /// or ranks every item of `aggregates` again when fewer than `k` rows are known to be exact.
+    fn merge<A>(
         &mut self,
+        mut moved: Vec<(R, I)>,
+        boundary: Option<R>,
         aggregates: &Aggregates<I, A>,
-        touched: &[I],
         k: usize,
         capacity: usize,
         row: impl Fn(&I, &A) -> Option<R>,
     ) {
-        let boundary = if self.complete { None } else { self.kept.last().map(|(row, _)| row.clone()) };
-        let mut kept: Vec<(R, I)> = std::mem::take(&mut self.kept);
-        kept.retain(|(_, item)| !aggregates.get(item).is_some_and(|aggregate| aggregate.touched));
-        let mut moved = Vec::new();
-        for item in touched {
-            let Some(row) = aggregates.get(item).and_then(|aggregate| row(item, &aggregate.value)) else { continue };
-            // Below the boundary, an item neither kept nor touched may rank above this row: it
-            // cannot be kept. Most touched items of a long tail stop here, unsorted.
-            if boundary.as_ref().is_none_or(|boundary| row <= *boundary) {
-                moved.push((row, item.clone()));
-            }
-        }
-        let exact = kept.len() + moved.len();
+        let exact = self.kept.len() + moved.len();
         if exact < k && boundary.is_some() {
             let mut rows = 0;
             let all =
@@ -397,7 +410,7 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
         }
         // The untouched kept rows are still in order: only the moved rows need sorting.
         moved.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.kept = merge_sorted(kept, moved, capacity);
+        self.kept = merge_sorted(std::mem::take(&mut self.kept), moved, capacity);
         self.complete = boundary.is_none() && exact <= capacity;
     }
 
