@@ -31,7 +31,7 @@ use timely::dataflow::StreamVec;
 use crate::publish::{publish, publish_with_baselines, Baselines};
 use crate::symbol::Symbol;
 use crate::top_k::{fold_top_k, ranked, ranked_in_orders};
-use crate::views::{HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
+use crate::views::{trend_score, HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
 
@@ -393,9 +393,9 @@ pub fn rankings<'scope>(
         config.top_k,
         "TopK: hashtags and trending hashtags by window length",
         HashtagTally::add,
-        move |length, order, hashtag, tally| match (order, min_count) {
-            (0, _) => tally.count_row(hashtag),
-            (_, Some(min_count)) => tally.trend_row(hashtag, *length, rows[length], min_count),
+        move |length, order, hashtag, tally, bound| match (order, min_count) {
+            (0, _) => tally.count_row(hashtag, bound),
+            (_, Some(min_count)) => tally.trend_row(hashtag, *length, rows[length], min_count, bound),
             (_, None) => None,
         },
     );
@@ -419,7 +419,7 @@ pub fn rankings<'scope>(
         usize::MAX,
         "Count: languages by window length",
         count,
-        |_, _, lang, count| (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 }),
+        |_, _, lang, count, _| (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 }),
     )
     .map(|((length, _order), row)| (length, row));
 
@@ -525,17 +525,40 @@ impl HashtagTally {
         }
     }
 
-    fn count_row(&self, hashtag: &Symbol) -> Option<HashtagRow> {
-        (self.window > 0)
-            .then(|| HashtagRow::Count(HashtagCount { hashtag: hashtag.clone(), count: self.window as u64 }))
+    /// The hashtag's row in the count ranking; none below `bound` (a fewer count ranks below it,
+    /// whatever the name), so that the long tail's rows, and copies of their names, are not made.
+    fn count_row(&self, hashtag: &Symbol, bound: Option<&HashtagRow>) -> Option<HashtagRow> {
+        let count = u64::try_from(self.window).ok().filter(|count| *count > 0)?;
+        if let Some(HashtagRow::Count(bound)) = bound {
+            if count < bound.count {
+                return None;
+            }
+        }
+        Some(HashtagRow::Count(HashtagCount { hashtag: hashtag.clone(), count }))
     }
 
-    fn trend_row(&self, hashtag: &Symbol, length_ms: u64, baseline_ms: u64, min_count: u64) -> Option<HashtagRow> {
+    /// The hashtag's row in the trending ranking, when it is a candidate; none below `bound` (a
+    /// lower score ranks below it).
+    fn trend_row(
+        &self,
+        hashtag: &Symbol,
+        length_ms: u64,
+        baseline_ms: u64,
+        min_count: u64,
+        bound: Option<&HashtagRow>,
+    ) -> Option<HashtagRow> {
         let count = self.window.max(0) as u64;
-        (count >= min_count).then(|| {
-            let baseline = self.baseline.max(0) as u64;
-            HashtagRow::Trend(TrendingHashtag::new(hashtag.clone(), count, baseline, length_ms, baseline_ms))
-        })
+        if count < min_count {
+            return None;
+        }
+        let baseline = self.baseline.max(0) as u64;
+        let (expected, score) = trend_score(count, baseline, length_ms, baseline_ms);
+        if let Some(HashtagRow::Trend(bound)) = bound {
+            if score < bound.score {
+                return None;
+            }
+        }
+        Some(HashtagRow::Trend(TrendingHashtag { hashtag: hashtag.clone(), count, baseline, expected, score }))
     }
 }
 

@@ -47,20 +47,22 @@ where
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
 {
-    ranked_in_orders(events, 1, k, name, fold, move |key, _, item, aggregate| row(key, item, aggregate))
+    ranked_in_orders(events, 1, k, name, fold, move |key, _, item, aggregate, _| row(key, item, aggregate))
         .map(|((key, _order), row)| (key, row))
 }
 
-/// [`ranked`] with several rankings of the same aggregates: `row(key, order, item, aggregate)`
-/// gives an item's row in each of `orders` rankings, and each ranking keeps its own `k` best, keyed
-/// by `(key, order)`. One fold serves them all: the events are exchanged and folded once.
+/// [`ranked`] with several rankings of the same aggregates: `row(key, order, item, aggregate,
+/// bound)` gives an item's row in each of `orders` rankings, and each ranking keeps its own `k`
+/// best, keyed by `(key, order)`. One fold serves them all: the events are exchanged and folded
+/// once. Given a `bound`, `row` may also answer `None` for a row that would rank below it (such a
+/// row cannot be kept): most items of a long tail then cost no row at all.
 pub fn ranked_in_orders<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
     orders: usize,
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
-    row: impl Fn(&K, usize, &I, &A) -> Option<R> + 'static,
+    row: impl Fn(&K, usize, &I, &A, Option<&R>) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, ((K, usize), R)>
 where
     K: ExchangeData + Hash,
@@ -79,7 +81,7 @@ where
         k,
         name,
         |count: &mut isize, _, diff| *count += diff,
-        |_, _, row, count| (*count > 0).then(|| row.clone()),
+        |_, _, row, count, _| (*count > 0).then(|| row.clone()),
     )
     .map(|((key, _order), row)| (key, row))
 }
@@ -121,7 +123,7 @@ where
 /// One level of [`ranked_in_orders`]: each event goes to the worker that `route(key, item)` picks
 /// (modulo the worker count), which ranks the items of each key it receives; their rows of each of
 /// `orders` rankings come out keyed by `(key, order)`. Routing by the key alone ranks each key
-/// whole on one worker.
+/// whole on one worker. `row` is as for [`ranked_in_orders`].
 pub fn fold_top_k<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
     route: impl Fn(&K, &I) -> u64 + 'static,
@@ -129,7 +131,7 @@ pub fn fold_top_k<'scope, K, I, E, A, R>(
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
-    row: impl Fn(&K, usize, &I, &A) -> Option<R> + 'static,
+    row: impl Fn(&K, usize, &I, &A, Option<&R>) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, ((K, usize), R)>
 where
     K: ExchangeData + Hash,
@@ -175,8 +177,8 @@ where
                     let mut session = output.session(&at);
                     for key in changed {
                         let Some(ranking) = keys.get_mut(&key) else { continue };
-                        ranking.settle(k, kept_rows(k), |order, item: &I, aggregate: &A| {
-                            row(&key, order, item, aggregate)
+                        ranking.settle(k, kept_rows(k), |order, item: &I, aggregate: &A, bound: Option<&R>| {
+                            row(&key, order, item, aggregate, bound)
                         });
                         for (index, order) in ranking.orders.iter_mut().enumerate() {
                             // Most times leave most of a ranking's rows as they were published.
@@ -346,12 +348,13 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
 
     /// Brings every ranking's kept rows up to date with the touched items, keeping at most
     /// `capacity` in each, and forgets items back at the default aggregate (which must have no
-    /// row). `row(order, item, aggregate)` is an item's row in a ranking.
+    /// row). `row(order, item, aggregate, bound)` is an item's row in a ranking (see
+    /// [`ranked_in_orders`] for the bound).
     ///
     /// Each touched item is looked up once for all rankings: the map holds a window's items (with
     /// a trend baseline, thirteen hours of hashtags), and a lookup per ranking and another to
     /// clear the mark took a third of the trending view's cost.
-    fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A) -> Option<R>) {
+    fn settle(&mut self, k: usize, capacity: usize, row: impl Fn(usize, &I, &A, Option<&R>) -> Option<R>) {
         let boundaries: Vec<Option<R>> =
             self.orders.iter_mut().map(|order| order.keep_untouched(&self.aggregates)).collect();
         let mut moved: Vec<Vec<(R, I)>> = self.orders.iter().map(|_| Vec::new()).collect();
@@ -359,7 +362,7 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
             let Some(aggregate) = self.aggregates.get_mut(&item) else { continue };
             aggregate.touched = false;
             for (index, (boundary, moved)) in boundaries.iter().zip(&mut moved).enumerate() {
-                let Some(row) = row(index, &item, &aggregate.value) else { continue };
+                let Some(row) = row(index, &item, &aggregate.value, boundary.as_ref()) else { continue };
                 // Below the boundary, an item neither kept nor touched may rank above this row:
                 // it cannot be kept. Most touched items of a long tail stop here, unsorted.
                 if boundary.as_ref().is_none_or(|boundary| row <= *boundary) {
@@ -371,7 +374,9 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
             }
         }
         for (index, ((order, moved), boundary)) in self.orders.iter_mut().zip(moved).zip(boundaries).enumerate() {
-            order.merge(moved, boundary, &self.aggregates, k, capacity, |item, aggregate| row(index, item, aggregate));
+            order.merge(moved, boundary, &self.aggregates, k, capacity, |item, aggregate, bound| {
+                row(index, item, aggregate, bound)
+            });
         }
     }
 }
@@ -396,15 +401,13 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
         aggregates: &Aggregates<I, A>,
         k: usize,
         capacity: usize,
-        row: impl Fn(&I, &A) -> Option<R>,
+        row: impl Fn(&I, &A, Option<&R>) -> Option<R>,
     ) {
         let exact = self.kept.len() + moved.len();
         if exact < k && boundary.is_some() {
-            let mut rows = 0;
-            let all =
-                aggregates.iter().filter_map(|(item, aggregate)| row(item, &aggregate.value).map(|row| (row, item)));
-            let best = best_of(all.inspect(|_| rows += 1), capacity);
-            self.complete = rows <= capacity;
+            let items = aggregates.iter().map(|(item, aggregate)| (item, &aggregate.value));
+            let (best, complete) = best_of(items, capacity, row);
+            self.complete = complete;
             self.kept = best.into_iter().map(|(row, item)| (row, item.clone())).collect();
             return;
         }
@@ -420,19 +423,30 @@ impl<I: Hash + Eq + Clone, R: Ord + Clone> Order<I, R> {
     }
 }
 
-/// The best `capacity` of `rows`, best first. A full re-ranking visits every item of a window
-/// (hundreds of thousands of tweets): holding only the best seen so far, each row is one
-/// comparison with the worst of them, and nothing grows with the window.
-fn best_of<R: Ord, I>(rows: impl Iterator<Item = (R, I)>, capacity: usize) -> Vec<(R, I)> {
-    let mut best: BinaryHeap<ByRow<R, I>> = BinaryHeap::with_capacity(capacity);
-    for (row, item) in rows {
+/// The best `capacity` rows of `items`, best first, and whether they are all the rows there are
+/// (when `capacity` rows are kept, there may have been more: not known). A full re-ranking visits
+/// every item of a window (hundreds of thousands of tweets): holding only the best seen so far,
+/// each item is one comparison with the worst of them, and nothing grows with the window. Once
+/// `capacity` rows are held, `row` is given the worst as its bound.
+fn best_of<'a, I: 'a, A: 'a, R: Ord>(
+    items: impl Iterator<Item = (&'a I, &'a A)>,
+    capacity: usize,
+    row: impl Fn(&I, &A, Option<&R>) -> Option<R>,
+) -> (Vec<(R, &'a I)>, bool) {
+    let mut best: BinaryHeap<ByRow<R, &I>> = BinaryHeap::with_capacity(capacity);
+    for (item, aggregate) in items {
         if best.len() < capacity {
-            best.push(ByRow(row, item));
-        } else if let Some(mut worst) = best.peek_mut().filter(|worst| row < worst.0) {
-            *worst = ByRow(row, item);
+            if let Some(row) = row(item, aggregate, None) {
+                best.push(ByRow(row, item));
+            }
+        } else if let Some(mut worst) = best.peek_mut() {
+            if let Some(row) = row(item, aggregate, Some(&worst.0)).filter(|row| *row < worst.0) {
+                *worst = ByRow(row, item);
+            }
         }
     }
-    best.into_sorted_vec().into_iter().map(|ByRow(row, item)| (row, item)).collect()
+    let complete = best.len() < capacity;
+    (best.into_sorted_vec().into_iter().map(|ByRow(row, item)| (row, item)).collect(), complete)
 }
 
 /// A row with its item, ordered by the row alone: the heap of [`best_of`] keeps the worst on top.
@@ -511,8 +525,20 @@ mod tests {
         let rows = |rows: &[u8]| rows.iter().map(|row| (*row, ())).collect::<Vec<_>>();
         assert_eq!(merge_sorted(rows(&[1, 4, 6]), rows(&[2, 3, 9]), 5), rows(&[1, 2, 3, 4, 6]));
         assert_eq!(merge_sorted(rows(&[]), rows(&[2]), 5), rows(&[2]));
-        assert_eq!(best_of(rows(&[5, 1, 4, 2]).into_iter(), 2), rows(&[1, 2]));
-        assert_eq!(best_of(rows(&[3, 1]).into_iter(), 0), rows(&[]));
+    }
+
+    #[test]
+    fn the_best_of_all_rows_are_kept_and_said_to_be_all_only_when_fewer_fit() {
+        let best = |counts: &[u8], capacity| {
+            let items: Vec<(u8, u8)> = counts.iter().map(|count| (*count, *count)).collect();
+            let (rows, complete) = best_of(items.iter().map(|(item, count)| (item, count)), capacity, |_, count, _| {
+                (*count > 0).then_some(*count)
+            });
+            (rows.into_iter().map(|(row, _)| row).collect::<Vec<_>>(), complete)
+        };
+        assert_eq!(best(&[5, 1, 4, 2], 2), (vec![1, 2], false));
+        assert_eq!(best(&[5, 0, 4], 3), (vec![4, 5], true));
+        assert_eq!(best(&[3, 1], 0), (vec![], false));
     }
 
     proptest! {
@@ -534,6 +560,10 @@ mod tests {
                 0 => (*count > 0).then_some((-*count, *item)),
                 _ => (*count > 0 && *count <= 3).then_some((*count, *item)),
             };
+            // As the graph's rows do, it builds no row that ranks below the bound.
+            let bounded_row = |order: usize, item: &u8, count: &isize, bound: Option<&(isize, u8)>| {
+                row(order, item, count).filter(|row| bound.is_none_or(|bound| row <= bound))
+            };
             let mut counts: BTreeMap<u8, isize> = BTreeMap::new();
             for changes in times {
                 for (item, diff) in changes {
@@ -543,7 +573,7 @@ mod tests {
                     *count += diff;
                     ranking.fold(item, &(), diff, |count: &mut isize, _, diff| *count += diff);
                 }
-                ranking.settle(k, k + slack, row);
+                ranking.settle(k, k + slack, bounded_row);
                 for order in 0..2 {
                     let mut expected: Vec<_> = counts.iter().filter_map(|(item, count)| row(order, item, count)).collect();
                     expected.sort();
