@@ -249,6 +249,7 @@ pub fn run_layer<C: Send + 'static>(
                 slack_ms: plan.slack_ms,
                 latest: 0,
                 batch: 0,
+                pacing: Pacing::default(),
                 fed: &fed,
                 late: &late,
                 newest: &newest,
@@ -392,8 +393,30 @@ const SNAPSHOT_QUEUE: usize = 4_096;
 /// The longest [`Feed::step`] runs the dataflow before it returns to its source.
 pub const MAX_STEP: Duration = Duration::from_millis(100);
 
-/// How many tweets go in between two advances of the input frontier.
-const BATCH: u64 = 4_096;
+/// How many tweets an ordered source feeds between two advances of the input frontier.
+pub const BATCH: u64 = 4_096;
+
+/// How an ordered source paces the graph: after each advance of the input frontier the worker
+/// runs the graph until it has passed the frontier of two advances back, so that up to two
+/// batches are in flight while the next goes in. Waiting for each advance's own frontier emptied
+/// the pipeline at every batch, and with two workers each then waited, with nothing to do, for
+/// the serial end of the batch (each length's final ranking and publishing, on one worker).
+#[derive(Default)]
+pub struct Pacing {
+    /// The frontier of the last advance, and of the one before it.
+    frontiers: [EventTime; 2],
+}
+
+impl Pacing {
+    /// Runs the graph after the input frontier moved to `frontier` (the input flushed), until
+    /// it has passed the frontier two advances back.
+    pub fn catch_up(&mut self, worker: &mut Worker, probe: &ProbeHandle<EventTime>, frontier: EventTime) {
+        let [before_last, last] = self.frontiers;
+        self.frontiers = [last, frontier];
+        worker.step();
+        worker.step_while(|| probe.less_than(&before_last));
+    }
+}
 
 /// One worker's end of the input: feeds tweets at their event times and advances the frontier.
 struct Feeder<'a, C> {
@@ -407,6 +430,7 @@ struct Feeder<'a, C> {
     slack_ms: u64,
     latest: EventTime,
     batch: u64,
+    pacing: Pacing,
     fed: &'a AtomicU64,
     late: &'a AtomicU64,
     /// The latest event time of the run's ordered sources, over all workers.
@@ -416,7 +440,8 @@ struct Feeder<'a, C> {
 
 impl<C> Feeder<'_, C> {
     /// Feeds one tweet of an ordered source, and every [`BATCH`] tweets moves the frontier to the
-    /// slack behind the latest event time. A late tweet is counted, not fed.
+    /// slack behind the latest event time and lets the graph catch up ([`Pacing`]). A late tweet
+    /// is counted, not fed.
     fn push_in_order(&mut self, time: EventTime, contribution: Contribution) -> Result<(), Stopped> {
         if self.stopping() {
             return Err(Stopped);
@@ -428,8 +453,7 @@ impl<C> Feeder<'_, C> {
         if self.batch == BATCH {
             self.advance_to(self.latest.saturating_sub(self.slack_ms));
             self.flush();
-            let (input, probe) = (&self.input, self.probe);
-            self.worker.step_while(|| probe.less_than(input.time()));
+            self.pacing.catch_up(self.worker, self.probe, *self.input.time());
         }
         Ok(())
     }

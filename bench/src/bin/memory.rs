@@ -16,6 +16,7 @@ use differential_dataflow::input::Input;
 use serde_json::json;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
+use trendflow::harness::layer::{Pacing, BATCH};
 use trendflow::harness::memory::rss_bytes;
 use trendflow::jobs::graph_args::{LiveArgs, ViewArgs};
 use trendflow::source::generator::{Generator, GeneratorConfig};
@@ -45,9 +46,6 @@ struct Args {
 /// How often RSS is sampled, in event time.
 const SAMPLE_MS: u64 = 10 * 60 * 1_000;
 
-/// How many tweets go in between two advances of the input frontier, as in the jobs.
-const BATCH: u64 = 4_096;
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
@@ -68,6 +66,7 @@ fn main() -> Result<()> {
         });
         let mut samples = Vec::new();
         let (mut first, mut latest, mut next_sample) = (None, 0, 0);
+        let mut pacing = Pacing::default();
         for (index, tweet) in generator.share(0, 1).enumerate() {
             let start = *first.get_or_insert(tweet.created_at);
             latest = latest.max(tweet.created_at);
@@ -76,7 +75,7 @@ fn main() -> Result<()> {
             if index as u64 % BATCH == BATCH - 1 {
                 input.advance_to(latest.saturating_sub(slack));
                 input.flush();
-                worker.step_while(|| probe.less_than(input.time()));
+                pacing.catch_up(worker, &probe, *input.time());
                 if latest - start >= next_sample {
                     samples.push((latest - start, rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)));
                     next_sample += SAMPLE_MS;

@@ -19,6 +19,7 @@ use differential_dataflow::input::Input;
 use serde_json::json;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
+use trendflow::harness::layer::{Pacing, BATCH};
 use trendflow::jobs::graph_args::{LiveArgs, ViewArgs};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::plot::format_number;
@@ -46,9 +47,6 @@ struct Args {
     #[command(flatten)]
     live: LiveArgs,
 }
-
-/// How many tweets go in between two advances of the input frontier, as in the jobs.
-const BATCH: usize = 4_096;
 
 /// Each worker's share of the input: event times and contributions, in arrival order.
 type Shares = Vec<Vec<(EventTime, Contribution)>>;
@@ -122,14 +120,14 @@ fn run(shares: Shares, graph: &GraphConfig, slack_ms: u64, changes: bool) -> f64
         });
         start.wait();
         clock.get_or_init(Instant::now);
-        let mut latest = 0;
+        let (mut latest, mut pacing) = (0, Pacing::default());
         for (index, (time, contribution)) in share.into_iter().enumerate() {
             latest = latest.max(time);
             input.update_at(contribution, time, 1);
-            if index % BATCH == BATCH - 1 {
+            if index as u64 % BATCH == BATCH - 1 {
                 input.advance_to(latest.saturating_sub(slack_ms));
                 input.flush();
-                worker.step_while(|| probe.less_than(input.time()));
+                pacing.catch_up(worker, &probe, *input.time());
             }
         }
     })
