@@ -161,7 +161,7 @@ where
                 });
                 let Some(capability) = held.as_mut() else { return };
                 while let Some(time) = pending.first().filter(|time| !frontier.less_equal(time)) {
-                    let updates = pending.take(time);
+                    let updates = pending.take_first();
                     // The keys whose rankings this time touches, each once: a ranking's touched items
                     // are settled at the end of every time, so its first touch in this one finds none.
                     let mut changed = Vec::new();
@@ -233,10 +233,9 @@ impl<T> Pending<T> {
         self.times.peek().map(|Reverse(time)| *time)
     }
 
-    /// Takes the records of the earliest time, `time`.
-    fn take(&mut self, time: EventTime) -> Vec<T> {
-        debug_assert_eq!(self.first(), Some(time));
-        self.times.pop();
+    /// Takes the records of the earliest time.
+    fn take_first(&mut self) -> Vec<T> {
+        let Some(Reverse(time)) = self.times.pop() else { return Vec::new() };
         self.by_time.remove(&time).unwrap_or_default()
     }
 }
@@ -514,9 +513,9 @@ mod tests {
             pending.push(time, record);
         }
         assert_eq!(pending.first(), Some(10));
-        assert_eq!(pending.take(10), ['b']);
+        assert_eq!(pending.take_first(), ['b']);
         pending.push(15, 'e');
-        let taken: Vec<_> = std::iter::from_fn(|| pending.first().map(|time| (time, pending.take(time)))).collect();
+        let taken: Vec<_> = std::iter::from_fn(|| pending.first().map(|time| (time, pending.take_first()))).collect();
         assert_eq!(taken, [(15, vec!['e']), (20, vec!['d']), (30, vec!['a', 'c'])]);
     }
 

@@ -408,11 +408,21 @@ pub struct Pacing {
 }
 
 impl Pacing {
-    /// Runs the graph after the input frontier moved to `frontier` (the input flushed), until
-    /// it has passed the frontier two advances back.
-    pub fn catch_up(&mut self, worker: &mut Worker, probe: &ProbeHandle<EventTime>, frontier: EventTime) {
+    /// Moves the input frontier to `time` (if that is later), hands the input to the dataflow,
+    /// and runs the graph until it has passed the frontier two advances back.
+    pub fn advance(
+        &mut self,
+        worker: &mut Worker,
+        input: &mut InputSession<EventTime, Contribution, isize>,
+        probe: &ProbeHandle<EventTime>,
+        time: EventTime,
+    ) {
+        if time > *input.time() {
+            input.advance_to(time);
+        }
+        input.flush();
         let [before_last, last] = self.frontiers;
-        self.frontiers = [last, frontier];
+        self.frontiers = [last, *input.time()];
         worker.step();
         worker.step_while(|| probe.less_than(&before_last));
     }
@@ -451,17 +461,22 @@ impl<C> Feeder<'_, C> {
             return Ok(());
         }
         if self.batch == BATCH {
-            self.advance_to(self.latest.saturating_sub(self.slack_ms));
-            self.flush();
-            self.pacing.catch_up(self.worker, self.probe, *self.input.time());
+            self.count_fed();
+            let frontier = self.latest.saturating_sub(self.slack_ms);
+            self.pacing.advance(self.worker, self.input, self.probe, frontier);
         }
         Ok(())
     }
 
-    /// Hands the tweets fed since the last call to the dataflow.
-    fn flush(&mut self) {
+    /// Counts the tweets fed since the last call.
+    fn count_fed(&mut self) {
         self.fed.fetch_add(self.batch, Ordering::Relaxed);
         self.batch = 0;
+    }
+
+    /// Hands the tweets fed since the last call to the dataflow.
+    fn flush(&mut self) {
+        self.count_fed();
         self.input.flush();
     }
 

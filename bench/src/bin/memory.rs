@@ -73,9 +73,7 @@ fn main() -> Result<()> {
             let at = tweet.created_at;
             input.update_at(Contribution::of(tweet), at, 1);
             if index as u64 % BATCH == BATCH - 1 {
-                input.advance_to(latest.saturating_sub(slack));
-                input.flush();
-                pacing.catch_up(worker, &probe, *input.time());
+                pacing.advance(worker, &mut input, &probe, latest.saturating_sub(slack));
                 if latest - start >= next_sample {
                     samples.push((latest - start, rss_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)));
                     next_sample += SAMPLE_MS;

@@ -125,9 +125,7 @@ fn run(shares: Shares, graph: &GraphConfig, slack_ms: u64, changes: bool) -> f64
             latest = latest.max(time);
             input.update_at(contribution, time, 1);
             if index as u64 % BATCH == BATCH - 1 {
-                input.advance_to(latest.saturating_sub(slack_ms));
-                input.flush();
-                pacing.catch_up(worker, &probe, *input.time());
+                pacing.advance(worker, &mut input, &probe, latest.saturating_sub(slack_ms));
             }
         }
     })
