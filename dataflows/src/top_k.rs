@@ -160,6 +160,10 @@ where
                     }
                 });
                 let Some(capability) = held.as_mut() else { return };
+                // Every time's changes go out at the held capability, with their own times in the
+                // records: a capability per time made each one-second tick a timestamp that every
+                // worker's progress tracking had to hear of, 41 per batch of tweets in the stream.
+                let mut session = output.session(&*capability);
                 while let Some(time) = pending.first().filter(|time| !frontier.less_equal(time)) {
                     let updates = pending.take_first();
                     // The keys whose rankings this time touches, each once: a ranking's touched items
@@ -173,8 +177,6 @@ where
                             changed.push(key);
                         }
                     }
-                    let at = capability.delayed(&time);
-                    let mut session = output.session(&at);
                     for key in changed {
                         let Some(ranking) = keys.get_mut(&key) else { continue };
                         ranking.settle(k, kept_rows(k), |order, item: &I, aggregate: &A, bound: Option<&R>| {
@@ -194,6 +196,7 @@ where
                         }
                     }
                 }
+                drop(session);
                 match pending.first() {
                     Some(first) => capability.downgrade(&first),
                     None => held = None,
