@@ -30,7 +30,7 @@ use timely::dataflow::StreamVec;
 
 use crate::publish::{publish, publish_with_baselines, Baselines};
 use crate::symbol::Symbol;
-use crate::top_k::{fold_top_k, ranked, ranked_in_orders};
+use crate::top_k::{count, fold_top_k, ranked, ranked_in_orders};
 use crate::views::{trend_score, HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
@@ -337,7 +337,8 @@ enum Occurrence {
     Enters,
     /// It leaves the window for the trend baseline `[E - L - B, E - L)`.
     Ages,
-    /// It leaves the baseline.
+    /// It leaves the baseline: not made by the sliding pass, but by the ranking when it folds
+    /// the occurrence's `Ages`, as its follow-up (see [`ranked_in_orders`]).
     LeavesBaseline,
 }
 
@@ -386,13 +387,18 @@ pub fn rankings<'scope>(
     };
     let states = sliding_states(contributions, config, baselines.clone());
     let min_count = config.trending.map(|trend| trend.min_count());
-    let rows = baselines.clone();
+    let (rows, leaving) = (baselines.clone(), baselines.clone());
     let ranked_hashtags = ranked_in_orders(
         states.occurrences,
         if min_count.is_some() { 2 } else { 1 },
         config.top_k,
         "TopK: hashtags and trending hashtags by window length",
-        HashtagTally::add,
+        move |length, tally: &mut HashtagTally, occurrence, diff| {
+            tally.add(occurrence, diff);
+            // An occurrence that ages into the baseline leaves it a baseline later.
+            let ages = *occurrence == Occurrence::Ages;
+            leaving.get(length).filter(|_| ages).map(|baseline| (*baseline, Occurrence::LeavesBaseline))
+        },
         move |length, order, hashtag, tally, bound| match (order, min_count) {
             (0, _) => tally.count_row(hashtag, bound),
             (_, Some(min_count)) => tally.trend_row(hashtag, *length, rows[length], min_count, bound),
@@ -469,11 +475,6 @@ fn earliest_event<'scope>(
             }
         })
         .broadcast()
-}
-
-/// Folds occurrences into a count.
-fn count(count: &mut isize, _occurrence: &(), diff: isize) {
-    *count += diff;
 }
 
 /// What a window knows of a candidate tweet: retweets received, and whether (and with how many
@@ -576,9 +577,9 @@ struct SlidingStates<'scope> {
 
 /// Turns each contribution, in one pass, into the records of the three sliding states for each
 /// window length: a record changes at the first tick after the tweet (entering the window) and
-/// again `length` later (leaving it). A hashtag occurrence with a trend baseline of `B` (from
-/// `baselines`, by length) instead ages from the window into the baseline at `length`, one record
-/// for both moves, and leaves the baseline at `length + B`.
+/// again `length` later (leaving it). A hashtag occurrence with a trend baseline (the lengths of
+/// `baselines`) instead ages from the window into the baseline at `length`, one record for both
+/// moves; the ranking makes its third record, leaving the baseline, when it folds that one.
 ///
 /// One operator reads each tweet once: three would each receive a deep copy of every
 /// contribution. The records of each batch of tweets are consolidated before they go on: tweets
@@ -626,12 +627,10 @@ fn sliding_states<'scope>(
                         for hashtag in &tweet.hashtags {
                             let key = |occurrence| (length, (hashtag.clone(), occurrence));
                             occurrence_records.add(key(Occurrence::Enters), enter, diff);
-                            match baselines.get(&length) {
-                                Some(baseline) => {
-                                    occurrence_records.add(key(Occurrence::Ages), leave, diff);
-                                    occurrence_records.add(key(Occurrence::LeavesBaseline), leave + baseline, diff);
-                                }
-                                None => occurrence_records.add(key(Occurrence::Enters), leave, -diff),
+                            if baselines.contains_key(&length) {
+                                occurrence_records.add(key(Occurrence::Ages), leave, diff);
+                            } else {
+                                occurrence_records.add(key(Occurrence::Enters), leave, -diff);
                             }
                         }
                         let lang = (length, (tweet.lang.clone(), ()));

@@ -47,8 +47,22 @@ where
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
 {
+    let fold = move |_: &K, aggregate: &mut A, event: &E, diff| {
+        fold(aggregate, event, diff);
+        None
+    };
     ranked_in_orders(events, 1, k, name, fold, move |key, _, item, aggregate, _| row(key, item, aggregate))
         .map(|((key, _order), row)| (key, row))
+}
+
+/// An event that folding another brings about: the same item's, `after` milliseconds later, with
+/// the same multiplicity (see [`ranked_in_orders`]).
+pub type FollowUp<E> = Option<(u64, E)>;
+
+/// A fold that counts events, whatever they are.
+pub fn count<K, E>(_key: &K, count: &mut isize, _event: &E, diff: isize) -> FollowUp<E> {
+    *count += diff;
+    None
 }
 
 /// [`ranked`] with several rankings of the same aggregates: `row(key, order, item, aggregate,
@@ -56,12 +70,17 @@ where
 /// best, keyed by `(key, order)`. One fold serves them all: the events are exchanged and folded
 /// once. Given a `bound`, `row` may also answer `None` for a row that would rank below it (such a
 /// row cannot be kept): most items of a long tail then cost no row at all.
+///
+/// `fold(key, aggregate, event, diff)` may answer the event that follows this one (a hashtag that
+/// ages out of a window leaves the trend baseline a baseline later). The follow-up is filed at its
+/// time on the worker that folded this event: no stage upstream makes, consolidates or exchanges
+/// it.
 pub fn ranked_in_orders<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
     orders: usize,
     k: usize,
     name: &str,
-    fold: impl Fn(&mut A, &E, isize) + 'static,
+    fold: impl Fn(&K, &mut A, &E, isize) -> FollowUp<E> + 'static,
     row: impl Fn(&K, usize, &I, &A, Option<&R>) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, ((K, usize), R)>
 where
@@ -80,7 +99,7 @@ where
         1,
         k,
         name,
-        |count: &mut isize, _, diff| *count += diff,
+        count,
         |_, _, row, count, _| (*count > 0).then(|| row.clone()),
     )
     .map(|((key, _order), row)| (key, row))
@@ -123,14 +142,14 @@ where
 /// One level of [`ranked_in_orders`]: each event goes to the worker that `route(key, item)` picks
 /// (modulo the worker count), which ranks the items of each key it receives; their rows of each of
 /// `orders` rankings come out keyed by `(key, order)`. Routing by the key alone ranks each key
-/// whole on one worker. `row` is as for [`ranked_in_orders`].
+/// whole on one worker. `fold` and `row` are as for [`ranked_in_orders`].
 pub fn fold_top_k<'scope, K, I, E, A, R>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
     route: impl Fn(&K, &I) -> u64 + 'static,
     orders: usize,
     k: usize,
     name: &str,
-    fold: impl Fn(&mut A, &E, isize) + 'static,
+    fold: impl Fn(&K, &mut A, &E, isize) -> FollowUp<E> + 'static,
     row: impl Fn(&K, usize, &I, &A, Option<&R>) -> Option<R> + 'static,
 ) -> Collection<'scope, EventTime, ((K, usize), R)>
 where
@@ -172,7 +191,11 @@ where
                     for (key, item, event, diff) in updates {
                         let ranking = keys.entry(key.clone()).or_insert_with(|| Ranking::new(orders));
                         let untouched = ranking.touched.is_empty();
-                        ranking.fold(item, &event, diff, &fold);
+                        let follow_up = ranking
+                            .fold(item, &event, diff, |aggregate, event, diff| fold(&key, aggregate, event, diff));
+                        if let Some((after, event, item)) = follow_up {
+                            pending.push(time + after, (key.clone(), item, event, diff));
+                        }
                         if untouched && !ranking.touched.is_empty() {
                             changed.push(key);
                         }
@@ -206,7 +229,7 @@ where
         .as_collection()
 }
 
-/// Records waiting for their time. With a trend baseline a record may wait thirteen hours, so
+/// Records waiting for their time. With a trend baseline a record may wait twelve hours, so
 /// the queue holds tens of thousands of times: a hash map files each record at its time, and a
 /// heap of the times gives them back in order (an ordered map took a tree search per record).
 struct Pending<T> {
@@ -335,17 +358,25 @@ impl<I: Hash + Eq + Clone, A: Default + PartialEq, R: Ord + Clone> Ranking<I, A,
         }
     }
 
-    /// Applies one event to its item's aggregate; the item's rows move at the next settle.
-    fn fold<E>(&mut self, item: I, event: &E, diff: isize, fold: impl Fn(&mut A, &E, isize)) {
+    /// Applies one event to its item's aggregate; the item's rows move at the next settle. Gives
+    /// back the event's follow-up, if `fold` answers one, with the item it is for.
+    fn fold<E>(
+        &mut self,
+        item: I,
+        event: &E,
+        diff: isize,
+        fold: impl Fn(&mut A, &E, isize) -> FollowUp<E>,
+    ) -> Option<(u64, E, I)> {
         let aggregate = match self.aggregates.get_mut(&item) {
             Some(aggregate) => aggregate,
             None => self.aggregates.entry(item.clone()).or_insert(Aggregate { value: A::default(), touched: false }),
         };
-        fold(&mut aggregate.value, event, diff);
+        let follow_up = fold(&mut aggregate.value, event, diff).map(|(after, event)| (after, event, item.clone()));
         if !aggregate.touched {
             aggregate.touched = true;
             self.touched.push(item);
         }
+        follow_up
     }
 
     /// Brings every ranking's kept rows up to date with the touched items, keeping at most
@@ -523,6 +554,56 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_is_folded_at_its_own_time_on_every_worker_count() {
+        use differential_dataflow::input::Input;
+        use std::sync::{Arc, Mutex};
+
+        for workers in [1, 2] {
+            let output = Arc::new(Mutex::new(Vec::new()));
+            let sink = output.clone();
+            timely::execute(timely::Config::process(workers), move |worker| {
+                let sink = sink.clone();
+                let mut input = worker.dataflow(|scope| {
+                    let (input, events) = scope.new_collection::<(u64, (u8, bool)), isize>();
+                    // An arrival (`true`) counts until its departure, which it brings 10 later.
+                    let fold = |_: &u64, count: &mut isize, arrives: &bool, diff: isize| {
+                        *count += if *arrives { diff } else { -diff };
+                        arrives.then_some((10, false))
+                    };
+                    let row = |_: &u64, _, item: &u8, count: &isize, _: Option<&(isize, u8)>| {
+                        (*count > 0).then_some((-*count, *item))
+                    };
+                    ranked_in_orders(events, 1, 2, "Arrivals", fold, row).inspect(
+                        move |(((_, _), row), time, diff)| {
+                            sink.lock().expect("the test's output").push((*time, *row, *diff))
+                        },
+                    );
+                    input
+                });
+                if worker.index() == 0 {
+                    for (item, time) in [(1, 0), (1, 5), (2, 5)] {
+                        input.update_at((7, (item, true)), time, 1);
+                    }
+                }
+            })
+            .expect("a timely computation");
+            let mut output = output.lock().expect("the test's output").clone();
+            output.sort();
+            let expected = [
+                (0, (-1, 1), 1),
+                (5, (-2, 1), 1),
+                (5, (-1, 1), -1),
+                (5, (-1, 2), 1),
+                (10, (-2, 1), -1),
+                (10, (-1, 1), 1),
+                (15, (-1, 1), -1),
+                (15, (-1, 2), -1),
+            ];
+            assert_eq!(output, expected, "on {workers} worker(s)");
+        }
+    }
+
+    #[test]
     fn merging_keeps_order_and_capacity() {
         let rows = |rows: &[u8]| rows.iter().map(|row| (*row, ())).collect::<Vec<_>>();
         assert_eq!(merge_sorted(rows(&[1, 4, 6]), rows(&[2, 3, 9]), 5), rows(&[1, 2, 3, 4, 6]));
@@ -573,7 +654,7 @@ mod tests {
                     let count = counts.entry(item).or_default();
                     let diff = diff.max(-*count);
                     *count += diff;
-                    ranking.fold(item, &(), diff, |count: &mut isize, _, diff| *count += diff);
+                    ranking.fold(item, &(), diff, |aggregate, event, diff| super::count(&(), aggregate, event, diff));
                 }
                 ranking.settle(k, k + slack, bounded_row);
                 for order in 0..2 {
