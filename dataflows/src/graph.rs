@@ -385,7 +385,7 @@ pub fn rankings<'scope>(
         Some(trend) => config.lengths().into_iter().map(|length| (length, trend.baseline_ms(length))).collect(),
         None => BTreeMap::new(),
     };
-    let states = sliding_states(contributions, config, baselines.clone());
+    let states = sliding_states(contributions, config);
     let min_count = config.trending.map(|trend| trend.min_count());
     let (rows, leaving) = (baselines.clone(), baselines.clone());
     let ranked_hashtags = ranked_in_orders(
@@ -577,9 +577,9 @@ struct SlidingStates<'scope> {
 
 /// Turns each contribution, in one pass, into the records of the three sliding states for each
 /// window length: a record changes at the first tick after the tweet (entering the window) and
-/// again `length` later (leaving it). A hashtag occurrence with a trend baseline (the lengths of
-/// `baselines`) instead ages from the window into the baseline at `length`, one record for both
-/// moves; the ranking makes its third record, leaving the baseline, when it folds that one.
+/// again `length` later (leaving it). With trending, a hashtag occurrence instead ages from the
+/// window into the baseline at `length`, one record for both moves; the ranking makes its third
+/// record, leaving the baseline, when it folds that one.
 ///
 /// One operator reads each tweet once: three would each receive a deep copy of every
 /// contribution. The records of each batch of tweets are consolidated before they go on: tweets
@@ -589,7 +589,6 @@ struct SlidingStates<'scope> {
 fn sliding_states<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
-    baselines: BTreeMap<u64, u64>,
 ) -> SlidingStates<'scope> {
     let ticks = config.ticks.clone();
     let mut builder = OperatorBuilder::new(
@@ -601,7 +600,7 @@ fn sliding_states<'scope>(
     let (mut languages_output, languages) = vec_output(&mut builder);
     let (mut tweets_output, tweets) = vec_output(&mut builder);
     let (mut batch_times_output, batch_times) = vec_output(&mut builder);
-    let trending = !baselines.is_empty();
+    let trending = config.trending.is_some();
     builder.build(move |_| {
         let mut occurrence_records = Consolidated::default();
         let mut language_records = Consolidated::default();
@@ -627,7 +626,7 @@ fn sliding_states<'scope>(
                         for hashtag in &tweet.hashtags {
                             let key = |occurrence| (length, (hashtag.clone(), occurrence));
                             occurrence_records.add(key(Occurrence::Enters), enter, diff);
-                            if baselines.contains_key(&length) {
+                            if trending {
                                 occurrence_records.add(key(Occurrence::Ages), leave, diff);
                             } else {
                                 occurrence_records.add(key(Occurrence::Enters), leave, -diff);
