@@ -55,10 +55,17 @@ pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
 /// The `trendflow` binary of the same build as this benchmark (`cargo build --release` puts both
 /// in the same directory).
 pub fn trendflow_binary() -> Result<PathBuf> {
+    sibling_binary("trendflow", "cargo build --release")
+}
+
+/// A binary of the same build as this benchmark, beside it in the target directory; `build` is
+/// the command that makes it, for the error when it is missing (`cargo run` builds only the
+/// benchmark it runs).
+pub fn sibling_binary(name: &str, build: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("locating this benchmark's executable")?;
-    let binary = exe.with_file_name("trendflow");
+    let binary = exe.with_file_name(name);
     if !binary.exists() {
-        bail!("{} is missing: build it first with cargo build --release", binary.display());
+        bail!("{} is missing: build it first with {build}", binary.display());
     }
     Ok(binary)
 }
@@ -113,6 +120,15 @@ mod tests {
         assert!(busy.cpu > Duration::ZERO && busy.cpu <= busy.wall + Duration::from_millis(50));
         let error = run_measured(Command::new("sh").args(["-c", "echo oops; exit 3"])).err().unwrap().to_string();
         assert!(error.contains("oops"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_binary_says_how_to_build_it() {
+        let error = sibling_binary("no-such-binary", "cargo build --bin no-such-binary").unwrap_err().to_string();
+        assert!(
+            error.ends_with("no-such-binary is missing: build it first with cargo build --bin no-such-binary"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
 use trendflow_bench::plot::{format_number, LineChart};
-use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
+use trendflow_bench::{machine, median, run_measured, sibling_binary, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Graph throughput against window specs and workers, next to the COST baseline")]
@@ -76,7 +76,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
     let trendflow = trendflow_binary()?;
-    let cost = trendflow.with_file_name("cost");
+    let cost = sibling_binary("cost", "cargo build --release -p trendflow-bench --bin cost")?;
     println!(
         "{:>16}  {:>7}  {:>12}  {:>12}  {:>12}  {:>11}  {:>10}  {:>5}  {:>11}  {:>11}",
         "windows",
