@@ -554,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn a_follow_up_is_folded_at_its_own_time_on_every_worker_count() {
+    fn a_follow_up_is_folded_at_its_own_time_on_one_worker_and_on_two() {
         use differential_dataflow::input::Input;
         use std::sync::{Arc, Mutex};
 
