@@ -396,8 +396,10 @@ pub fn rankings<'scope>(
         move |length, tally: &mut HashtagTally, occurrence, diff| {
             tally.add(occurrence, diff);
             // An occurrence that ages into the baseline leaves it a baseline later.
-            let ages = *occurrence == Occurrence::Ages;
-            leaving.get(length).filter(|_| ages).map(|baseline| (*baseline, Occurrence::LeavesBaseline))
+            if *occurrence != Occurrence::Ages {
+                return None;
+            }
+            leaving.get(length).map(|baseline| (*baseline, Occurrence::LeavesBaseline))
         },
         move |length, order, hashtag, tally, bound| match (order, min_count) {
             (0, _) => tally.count_row(hashtag, bound),
