@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
-use differential_dataflow::{AsCollection, VecCollection as Collection};
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
 use rustc_hash::FxHashMap;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::vec::Broadcast;
@@ -30,7 +30,7 @@ use timely::dataflow::StreamVec;
 
 use crate::publish::{publish, publish_with_baselines, Baselines};
 use crate::symbol::Symbol;
-use crate::top_k::{count, fold_top_k, ranked, ranked_in_orders};
+use crate::top_k::{by_key, count, fold_top_k, ranked, ranked_in_orders};
 use crate::views::{trend_score, HashtagCount, LanguageCount, Snapshot, TrendingHashtag, TweetScore};
 use crate::window::{format_duration, gcd, WindowSpec};
 use crate::{Contribution, EventTime};
@@ -238,6 +238,11 @@ impl GraphConfig {
         self.lengths().into_iter().map(reach).max().unwrap_or(0)
     }
 
+    /// The greatest common divisor of every length's tick: it divides each of them.
+    fn finest_tick(&self) -> u64 {
+        self.ticks.iter().map(|&(_, tick)| tick).fold(0, gcd)
+    }
+
     /// The distinct window lengths: the graph keeps one sliding state per length.
     pub fn lengths(&self) -> Vec<u64> {
         self.ticks.iter().map(|&(length, _)| length).collect()
@@ -387,10 +392,19 @@ pub fn rankings<'scope>(
     };
     let states = sliding_states(contributions, config);
     let min_count = config.trending.map(|trend| trend.min_count());
+    // Without trending an occurrence leaves the window; with it, it ages into the baseline.
+    let ages = min_count.is_some();
+    let occurrences = window_states(
+        states.occurrences,
+        config.ticks.clone(),
+        "Windows: hashtag occurrences by length",
+        move |_, diff| if ages { (Occurrence::Ages, diff) } else { (Occurrence::Enters, -diff) },
+    );
     let (rows, leaving) = (baselines.clone(), baselines.clone());
     let ranked_hashtags = ranked_in_orders(
-        states.occurrences,
-        if min_count.is_some() { 2 } else { 1 },
+        occurrences,
+        Pipeline,
+        if ages { 2 } else { 1 },
         config.top_k,
         "TopK: hashtags and trending hashtags by window length",
         move |length, tally: &mut HashtagTally, occurrence, diff| {
@@ -422,7 +436,7 @@ pub fn rankings<'scope>(
     // them whole, without a first level that spreads a top-K of many items over the workers.
     let languages = fold_top_k(
         states.languages,
-        |length, _| length.hashed(),
+        by_key(),
         1,
         usize::MAX,
         "Count: languages by window length",
@@ -438,7 +452,11 @@ pub fn rankings<'scope>(
         lengths: baselines,
     });
     let tweets =
-        ranked(states.tweets, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
+        window_states(states.tweets, config.ticks.clone(), "Windows: posts and retweets by length", |event, diff| {
+            (event.clone(), -diff)
+        });
+    let tweets =
+        ranked(tweets, Pipeline, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
     Views { hashtags, tweets, languages, trending, baselines, windows: config.windows.clone() }
 }
@@ -565,23 +583,27 @@ impl HashtagTally {
     }
 }
 
-/// The records of the three sliding states, each keyed by window length: hashtag occurrences
-/// (with trending, also their moves through the baseline), tweets by language, and posts and
-/// retweets.
+/// What the sliding pass makes of a batch of tweets: the entries of the hashtag and tweet states
+/// (each at its tweet's first boundary of the finest tick), the records of the language state for
+/// each window length, and with trending the batch's earliest time.
 struct SlidingStates<'scope> {
-    occurrences: Collection<'scope, EventTime, (u64, (Symbol, Occurrence))>,
+    /// Each hashtag occurrence, entering.
+    occurrences: Collection<'scope, EventTime, (Symbol, Occurrence)>,
     languages: Collection<'scope, EventTime, (u64, (Symbol, ()))>,
-    tweets: Collection<'scope, EventTime, (u64, (u64, TweetEvent))>,
+    /// Each post and retweet, of the tweet it ranks.
+    tweets: Collection<'scope, EventTime, (u64, TweetEvent)>,
     /// With trending, the earliest event time of each batch of tweets, at that time: what
     /// [`earliest_event`] needs, without a copy of every contribution.
     batch_times: StreamVec<'scope, EventTime, EventTime>,
 }
 
-/// Turns each contribution, in one pass, into the records of the three sliding states for each
-/// window length: a record changes at the first tick after the tweet (entering the window) and
-/// again `length` later (leaving it). With trending, a hashtag occurrence instead ages from the
-/// window into the baseline at `length`, one record for both moves; the ranking makes its third
-/// record, leaving the baseline, when it folds that one.
+/// Turns each contribution, in one pass, into what the three sliding states need: its hashtag
+/// occurrences and its post or retweet once, as entries at the tweet's first boundary of the
+/// finest tick (the greatest common divisor of every length's tick), which [`window_states`]
+/// makes into each length's records once they are exchanged; and its language's records for
+/// each length, entering the state at the first tick after the tweet and leaving it `length`
+/// later. Languages are ranked whole per length, one worker each, so there is nothing to gain by
+/// exchanging them first.
 ///
 /// One operator reads each tweet once: three would each receive a deep copy of every
 /// contribution. The records of each batch of tweets are consolidated before they go on: tweets
@@ -593,6 +615,7 @@ fn sliding_states<'scope>(
     config: &GraphConfig,
 ) -> SlidingStates<'scope> {
     let ticks = config.ticks.clone();
+    let finest = config.finest_tick();
     let mut builder = OperatorBuilder::new(
         "Sliding: hashtag occurrences, tweets by language, posts and retweets".to_string(),
         contributions.inner.scope(),
@@ -604,9 +627,9 @@ fn sliding_states<'scope>(
     let (mut batch_times_output, batch_times) = vec_output(&mut builder);
     let trending = config.trending.is_some();
     builder.build(move |_| {
-        let mut occurrence_records = Consolidated::default();
+        let mut occurrence_entries = Consolidated::default();
         let mut language_records = Consolidated::default();
-        let mut tweet_records = Consolidated::default();
+        let mut tweet_entries = Consolidated::default();
         move |_frontiers| {
             let (mut occurrences, mut languages, mut tweets) =
                 (occurrences_output.activate(), languages_output.activate(), tweets_output.activate());
@@ -618,32 +641,25 @@ fn sliding_states<'scope>(
                     batch_times.session(&at).give(earliest);
                 }
                 for (tweet, time, diff) in contributions.drain(..) {
+                    let entry = enters_at(time, finest);
+                    for hashtag in &tweet.hashtags {
+                        occurrence_entries.add((hashtag.clone(), Occurrence::Enters), entry, diff);
+                    }
                     let event = match tweet.retweet_of {
                         Some(original) => (original, TweetEvent::Retweeted),
                         None => (tweet.id, TweetEvent::Posted { hashtags: tweet.hashtags.len() as u64 }),
                     };
+                    tweet_entries.add(event, entry, diff);
                     for &(length, tick) in &ticks {
                         let enter = enters_at(time, tick);
-                        let leave = enter + length;
-                        for hashtag in &tweet.hashtags {
-                            let key = |occurrence| (length, (hashtag.clone(), occurrence));
-                            occurrence_records.add(key(Occurrence::Enters), enter, diff);
-                            if trending {
-                                occurrence_records.add(key(Occurrence::Ages), leave, diff);
-                            } else {
-                                occurrence_records.add(key(Occurrence::Enters), leave, -diff);
-                            }
-                        }
                         let lang = (length, (tweet.lang.clone(), ()));
                         language_records.add(lang.clone(), enter, diff);
-                        language_records.add(lang, leave, -diff);
-                        tweet_records.add((length, event.clone()), enter, diff);
-                        tweet_records.add((length, event.clone()), leave, -diff);
+                        language_records.add(lang, enter + length, -diff);
                     }
                 }
-                occurrences.session(&capability).give_iterator(occurrence_records.drain());
+                occurrences.session(&capability).give_iterator(occurrence_entries.drain());
                 languages.session(&capability).give_iterator(language_records.drain());
-                tweets.session(&capability).give_iterator(tweet_records.drain());
+                tweets.session(&capability).give_iterator(tweet_entries.drain());
             });
         }
     });
@@ -653,6 +669,46 @@ fn sliding_states<'scope>(
         tweets: tweets.as_collection(),
         batch_times,
     }
+}
+
+/// Exchanges each entry by its item, then makes it the records of every window length's state:
+/// the event enters at the first tick after the entry's tweet and `leaves(event, diff)` happens
+/// `length` later. An item's records all go to the worker that ranks the item's share (see
+/// [`by_item`](crate::top_k::by_item)), so one exchanged entry takes the place of two records
+/// per length.
+///
+/// An entry stands at its tweet's first boundary `e` of the finest tick, which divides every
+/// length's tick: the tweet and `e - 1` lie in the same finest tick, so in the same tick of every
+/// length, and enter each state at the same boundary.
+fn window_states<'scope, I, E>(
+    entries: Collection<'scope, EventTime, (I, E)>,
+    ticks: Vec<(u64, u64)>,
+    name: &str,
+    leaves: impl Fn(&E, isize) -> (E, isize) + 'static,
+) -> Collection<'scope, EventTime, (u64, (I, E))>
+where
+    I: ExchangeData + Hash,
+    E: ExchangeData,
+{
+    let by_item = Exchange::new(|((item, _), _, _): &((I, E), EventTime, isize)| item.hashed());
+    entries
+        .inner
+        .unary(by_item, name, move |_, _| {
+            move |input, output| {
+                input.for_each(|capability, entries| {
+                    let mut session = output.session(&capability);
+                    for ((item, event), entry, diff) in entries.drain(..) {
+                        for &(length, tick) in &ticks {
+                            let enter = enters_at(entry - 1, tick);
+                            let (left, left_diff) = leaves(&event, diff);
+                            session.give(((length, (item.clone(), event.clone())), enter, diff));
+                            session.give(((length, (item.clone(), left)), enter + length, left_diff));
+                        }
+                    }
+                });
+            }
+        })
+        .as_collection()
 }
 
 /// An output of an operator that gathers its records in vectors.
@@ -747,5 +803,23 @@ mod tests {
         assert_eq!(config.ticks, vec![(150_000, 30_000), (300_000, 60_000), (3_600_000, 300_000)]);
         // A tweet at 0:30 is in the 150 s state at 1:00, the 5 m state at 1:00, the hour's at 5:00.
         assert_eq!(config.enters_at(30_000), 300_000);
+        assert_eq!(config.finest_tick(), 30_000);
+    }
+
+    proptest::proptest! {
+        /// An entry at its tweet's first boundary of the finest tick enters every length's state
+        /// where the tweet itself would: what lets `window_states` make the records after the
+        /// exchange.
+        #[test]
+        fn an_entry_enters_every_state_at_its_tweets_own_boundary(
+            time in 0u64..10_000_000,
+            finest in 1u64..5_000,
+            multiples in proptest::collection::vec(1u64..20, 1..4),
+        ) {
+            let entry = enters_at(time, finest);
+            for tick in multiples.into_iter().map(|multiple| multiple * finest) {
+                proptest::prop_assert_eq!(enters_at(entry - 1, tick), enters_at(time, tick));
+            }
+        }
     }
 }

@@ -24,17 +24,19 @@ use std::hash::Hash;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection as Collection};
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, ParallelizationContract};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 
 use crate::EventTime;
 
 /// Folds each key's events into per-item aggregates and keeps the key's `k` best rows, in two
-/// levels (see the module doc). `fold` applies an event with its multiplicity to an aggregate;
-/// `row` ranks an item of a key by its aggregate, or leaves it out (`None`).
-pub fn ranked<'scope, K, I, E, A, R>(
+/// levels (see the module doc). `shares` brings each event to the worker that folds its item
+/// (see [`by_item`]); `fold` applies an event with its multiplicity to an aggregate; `row` ranks
+/// an item of a key by its aggregate, or leaves it out (`None`).
+pub fn ranked<'scope, K, I, E, A, R, P>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
+    shares: P,
     k: usize,
     name: &str,
     fold: impl Fn(&mut A, &E, isize) + 'static,
@@ -46,13 +48,31 @@ where
     E: ExchangeData,
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
+    P: ParallelizationContract<EventTime, Vec<Event<K, I, E>>>,
 {
     let fold = move |_: &K, aggregate: &mut A, event: &E, diff| {
         fold(aggregate, event, diff);
         None
     };
-    ranked_in_orders(events, 1, k, name, fold, move |key, _, item, aggregate, _| row(key, item, aggregate))
+    ranked_in_orders(events, shares, 1, k, name, fold, move |key, _, item, aggregate, _| row(key, item, aggregate))
         .map(|((key, _order), row)| (key, row))
+}
+
+/// An event of a ranking, as a differential update: the key, the item, what happened to it, when,
+/// and how many times.
+pub type Event<K, I, E> = ((K, (I, E)), EventTime, isize);
+
+/// Exchanges a ranking's events by item, as the first level of [`ranked_in_orders`] needs them:
+/// every event of an item on one worker. Events already spread over the workers by item alone
+/// go with `Pipeline` instead: a record exchanged once, then made into several events, costs
+/// less than several exchanged records.
+pub fn by_item<K, I, E>() -> impl ParallelizationContract<EventTime, Vec<Event<K, I, E>>>
+where
+    K: ExchangeData,
+    I: ExchangeData + Hash,
+    E: ExchangeData,
+{
+    Exchange::new(|((_, (item, _)), _, _): &Event<K, I, E>| item.hashed())
 }
 
 /// An event that folding another brings about: the same item's, `after` milliseconds later, with
@@ -75,8 +95,9 @@ pub fn count<K, E>(_key: &K, count: &mut isize, _event: &E, diff: isize) -> Foll
 /// ages out of a window leaves the trend baseline a baseline later). The follow-up is filed at its
 /// time on the worker that folded this event: no stage upstream makes, consolidates or exchanges
 /// it.
-pub fn ranked_in_orders<'scope, K, I, E, A, R>(
+pub fn ranked_in_orders<'scope, K, I, E, A, R, P>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
+    shares: P,
     orders: usize,
     k: usize,
     name: &str,
@@ -89,20 +110,12 @@ where
     E: ExchangeData,
     A: Default + PartialEq + 'static,
     R: ExchangeData + Hash,
+    P: ParallelizationContract<EventTime, Vec<Event<K, I, E>>>,
 {
-    let by_item = |_: &K, item: &I| item.hashed();
-    let winners = fold_top_k(events, by_item, orders, k, &format!("{name}, each worker's share"), fold, row)
+    let winners = fold_top_k(events, shares, orders, k, &format!("{name}, each worker's share"), fold, row)
         .map(|((key, order), row)| ((key, order), (row, ())));
-    fold_top_k(
-        winners,
-        |key, _| key.hashed(),
-        1,
-        k,
-        name,
-        count,
-        |_, _, row, count, _| (*count > 0).then(|| row.clone()),
-    )
-    .map(|((key, _order), row)| (key, row))
+    fold_top_k(winners, by_key(), 1, k, name, count, |_, _, row, count, _| (*count > 0).then(|| row.clone()))
+        .map(|((key, _order), row)| (key, row))
 }
 
 /// Keeps the `k` smallest rows of each key by their `Ord` (rows are ordered best first).
@@ -132,6 +145,7 @@ where
 {
     ranked(
         rows.map(|(key, row)| (key, (row, ()))),
+        by_item(),
         k,
         name,
         |count: &mut isize, _, diff| *count += diff,
@@ -139,13 +153,22 @@ where
     )
 }
 
-/// One level of [`ranked_in_orders`]: each event goes to the worker that `route(key, item)` picks
-/// (modulo the worker count), which ranks the items of each key it receives; their rows of each of
-/// `orders` rankings come out keyed by `(key, order)`. Routing by the key alone ranks each key
-/// whole on one worker. `fold` and `row` are as for [`ranked_in_orders`].
-pub fn fold_top_k<'scope, K, I, E, A, R>(
+/// Exchanges a ranking's events by key: each key is then ranked whole on one worker.
+pub fn by_key<K, I, E>() -> impl ParallelizationContract<EventTime, Vec<Event<K, I, E>>>
+where
+    K: ExchangeData + Hash,
+    I: ExchangeData,
+    E: ExchangeData,
+{
+    Exchange::new(|((key, _), _, _): &Event<K, I, E>| key.hashed())
+}
+
+/// One level of [`ranked_in_orders`]: `shares` brings each event to a worker ([`by_item`],
+/// [`by_key`]), which ranks the items of each key it receives; their rows of each of `orders`
+/// rankings come out keyed by `(key, order)`. `fold` and `row` are as for [`ranked_in_orders`].
+pub fn fold_top_k<'scope, K, I, E, A, R, P>(
     events: Collection<'scope, EventTime, (K, (I, E))>,
-    route: impl Fn(&K, &I) -> u64 + 'static,
+    shares: P,
     orders: usize,
     k: usize,
     name: &str,
@@ -158,11 +181,11 @@ where
     E: ExchangeData,
     A: Default + PartialEq + 'static,
     R: ExchangeData,
+    P: ParallelizationContract<EventTime, Vec<Event<K, I, E>>>,
 {
-    let pact = Exchange::new(move |((key, (item, _)), _, _): &((K, (I, E)), EventTime, isize)| route(key, item));
     events
         .inner
-        .unary_frontier(pact, name, move |_, _| {
+        .unary_frontier(shares, name, move |_, _| {
             let mut pending: Pending<(K, I, E, isize)> = Pending::default();
             // A capability at or before every pending time, to emit each time's changes at it.
             let mut held: Option<Capability<EventTime>> = None;
@@ -573,7 +596,7 @@ mod tests {
                     let row = |_: &u64, _, item: &u8, count: &isize, _: Option<&(isize, u8)>| {
                         (*count > 0).then_some((-*count, *item))
                     };
-                    ranked_in_orders(events, 1, 2, "Arrivals", fold, row).inspect(
+                    ranked_in_orders(events, by_item(), 1, 2, "Arrivals", fold, row).inspect(
                         move |(((_, _), row), time, diff)| {
                             sink.lock().expect("the test's output").push((*time, *row, *diff))
                         },
