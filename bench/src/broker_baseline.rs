@@ -7,6 +7,11 @@
 //! record carries the moment it was due, in microseconds, as its key; its latency runs from that
 //! moment to the moment the consumer has it. Whatever trendflow adds end to end is the
 //! difference to these figures at the same rate.
+//!
+//! A stream that publishes the `hashtags` topic makes the broker store each tweet's hashtag
+//! occurrences too, about 2.2 records per tweet in all. [`Load::WithHashtags`] gives the broker
+//! that same load: the consumer writes each tweet's occurrences back to a `hashtags` topic as it
+//! reads the tweet, as the stream does, with the same extraction, records and producer settings.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,17 +23,33 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use trendflow::harness::latency::new_histogram;
 use trendflow::kafka::{KafkaConfig, Topic};
-use trendflow::sink::kafka::KafkaSink;
+use trendflow::sink::kafka::{hashtag_json, KafkaSink};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::wall_clock_us;
+use trendflow_dataflows::hashtags::hashtag_symbols;
 
 /// How long the consumer waits for a record after the last one was sent before it gives up.
 const DRAIN: Duration = Duration::from_secs(30);
 
+/// What the broker carries besides the tweets' round trip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// The tweets alone.
+    Tweets,
+    /// The tweets, and each tweet's hashtag occurrences written back when it is read.
+    WithHashtags,
+}
+
 /// Sends `rate` records a second for `warmup + measure` into the tweets topic of `kafka` and
 /// returns the produce-to-consume latencies of those due after the warm-up, in microseconds.
-pub fn round_trip(kafka: &KafkaConfig, rate: f64, warmup: Duration, measure: Duration) -> Result<Histogram<u64>> {
+pub fn round_trip(
+    kafka: &KafkaConfig,
+    rate: f64,
+    warmup: Duration,
+    measure: Duration,
+    load: Load,
+) -> Result<Histogram<u64>> {
     let topic = kafka.topic(Topic::Tweets);
     let consumer = kafka.consumer()?;
     let partitions = kafka.partition_count(&consumer, Topic::Tweets)?;
@@ -49,7 +70,13 @@ pub fn round_trip(kafka: &KafkaConfig, rate: f64, warmup: Duration, measure: Dur
             sent_all.store(true, Ordering::Relaxed);
             sent
         });
-        let consumed = consume(&consumer, records, measure_from_us, &sent_all);
+        let write_back = match load {
+            Load::Tweets => None,
+            Load::WithHashtags => {
+                Some(HashtagWriter { sink: KafkaSink::new(kafka)?, topic: kafka.topic(Topic::Hashtags) })
+            }
+        };
+        let consumed = consume(&consumer, records, measure_from_us, &sent_all, write_back.as_ref());
         producer.join().map_err(|_| anyhow::anyhow!("the baseline's producer panicked"))??;
         consumed
     })
@@ -79,12 +106,32 @@ fn produce(kafka: &KafkaConfig, topic: &str, rate: f64, records: u64, started_us
     Ok(())
 }
 
-/// Reads `records` records and the latency of each due at or after `measure_from_us`.
+/// Writes a tweet's hashtag occurrences to the `hashtags` topic, as the stream does.
+struct HashtagWriter {
+    sink: KafkaSink,
+    topic: String,
+}
+
+impl HashtagWriter {
+    fn write(&self, payload: &[u8]) -> Result<()> {
+        let row: SeedTweet = serde_json::from_slice(payload).context("decoding a baseline tweet")?;
+        let tweet = row.into_tweet().map_err(|e| anyhow::anyhow!("a baseline tweet that is not valid: {e}"))?;
+        for hashtag in hashtag_symbols(&tweet.text) {
+            self.sink.send(&self.topic, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
+        }
+        self.sink.poll();
+        Ok(())
+    }
+}
+
+/// Reads `records` records and the latency of each due at or after `measure_from_us`, writing
+/// each one's hashtags back through `write_back` when given.
 fn consume(
     consumer: &BaseConsumer,
     records: u64,
     measure_from_us: u64,
     sent_all: &AtomicBool,
+    write_back: Option<&HashtagWriter>,
 ) -> Result<Histogram<u64>> {
     let mut latencies = new_histogram();
     let mut read = 0;
@@ -101,6 +148,9 @@ fn consume(
                 if due_us >= measure_from_us {
                     latencies.saturating_record(now_us.saturating_sub(due_us).max(1));
                 }
+                if let Some(writer) = write_back {
+                    writer.write(message.payload().unwrap_or_default())?;
+                }
                 read += 1;
                 last_read = Instant::now();
             }
@@ -108,6 +158,12 @@ fn consume(
                 bail!("the broker baseline read {read} of {records} records; the rest never came")
             }
             None => {}
+        }
+    }
+    if let Some(writer) = write_back {
+        let report = writer.sink.flush()?;
+        if report.failed > 0 {
+            bail!("the broker refused {} of the baseline's hashtag records", report.failed);
         }
     }
     Ok(latencies)

@@ -9,7 +9,9 @@
 //!   its rankings: producer, broker, consumer and graph. Beside it, at each rate, the broker's
 //!   own latency with no trendflow in it (`trendflow_bench::broker_baseline`: the same records,
 //!   schedule and client settings, produced and consumed by plain librdkafka clients), and what
-//!   trendflow adds to it; and trendflow's own share, from consuming a tweet to its rankings.
+//!   trendflow adds to it; with the `hashtags` topic, also the broker alone carrying that topic's
+//!   records (the plain consumer writes them back); and trendflow's own share, from consuming a
+//!   tweet to its rankings.
 //!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
@@ -30,7 +32,7 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
 use trendflow::jobs::graph_args::ViewArgs;
-use trendflow_bench::broker_baseline::round_trip;
+use trendflow_bench::broker_baseline::{round_trip, Load};
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
 use trendflow_bench::services::{wait, ServiceArgs, Services};
@@ -91,6 +93,9 @@ struct RateRun {
     own: Option<Histogram<u64>>,
     /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
     broker: Option<Histogram<u64>>,
+    /// With the `hashtags` topic: the broker's own latencies at the same rate and the same load,
+    /// each tweet's hashtag occurrences written back as the stream writes them.
+    broker_loaded: Option<Histogram<u64>>,
     /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
     saturated: bool,
 }
@@ -98,9 +103,12 @@ struct RateRun {
 impl RateRun {
     fn merge(&mut self, other: RateRun) -> Result<()> {
         self.emitted.add(&other.emitted)?;
-        for (mine, theirs) in
-            [(&mut self.consumed, &other.consumed), (&mut self.own, &other.own), (&mut self.broker, &other.broker)]
-        {
+        for (mine, theirs) in [
+            (&mut self.consumed, &other.consumed),
+            (&mut self.own, &other.own),
+            (&mut self.broker, &other.broker),
+            (&mut self.broker_loaded, &other.broker_loaded),
+        ] {
             if let (Some(mine), Some(theirs)) = (mine.as_mut(), theirs) {
                 mine.add(theirs)?;
             }
@@ -155,6 +163,14 @@ fn main() -> Result<()> {
                 ms(broker, 99.0),
                 ms(&run.emitted, 99.0) - ms(broker, 99.0)
             );
+            if let Some(loaded) = &run.broker_loaded {
+                print!(
+                    "  (broker alone with the hashtag records p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
+                    ms(loaded, 50.0),
+                    ms(loaded, 99.0),
+                    ms(&run.emitted, 99.0) - ms(loaded, 99.0)
+                );
+            }
         }
         println!("  {}", if run.saturated { "saturated" } else { "" });
         if !run.saturated && ms("p99_ms") < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
@@ -172,6 +188,11 @@ fn main() -> Result<()> {
             let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
             result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
             result["p99_vs_broker"] = json!(p99(&run.emitted) / p99(broker));
+            if let Some(loaded) = &run.broker_loaded {
+                result["broker_alone_with_hashtag_records"] = latency_summary(loaded);
+                result["added_to_loaded_broker_p99_ms"] = json!(p99(&run.emitted) - p99(loaded));
+                result["p99_vs_loaded_broker"] = json!(p99(&run.emitted) / p99(loaded));
+            }
         }
         result["percentile_curve_ms"] = json!(curve);
         runs.push(result);
@@ -258,7 +279,14 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         warmup: Duration::from_secs(args.warmup),
     }
     .run()?;
-    Ok(RateRun { emitted: run.histogram, consumed: None, own: None, broker: None, saturated: run.saturated })
+    Ok(RateRun {
+        emitted: run.histogram,
+        consumed: None,
+        own: None,
+        broker: None,
+        broker_loaded: None,
+        saturated: run.saturated,
+    })
 }
 
 /// One rate end to end: a stream with a latency report on topics of this attempt's own (the
@@ -297,15 +325,21 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         bail!("the stream measured no tweets at {rate} tweets/s");
     }
     let saturated = latencies.emitted.max() > GIVE_UP.as_micros() as u64;
-    // The broker alone, on topics of its own, right after: the same load, the same broker state.
-    let baseline = services.fresh(&format!("brokerr{}r{attempt}", rate as u64), partitions(args))?;
-    let broker =
-        round_trip(&baseline.kafka()?, rate, Duration::from_secs(args.warmup), Duration::from_secs(args.seconds))?;
+    // The broker alone, on topics of its own, right after: the same tweets, the same broker
+    // state; with the `hashtags` topic, once more carrying its records too.
+    let mut broker_alone = |name: &str, load| -> Result<Histogram<u64>> {
+        let baseline = services.fresh(&format!("{name}{}r{attempt}", rate as u64), partitions(args))?;
+        let (warmup, measure) = (Duration::from_secs(args.warmup), Duration::from_secs(args.seconds));
+        round_trip(&baseline.kafka()?, rate, warmup, measure, load)
+    };
+    let broker = broker_alone("brokerr", Load::Tweets)?;
+    let broker_loaded = if args.no_hashtags_topic { None } else { Some(broker_alone("brokerh", Load::WithHashtags)?) };
     Ok(RateRun {
         emitted: latencies.emitted,
         consumed: Some(latencies.consumed),
         own: Some(latencies.own),
         broker: Some(broker),
+        broker_loaded,
         saturated,
     })
 }
