@@ -15,6 +15,7 @@
 //! longer store what it computes.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,6 +140,31 @@ pub enum Output<C> {
     Checkpoint(C),
 }
 
+/// The outputs, less each live ranking that a later ranking of the same view and window among
+/// them replaces. The rankings of a view and window length come from one worker, in the order of
+/// their times, so the later one is the newer. With a fine tick a batch of tweets from the broker
+/// completes several ticks at once, and each window's live ranking of every tick but the last is
+/// out of date before it could be sent: leaving those out spares the broker thousands of
+/// records a second and delays no ranking. Final rankings and checkpoints all stay, in order.
+fn latest_of_each_window<C>(outputs: Vec<Output<C>>) -> Vec<Output<C>> {
+    let view_and_window = |snapshot: &Snapshot| (std::mem::discriminant(snapshot), snapshot.window());
+    let mut latest = HashMap::new();
+    for (index, output) in outputs.iter().enumerate() {
+        if let Output::Snapshot(snapshot) = output {
+            latest.insert(view_and_window(snapshot), index);
+        }
+    }
+    outputs
+        .into_iter()
+        .enumerate()
+        .filter(|(index, output)| match output {
+            Output::Snapshot(snapshot) if !snapshot.is_final() => latest.get(&view_and_window(snapshot)) == Some(index),
+            _ => true,
+        })
+        .map(|(_, output)| output)
+        .collect()
+}
+
 /// How one layer feeds the graph.
 #[derive(Clone)]
 pub struct LayerPlan {
@@ -149,6 +175,10 @@ pub struct LayerPlan {
     pub slack_ms: u64,
     /// Whether live rankings are published too, not only final ones.
     pub changes: bool,
+    /// Whether a live ranking is left out when a later ranking of the same view and window is
+    /// already waiting beside it (see [`latest_of_each_window`]): what a sink that only keeps
+    /// each window's latest ranking needs.
+    pub latest_live_only: bool,
     /// How many tweets to expect, for the progress bar, when known.
     pub expected_tweets: Option<u64>,
 }
@@ -288,17 +318,27 @@ pub fn run_layer<C: Send + 'static>(
         }
         match receiver.recv_timeout(Duration::from_millis(100)) {
             Ok(output) => {
-                if let Output::Snapshot(snapshot) = &output {
-                    if !snapshot.is_final() {
-                        changes += 1;
-                    } else if matches!(snapshot, Snapshot::Hashtags(_)) {
-                        windows_closed += 1;
-                        progress.set_message(format!("{windows_closed} windows closed"));
+                let mut outputs = vec![output];
+                outputs.extend(receiver.try_iter());
+                for output in &outputs {
+                    if let Output::Snapshot(snapshot) = output {
+                        if !snapshot.is_final() {
+                            changes += 1;
+                        } else if matches!(snapshot, Snapshot::Hashtags(_)) {
+                            windows_closed += 1;
+                            progress.set_message(format!("{windows_closed} windows closed"));
+                        }
                     }
                 }
-                // Once stopping, the workers have closed their inputs and the graph closes every
-                // window early: those rankings are incomplete and go nowhere.
-                if !failure.stopping() {
+                if plan.latest_live_only {
+                    outputs = latest_of_each_window(outputs);
+                }
+                for output in outputs {
+                    // Once stopping, the workers have closed their inputs and the graph closes
+                    // every window early: those rankings are incomplete and go nowhere.
+                    if failure.stopping() {
+                        break;
+                    }
                     if let Err(error) = on_output(output, &progress) {
                         failure.record(error);
                     }
@@ -543,5 +583,56 @@ impl<C> Feed<C> for Feeder<'_, C> {
 
     fn cluster_watermark(&self) -> Option<EventTime> {
         self.watermarks.borrow().iter().flatten().min().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trendflow_dataflows::symbol::Symbol;
+    use trendflow_dataflows::views::{HashtagCount, Ranking, TweetScore};
+    use trendflow_dataflows::window::Window;
+
+    fn hashtags(end: EventTime, count: u64, is_final: bool) -> Output<u32> {
+        let window = Window { spec: "1m".parse().expect("a spec"), end };
+        let rows = vec![HashtagCount { hashtag: Symbol::new("rust"), count }];
+        Output::Snapshot(Snapshot::Hashtags(Ranking { window, rows, is_final, partial_baseline: false }))
+    }
+
+    fn tweets(end: EventTime) -> Output<u32> {
+        let window = Window { spec: "1m".parse().expect("a spec"), end };
+        let rows = vec![TweetScore { tweet_id: 7, retweets: 1, hashtags: 0 }];
+        Output::Snapshot(Snapshot::Tweets(Ranking { window, rows, is_final: false, partial_baseline: false }))
+    }
+
+    /// What each output is, to compare: a snapshot's view, window end, first count and finality.
+    fn described(outputs: Vec<Output<u32>>) -> Vec<String> {
+        let describe = |output: Output<u32>| match output {
+            Output::Checkpoint(number) => format!("checkpoint {number}"),
+            Output::Snapshot(Snapshot::Hashtags(r)) => {
+                format!("hashtags {} {} {}", r.window.end, r.rows[0].count, r.is_final)
+            }
+            Output::Snapshot(Snapshot::Tweets(r)) => format!("tweets {} {}", r.window.end, r.is_final),
+            Output::Snapshot(_) => "another view".into(),
+        };
+        outputs.into_iter().map(describe).collect()
+    }
+
+    #[test]
+    fn a_live_ranking_replaced_by_a_later_one_of_its_view_and_window_is_left_out() {
+        let outputs = vec![
+            hashtags(60_000, 1, false),
+            tweets(60_000),
+            hashtags(120_000, 1, false),
+            Output::Checkpoint(1),
+            hashtags(60_000, 2, false),
+            hashtags(60_000, 3, true),
+            hashtags(120_000, 2, false),
+            hashtags(120_000, 3, false),
+        ];
+        assert_eq!(
+            described(latest_of_each_window(outputs)),
+            ["tweets 60000 false", "checkpoint 1", "hashtags 60000 3 true", "hashtags 120000 3 false"]
+        );
     }
 }

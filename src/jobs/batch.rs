@@ -61,7 +61,14 @@ pub fn run(args: BatchArgs) -> Result<()> {
         read.map(|_| ())
     });
     // Each worker reads its share in event-time order, so nothing it reads later is older.
-    let plan = LayerPlan { name: "batch", graph: graph.clone(), slack_ms: 0, changes: false, expected_tweets: None };
+    let plan = LayerPlan {
+        name: "batch",
+        graph: graph.clone(),
+        slack_ms: 0,
+        changes: false,
+        latest_live_only: false,
+        expected_tweets: None,
+    };
     let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
         let started = Instant::now();
         writer.write(&snapshot)?;

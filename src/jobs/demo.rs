@@ -76,6 +76,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         graph: stream_graph,
         slack_ms: args.live.lateness,
         changes: true,
+        latest_live_only: false,
         expected_tweets: Some(args.tweets),
     };
     let (stream, stream_views) = run_generated(&stream_plan, &generator, timely_config.clone(), !args.quiet)?;
@@ -84,6 +85,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         graph: batch_graph,
         slack_ms: generator.max_disorder_ms(),
         changes: false,
+        latest_live_only: false,
         expected_tweets: Some(args.tweets),
     };
     let (batch, batch_views) = run_generated(&batch_plan, &generator, timely_config, false)?;

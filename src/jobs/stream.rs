@@ -291,7 +291,15 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let (top_hashtags, top_tweets, trending) =
         (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
     let rebuilt = graph.clone();
-    let layer = LayerPlan { name: "stream", graph, slack_ms: args.live.lateness, changes: true, expected_tweets: None };
+    // The ranking topics are keyed by window, and a consumer wants each window's latest ranking.
+    let layer = LayerPlan {
+        name: "stream",
+        graph,
+        slack_ms: args.live.lateness,
+        changes: true,
+        latest_live_only: true,
+        expected_tweets: None,
+    };
     let mut published = 0u64;
     let mut finished_workers = 0;
     let local_workers = args.cluster.workers;
