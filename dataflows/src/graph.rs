@@ -698,11 +698,12 @@ where
                 input.for_each(|capability, entries| {
                     let mut session = output.session(&capability);
                     for ((item, event), entry, diff) in entries.drain(..) {
+                        // The same leaving event for every length: made once, cloned per length.
+                        let (left, left_diff) = leaves(&event, diff);
                         for &(length, tick) in &ticks {
                             let enter = enters_at(entry - 1, tick);
-                            let (left, left_diff) = leaves(&event, diff);
                             session.give(((length, (item.clone(), event.clone())), enter, diff));
-                            session.give(((length, (item.clone(), left)), enter + length, left_diff));
+                            session.give(((length, (item.clone(), left.clone())), enter + length, left_diff));
                         }
                     }
                 });
