@@ -137,6 +137,8 @@ impl WorkerWrites {
         let mut archive =
             self.archive.as_ref().map(|config| Archive::new(config, ARCHIVE_BATCH, ARCHIVE_EVERY)).transpose()?;
         let mut latency = self.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
+        // The messages sent before the last checkpoint was taken.
+        let mut flushing = sink.sent_so_far();
         reader.read(worker, peers, feed, &mut |event| {
             match event {
                 SourceEvent::Tweet(read) => {
@@ -179,8 +181,13 @@ impl WorkerWrites {
                     if let Some(archive) = archive.as_mut() {
                         self.archived.fetch_add(archive.flush()?, Ordering::Relaxed);
                     }
-                    sink.flush()?;
+                    flushing = sink.sent_so_far();
                 }
+                SourceEvent::Flushed { wait: true, durable } => {
+                    sink.wait_for(flushing)?;
+                    *durable = true;
+                }
+                SourceEvent::Flushed { wait: false, durable } => *durable = sink.confirmed(flushing)?,
             }
             Ok(())
         })?;

@@ -11,6 +11,8 @@ use crate::common::{
     Services,
 };
 use mysql::prelude::Queryable;
+use trendflow::kafka::{KafkaArgs, Topic};
+use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::reference;
@@ -411,4 +413,36 @@ fn a_stream_without_the_hashtags_topic_publishes_rankings_and_no_occurrences() {
     assert!(streamed.contains("300 messages consumed"), "{streamed}");
     assert!(!read_topic(&format!("{}top_hashtags", s.topic_prefix), 1).is_empty(), "rankings are published");
     assert_eq!(read_topic(&format!("{}hashtags", s.topic_prefix), 0), Vec::new(), "no hashtag occurrences");
+}
+
+/// A checkpoint waits for the broker to confirm the messages sent before it was taken, whatever
+/// was sent after: the sink tells them apart by number, and the broker's confirmations, not
+/// librdkafka's queue, settle them.
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn the_messages_sent_before_a_checkpoint_are_confirmed_by_the_broker() {
+    let s = Services::streaming("confirmations", 1);
+    let kafka = KafkaArgs {
+        brokers: s.brokers.clone(),
+        settings: Vec::new(),
+        topic_prefix: s.topic_prefix.clone(),
+        kafka_wait_secs: 10,
+    }
+    .config()
+    .expect("Kafka settings");
+    let sink = KafkaSink::new(&kafka).expect("a producer");
+    let topic = kafka.topic(Topic::Hashtags);
+    let send = |numbers: std::ops::Range<u32>| {
+        for number in numbers {
+            sink.send(&topic, b"#a", number.to_string().as_bytes()).expect("sending");
+        }
+    };
+    send(0..500);
+    let before_checkpoint = sink.sent_so_far();
+    send(500..1_000);
+    sink.wait_for(before_checkpoint).expect("the broker confirms");
+    assert!(sink.confirmed(before_checkpoint).expect("no refusals"));
+    assert!(sink.report().delivered >= 500, "{:?}", sink.report());
+    assert_eq!(sink.flush().expect("the broker confirms the rest").delivered, 1_000);
+    assert_eq!(read_topic(&topic, 1_000).len(), 1_000);
 }

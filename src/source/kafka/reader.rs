@@ -51,7 +51,12 @@ pub enum SourceEvent<'a> {
     /// every ranking).
     RoundEnded { output_frontier: Option<EventTime>, now: Instant },
     /// A checkpoint follows: what the job wrote for the tweets read so far must be durable first.
+    /// The job starts making it so.
     Flush,
+    /// Whether what the job wrote before the last `Flush` is durable yet: the job answers in
+    /// `durable`, with `wait` once it is. The worker reads on meanwhile: a checkpoint is not
+    /// worth a stall of the broker's round trip every time one is taken.
+    Flushed { wait: bool, durable: &'a mut bool },
 }
 
 /// A tweet as read from the topic, with what the archive keeps of it.
@@ -210,6 +215,8 @@ impl TweetsReader {
         let max_ahead_ms = self.lateness_ms + MAX_AHEAD_MS;
         let mut previously_held_back = Vec::new();
         let mut heard_since_checkpoint = false;
+        // A checkpoint taken, waiting for what the job wrote before it to be durable.
+        let mut awaiting: Option<Checkpoint> = None;
         self.reached(WorkerStep::Ready);
         // How far this run's start has got: the messages of an earlier run read again, and each
         // partition read to its end once.
@@ -350,15 +357,25 @@ impl TweetsReader {
             on_event(SourceEvent::RoundEnded { output_frontier: feed.output_frontier(), now })?;
             let idle = self.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
             let last = idle || self.stop.load(Ordering::Relaxed);
-            if last || now.duration_since(positions.taken()) >= self.checkpoint_every {
+            let due = awaiting.is_none() && now.duration_since(positions.taken()) >= self.checkpoint_every;
+            if last || due {
                 if !std::mem::take(&mut heard_since_checkpoint) {
                     broker.check(&consumer, kafka, &topic)?;
                 }
                 self.record_partitions(&marks, &positions);
-                // What the positions have passed must be stored before a restart may skip it.
+                // What the positions have passed must be durable before a restart may skip it. A
+                // later checkpoint takes the place of one still waiting for that.
                 on_event(SourceEvent::Flush)?;
                 if let Some(checkpoint) = positions.checkpoint(feed.output_frontier(), last) {
-                    feed.checkpoint(checkpoint);
+                    awaiting = Some(checkpoint);
+                }
+            }
+            if let Some(checkpoint) = awaiting.take() {
+                let mut durable = false;
+                on_event(SourceEvent::Flushed { wait: last, durable: &mut durable })?;
+                match durable {
+                    true => feed.checkpoint(checkpoint),
+                    false => awaiting = Some(checkpoint),
                 }
             }
             if last {
