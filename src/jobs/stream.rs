@@ -121,7 +121,7 @@ struct WorkerWrites {
     latency: Option<(GraphConfig, u64)>,
     latencies: Mutex<Latencies>,
     dead_lettered: AtomicU64,
-    archived: AtomicU64,
+    archived: Arc<AtomicU64>,
     metrics: Arc<StreamMetrics>,
 }
 
@@ -134,11 +134,15 @@ impl WorkerWrites {
     fn read(&self, reader: &TweetsReader, worker: usize, peers: usize, feed: &mut dyn Feed<Checkpoint>) -> Result<()> {
         let sink = KafkaSink::new(&self.kafka)?;
         let (tweets, dead_letters) = (self.kafka.topic(Topic::Tweets), self.kafka.topic(Topic::DeadLetter));
-        let mut archive =
-            self.archive.as_ref().map(|config| Archive::new(config, ARCHIVE_BATCH, ARCHIVE_EVERY)).transpose()?;
+        let mut archive = self
+            .archive
+            .as_ref()
+            .map(|config| Archive::start(config, ARCHIVE_BATCH, ARCHIVE_EVERY, self.archived.clone()))
+            .transpose()?;
         let mut latency = self.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
-        // The messages sent before the last checkpoint was taken.
-        let mut flushing = sink.sent_so_far();
+        // What the worker had written when the last checkpoint was taken: the messages it sent,
+        // and the tweets it handed to the archive.
+        let mut flushing = (sink.sent_so_far(), None);
         reader.read(worker, peers, feed, &mut |event| {
             match event {
                 SourceEvent::Tweet(read) => {
@@ -152,7 +156,7 @@ impl WorkerWrites {
                             hashtags: Some(read.hashtags.iter().map(|hashtag| hashtag.to_string()).collect()),
                             ..StoredTweet::new(read.tweet.clone(), read.date_time.clone(), read.ingested_at)
                         };
-                        self.archived.fetch_add(archive.push(stored)?, Ordering::Relaxed);
+                        archive.push(stored)?;
                     }
                 }
                 SourceEvent::Fed(time) => latency.iter_mut().for_each(|latency| latency.fed(time, wall_clock_us())),
@@ -168,29 +172,38 @@ impl WorkerWrites {
                     );
                     sink.send(&dead_letters, rejection.key.unwrap_or_default(), letter.as_bytes())?;
                 }
-                SourceEvent::RoundEnded { output_frontier, now } => {
+                SourceEvent::RoundEnded { output_frontier } => {
                     if let Some(latency) = latency.as_mut() {
                         latency.emitted_before(output_frontier, wall_clock_us());
                     }
                     sink.poll();
                     if let Some(archive) = archive.as_mut() {
-                        self.archived.fetch_add(archive.flush_if_due(now)?, Ordering::Relaxed);
+                        archive.check()?;
                     }
                 }
                 SourceEvent::Flush => {
-                    if let Some(archive) = archive.as_mut() {
-                        self.archived.fetch_add(archive.flush()?, Ordering::Relaxed);
-                    }
-                    flushing = sink.sent_so_far();
+                    flushing = (sink.sent_so_far(), archive.as_mut().map(Archive::flush).transpose()?)
                 }
                 SourceEvent::Flushed { wait: true, durable } => {
-                    sink.wait_for(flushing)?;
+                    if let (Some(archive), Some(handed)) = (archive.as_mut(), flushing.1) {
+                        archive.wait_stored(handed)?;
+                    }
+                    sink.wait_for(flushing.0)?;
                     *durable = true;
                 }
-                SourceEvent::Flushed { wait: false, durable } => *durable = sink.confirmed(flushing)?,
+                SourceEvent::Flushed { wait: false, durable } => {
+                    let stored = match (archive.as_mut(), flushing.1) {
+                        (Some(archive), Some(handed)) => archive.stored(handed)?,
+                        _ => true,
+                    };
+                    *durable = stored && sink.confirmed(flushing.0)?;
+                }
             }
             Ok(())
         })?;
+        if let Some(archive) = archive.as_mut() {
+            archive.finish()?;
+        }
         // The tweets of the last tick stay unmeasured: their rankings wait for input that never came.
         if let (Some(latency), Ok(mut merged)) = (latency, self.latencies.lock()) {
             merged.add(latency.latencies())?;
@@ -276,7 +289,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
         latencies: Mutex::new(Latencies::new()),
         dead_lettered: AtomicU64::new(0),
-        archived: AtomicU64::new(0),
+        archived: Arc::new(AtomicU64::new(0)),
         metrics: metrics.clone(),
     });
     if let Some(listen) = args.metrics_listen {

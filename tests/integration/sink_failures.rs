@@ -1,13 +1,18 @@
 //! A sink that fails stops the job promptly, with its error: the batch layer does not read the
-//! rest of the history, the speed layer does not go on consuming, when a view table or the
-//! checkpoint store cannot be written. Writes are made to fail mid-run by a trigger on the table,
-//! against the real MariaDB and broker that `scripts/test.sh` starts.
+//! rest of the history, the speed layer does not go on consuming, when a view table, the
+//! checkpoint store or the archive cannot be written. Writes are made to fail mid-run by a trigger
+//! on the table, against the real MariaDB and broker that `scripts/test.sh` starts.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
+use trendflow::db::MysqlArgs;
+use trendflow::sink::mysql::{Archive, StoredTweet};
+use trendflow_dataflows::Tweet;
 
-use crate::common::Services;
+use crate::common::{seed_tweets, Services};
 
 /// The `N` of "`job` stopped after N tweets" in an error.
 fn tweets_before_stop(job: &str, error: &str) -> u64 {
@@ -61,4 +66,42 @@ fn a_stream_whose_view_write_fails_stops_with_the_error() {
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_stream_whose_checkpoint_fails_stops_with_the_error() {
     a_stream_stops_when_a_write_to("source_offsets");
+}
+
+/// The archive writes on a thread of its own: its failure still ends the stream, with MySQL's
+/// error.
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_stream_whose_archive_write_fails_stops_with_the_error() {
+    a_stream_stops_when_a_write_to("tweets");
+}
+
+/// What a worker hands the archive is stored by its thread: what came before a flush once the
+/// archive says so, the rest when it finishes, every tweet counted once.
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn the_archive_stores_what_was_handed_before_a_flush_and_the_rest_when_it_finishes() {
+    let s = Services::fresh("archivethread");
+    s.succeed(&["db", "init"]);
+    let database = MysqlArgs { url: s.mysql_url.clone(), wait_secs: 10 }.config().expect("MySQL settings");
+    let archived = Arc::new(AtomicU64::new(0));
+    // Batches larger than the test's tweets, written at most once an hour but when flushed.
+    let mut archive =
+        Archive::start(&database, 1_000, Duration::from_secs(3_600), archived.clone()).expect("an archive");
+    let tweets = seed_tweets();
+    let stored_tweets =
+        || -> u64 { s.mysql().query_first("SELECT COUNT(*) FROM tweets").expect("counting tweets").unwrap_or(0) };
+    let hand_over = |archive: &mut Archive, tweets: &[Tweet]| {
+        for tweet in tweets {
+            archive.push(StoredTweet::with_utc_date(tweet.clone(), tweet.created_at)).expect("handing over");
+        }
+    };
+    hand_over(&mut archive, &tweets[..300]);
+    let flushed = archive.flush().expect("flushing");
+    hand_over(&mut archive, &tweets[300..500]);
+    archive.wait_stored(flushed).expect("stored");
+    assert!(stored_tweets() >= 300);
+    archive.finish().expect("the rest stored");
+    assert_eq!(stored_tweets(), 500);
+    assert_eq!(archived.load(Ordering::Relaxed), 500);
 }

@@ -1,11 +1,13 @@
-//! Writing to MySQL: tweets into the master dataset ([`tweets`]), final rankings into the view
-//! tables ([`views`]), and where a restarted stream resumes ([`checkpoints`]).
+//! Writing to MySQL: tweets into the master dataset ([`tweets`]; the stream's by a thread of
+//! their own, [`archive`]), final rankings into the view tables ([`views`]), and where a
+//! restarted stream resumes ([`checkpoints`]).
 //!
 //! Every write is idempotent — tweets are upserted by id, a window's view rows are replaced as a
 //! whole, a checkpoint overwrites the one before — so a rerun, or a restart halfway, repairs
 //! rather than duplicates. Rows go in multi-row parameterised statements, a thousand at a time,
 //! which is what makes loading fast.
 
+pub mod archive;
 pub mod checkpoints;
 pub mod tweets;
 pub mod views;
@@ -13,8 +15,9 @@ pub mod views;
 use mysql::prelude::Queryable;
 use mysql::Value;
 
+pub use archive::Archive;
 pub use checkpoints::CheckpointStore;
-pub use tweets::{new_hashtag_id, Archive, SeedRowWriter, StoredTweet, TweetWriter};
+pub use tweets::{new_hashtag_id, SeedRowWriter, StoredTweet, TweetWriter};
 pub use views::{Layer, ViewKind, ViewWriter};
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far

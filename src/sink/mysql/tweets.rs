@@ -2,9 +2,8 @@
 
 use std::collections::HashMap;
 use std::hash::Hasher;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use mysql::prelude::Queryable;
 use mysql::{Conn, TxOpts, Value};
 use trendflow_dataflows::hashtags::extract_hashtags;
@@ -132,53 +131,6 @@ impl TweetWriter {
         let rows = tweet_rows(&tweets)?;
         let what = format!("archiving {} tweets", tweets.len());
         self.config.retrying(&mut self.conn, &what, |conn| write_tweets(conn, &rows, &new_hashtags, &links))
-    }
-}
-
-/// Tweets on their way into the master dataset, written in batches: of `batch` tweets, or at
-/// least every `every`, so that a slow trickle is stored too. Each call says how many tweets it
-/// wrote.
-pub struct Archive {
-    writer: TweetWriter,
-    pending: Vec<StoredTweet>,
-    flushed: Instant,
-    batch: usize,
-    every: Duration,
-}
-
-impl Archive {
-    /// An archive writing through a connection of its own.
-    pub fn new(config: &MysqlConfig, batch: usize, every: Duration) -> Result<Self> {
-        Ok(Archive { writer: TweetWriter::new(config)?, pending: Vec::new(), flushed: Instant::now(), batch, every })
-    }
-
-    /// Queues `tweet`, writing the batch once it is full.
-    pub fn push(&mut self, tweet: StoredTweet) -> Result<u64> {
-        self.pending.push(tweet);
-        match self.pending.len() >= self.batch {
-            true => self.flush(),
-            false => Ok(0),
-        }
-    }
-
-    /// Writes what is queued if the last write was `every` or longer before `now`.
-    pub fn flush_if_due(&mut self, now: Instant) -> Result<u64> {
-        match now.duration_since(self.flushed) >= self.every {
-            true => self.flush(),
-            false => Ok(0),
-        }
-    }
-
-    /// Writes what is queued.
-    pub fn flush(&mut self) -> Result<u64> {
-        self.flushed = Instant::now();
-        if self.pending.is_empty() {
-            return Ok(0);
-        }
-        let tweets = std::mem::take(&mut self.pending);
-        let count = tweets.len() as u64;
-        self.writer.write(tweets).context("archiving consumed tweets into MySQL")?;
-        Ok(count)
     }
 }
 

@@ -49,7 +49,7 @@ pub enum SourceEvent<'a> {
     Rejected(Rejection<'a>),
     /// A round of reading ended; every ranking before `output_frontier` is published (`None`:
     /// every ranking).
-    RoundEnded { output_frontier: Option<EventTime>, now: Instant },
+    RoundEnded { output_frontier: Option<EventTime> },
     /// A checkpoint follows: what the job wrote for the tweets read so far must be durable first.
     /// The job starts making it so.
     Flush,
@@ -354,7 +354,7 @@ impl TweetsReader {
             if idle_round && caught_up {
                 feed.park(MAX_PARK);
             }
-            on_event(SourceEvent::RoundEnded { output_frontier: feed.output_frontier(), now })?;
+            on_event(SourceEvent::RoundEnded { output_frontier: feed.output_frontier() })?;
             let idle = self.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
             let last = idle || self.stop.load(Ordering::Relaxed);
             let due = awaiting.is_none() && now.duration_since(positions.taken()) >= self.checkpoint_every;
