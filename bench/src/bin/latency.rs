@@ -5,13 +5,13 @@
 //! * **In process** (the default, `trendflow_bench::open_loop`): the graph alone, fed on schedule.
 //! * **Through the broker** (`--through-broker`): `trendflow produce --live --rate R` sends
 //!   generated tweets stamped with the moment each is due into topics of their own, and
-//!   `trendflow stream --latency-report` (lateness 0, no archive) measures each from that stamp to
-//!   its rankings: producer, broker, consumer and graph. Beside it, at each rate, the broker's
-//!   own latency with no trendflow in it (`trendflow_bench::broker_baseline`: the same records,
-//!   schedule and client settings, produced and consumed by plain librdkafka clients), and what
-//!   trendflow adds to it; with the `hashtags` topic, also the broker alone carrying that topic's
-//!   records (the plain consumer writes them back); and trendflow's own share, from consuming a
-//!   tweet to its rankings.
+//!   `trendflow stream --latency-report` (lateness 0, no archive unless `--archive`) measures
+//!   each from that stamp to its rankings: producer, broker, consumer and graph. Beside it, at
+//!   each rate, the broker's own latency with no trendflow in it
+//!   (`trendflow_bench::broker_baseline`: the same records, schedule and client settings,
+//!   produced and consumed by plain librdkafka clients), and what trendflow adds to it; with the
+//!   `hashtags` topic, also the broker alone carrying that topic's records (the plain consumer
+//!   writes them back); and trendflow's own share, from consuming a tweet to its rankings.
 //!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
@@ -76,6 +76,11 @@ struct Args {
     /// is the difference).
     #[arg(long)]
     no_hashtags_topic: bool,
+    /// With --through-broker: the stream archives the tweets it consumes into MySQL, as it does
+    /// unless told not to (left out by default: the archive's writes are MySQL's time, and a
+    /// deployment that cares for latency may archive from the topic instead).
+    #[arg(long)]
+    archive: bool,
     #[command(flatten)]
     services: ServiceArgs,
 }
@@ -204,9 +209,10 @@ fn main() -> Result<()> {
         None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
     }
     let name = format!(
-        "latency{}{}-w{}",
+        "latency{}{}{}-w{}",
         if args.through_broker { "-broker" } else { "" },
         if args.no_hashtags_topic { "-no-hashtags-topic" } else { "" },
+        if args.archive { "-archive" } else { "" },
         args.workers
     );
     let results = write_results(
@@ -217,6 +223,7 @@ fn main() -> Result<()> {
             "workers": args.workers,
             "partitions": args.through_broker.then(|| partitions(&args)),
             "hashtags_topic": args.through_broker.then_some(!args.no_hashtags_topic),
+            "archive": args.through_broker.then_some(args.archive),
             "tick_ms": args.tick,
             "windows": args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
             "top": args.views.top,
@@ -295,7 +302,10 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
     let run = services.fresh(&format!("latency{}r{attempt}", rate as u64), partitions(args))?;
     let report_path = std::env::temp_dir().join(format!("{}latency.json", run.prefix));
     let (workers, tick, warmup) = (args.workers.to_string(), format_duration(args.tick), format!("{}s", args.warmup));
-    let mut stream_args = vec!["stream", "-w", &workers, "--tick", &tick, "--lateness", "0s", "--no-archive"];
+    let mut stream_args = vec!["stream", "-w", &workers, "--tick", &tick, "--lateness", "0s"];
+    if !args.archive {
+        stream_args.push("--no-archive");
+    }
     let report = report_path.to_str().context("a temporary path that is not UTF-8")?;
     // Idle long enough that the producer's start-up, or a broker stall, does not look like the
     // end of the input.
