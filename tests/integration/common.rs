@@ -331,10 +331,23 @@ const POLL: Duration = Duration::from_millis(100);
 /// Waits until `condition` holds, checking every 100 ms; fails the test, saying `what` it waited
 /// for, if it does not within `limit`. Limits are generous: they only bound a test that would
 /// otherwise hang, on machines of any speed.
-pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, limit: Duration, condition: impl FnMut() -> bool) {
+    wait_for_or_explain(what, limit, condition, String::new);
+}
+
+/// As [`wait_for`]; if the condition never holds, the failure also says what `explain` tells
+/// (what a process involved printed, say).
+pub fn wait_for_or_explain(
+    what: &str,
+    limit: Duration,
+    mut condition: impl FnMut() -> bool,
+    explain: impl FnOnce() -> String,
+) {
     let deadline = Instant::now() + limit;
     while !condition() {
-        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
+        if Instant::now() >= deadline {
+            panic!("waited {limit:?} for {what}{}", explain());
+        }
         sleep(POLL);
     }
 }

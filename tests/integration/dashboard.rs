@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use trendflow_dataflows::Tweet;
 
-use crate::common::{private_broker, seed_dump, seed_json, seed_tweets, wait_for, Server, Services};
+use crate::common::{
+    private_broker, seed_dump, seed_json, seed_tweets, wait_for, wait_for_or_explain, Server, Services,
+};
 
 /// The port of the test's own broker, which it stops and starts.
 const BROKER_PORT: &str = "9198";
@@ -241,10 +243,13 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
         multilingual_seed_tweets(6).iter().flat_map(|tweet| [seed_json(tweet), b"\n".to_vec()].concat()).collect();
     std::fs::write(&file, lines).expect("writing the tweets to produce");
     s.succeed(&["produce", "--from", file.to_str().expect("a UTF-8 path"), "--live", "--rate", "3"]);
-    browser.wait_until(
+    let live_window_shown = "document.getElementById('hashtags').dataset.layer === 'live' && \
+         [...document.querySelectorAll('#hashtags-table tbody tr')].length === 8";
+    wait_for_or_explain(
         "the live window with the multilingual hashtags on the page",
-        "document.getElementById('hashtags').dataset.layer === 'live' && \
-         [...document.querySelectorAll('#hashtags-table tbody tr')].length === 8",
+        LIMIT,
+        || browser.eval(live_window_shown) == true,
+        || format!("; the stream printed:\n{}", stream.printed()),
     );
     wait_for("the page to show the API's live ranking", LIMIT, || {
         shows_the_apis_ranking(&mut browser, &server, "5m/1m")
