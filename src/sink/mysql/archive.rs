@@ -47,7 +47,7 @@ impl Archive {
         let (tweets, handed) = bounded(batch * 4);
         let stored = Arc::new(AtomicU64::new(0));
         let counted = stored.clone();
-        let write = move |pending: &mut Vec<StoredTweet>| -> Result<()> {
+        let mut write = move |pending: &mut Vec<StoredTweet>| -> Result<()> {
             if pending.is_empty() {
                 return Ok(());
             }
@@ -60,7 +60,6 @@ impl Archive {
         let thread = std::thread::Builder::new()
             .name("archive".into())
             .spawn(move || {
-                let mut write = write;
                 let mut pending = Vec::with_capacity(batch);
                 let mut written = Instant::now();
                 loop {
