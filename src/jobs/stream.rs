@@ -184,14 +184,7 @@ impl WorkerWrites {
                 SourceEvent::Flush => {
                     flushing = (sink.sent_so_far(), archive.as_mut().map(Archive::flush).transpose()?)
                 }
-                SourceEvent::Flushed { wait: true, durable } => {
-                    if let (Some(archive), Some(handed)) = (archive.as_mut(), flushing.1) {
-                        archive.wait_stored(handed)?;
-                    }
-                    sink.wait_for(flushing.0)?;
-                    *durable = true;
-                }
-                SourceEvent::Flushed { wait: false, durable } => {
+                SourceEvent::Flushed { durable } => {
                     let stored = match (archive.as_mut(), flushing.1) {
                         (Some(archive), Some(handed)) => archive.stored(handed)?,
                         _ => true,

@@ -203,15 +203,13 @@ impl KafkaSink {
         }
         let unconfirmed = self.producer.context().unconfirmed();
         let outstanding = !unconfirmed.answered_before(sent.0);
-        let quiet_limit = self.config.wait().max(FLUSH_QUIET_LIMIT);
-        if let Some(quiet) = unconfirmed.quiet_since.map(|since| since.elapsed()).filter(|quiet| *quiet > quiet_limit) {
-            if outstanding {
-                bail!(
-                    "{}: {} messages still unconfirmed, and none confirmed for {quiet:.0?}; is the broker up?",
-                    self.config,
-                    unconfirmed.answered.iter().filter(|answered| !**answered).count()
-                );
-            }
+        let quiet = unconfirmed.quiet_since.map_or(Duration::ZERO, |since| since.elapsed());
+        if outstanding && quiet > self.config.wait().max(FLUSH_QUIET_LIMIT) {
+            bail!(
+                "{}: {} messages still unconfirmed, and none confirmed for {quiet:.0?}; is the broker up?",
+                self.config,
+                unconfirmed.answered.iter().filter(|answered| !**answered).count()
+            );
         }
         Ok(!outstanding)
     }

@@ -12,7 +12,7 @@ use trendflow::db::MysqlArgs;
 use trendflow::sink::mysql::{Archive, StoredTweet};
 use trendflow_dataflows::Tweet;
 
-use crate::common::{seed_tweets, Services};
+use crate::common::{seed_tweets, wait_for, Services};
 
 /// The `N` of "`job` stopped after N tweets" in an error.
 fn tweets_before_stop(job: &str, error: &str) -> u64 {
@@ -99,7 +99,9 @@ fn the_archive_stores_what_was_handed_before_a_flush_and_the_rest_when_it_finish
     hand_over(&mut archive, &tweets[..300]);
     let flushed = archive.flush().expect("flushing");
     hand_over(&mut archive, &tweets[300..500]);
-    archive.wait_stored(flushed).expect("stored");
+    wait_for("the tweets handed over before the flush to be stored", Duration::from_secs(60), || {
+        archive.stored(flushed).expect("the archive's thread works")
+    });
     assert!(stored_tweets() >= 300);
     archive.finish().expect("the rest stored");
     assert_eq!(stored_tweets(), 500);

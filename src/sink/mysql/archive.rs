@@ -100,14 +100,6 @@ impl Archive {
         Ok(self.stored.load(Ordering::Acquire) >= handed.0)
     }
 
-    /// Waits until every tweet of `handed` is stored.
-    pub fn wait_stored(&mut self, handed: HandedBefore) -> Result<()> {
-        while !self.stored(handed)? {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Ok(())
-    }
-
     /// Fails with the archive thread's error once it has failed.
     pub fn check(&mut self) -> Result<()> {
         match self.writer.as_ref().is_some_and(|writer| writer.is_finished()) {

@@ -54,9 +54,10 @@ pub enum SourceEvent<'a> {
     /// The job starts making it so.
     Flush,
     /// Whether what the job wrote before the last `Flush` is durable yet: the job answers in
-    /// `durable`, with `wait` once it is. The worker reads on meanwhile: a checkpoint is not
-    /// worth a stall of the broker's round trip every time one is taken.
-    Flushed { wait: bool, durable: &'a mut bool },
+    /// `durable`, without waiting. The worker reads on meanwhile, asking each round (a checkpoint
+    /// is not worth a stall of the broker's round trip every time one is taken); it waits only
+    /// for its last checkpoint, asking until the answer is yes.
+    Flushed { durable: &'a mut bool },
 }
 
 /// A tweet as read from the topic, with what the archive keeps of it.
@@ -149,6 +150,9 @@ const BURST: usize = 8_192;
 /// message wakes it first: what an idle job's own work (publishing closed windows, idle
 /// partitions' watermarks) waits at worst, against the CPU it burns.
 const MAX_PARK: Duration = Duration::from_millis(5);
+
+/// How often a stopping worker asks whether what it wrote before its last checkpoint is durable.
+const FLUSHED_POLL: Duration = Duration::from_millis(1);
 
 /// How far, in event time, a partition may run ahead of the published rankings (beyond the
 /// lateness) before the worker stops reading it.
@@ -372,7 +376,13 @@ impl TweetsReader {
             }
             if let Some(checkpoint) = awaiting.take() {
                 let mut durable = false;
-                on_event(SourceEvent::Flushed { wait: last, durable: &mut durable })?;
+                loop {
+                    on_event(SourceEvent::Flushed { durable: &mut durable })?;
+                    if durable || !last {
+                        break;
+                    }
+                    std::thread::sleep(FLUSHED_POLL);
+                }
                 match durable {
                     true => feed.checkpoint(checkpoint),
                     false => awaiting = Some(checkpoint),
