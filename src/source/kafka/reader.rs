@@ -264,7 +264,7 @@ impl TweetsReader {
                             Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
                         ) =>
                     {
-                        broker.lost(kafka, &error);
+                        broker.lost(kafka, &error, Instant::now());
                         break;
                     }
                     Err(error) => {
@@ -517,21 +517,23 @@ impl BrokerWatch {
         }
     }
 
-    /// Records that the broker did not answer.
-    fn lost(&mut self, kafka: &KafkaConfig, error: &KafkaError) {
+    /// Records that the broker has not answered since `since`.
+    fn lost(&mut self, kafka: &KafkaConfig, error: &KafkaError, since: Instant) {
         if self.down_since.is_none() {
             log::warn!("{kafka}: not answering ({error}); waiting up to {:?} for it", self.allowed);
-            self.down_since = Some(Instant::now());
+            self.down_since = Some(since);
         }
     }
 
     /// Asks the broker for the topic's metadata; fails once it has not answered for longer than
-    /// allowed.
+    /// allowed. The question may take [`METADATA_PATIENCE`]: a broker that answers slowly is
+    /// busy, not away.
     fn check(&mut self, consumer: &BaseConsumer, kafka: &KafkaConfig, topic: &str) -> Result<()> {
-        match consumer.fetch_metadata(Some(topic), Duration::from_secs(1)) {
+        let asked = Instant::now();
+        match consumer.fetch_metadata(Some(topic), METADATA_PATIENCE.min(self.allowed)) {
             Ok(_) => self.answered(kafka),
             Err(error) => {
-                self.lost(kafka, &error);
+                self.lost(kafka, &error, asked);
                 if let Some(since) = self.down_since.filter(|since| since.elapsed() > self.allowed) {
                     return Err(kafka.explain(error)).context(format!(
                         "the broker has not answered for {:.0} s; waited as long as --kafka-wait allows",
@@ -543,6 +545,11 @@ impl BrokerWatch {
         Ok(())
     }
 }
+
+/// How long a quiet stream waits for the broker's answer when it asks whether the broker is there.
+/// tansu, under the load of other clients, has taken more than a second to answer metadata for
+/// ten seconds on end while it went on serving them; the stream took it for away, and ended.
+const METADATA_PATIENCE: Duration = Duration::from_secs(5);
 
 /// A consumer that reads `partitions` of `topic` from their stored offsets, or the beginning.
 fn assign(
