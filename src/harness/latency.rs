@@ -1,12 +1,13 @@
 //! End-to-end latency of a live stream: from a tweet's event time, taken as the moment it was
-//! produced, to the moment every ranking that includes it has been computed.
+//! produced, to the moment every ranking that includes it has been published.
 //!
 //! This is the open-loop measure of timely's own latency experiments, taken at the stream job: a
 //! producer stamps each tweet with the wall-clock moment it was due (`produce --live`), so the
-//! latency covers the producer, the broker, the consumer and the graph, and a stalled stage shows
-//! as latency instead of as fewer measurements (no coordinated omission). A tweet's rankings are
-//! complete once the graph's output frontier passes the tick the tweet enters at. Event times
-//! have millisecond resolution, so each latency may be overstated by up to a millisecond.
+//! latency covers the producer, the broker, the consumer, the graph and the sinks, and a stalled
+//! stage shows as latency instead of as fewer measurements (no coordinated omission). A tweet's
+//! rankings are computed once the graph's output frontier passes the tick the tweet enters at,
+//! and published once the job has handed every ranking before that tick to its sinks. Event
+//! times have millisecond resolution, so each latency may be overstated by up to a millisecond.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,39 +33,48 @@ pub fn new_histogram() -> Histogram<u64> {
 
 /// Latencies, in microseconds, of the tweets measured.
 pub struct Latencies {
-    /// Until every ranking including the tweet was computed: the end-to-end latency.
+    /// Until every ranking including the tweet was published: the end-to-end latency.
     pub emitted: Histogram<u64>,
     /// Until the stream consumed the tweet: the producer's and the broker's share of it.
     pub consumed: Histogram<u64>,
     /// From the moment the stream consumed the tweet until every ranking including it was
-    /// computed: trendflow's own share.
+    /// published: trendflow's own share.
     pub own: Histogram<u64>,
+    /// From the moment the stream consumed the tweet until every ranking including it was
+    /// computed: the part of the own share before the sinks.
+    pub ranked: Histogram<u64>,
 }
 
 impl Latencies {
     pub fn new() -> Self {
-        Latencies { emitted: new_histogram(), consumed: new_histogram(), own: new_histogram() }
+        Latencies { emitted: new_histogram(), consumed: new_histogram(), own: new_histogram(), ranked: new_histogram() }
     }
 
     /// Adds another worker's latencies.
     pub fn add(&mut self, other: &Latencies) -> Result<()> {
-        self.emitted.add(&other.emitted).context("merging latency histograms")?;
-        self.consumed.add(&other.consumed).context("merging latency histograms")?;
-        self.own.add(&other.own).context("merging latency histograms")
+        for (mine, theirs) in [
+            (&mut self.emitted, &other.emitted),
+            (&mut self.consumed, &other.consumed),
+            (&mut self.own, &other.own),
+            (&mut self.ranked, &other.ranked),
+        ] {
+            mine.add(theirs).context("merging latency histograms")?;
+        }
+        Ok(())
     }
 
-    /// The end-to-end [`summary`], with the consumed one under `consumed` and trendflow's own
-    /// share under `own`, the end-to-end [`percentile_curve`] under `percentile_curve_ms`, and
-    /// every histogram in full (`histogram_us`, see [`histogram_json`]) so that several runs can
-    /// be merged.
+    /// The end-to-end [`summary`], with the consumed one under `consumed`, trendflow's own share
+    /// under `own` and its part before the sinks under `ranked`, the end-to-end
+    /// [`percentile_curve`] under `percentile_curve_ms`, and every histogram in full
+    /// (`histogram_us`, see [`histogram_json`]) so that several runs can be merged.
     pub fn report(&self) -> Value {
         let mut report = summary(&self.emitted);
         report["percentile_curve_ms"] = json!(percentile_curve(&self.emitted));
         report["histogram_us"] = histogram_json(&self.emitted);
-        report["consumed"] = summary(&self.consumed);
-        report["consumed"]["histogram_us"] = histogram_json(&self.consumed);
-        report["own"] = summary(&self.own);
-        report["own"]["histogram_us"] = histogram_json(&self.own);
+        for (name, histogram) in [("consumed", &self.consumed), ("own", &self.own), ("ranked", &self.ranked)] {
+            report[name] = summary(histogram);
+            report[name]["histogram_us"] = histogram_json(histogram);
+        }
         report
     }
 
@@ -74,6 +84,7 @@ impl Latencies {
             emitted: histogram_from_json(&report["histogram_us"])?,
             consumed: histogram_from_json(&report["consumed"]["histogram_us"])?,
             own: histogram_from_json(&report["own"]["histogram_us"])?,
+            ranked: histogram_from_json(&report["ranked"]["histogram_us"])?,
         })
     }
 
@@ -82,7 +93,7 @@ impl Latencies {
         let ms =
             |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
         format!(
-            "latency over {} tweets: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms; consumed to ranked p50 {:.1} ms, p99 {:.1} ms)",
+            "latency over {} tweets to their rankings published: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms; consumed to published p50 {:.1} ms, p99 {:.1} ms; consumed to computed p50 {:.1} ms, p99 {:.1} ms)",
             self.emitted.len(),
             ms(&self.emitted, 50.0),
             ms(&self.emitted, 99.0),
@@ -91,6 +102,8 @@ impl Latencies {
             ms(&self.consumed, 99.0),
             ms(&self.own, 50.0),
             ms(&self.own, 99.0),
+            ms(&self.ranked, 50.0),
+            ms(&self.ranked, 99.0),
         )
     }
 }
@@ -108,16 +121,25 @@ pub struct LatencyRecorder {
     /// Tweets of event time before this are not measured: the warm-up.
     measure_from: Option<EventTime>,
     warmup_ms: u64,
-    /// When the tweets not yet in every ranking started and when they were fed (µs since the
-    /// Unix epoch), by the tick they enter at.
+    /// When the tweets not yet in every published ranking started and when they were fed (µs
+    /// since the Unix epoch), by the tick they enter at.
     waiting: BTreeMap<EventTime, Vec<(u64, u64)>>,
+    /// The waiting tweets entering before this are in every computed ranking already.
+    computed_before: EventTime,
     latencies: Latencies,
 }
 
 impl LatencyRecorder {
     /// Measures the tweets of `graph`, leaving out those of the first `warmup_ms` of event time.
     pub fn new(graph: GraphConfig, warmup_ms: u64) -> Self {
-        LatencyRecorder { graph, measure_from: None, warmup_ms, waiting: BTreeMap::new(), latencies: Latencies::new() }
+        LatencyRecorder {
+            graph,
+            measure_from: None,
+            warmup_ms,
+            waiting: BTreeMap::new(),
+            computed_before: 0,
+            latencies: Latencies::new(),
+        }
     }
 
     /// Notes a tweet of event time `time` fed into the graph at `now_us`.
@@ -136,6 +158,21 @@ impl LatencyRecorder {
             self.waiting.entry(self.graph.enters_at(time)).or_default().push((started_us, now_us));
             self.latencies.consumed.saturating_record(latency_us(started_us, now_us));
         }
+    }
+
+    /// Records, as of `now_us` (wall-clock microseconds since the Unix epoch), how long the waiting
+    /// tweets entering before `output_frontier` (all of them once the graph is done: `None`) took
+    /// from being fed to being in every computed ranking, for a job whose rankings go on to sinks
+    /// ([`LatencyRecorder::emitted_before`] says when they are through).
+    pub fn computed_before(&mut self, output_frontier: Option<EventTime>, now_us: u64) {
+        let frontier = output_frontier.unwrap_or(EventTime::MAX);
+        if frontier <= self.computed_before {
+            return;
+        }
+        for (_, fed_us) in self.waiting.range(self.computed_before..frontier).flat_map(|(_, tweets)| tweets) {
+            self.latencies.ranked.saturating_record(latency_us(*fed_us, now_us));
+        }
+        self.computed_before = frontier;
     }
 
     /// Records, as of `now_us` (wall-clock microseconds since the Unix epoch), the latency of every
@@ -236,6 +273,29 @@ mod tests {
         latencies.emitted_before(None, 1_000_052_000);
         assert_eq!(latencies.latencies().emitted.len(), 2);
         assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 40_000));
+    }
+
+    #[test]
+    fn a_tweet_is_computed_before_it_is_published_and_counted_once_for_each() {
+        let mut latencies = recorder(0);
+        latencies.fed(1_000_003, 1_000_004_000);
+        latencies.fed(1_000_012, 1_000_013_000);
+        // The graph's output passes the first tweet's tick (1_000_010) at 1_000_015_000 µs and
+        // again later; the job publishes those rankings at 1_000_019_000 µs.
+        latencies.computed_before(Some(1_000_011), 1_000_015_000);
+        latencies.computed_before(Some(1_000_011), 1_000_016_000);
+        assert_eq!(latencies.latencies().ranked.len(), 1);
+        assert!(latencies.latencies().ranked.equivalent(latencies.latencies().ranked.max(), 11_000));
+        assert_eq!(latencies.latencies().own.len(), 0);
+        latencies.emitted_before(Some(1_000_011), 1_000_019_000);
+        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 15_000));
+        // The graph is done: the second tweet is computed, then published.
+        latencies.computed_before(None, 1_000_030_000);
+        latencies.emitted_before(None, 1_000_031_000);
+        assert_eq!(latencies.latencies().ranked.len(), 2);
+        assert!(latencies.latencies().ranked.equivalent(latencies.latencies().ranked.max(), 17_000));
+        assert_eq!(latencies.latencies().own.len(), 2);
+        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 18_000));
     }
 
     #[test]

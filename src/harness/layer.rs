@@ -7,7 +7,8 @@
 //! theirs. The published rankings come back to the calling thread, which hands them to the job
 //! (to print, to write to MySQL or Kafka) and shows progress. A driven source's checkpoints —
 //! whatever it needs to resume, opaque here — come back the same way, in order with the
-//! rankings, so the job knows which rankings a checkpoint covers.
+//! rankings, so the job knows which rankings a checkpoint covers; and so do its workers' output
+//! frontiers, so that the job can tell when it has published every ranking before one.
 //!
 //! The first failure — of a sink on the calling thread, or of a worker (its source, a producer) —
 //! stops the whole run promptly: every worker of this process stops taking input at its next
@@ -138,6 +139,13 @@ pub trait Feed<C> {
 pub enum Output<C> {
     Snapshot(Snapshot),
     Checkpoint(C),
+    /// Every ranking of `worker` before `before` (every one, if `None`) is ahead of this: once the
+    /// job has handled what came before, they are published. A driven source's workers say so
+    /// each time their output frontier moves, so that the job can tell how long publishing took.
+    Ranked {
+        worker: usize,
+        before: Option<EventTime>,
+    },
 }
 
 /// The outputs, less each live ranking that a later ranking of the same view and window among
@@ -210,6 +218,7 @@ pub fn run_ordered(
     run_layer(plan, config, source, |output, progress| match output {
         Output::Snapshot(snapshot) => on_snapshot(snapshot, progress),
         Output::Checkpoint(never) => match never {},
+        Output::Ranked { .. } => Ok(()),
     })
 }
 
@@ -237,7 +246,7 @@ pub fn run_layer<C: Send + 'static>(
         let newest = newest.clone();
         timely::execute(config, move |worker| {
             let _stop_on_panic = StopOnPanic(&failure);
-            let (sender, checkpoints) = (sender.clone(), sender.clone());
+            let (sender, outputs) = (sender.clone(), sender.clone());
             let (index, peers) = (worker.index(), worker.peers());
             let watermarks = Rc::new(RefCell::new(vec![None; peers]));
             let (mut input, mut beats, probe) = worker.dataflow(|scope| {
@@ -275,7 +284,8 @@ pub fn run_layer<C: Send + 'static>(
                 beats: beats.as_mut(),
                 watermarks: &watermarks,
                 probe: &probe,
-                checkpoints: &checkpoints,
+                outputs: &outputs,
+                ranked_before: driven.then_some(Some(0)),
                 slack_ms: plan.slack_ms,
                 latest: 0,
                 batch: 0,
@@ -476,7 +486,10 @@ struct Feeder<'a, C> {
     beats: Option<&'a mut VecInputHandle<EventTime, (usize, Option<EventTime>)>>,
     watermarks: &'a RefCell<Vec<Option<EventTime>>>,
     probe: &'a ProbeHandle<EventTime>,
-    checkpoints: &'a crossbeam_channel::Sender<Output<C>>,
+    /// Where checkpoints and output frontiers go, behind the rankings.
+    outputs: &'a crossbeam_channel::Sender<Output<C>>,
+    /// For a driven source: the output frontier the job was last told of.
+    ranked_before: Option<Option<EventTime>>,
     slack_ms: u64,
     latest: EventTime,
     batch: u64,
@@ -559,6 +572,13 @@ impl<C> Feed<C> for Feeder<'_, C> {
         while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
             self.worker.step();
         }
+        if let Some(told) = self.ranked_before.as_mut() {
+            let before = self.probe.with_frontier(|frontier| frontier.first().copied());
+            if before != *told {
+                *told = before;
+                let _ = self.outputs.send(Output::Ranked { worker: self.worker.index(), before });
+            }
+        }
         !self.probe.less_than(self.input.time())
     }
 
@@ -571,7 +591,7 @@ impl<C> Feed<C> for Feeder<'_, C> {
     }
 
     fn checkpoint(&mut self, checkpoint: C) {
-        let _ = self.checkpoints.send(Output::Checkpoint(checkpoint));
+        let _ = self.outputs.send(Output::Checkpoint(checkpoint));
     }
 
     fn report_watermark(&mut self, watermark: Option<EventTime>) {
@@ -609,6 +629,7 @@ mod tests {
     fn described(outputs: Vec<Output<u32>>) -> Vec<String> {
         let describe = |output: Output<u32>| match output {
             Output::Checkpoint(number) => format!("checkpoint {number}"),
+            Output::Ranked { worker, before } => format!("ranked {worker} {before:?}"),
             Output::Snapshot(Snapshot::Hashtags(r)) => {
                 format!("hashtags {} {} {}", r.window.end, r.rows[0].count, r.is_final)
             }

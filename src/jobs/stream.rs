@@ -21,6 +21,7 @@
 //! ([`CheckpointStore`]), so a restart — after a crash, a kill or a stop — resumes there and
 //! rewrites nothing that differs.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ use clap::Args;
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::{format_duration, parse_duration};
+use trendflow_dataflows::EventTime;
 
 use crate::checkpoint::Checkpoint;
 use crate::cluster::ClusterArgs;
@@ -67,8 +69,9 @@ pub struct StreamArgs {
     #[arg(long = "until-idle", value_parser = parse_wait, value_name = "SECS|DURATION")]
     pub until_idle: Option<u64>,
     /// Measure end-to-end latency — from each tweet's event time, taken as the moment it was
-    /// produced, to every ranking that includes it being computed — and write its percentiles to
-    /// PATH as JSON (this process's workers). Meaningful only for a live stream, whose event times
+    /// produced, to every ranking that includes it being published (sent to the Kafka producer and
+    /// written to the view tables) — and write its percentiles to PATH as JSON (this process's
+    /// workers), with the part from consuming each tweet to its rankings computed and published. Meaningful only for a live stream, whose event times
     /// are wall-clock times (`produce --live`).
     #[arg(long = "latency-report", value_name = "PATH")]
     pub latency_report: Option<PathBuf>,
@@ -120,10 +123,15 @@ struct WorkerWrites {
     /// With `--latency-report`: the graph and the warm-up to measure with.
     latency: Option<(GraphConfig, u64)>,
     latencies: Mutex<Latencies>,
+    /// With `--latency-report`: by worker, what the job has published since the worker last looked.
+    published: Mutex<HashMap<usize, Publications>>,
     dead_lettered: AtomicU64,
     archived: Arc<AtomicU64>,
     metrics: Arc<StreamMetrics>,
 }
+
+/// Output frontiers whose rankings the job has published, each with when (µs since the Unix epoch).
+type Publications = Vec<(Option<EventTime>, u64)>;
 
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
 const ARCHIVE_BATCH: usize = 4_096;
@@ -174,7 +182,10 @@ impl WorkerWrites {
                 }
                 SourceEvent::RoundEnded { output_frontier } => {
                     if let Some(latency) = latency.as_mut() {
-                        latency.emitted_before(output_frontier, wall_clock_us());
+                        latency.computed_before(output_frontier, wall_clock_us());
+                        for (before, at_us) in self.take_published(worker) {
+                            latency.emitted_before(before, at_us);
+                        }
                     }
                     sink.poll();
                     if let Some(archive) = archive.as_mut() {
@@ -202,6 +213,19 @@ impl WorkerWrites {
             merged.add(latency.latencies())?;
         }
         Ok(())
+    }
+
+    /// With `--latency-report`: notes that the job has published every ranking of `worker` before
+    /// `before`, now.
+    fn published(&self, worker: usize, before: Option<EventTime>) {
+        if let (Some(_), Ok(mut published)) = (&self.latency, self.published.lock()) {
+            published.entry(worker).or_default().push((before, wall_clock_us()));
+        }
+    }
+
+    /// What [`WorkerWrites::published`] noted for `worker` since the last call.
+    fn take_published(&self, worker: usize) -> Publications {
+        self.published.lock().map(|mut published| published.remove(&worker).unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -281,6 +305,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
         hashtags_topic: (!args.no_hashtags_topic).then(|| kafka.topic(Topic::Hashtags)),
         latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
         latencies: Mutex::new(Latencies::new()),
+        published: Mutex::new(HashMap::new()),
         dead_lettered: AtomicU64::new(0),
         archived: Arc::new(AtomicU64::new(0)),
         metrics: metrics.clone(),
@@ -354,6 +379,10 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 metrics.published(snapshot.window().end);
             }
             views.write(&snapshot)
+        }
+        Output::Ranked { worker, before } => {
+            writes.published(worker, before);
+            Ok(())
         }
     })?;
     let delivered = rankings.flush()?;

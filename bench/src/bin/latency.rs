@@ -1,6 +1,6 @@
 //! Open-loop latency at several offered rates: the latency percentiles from a tweet's scheduled
-//! moment to every view including it being computed, and the highest rate whose p99 stays under
-//! 100 ms.
+//! moment to every view including it being computed (in process) or published (through the
+//! broker), and the highest rate whose p99 stays under 100 ms.
 //!
 //! * **In process** (the default, `trendflow_bench::open_loop`): the graph alone, fed on schedule.
 //! * **Through the broker** (`--through-broker`): `trendflow produce --live --rate R` sends
@@ -11,7 +11,9 @@
 //!   (`trendflow_bench::broker_baseline`: the same records, schedule and client settings,
 //!   produced and consumed by plain librdkafka clients), and what trendflow adds to it; with the
 //!   `hashtags` topic, also the broker alone carrying that topic's records (the plain consumer
-//!   writes them back); and trendflow's own share, from consuming a tweet to its rankings.
+//!   writes them back); and trendflow's own share, from consuming a tweet to its rankings
+//!   published (handed to the Kafka producer and written to the view tables), with the part until
+//!   they were computed.
 //!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
@@ -90,12 +92,15 @@ const P99_BOUND_MS: f64 = 100.0;
 
 /// What one offered rate measured.
 struct RateRun {
-    /// Latencies until every view including the tweet was computed, in microseconds.
+    /// Latencies until every view including the tweet was computed (in process) or published
+    /// (through the broker), in microseconds.
     emitted: Histogram<u64>,
     /// Through the broker: latencies until the stream consumed the tweet.
     consumed: Option<Histogram<u64>>,
-    /// Through the broker: from the stream consuming the tweet to its rankings.
+    /// Through the broker: from the stream consuming the tweet to its rankings published.
     own: Option<Histogram<u64>>,
+    /// Through the broker: from the stream consuming the tweet to its rankings computed.
+    computed: Option<Histogram<u64>>,
     /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
     broker: Option<Histogram<u64>>,
     /// With the `hashtags` topic: the broker's own latencies at the same rate and the same load,
@@ -111,6 +116,7 @@ impl RateRun {
         for (mine, theirs) in [
             (&mut self.consumed, &other.consumed),
             (&mut self.own, &other.own),
+            (&mut self.computed, &other.computed),
             (&mut self.broker, &other.broker),
             (&mut self.broker_loaded, &other.broker_loaded),
         ] {
@@ -155,15 +161,18 @@ fn main() -> Result<()> {
             print!("  {:>8.2}", ms(&format!("{name}_ms")));
         }
         print!("  {:>8.2}", ms("max_ms"));
-        if let (Some(consumed), Some(own), Some(broker)) = (&run.consumed, &run.own, &run.broker) {
+        if let (Some(consumed), Some(own), Some(computed), Some(broker)) =
+            (&run.consumed, &run.own, &run.computed, &run.broker)
+        {
             let ms = |histogram: &Histogram<u64>, percentile: f64| {
                 histogram.value_at_percentile(percentile) as f64 / 1_000.0
             };
             print!(
-                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
+                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}, to computed {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
                 ms(consumed, 50.0),
                 ms(consumed, 99.0),
                 ms(own, 99.0),
+                ms(computed, 99.0),
                 ms(broker, 50.0),
                 ms(broker, 99.0),
                 ms(&run.emitted, 99.0) - ms(broker, 99.0)
@@ -186,9 +195,12 @@ fn main() -> Result<()> {
         if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
             result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
-        if let (Some(consumed), Some(own), Some(broker)) = (&run.consumed, &run.own, &run.broker) {
+        if let (Some(consumed), Some(own), Some(computed), Some(broker)) =
+            (&run.consumed, &run.own, &run.computed, &run.broker)
+        {
             result["consumed"] = latency_summary(consumed);
             result["own_share"] = latency_summary(own);
+            result["own_share_until_computed"] = latency_summary(computed);
             result["broker_alone"] = latency_summary(broker);
             let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
             result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
@@ -290,6 +302,7 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         emitted: run.histogram,
         consumed: None,
         own: None,
+        computed: None,
         broker: None,
         broker_loaded: None,
         saturated: run.saturated,
@@ -348,6 +361,7 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         emitted: latencies.emitted,
         consumed: Some(latencies.consumed),
         own: Some(latencies.own),
+        computed: Some(latencies.ranked),
         broker: Some(broker),
         broker_loaded,
         saturated,

@@ -47,8 +47,8 @@ pub enum SourceEvent<'a> {
     Fed(EventTime),
     /// A message that holds no usable tweet, or a tweet that came late.
     Rejected(Rejection<'a>),
-    /// A round of reading ended; every ranking before `output_frontier` is published (`None`:
-    /// every ranking).
+    /// A round of reading ended; every ranking before `output_frontier` is computed and on its way
+    /// to the job's sinks (`None`: every ranking).
     RoundEnded { output_frontier: Option<EventTime> },
     /// A checkpoint follows: what the job wrote for the tweets read so far must be durable first.
     /// The job starts making it so.
