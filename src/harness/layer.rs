@@ -146,6 +146,9 @@ pub enum Output<C> {
         worker: usize,
         before: Option<EventTime>,
     },
+    /// Nothing came for a while (a tenth of a second): a job that waits on something besides
+    /// the workers (the broker's word on what it sent) gets to look again.
+    Quiet,
 }
 
 /// The outputs, less each live ranking that a later ranking of the same view and window among
@@ -218,7 +221,7 @@ pub fn run_ordered(
     run_layer(plan, config, source, |output, progress| match output {
         Output::Snapshot(snapshot) => on_snapshot(snapshot, progress),
         Output::Checkpoint(never) => match never {},
-        Output::Ranked { .. } => Ok(()),
+        Output::Ranked { .. } | Output::Quiet => Ok(()),
     })
 }
 
@@ -354,7 +357,13 @@ pub fn run_layer<C: Send + 'static>(
                     }
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if !failure.stopping() {
+                    if let Err(error) = on_output(Output::Quiet, &progress) {
+                        failure.record(error);
+                    }
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
         progress.set_position(fed.load(Ordering::Relaxed));
@@ -630,6 +639,7 @@ mod tests {
         let describe = |output: Output<u32>| match output {
             Output::Checkpoint(number) => format!("checkpoint {number}"),
             Output::Ranked { worker, before } => format!("ranked {worker} {before:?}"),
+            Output::Quiet => "quiet".into(),
             Output::Snapshot(Snapshot::Hashtags(r)) => {
                 format!("hashtags {} {} {}", r.window.end, r.rows[0].count, r.is_final)
             }

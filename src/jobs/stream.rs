@@ -17,11 +17,11 @@
 //!
 //! Every `--checkpoint-every`, each worker flushes what it wrote (archive, dead letters, hashtag
 //! occurrences) and hands the job a [`Checkpoint`]: where to read its partitions again from to
-//! rebuild the windows not yet published. The job writes the rankings ahead of it, then stores it
-//! ([`CheckpointStore`]), so a restart — after a crash, a kill or a stop — resumes there and
-//! rewrites nothing that differs.
+//! rebuild the windows not yet published. The job writes the rankings ahead of it, and stores it
+//! ([`CheckpointStore`]) once the broker has confirmed them, so a restart — after a crash, a kill
+//! or a stop — resumes there and rewrites nothing that differs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +46,7 @@ use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
-use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink};
+use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink, SentBefore};
 use crate::sink::mysql::{Archive, CheckpointStore, Layer, StoredTweet, ViewWriter};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::formats::Format;
@@ -341,18 +341,12 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let mut published = 0u64;
     let mut finished_workers = 0;
     let local_workers = args.cluster.workers;
+    let mut unconfirmed = UnconfirmedCheckpoints::default();
     let run = run_layer(&layer, timely_config, Source::Driven(source), |output, _| match output {
         Output::Checkpoint(checkpoint) => {
             finished_workers += usize::from(checkpoint.last);
-            // The rankings ahead of the checkpoint are in the view tables already (each write
-            // commits); they must be with the broker too before a restart may skip them.
-            rankings.flush()?;
-            let stored = checkpoints.stored;
-            checkpoints.commit(checkpoint)?;
-            if checkpoints.stored > stored {
-                metrics.checkpoint_stored();
-            }
-            Ok(())
+            unconfirmed.push(checkpoint, &rankings);
+            unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
         }
         Output::Snapshot(snapshot) => {
             // Once stopped by a signal, the workers close their inputs after their last
@@ -382,10 +376,12 @@ pub fn run(args: StreamArgs) -> Result<()> {
         }
         Output::Ranked { worker, before } => {
             writes.published(worker, before);
-            Ok(())
+            unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
         }
+        Output::Quiet => unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics),
     })?;
     let delivered = rankings.flush()?;
+    unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)?;
     let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
     let interrupted =
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
@@ -418,6 +414,42 @@ pub fn run(args: StreamArgs) -> Result<()> {
         checkpoints.stored,
     );
     Ok(())
+}
+
+/// The checkpoints whose rankings the broker has yet to confirm, in the order taken. The rankings
+/// ahead of a checkpoint are in the view tables when it arrives (each write commits), but a
+/// restart may skip them only once the broker has them too. Waiting for that at each checkpoint
+/// would hold up publishing for a broker round trip every second, so the job goes on and stores
+/// each checkpoint once the broker has confirmed the rankings sent before it.
+#[derive(Default)]
+struct UnconfirmedCheckpoints(VecDeque<(Checkpoint, SentBefore)>);
+
+impl UnconfirmedCheckpoints {
+    fn push(&mut self, checkpoint: Checkpoint, rankings: &KafkaSink) {
+        self.0.push_back((checkpoint, rankings.sent_so_far()));
+    }
+
+    /// Stores, in order, each checkpoint whose rankings the broker has confirmed, without waiting.
+    fn store_confirmed(
+        &mut self,
+        rankings: &KafkaSink,
+        store: &mut CheckpointStore,
+        metrics: &StreamMetrics,
+    ) -> Result<()> {
+        let stored = store.stored;
+        while let Some((_, sent)) = self.0.front() {
+            if !rankings.confirmed(*sent)? {
+                break;
+            }
+            if let Some((checkpoint, _)) = self.0.pop_front() {
+                store.commit(checkpoint)?;
+            }
+        }
+        if store.stored > stored {
+            metrics.checkpoint_stored();
+        }
+        Ok(())
+    }
 }
 
 /// Names what a stream computes, for its stored positions: its window specs and top K.
