@@ -542,6 +542,18 @@ impl<C> Feeder<'_, C> {
         self.input.flush();
     }
 
+    /// For a driven source: tells the job when the output frontier has moved, behind the rankings
+    /// before it ([`Output::Ranked`]).
+    fn tell_ranked(&mut self) {
+        if let Some(told) = self.ranked_before.as_mut() {
+            let before = self.probe.with_frontier(|frontier| frontier.first().copied());
+            if before != *told {
+                *told = before;
+                let _ = self.outputs.send(Output::Ranked { worker: self.worker.index(), before });
+            }
+        }
+    }
+
     fn finish(&mut self) {
         self.flush();
         self.newest.fetch_max(self.latest, Ordering::Relaxed);
@@ -581,18 +593,13 @@ impl<C> Feed<C> for Feeder<'_, C> {
         while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
             self.worker.step();
         }
-        if let Some(told) = self.ranked_before.as_mut() {
-            let before = self.probe.with_frontier(|frontier| frontier.first().copied());
-            if before != *told {
-                *told = before;
-                let _ = self.outputs.send(Output::Ranked { worker: self.worker.index(), before });
-            }
-        }
+        self.tell_ranked();
         !self.probe.less_than(self.input.time())
     }
 
     fn park(&mut self, timeout: Duration) {
         self.worker.step_or_park(Some(timeout));
+        self.tell_ranked();
     }
 
     fn stopping(&self) -> bool {

@@ -71,8 +71,9 @@ pub struct StreamArgs {
     /// Measure end-to-end latency — from each tweet's event time, taken as the moment it was
     /// produced, to every ranking that includes it being published (sent to the Kafka producer and
     /// written to the view tables) — and write its percentiles to PATH as JSON (this process's
-    /// workers), with the part from consuming each tweet to its rankings computed and published. Meaningful only for a live stream, whose event times
-    /// are wall-clock times (`produce --live`).
+    /// workers), with the part from consuming each tweet to its rankings computed and published.
+    /// Meaningful only for a live stream, whose event times are wall-clock times (`produce
+    /// --live`).
     #[arg(long = "latency-report", value_name = "PATH")]
     pub latency_report: Option<PathBuf>,
     /// With --latency-report: leave out the tweets of the first DURATION of event time.
