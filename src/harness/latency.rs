@@ -43,11 +43,21 @@ pub struct Latencies {
     /// From the moment the stream consumed the tweet until every ranking including it was
     /// computed: the part of the own share before the sinks.
     pub ranked: Histogram<u64>,
+    /// From the moment the input frontier passed the tick the tweet enters at (no tweet of that
+    /// tick could follow) until every ranking including it was published: the own share less
+    /// the wait for evidence that its tick was complete.
+    pub closed: Histogram<u64>,
 }
 
 impl Latencies {
     pub fn new() -> Self {
-        Latencies { emitted: new_histogram(), consumed: new_histogram(), own: new_histogram(), ranked: new_histogram() }
+        Latencies {
+            emitted: new_histogram(),
+            consumed: new_histogram(),
+            own: new_histogram(),
+            ranked: new_histogram(),
+            closed: new_histogram(),
+        }
     }
 
     /// Adds another worker's latencies.
@@ -57,6 +67,7 @@ impl Latencies {
             (&mut self.consumed, &other.consumed),
             (&mut self.own, &other.own),
             (&mut self.ranked, &other.ranked),
+            (&mut self.closed, &other.closed),
         ] {
             mine.add(theirs).context("merging latency histograms")?;
         }
@@ -64,14 +75,17 @@ impl Latencies {
     }
 
     /// The end-to-end [`summary`], with the consumed one under `consumed`, trendflow's own share
-    /// under `own` and its part before the sinks under `ranked`, the end-to-end
+    /// under `own`, its part before the sinks under `ranked` and its part after the tweet's tick
+    /// closed under `closed`, the end-to-end
     /// [`percentile_curve`] under `percentile_curve_ms`, and every histogram in full
     /// (`histogram_us`, see [`histogram_json`]) so that several runs can be merged.
     pub fn report(&self) -> Value {
         let mut report = summary(&self.emitted);
         report["percentile_curve_ms"] = json!(percentile_curve(&self.emitted));
         report["histogram_us"] = histogram_json(&self.emitted);
-        for (name, histogram) in [("consumed", &self.consumed), ("own", &self.own), ("ranked", &self.ranked)] {
+        for (name, histogram) in
+            [("consumed", &self.consumed), ("own", &self.own), ("ranked", &self.ranked), ("closed", &self.closed)]
+        {
             report[name] = summary(histogram);
             report[name]["histogram_us"] = histogram_json(histogram);
         }
@@ -85,6 +99,7 @@ impl Latencies {
             consumed: histogram_from_json(&report["consumed"]["histogram_us"])?,
             own: histogram_from_json(&report["own"]["histogram_us"])?,
             ranked: histogram_from_json(&report["ranked"]["histogram_us"])?,
+            closed: histogram_from_json(&report["closed"]["histogram_us"])?,
         })
     }
 
@@ -93,7 +108,7 @@ impl Latencies {
         let ms =
             |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
         format!(
-            "latency over {} tweets to their rankings published: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms; consumed to published p50 {:.1} ms, p99 {:.1} ms; consumed to computed p50 {:.1} ms, p99 {:.1} ms)",
+            "latency over {} tweets to their rankings published: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (consumed after p50 {:.1} ms, p99 {:.1} ms; consumed to published p50 {:.1} ms, p99 {:.1} ms; consumed to computed p50 {:.1} ms, p99 {:.1} ms; tick closed to published p50 {:.1} ms, p99 {:.1} ms)",
             self.emitted.len(),
             ms(&self.emitted, 50.0),
             ms(&self.emitted, 99.0),
@@ -104,6 +119,8 @@ impl Latencies {
             ms(&self.own, 99.0),
             ms(&self.ranked, 50.0),
             ms(&self.ranked, 99.0),
+            ms(&self.closed, 50.0),
+            ms(&self.closed, 99.0),
         )
     }
 }
@@ -126,6 +143,10 @@ pub struct LatencyRecorder {
     waiting: BTreeMap<EventTime, Vec<(u64, u64)>>,
     /// The waiting tweets entering before this are in every computed ranking already.
     computed_before: EventTime,
+    /// When the input frontier passed each waiting tick (µs since the Unix epoch), for a job
+    /// that says so ([`LatencyRecorder::input_advanced`]); the ticks before `closed_below` have theirs.
+    closed_at: BTreeMap<EventTime, u64>,
+    closed_below: EventTime,
     latencies: Latencies,
 }
 
@@ -138,6 +159,8 @@ impl LatencyRecorder {
             warmup_ms,
             waiting: BTreeMap::new(),
             computed_before: 0,
+            closed_at: BTreeMap::new(),
+            closed_below: 0,
             latencies: Latencies::new(),
         }
     }
@@ -158,6 +181,19 @@ impl LatencyRecorder {
             self.waiting.entry(self.graph.enters_at(time)).or_default().push((started_us, now_us));
             self.latencies.consumed.saturating_record(latency_us(started_us, now_us));
         }
+    }
+
+    /// Notes that the input frontier moved to `frontier` at `now_us`: no tweet before it follows,
+    /// so every waiting tick up to it is complete (a tick holds the tweets of the times before
+    /// it), and what their rankings take from now on is the job's.
+    pub fn input_advanced(&mut self, frontier: EventTime, now_us: u64) {
+        let below = frontier.saturating_add(1);
+        if below <= self.closed_below {
+            return;
+        }
+        let ticks = self.waiting.range(self.closed_below..below).map(|(tick, _)| (*tick, now_us));
+        self.closed_at.extend(ticks);
+        self.closed_below = below;
     }
 
     /// Records, as of `now_us` (wall-clock microseconds since the Unix epoch), how long the waiting
@@ -183,9 +219,15 @@ impl LatencyRecorder {
             Some(frontier) => self.waiting.split_off(&frontier),
             None => BTreeMap::new(),
         };
-        for (started_us, fed_us) in std::mem::replace(&mut self.waiting, still_waiting).into_values().flatten() {
-            self.latencies.emitted.saturating_record(latency_us(started_us, now_us));
-            self.latencies.own.saturating_record(latency_us(fed_us, now_us));
+        for (tick, tweets) in std::mem::replace(&mut self.waiting, still_waiting) {
+            let closed_us = self.closed_at.remove(&tick);
+            for (started_us, fed_us) in tweets {
+                self.latencies.emitted.saturating_record(latency_us(started_us, now_us));
+                self.latencies.own.saturating_record(latency_us(fed_us, now_us));
+                if let Some(closed_us) = closed_us {
+                    self.latencies.closed.saturating_record(latency_us(closed_us, now_us));
+                }
+            }
         }
     }
 
@@ -289,6 +331,8 @@ mod tests {
         assert_eq!(latencies.latencies().own.len(), 0);
         latencies.emitted_before(Some(1_000_011), 1_000_019_000);
         assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 15_000));
+        // No tick was said to be closed: nothing to count from.
+        assert_eq!(latencies.latencies().closed.len(), 0);
         // The graph is done: the second tweet is computed, then published.
         latencies.computed_before(None, 1_000_030_000);
         latencies.emitted_before(None, 1_000_031_000);
@@ -296,6 +340,28 @@ mod tests {
         assert!(latencies.latencies().ranked.equivalent(latencies.latencies().ranked.max(), 17_000));
         assert_eq!(latencies.latencies().own.len(), 2);
         assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 18_000));
+    }
+
+    #[test]
+    fn a_tweet_counts_after_its_tick_closed_from_the_moment_the_input_frontier_passed_it() {
+        let mut latencies = recorder(0);
+        latencies.fed(1_000_003, 1_000_004_000);
+        latencies.fed(1_000_012, 1_000_013_000);
+        // The input frontier reaches the first tweet's tick (1_000_010: no tweet before it
+        // follows) at 1_000_014_000 µs and moves on, short of the second's; the first tweet's
+        // rankings are published at 1_000_017_000 µs.
+        latencies.input_advanced(1_000_010, 1_000_014_000);
+        latencies.input_advanced(1_000_011, 1_000_015_000);
+        latencies.input_advanced(1_000_019, 1_000_016_000);
+        latencies.emitted_before(Some(1_000_011), 1_000_017_000);
+        assert_eq!(latencies.latencies().closed.len(), 1);
+        assert!(latencies.latencies().closed.equivalent(latencies.latencies().closed.max(), 3_000));
+        // The second tweet's tick (1_000_020) closes at 1_000_021_000 µs, published 5 ms later.
+        latencies.input_advanced(1_000_020, 1_000_021_000);
+        latencies.emitted_before(Some(1_000_021), 1_000_026_000);
+        assert_eq!(latencies.latencies().closed.len(), 2);
+        assert!(latencies.latencies().closed.equivalent(latencies.latencies().closed.max(), 5_000));
+        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 13_000));
     }
 
     #[test]

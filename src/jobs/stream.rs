@@ -169,6 +169,9 @@ impl WorkerWrites {
                     }
                 }
                 SourceEvent::Fed(time) => latency.iter_mut().for_each(|latency| latency.fed(time, wall_clock_us())),
+                SourceEvent::Advanced(frontier) => {
+                    latency.iter_mut().for_each(|latency| latency.input_advanced(frontier, wall_clock_us()))
+                }
                 SourceEvent::Rejected(rejection) => {
                     self.dead_lettered.fetch_add(1, Ordering::Relaxed);
                     self.metrics.dead_lettered(&rejection.reason);

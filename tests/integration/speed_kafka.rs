@@ -204,6 +204,9 @@ fn a_live_stream_measures_its_end_to_end_latency() {
     let measured = report["tweets"].as_u64().unwrap();
     assert!((3_900..4_000).contains(&measured), "{brief}");
     assert_eq!(report["own"]["tweets"], measured, "{brief}");
+    // Each of those was in a tick the input frontier had passed: none published before that.
+    assert_eq!(report["closed"]["tweets"], measured, "{brief}");
+    assert!(report["closed"]["p50_ms"].as_f64().unwrap() <= report["own"]["p50_ms"].as_f64().unwrap(), "{brief}");
     assert!((measured..4_000).contains(&report["ranked"]["tweets"].as_u64().unwrap()), "{brief}");
     assert!(0.0 < ms("p50_ms") && ms("p50_ms") <= ms("p99_ms") && ms("p99_ms") <= ms("max_ms"), "{brief}");
     assert!(0.0 < consumed_p50 && consumed_p50 < ms("p50_ms"), "a tweet is consumed before it is ranked: {brief}");

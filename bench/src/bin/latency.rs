@@ -13,7 +13,8 @@
 //!   `hashtags` topic, also the broker alone carrying that topic's records (the plain consumer
 //!   writes them back); and trendflow's own share, from consuming a tweet to its rankings
 //!   published (handed to the Kafka producer and written to the view tables), with the part until
-//!   they were computed.
+//!   they were computed and the part after the input frontier passed the tweet's tick (what is
+//!   left once the wait for evidence that the tick is complete is taken out).
 //!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
@@ -101,6 +102,9 @@ struct RateRun {
     own: Option<Histogram<u64>>,
     /// Through the broker: from the stream consuming the tweet to its rankings computed.
     computed: Option<Histogram<u64>>,
+    /// Through the broker: from the input frontier passing the tweet's tick to its rankings
+    /// published, the own share less the wait for evidence that the tick was complete.
+    after_close: Option<Histogram<u64>>,
     /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
     broker: Option<Histogram<u64>>,
     /// With the `hashtags` topic: the broker's own latencies at the same rate and the same load,
@@ -117,6 +121,7 @@ impl RateRun {
             (&mut self.consumed, &other.consumed),
             (&mut self.own, &other.own),
             (&mut self.computed, &other.computed),
+            (&mut self.after_close, &other.after_close),
             (&mut self.broker, &other.broker),
             (&mut self.broker_loaded, &other.broker_loaded),
         ] {
@@ -161,18 +166,19 @@ fn main() -> Result<()> {
             print!("  {:>8.2}", ms(&format!("{name}_ms")));
         }
         print!("  {:>8.2}", ms("max_ms"));
-        if let (Some(consumed), Some(own), Some(computed), Some(broker)) =
-            (&run.consumed, &run.own, &run.computed, &run.broker)
+        if let (Some(consumed), Some(own), Some(computed), Some(after_close), Some(broker)) =
+            (&run.consumed, &run.own, &run.computed, &run.after_close, &run.broker)
         {
             let ms = |histogram: &Histogram<u64>, percentile: f64| {
                 histogram.value_at_percentile(percentile) as f64 / 1_000.0
             };
             print!(
-                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}, to computed {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
+                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}, to computed {:.2}, after the tick closed {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
                 ms(consumed, 50.0),
                 ms(consumed, 99.0),
                 ms(own, 99.0),
                 ms(computed, 99.0),
+                ms(after_close, 99.0),
                 ms(broker, 50.0),
                 ms(broker, 99.0),
                 ms(&run.emitted, 99.0) - ms(broker, 99.0)
@@ -195,12 +201,13 @@ fn main() -> Result<()> {
         if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
             result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
-        if let (Some(consumed), Some(own), Some(computed), Some(broker)) =
-            (&run.consumed, &run.own, &run.computed, &run.broker)
+        if let (Some(consumed), Some(own), Some(computed), Some(after_close), Some(broker)) =
+            (&run.consumed, &run.own, &run.computed, &run.after_close, &run.broker)
         {
             result["consumed"] = latency_summary(consumed);
             result["own_share"] = latency_summary(own);
             result["own_share_until_computed"] = latency_summary(computed);
+            result["own_share_after_tick_closed"] = latency_summary(after_close);
             result["broker_alone"] = latency_summary(broker);
             let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
             result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
@@ -303,6 +310,7 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         consumed: None,
         own: None,
         computed: None,
+        after_close: None,
         broker: None,
         broker_loaded: None,
         saturated: run.saturated,
@@ -362,6 +370,7 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         consumed: Some(latencies.consumed),
         own: Some(latencies.own),
         computed: Some(latencies.ranked),
+        after_close: Some(latencies.closed),
         broker: Some(broker),
         broker_loaded,
         saturated,

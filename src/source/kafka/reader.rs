@@ -45,6 +45,9 @@ pub enum SourceEvent<'a> {
     Tweet(&'a ReadTweet),
     /// A tweet of this event time went into the graph.
     Fed(EventTime),
+    /// The input frontier moved to this time: no tweet before it follows, and the graph can
+    /// complete every ranking before it.
+    Advanced(EventTime),
     /// A message that holds no usable tweet, or a tweet that came late.
     Rejected(Rejection<'a>),
     /// A round of reading ended; every ranking before `output_frontier` is computed and on its way
@@ -352,7 +355,11 @@ impl TweetsReader {
                 reported = watermark;
             }
             if let Some(time) = watermark.or_else(|| feed.cluster_watermark()) {
+                let before = feed.frontier();
                 feed.advance_to(time);
+                if feed.frontier() > before {
+                    on_event(SourceEvent::Advanced(feed.frontier()))?;
+                }
             }
             caught_up = feed.step();
             if idle_round && caught_up {
