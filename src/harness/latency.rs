@@ -295,6 +295,11 @@ pub fn write_report(path: &Path, latencies: &Latencies) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Asserts that the longest latency `histogram` holds is `micros`, within its precision.
+    fn assert_longest(histogram: &Histogram<u64>, micros: u64) {
+        assert!(histogram.equivalent(histogram.max(), micros), "longest {} µs, not {micros}", histogram.max());
+    }
+
     fn recorder(warmup_ms: u64) -> LatencyRecorder {
         LatencyRecorder::new(GraphConfig::new(vec!["1m".parse().unwrap()], 3, 10).unwrap(), warmup_ms)
     }
@@ -309,12 +314,12 @@ mod tests {
         assert_eq!(latencies.latencies().emitted.len(), 0);
         latencies.emitted_before(Some(1_000_011), 1_000_030_000);
         assert_eq!(latencies.latencies().emitted.len(), 1);
-        assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 27_000));
+        assert_longest(&latencies.latencies().emitted, 27_000);
         // Its own share runs from its feeding (1_000_004_000 µs) to the rankings.
-        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 26_000));
+        assert_longest(&latencies.latencies().own, 26_000);
         latencies.emitted_before(None, 1_000_052_000);
         assert_eq!(latencies.latencies().emitted.len(), 2);
-        assert!(latencies.latencies().emitted.equivalent(latencies.latencies().emitted.max(), 40_000));
+        assert_longest(&latencies.latencies().emitted, 40_000);
     }
 
     #[test]
@@ -327,19 +332,19 @@ mod tests {
         latencies.computed_before(Some(1_000_011), 1_000_015_000);
         latencies.computed_before(Some(1_000_011), 1_000_016_000);
         assert_eq!(latencies.latencies().ranked.len(), 1);
-        assert!(latencies.latencies().ranked.equivalent(latencies.latencies().ranked.max(), 11_000));
+        assert_longest(&latencies.latencies().ranked, 11_000);
         assert_eq!(latencies.latencies().own.len(), 0);
         latencies.emitted_before(Some(1_000_011), 1_000_019_000);
-        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 15_000));
+        assert_longest(&latencies.latencies().own, 15_000);
         // No tick was said to be closed: nothing to count from.
         assert_eq!(latencies.latencies().closed.len(), 0);
         // The graph is done: the second tweet is computed, then published.
         latencies.computed_before(None, 1_000_030_000);
         latencies.emitted_before(None, 1_000_031_000);
         assert_eq!(latencies.latencies().ranked.len(), 2);
-        assert!(latencies.latencies().ranked.equivalent(latencies.latencies().ranked.max(), 17_000));
+        assert_longest(&latencies.latencies().ranked, 17_000);
         assert_eq!(latencies.latencies().own.len(), 2);
-        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 18_000));
+        assert_longest(&latencies.latencies().own, 18_000);
     }
 
     #[test]
@@ -355,13 +360,13 @@ mod tests {
         latencies.input_advanced(1_000_019, 1_000_016_000);
         latencies.emitted_before(Some(1_000_011), 1_000_017_000);
         assert_eq!(latencies.latencies().closed.len(), 1);
-        assert!(latencies.latencies().closed.equivalent(latencies.latencies().closed.max(), 3_000));
+        assert_longest(&latencies.latencies().closed, 3_000);
         // The second tweet's tick (1_000_020) closes at 1_000_021_000 µs, published 5 ms later.
         latencies.input_advanced(1_000_020, 1_000_021_000);
         latencies.emitted_before(Some(1_000_021), 1_000_026_000);
         assert_eq!(latencies.latencies().closed.len(), 2);
-        assert!(latencies.latencies().closed.equivalent(latencies.latencies().closed.max(), 5_000));
-        assert!(latencies.latencies().own.equivalent(latencies.latencies().own.max(), 13_000));
+        assert_longest(&latencies.latencies().closed, 5_000);
+        assert_longest(&latencies.latencies().own, 13_000);
     }
 
     #[test]

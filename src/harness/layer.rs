@@ -141,7 +141,7 @@ pub enum Output<C> {
     Checkpoint(C),
     /// Every ranking of `worker` before `before` (every one, if `None`) is ahead of this: once the
     /// job has handled what came before, they are published. A driven source's workers say so
-    /// each time their output frontier moves, so that the job can tell how long publishing took.
+    /// each time their output frontier moves, when the plan asks ([`LayerPlan::tell_ranked`]).
     Ranked {
         worker: usize,
         before: Option<EventTime>,
@@ -192,6 +192,10 @@ pub struct LayerPlan {
     pub latest_live_only: bool,
     /// How many tweets to expect, for the progress bar, when known.
     pub expected_tweets: Option<u64>,
+    /// Whether a driven source's workers tell the job each time their output frontier moves
+    /// ([`Output::Ranked`]): a job that measures how long publishing takes needs it; others are
+    /// spared a message and a wake-up per round.
+    pub tell_ranked: bool,
 }
 
 /// What a layer's run measured.
@@ -288,7 +292,7 @@ pub fn run_layer<C: Send + 'static>(
                 watermarks: &watermarks,
                 probe: &probe,
                 outputs: &outputs,
-                ranked_before: driven.then_some(Some(0)),
+                ranked_before: (driven && plan.tell_ranked).then_some(Some(0)),
                 slack_ms: plan.slack_ms,
                 latest: 0,
                 batch: 0,

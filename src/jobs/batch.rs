@@ -68,6 +68,7 @@ pub fn run(args: BatchArgs) -> Result<()> {
         changes: false,
         latest_live_only: false,
         expected_tweets: None,
+        tell_ranked: false,
     };
     let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
         let started = Instant::now();

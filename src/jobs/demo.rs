@@ -78,6 +78,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         changes: true,
         latest_live_only: false,
         expected_tweets: Some(args.tweets),
+        tell_ranked: false,
     };
     let (stream, stream_views) = run_generated(&stream_plan, &generator, timely_config.clone(), !args.quiet)?;
     let batch_plan = LayerPlan {
@@ -87,6 +88,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         changes: false,
         latest_live_only: false,
         expected_tweets: Some(args.tweets),
+        tell_ranked: false,
     };
     let (batch, batch_views) = run_generated(&batch_plan, &generator, timely_config, false)?;
 

@@ -222,7 +222,7 @@ impl WorkerWrites {
     /// With `--latency-report`: notes that the job has published every ranking of `worker` before
     /// `before`, now.
     fn published(&self, worker: usize, before: Option<EventTime>) {
-        if let (Some(_), Ok(mut published)) = (&self.latency, self.published.lock()) {
+        if let Ok(mut published) = self.published.lock() {
             published.entry(worker).or_default().push((before, wall_clock_us()));
         }
     }
@@ -341,48 +341,50 @@ pub fn run(args: StreamArgs) -> Result<()> {
         changes: true,
         latest_live_only: true,
         expected_tweets: None,
+        tell_ranked: args.latency_report.is_some(),
     };
     let mut published = 0u64;
     let mut finished_workers = 0;
     let local_workers = args.cluster.workers;
     let mut unconfirmed = UnconfirmedCheckpoints::default();
-    let run = run_layer(&layer, timely_config, Source::Driven(source), |output, _| match output {
-        Output::Checkpoint(checkpoint) => {
-            finished_workers += usize::from(checkpoint.last);
-            unconfirmed.push(checkpoint, &rankings);
-            unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
-        }
-        Output::Snapshot(snapshot) => {
-            // Once stopped by a signal, the workers close their inputs after their last
-            // checkpoint and the graph closes every window: those rankings are incomplete, and
-            // must not be published as final.
-            if stop.load(Ordering::Relaxed) && finished_workers == local_workers {
-                return Ok(());
+    let run = run_layer(&layer, timely_config, Source::Driven(source), |output, _| {
+        match output {
+            Output::Checkpoint(checkpoint) => {
+                finished_workers += usize::from(checkpoint.last);
+                unconfirmed.push(checkpoint, &rankings);
             }
-            // Written before the restart, and not rebuilt in full: the tweets they began with
-            // (for a trending window, its baseline's) were not read again.
-            if rebuilt.reaches_from(&snapshot) < resume.rebuild_from {
-                return Ok(());
+            Output::Snapshot(snapshot) => 'publish: {
+                // Once stopped by a signal, the workers close their inputs after their last
+                // checkpoint and the graph closes every window: those rankings are incomplete,
+                // and must not be published as final.
+                if stop.load(Ordering::Relaxed) && finished_workers == local_workers {
+                    break 'publish;
+                }
+                // Written before the restart, and not rebuilt in full: the tweets they began with
+                // (for a trending window, its baseline's) were not read again.
+                if rebuilt.reaches_from(&snapshot) < resume.rebuild_from {
+                    break 'publish;
+                }
+                let topic = match snapshot {
+                    Snapshot::Hashtags(_) => Some(&top_hashtags),
+                    Snapshot::Tweets(_) => Some(&top_tweets),
+                    Snapshot::Languages(_) => None,
+                    Snapshot::Trending(_) => Some(&trending),
+                };
+                if let Some(topic) = topic {
+                    let key = window_key(&snapshot.window());
+                    rankings.send(topic, key.as_bytes(), snapshot_json(&snapshot).as_bytes())?;
+                    rankings.poll();
+                    published += 1;
+                    metrics.published(snapshot.window().end);
+                }
+                views.write(&snapshot)?;
             }
-            let topic = match snapshot {
-                Snapshot::Hashtags(_) => Some(&top_hashtags),
-                Snapshot::Tweets(_) => Some(&top_tweets),
-                Snapshot::Languages(_) => None,
-                Snapshot::Trending(_) => Some(&trending),
-            };
-            if let Some(topic) = topic {
-                rankings.send(topic, window_key(&snapshot.window()).as_bytes(), snapshot_json(&snapshot).as_bytes())?;
-                rankings.poll();
-                published += 1;
-                metrics.published(snapshot.window().end);
-            }
-            views.write(&snapshot)
+            Output::Ranked { worker, before } => writes.published(worker, before),
+            Output::Quiet => {}
         }
-        Output::Ranked { worker, before } => {
-            writes.published(worker, before);
-            unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
-        }
-        Output::Quiet => unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics),
+        // Whatever came, the broker may have confirmed what a waiting checkpoint covers.
+        unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
     })?;
     let delivered = rankings.flush()?;
     unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)?;
