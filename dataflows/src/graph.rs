@@ -27,6 +27,7 @@ use timely::dataflow::operators::generic::{Operator, OutputBuilder};
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Concat;
 use timely::dataflow::StreamVec;
+use timely::progress::Antichain;
 
 use crate::publish::{publish, publish_with_baselines, Baselines};
 use crate::symbol::Symbol;
@@ -610,6 +611,12 @@ struct SlidingStates<'scope> {
 /// of one tick enter (and leave) at the same time, so a batch holds a language or a popular
 /// hashtag many times over, and one record with the summed multiplicity is far cheaper to
 /// exchange and rank.
+///
+/// Its three sliding outputs tell timely that every record comes at least a millisecond after
+/// the tweets it is made of (each enters at a boundary after its tweet). Downstream, a tick is
+/// then complete once the input frontier has passed the tick's tweets, not only once it has
+/// passed the tick's end: without the promise, the tweets of a batch's last millisecond but one
+/// would wait for the next batch of input.
 fn sliding_states<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
@@ -621,10 +628,10 @@ fn sliding_states<'scope>(
         contributions.inner.scope(),
     );
     let mut input = builder.new_input(contributions.inner, Pipeline);
-    let (mut occurrences_output, occurrences) = vec_output(&mut builder);
-    let (mut languages_output, languages) = vec_output(&mut builder);
-    let (mut tweets_output, tweets) = vec_output(&mut builder);
-    let (mut batch_times_output, batch_times) = vec_output(&mut builder);
+    let (mut occurrences_output, occurrences) = vec_output(&mut builder, 1);
+    let (mut languages_output, languages) = vec_output(&mut builder, 1);
+    let (mut tweets_output, tweets) = vec_output(&mut builder, 1);
+    let (mut batch_times_output, batch_times) = vec_output(&mut builder, 0);
     let trending = config.trending.is_some();
     builder.build(move |_| {
         let mut occurrence_entries = Consolidated::default();
@@ -635,8 +642,8 @@ fn sliding_states<'scope>(
                 (occurrences_output.activate(), languages_output.activate(), tweets_output.activate());
             let mut batch_times = batch_times_output.activate();
             input.for_each(|capability, contributions| {
-                let earliest = trending.then(|| contributions.iter().map(|(_, time, _)| *time).min()).flatten();
-                if let Some(earliest) = earliest {
+                let Some(earliest) = contributions.iter().map(|(_, time, _)| *time).min() else { return };
+                if trending {
                     let at = capability.delayed(&earliest, batch_times.output_index());
                     batch_times.session(&at).give(earliest);
                 }
@@ -657,9 +664,14 @@ fn sliding_states<'scope>(
                         language_records.add(lang, enter + length, -diff);
                     }
                 }
-                occurrences.session(&capability).give_iterator(occurrence_entries.drain());
-                languages.session(&capability).give_iterator(language_records.drain());
-                tweets.session(&capability).give_iterator(tweet_entries.drain());
+                // Every record enters after its tweet, as the outputs' connections promise.
+                let after = earliest + 1;
+                let at = capability.delayed(&after, occurrences.output_index());
+                occurrences.session(&at).give_iterator(occurrence_entries.drain());
+                let at = capability.delayed(&after, languages.output_index());
+                languages.session(&at).give_iterator(language_records.drain());
+                let at = capability.delayed(&after, tweets.output_index());
+                tweets.session(&at).give_iterator(tweet_entries.drain());
             });
         }
     });
@@ -715,11 +727,13 @@ where
 /// An output of an operator that gathers its records in vectors.
 type VecOutput<D> = OutputBuilder<EventTime, CapacityContainerBuilder<Vec<D>>>;
 
-/// A new output of `builder` whose records are gathered in vectors, and its stream.
+/// A new output of `builder`, the operator's only input, whose records are gathered in vectors and
+/// come at least `delay` after the input records they are made of; and its stream.
 fn vec_output<'scope, D: Clone + 'static>(
     builder: &mut OperatorBuilder<'scope, EventTime>,
+    delay: EventTime,
 ) -> (VecOutput<D>, StreamVec<'scope, EventTime, D>) {
-    let (output, stream) = builder.new_output();
+    let (output, stream) = builder.new_output_connection([(0, Antichain::from_elem(delay))]);
     (OutputBuilder::from(output), stream)
 }
 
@@ -786,6 +800,7 @@ impl<'scope> Views<'scope> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Tweet;
 
     #[test]
     fn a_tick_must_divide_every_length_and_slide() {
@@ -805,6 +820,53 @@ mod tests {
         // A tweet at 0:30 is in the 150 s state at 1:00, the 5 m state at 1:00, the hour's at 5:00.
         assert_eq!(config.enters_at(30_000), 300_000);
         assert_eq!(config.finest_tick(), 30_000);
+    }
+
+    /// A window's final ranking needs every tweet before its end, not a tweet after it: the
+    /// records of its last millisecond enter at its end, which the graph must know.
+    #[test]
+    fn a_window_is_published_once_the_input_has_passed_its_last_millisecond() {
+        use std::sync::{Arc, Mutex};
+
+        use differential_dataflow::input::Input;
+        use timely::dataflow::operators::Probe;
+
+        let config = GraphConfig::new(vec!["1s".parse().unwrap()], 3, 1).unwrap();
+        let published = Arc::new(Mutex::new(Vec::new()));
+        let sink = published.clone();
+        timely::execute_directly(move |worker| {
+            let (mut input, probe) = worker.dataflow(|scope| {
+                let (input, contributions) = scope.new_collection::<Contribution, isize>();
+                let published = rankings(contributions, &config).publish(false, move |snapshot| {
+                    if let Snapshot::Hashtags(ranking) = snapshot {
+                        sink.lock().unwrap().push((ranking.window.end, ranking.rows));
+                    }
+                });
+                (input, published.probe().0)
+            });
+            let tweet = Tweet {
+                id: 1,
+                text: "#rust".into(),
+                created_at: 999,
+                lang: "en".into(),
+                user_id: None,
+                retweet_of: None,
+            };
+            input.update_at(Contribution::of(tweet), 999, 1);
+            input.advance_to(1_000);
+            input.flush();
+            // Steps, not time: the graph has a few dozen operators to pass the frontier through.
+            for _ in 0..1_000 {
+                if !probe.less_than(&1_001) {
+                    break;
+                }
+                worker.step();
+            }
+            assert!(!probe.less_than(&1_001), "the window ending at 1000 is still open");
+        });
+        let published = published.lock().unwrap();
+        let (end, rows) = published.first().expect("the window ending at 1000 was published");
+        assert_eq!((*end, rows.len(), rows[0].hashtag.as_str(), rows[0].count), (1_000, 1, "rust", 1));
     }
 
     proptest::proptest! {
