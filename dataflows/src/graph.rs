@@ -462,8 +462,10 @@ pub fn rankings<'scope>(
     Views { hashtags, tweets, languages, trending, baselines, windows: config.windows.clone() }
 }
 
-/// The earliest event time of the whole input, sent to every worker at that time once no earlier
-/// tweet can come: whether a trending window's baseline reaches back before the input starts.
+/// The earliest event time of the whole input, sent to every worker a millisecond after that
+/// time once no earlier tweet can come: whether a trending window's baseline reaches back before
+/// the input starts. A millisecond after, as every record [`sliding_states`] makes: a tick's
+/// trending rankings wait for this stream's frontier too.
 /// It reads the earliest time of each batch of tweets, as [`sliding_states`] passes them on, and
 /// each worker sends on its own earliest time once its input frontier has passed it, so the
 /// operator's output is a record per worker, however long the stream.
@@ -482,13 +484,14 @@ fn earliest_event<'scope>(
                 });
                 let Some(capability) = held.as_mut() else { return };
                 let frontier = frontier.frontier().first().copied();
+                // Each time arrives a millisecond after itself, as the tweets' records do.
                 match earliest {
                     // Nothing earlier can come: pass it on, and never send again.
                     Some(time) if frontier.is_none_or(|frontier| time < frontier) => {
-                        output.session(&capability.delayed(&time)).give(time);
+                        output.session(&capability.delayed(&(time + 1))).give(time);
                         held = None;
                     }
-                    _ => match earliest.into_iter().chain(frontier).min() {
+                    _ => match earliest.map(|time| time + 1).into_iter().chain(frontier).min() {
                         Some(time) => capability.downgrade(&time),
                         None => held = None,
                     },
@@ -593,7 +596,7 @@ struct SlidingStates<'scope> {
     languages: Collection<'scope, EventTime, (u64, (Symbol, ()))>,
     /// Each post and retweet, of the tweet it ranks.
     tweets: Collection<'scope, EventTime, (u64, TweetEvent)>,
-    /// With trending, the earliest event time of each batch of tweets, at that time: what
+    /// With trending, the earliest event time of each batch of tweets, a millisecond after it: what
     /// [`earliest_event`] needs, without a copy of every contribution.
     batch_times: StreamVec<'scope, EventTime, EventTime>,
 }
@@ -612,8 +615,9 @@ struct SlidingStates<'scope> {
 /// hashtag many times over, and one record with the summed multiplicity is far cheaper to
 /// exchange and rank.
 ///
-/// Its three sliding outputs tell timely that every record comes at least a millisecond after
-/// the tweets it is made of (each enters at a boundary after its tweet). Downstream, a tick is
+/// Its outputs tell timely that every record comes at least a millisecond after the tweets it
+/// is made of (each enters at a boundary after its tweet; a batch's earliest time is sent a
+/// millisecond after itself). Downstream, a tick is
 /// then complete once the input frontier has passed the tick's tweets, not only once it has
 /// passed the tick's end: without the promise, the tweets of a batch's last millisecond but one
 /// would wait for the next batch of input.
@@ -628,10 +632,10 @@ fn sliding_states<'scope>(
         contributions.inner.scope(),
     );
     let mut input = builder.new_input(contributions.inner, Pipeline);
-    let (mut occurrences_output, occurrences) = vec_output(&mut builder, 1);
-    let (mut languages_output, languages) = vec_output(&mut builder, 1);
-    let (mut tweets_output, tweets) = vec_output(&mut builder, 1);
-    let (mut batch_times_output, batch_times) = vec_output(&mut builder, 0);
+    let (mut occurrences_output, occurrences) = vec_output(&mut builder);
+    let (mut languages_output, languages) = vec_output(&mut builder);
+    let (mut tweets_output, tweets) = vec_output(&mut builder);
+    let (mut batch_times_output, batch_times) = vec_output(&mut builder);
     let trending = config.trending.is_some();
     builder.build(move |_| {
         let mut occurrence_entries = Consolidated::default();
@@ -643,8 +647,11 @@ fn sliding_states<'scope>(
             let mut batch_times = batch_times_output.activate();
             input.for_each(|capability, contributions| {
                 let Some(earliest) = contributions.iter().map(|(_, time, _)| *time).min() else { return };
+                // Every record, the batch's earliest time too, comes after its tweet, as the
+                // outputs' connections promise.
+                let after = earliest + 1;
                 if trending {
-                    let at = capability.delayed(&earliest, batch_times.output_index());
+                    let at = capability.delayed(&after, batch_times.output_index());
                     batch_times.session(&at).give(earliest);
                 }
                 for (tweet, time, diff) in contributions.drain(..) {
@@ -664,8 +671,6 @@ fn sliding_states<'scope>(
                         language_records.add(lang, enter + length, -diff);
                     }
                 }
-                // Every record enters after its tweet, as the outputs' connections promise.
-                let after = earliest + 1;
                 let at = capability.delayed(&after, occurrences.output_index());
                 occurrences.session(&at).give_iterator(occurrence_entries.drain());
                 let at = capability.delayed(&after, languages.output_index());
@@ -727,13 +732,12 @@ where
 /// An output of an operator that gathers its records in vectors.
 type VecOutput<D> = OutputBuilder<EventTime, CapacityContainerBuilder<Vec<D>>>;
 
-/// A new output of `builder`, the operator's only input, whose records are gathered in vectors and
-/// come at least `delay` after the input records they are made of; and its stream.
+/// A new output of `builder`, whose only input's records it turns into records at least a
+/// millisecond later, gathered in vectors; and its stream.
 fn vec_output<'scope, D: Clone + 'static>(
     builder: &mut OperatorBuilder<'scope, EventTime>,
-    delay: EventTime,
 ) -> (VecOutput<D>, StreamVec<'scope, EventTime, D>) {
-    let (output, stream) = builder.new_output_connection([(0, Antichain::from_elem(delay))]);
+    let (output, stream) = builder.new_output_connection([(0, Antichain::from_elem(1))]);
     (OutputBuilder::from(output), stream)
 }
 
@@ -823,7 +827,8 @@ mod tests {
     }
 
     /// A window's final ranking needs every tweet before its end, not a tweet after it: the
-    /// records of its last millisecond enter at its end, which the graph must know.
+    /// records of its last millisecond enter at its end, which the graph must know, on the
+    /// trending view's path to the input's earliest time too.
     #[test]
     fn a_window_is_published_once_the_input_has_passed_its_last_millisecond() {
         use std::sync::{Arc, Mutex};
@@ -831,7 +836,8 @@ mod tests {
         use differential_dataflow::input::Input;
         use timely::dataflow::operators::Probe;
 
-        let config = GraphConfig::new(vec!["1s".parse().unwrap()], 3, 1).unwrap();
+        let config =
+            GraphConfig::new(vec!["1s".parse().unwrap()], 3, 1).unwrap().with_trending(TrendConfig::default()).unwrap();
         let published = Arc::new(Mutex::new(Vec::new()));
         let sink = published.clone();
         timely::execute_directly(move |worker| {
