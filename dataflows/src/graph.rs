@@ -617,10 +617,9 @@ struct SlidingStates<'scope> {
 ///
 /// Its outputs tell timely that every record comes at least a millisecond after the tweets it
 /// is made of (each enters at a boundary after its tweet; a batch's earliest time is sent a
-/// millisecond after itself). Downstream, a tick is
-/// then complete once the input frontier has passed the tick's tweets, not only once it has
-/// passed the tick's end: without the promise, the tweets of a batch's last millisecond but one
-/// would wait for the next batch of input.
+/// millisecond after itself). Downstream, a tick is then complete once the input frontier has
+/// passed the tick's tweets, not only once it has passed the tick's end: without the promise,
+/// the tweets of a batch's last millisecond but one would wait for the next batch of input.
 fn sliding_states<'scope>(
     contributions: Collection<'scope, EventTime, Contribution>,
     config: &GraphConfig,
@@ -732,8 +731,8 @@ where
 /// An output of an operator that gathers its records in vectors.
 type VecOutput<D> = OutputBuilder<EventTime, CapacityContainerBuilder<Vec<D>>>;
 
-/// A new output of `builder`, whose only input's records it turns into records at least a
-/// millisecond later, gathered in vectors; and its stream.
+/// A new output of `builder`, an operator of one input, whose records come at least a
+/// millisecond after the input records they are made of, gathered in vectors; and its stream.
 fn vec_output<'scope, D: Clone + 'static>(
     builder: &mut OperatorBuilder<'scope, EventTime>,
 ) -> (VecOutput<D>, StreamVec<'scope, EventTime, D>) {
