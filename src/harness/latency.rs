@@ -138,16 +138,23 @@ pub struct LatencyRecorder {
     /// Tweets of event time before this are not measured: the warm-up.
     measure_from: Option<EventTime>,
     warmup_ms: u64,
-    /// When the tweets not yet in every published ranking started and when they were fed (µs
-    /// since the Unix epoch), by the tick they enter at.
-    waiting: BTreeMap<EventTime, Vec<(u64, u64)>>,
+    /// The tweets not yet in every published ranking, by the tick they enter at.
+    waiting: BTreeMap<EventTime, WaitingTick>,
     /// The waiting tweets entering before this are in every computed ranking already.
     computed_before: EventTime,
-    /// When the input frontier passed each waiting tick (µs since the Unix epoch), for a job
-    /// that says so ([`LatencyRecorder::input_advanced`]); the ticks before `closed_below` have theirs.
-    closed_at: BTreeMap<EventTime, u64>,
+    /// The waiting ticks before this have been said to be complete
+    /// ([`LatencyRecorder::input_advanced`]).
     closed_below: EventTime,
     latencies: Latencies,
+}
+
+/// The tweets entering at one tick, waiting for their rankings.
+#[derive(Default)]
+struct WaitingTick {
+    /// When each started and when it was fed (µs since the Unix epoch).
+    tweets: Vec<(u64, u64)>,
+    /// When the input frontier passed the tick, for a job that says so.
+    closed_us: Option<u64>,
 }
 
 impl LatencyRecorder {
@@ -159,7 +166,6 @@ impl LatencyRecorder {
             warmup_ms,
             waiting: BTreeMap::new(),
             computed_before: 0,
-            closed_at: BTreeMap::new(),
             closed_below: 0,
             latencies: Latencies::new(),
         }
@@ -178,7 +184,7 @@ impl LatencyRecorder {
     pub fn fed_since(&mut self, time: EventTime, started_us: u64, now_us: u64) {
         let in_warmup = self.warmup_ms > 0 && time < *self.measure_from.get_or_insert(time + self.warmup_ms);
         if !in_warmup {
-            self.waiting.entry(self.graph.enters_at(time)).or_default().push((started_us, now_us));
+            self.waiting.entry(self.graph.enters_at(time)).or_default().tweets.push((started_us, now_us));
             self.latencies.consumed.saturating_record(latency_us(started_us, now_us));
         }
     }
@@ -191,8 +197,9 @@ impl LatencyRecorder {
         if below <= self.closed_below {
             return;
         }
-        let ticks = self.waiting.range(self.closed_below..below).map(|(tick, _)| (*tick, now_us));
-        self.closed_at.extend(ticks);
+        for (_, tick) in self.waiting.range_mut(self.closed_below..below) {
+            tick.closed_us = Some(now_us);
+        }
         self.closed_below = below;
     }
 
@@ -205,7 +212,7 @@ impl LatencyRecorder {
         if frontier <= self.computed_before {
             return;
         }
-        for (_, fed_us) in self.waiting.range(self.computed_before..frontier).flat_map(|(_, tweets)| tweets) {
+        for (_, fed_us) in self.waiting.range(self.computed_before..frontier).flat_map(|(_, tick)| &tick.tweets) {
             self.latencies.ranked.saturating_record(latency_us(*fed_us, now_us));
         }
         self.computed_before = frontier;
@@ -219,8 +226,7 @@ impl LatencyRecorder {
             Some(frontier) => self.waiting.split_off(&frontier),
             None => BTreeMap::new(),
         };
-        for (tick, tweets) in std::mem::replace(&mut self.waiting, still_waiting) {
-            let closed_us = self.closed_at.remove(&tick);
+        for WaitingTick { tweets, closed_us } in std::mem::replace(&mut self.waiting, still_waiting).into_values() {
             for (started_us, fed_us) in tweets {
                 self.latencies.emitted.saturating_record(latency_us(started_us, now_us));
                 self.latencies.own.saturating_record(latency_us(fed_us, now_us));
@@ -233,7 +239,7 @@ impl LatencyRecorder {
 
     /// When the longest-waiting tweet of the earliest tick started, if any tweet waits.
     pub fn oldest_waiting_us(&self) -> Option<u64> {
-        self.waiting.values().next().and_then(|started| started.iter().map(|(started_us, _)| *started_us).min())
+        self.waiting.values().next().and_then(|tick| tick.tweets.iter().map(|(started_us, _)| *started_us).min())
     }
 
     /// The latencies recorded so far.
