@@ -96,36 +96,31 @@ struct RateRun {
     /// Latencies until every view including the tweet was computed (in process) or published
     /// (through the broker), in microseconds.
     emitted: Histogram<u64>,
-    /// Through the broker: latencies until the stream consumed the tweet.
-    consumed: Option<Histogram<u64>>,
-    /// Through the broker: from the stream consuming the tweet to its rankings published.
-    own: Option<Histogram<u64>>,
-    /// Through the broker: from the stream consuming the tweet to its rankings computed.
-    computed: Option<Histogram<u64>>,
-    /// Through the broker: from the input frontier passing the tweet's tick to its rankings
-    /// published, the own share less the wait for evidence that the tick was complete.
-    after_close: Option<Histogram<u64>>,
-    /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
-    broker: Option<Histogram<u64>>,
+    /// Through the broker: what the stream and the broker alone measured.
+    through_broker: Option<ThroughBroker>,
+    /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
+    saturated: bool,
+}
+
+/// What one rate measured end to end, besides the end-to-end latencies.
+struct ThroughBroker {
+    /// The stream's own report: until it consumed each tweet, and its own share (to the rankings
+    /// published, to them computed, and after the tweet's tick closed).
+    stream: Latencies,
+    /// The broker's own produce-to-consume latencies at the same rate.
+    broker: Histogram<u64>,
     /// With the `hashtags` topic: the broker's own latencies at the same rate and the same load,
     /// each tweet's hashtag occurrences written back as the stream writes them.
     broker_loaded: Option<Histogram<u64>>,
-    /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
-    saturated: bool,
 }
 
 impl RateRun {
     fn merge(&mut self, other: RateRun) -> Result<()> {
         self.emitted.add(&other.emitted)?;
-        for (mine, theirs) in [
-            (&mut self.consumed, &other.consumed),
-            (&mut self.own, &other.own),
-            (&mut self.computed, &other.computed),
-            (&mut self.after_close, &other.after_close),
-            (&mut self.broker, &other.broker),
-            (&mut self.broker_loaded, &other.broker_loaded),
-        ] {
-            if let (Some(mine), Some(theirs)) = (mine.as_mut(), theirs) {
+        if let (Some(mine), Some(theirs)) = (self.through_broker.as_mut(), &other.through_broker) {
+            mine.stream.add(&theirs.stream)?;
+            mine.broker.add(&theirs.broker)?;
+            if let (Some(mine), Some(theirs)) = (mine.broker_loaded.as_mut(), &theirs.broker_loaded) {
                 mine.add(theirs)?;
             }
         }
@@ -166,24 +161,22 @@ fn main() -> Result<()> {
             print!("  {:>8.2}", ms(&format!("{name}_ms")));
         }
         print!("  {:>8.2}", ms("max_ms"));
-        if let (Some(consumed), Some(own), Some(computed), Some(after_close), Some(broker)) =
-            (&run.consumed, &run.own, &run.computed, &run.after_close, &run.broker)
-        {
+        if let Some(ThroughBroker { stream, broker, broker_loaded }) = &run.through_broker {
             let ms = |histogram: &Histogram<u64>, percentile: f64| {
                 histogram.value_at_percentile(percentile) as f64 / 1_000.0
             };
             print!(
                 "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}, to computed {:.2}, after the tick closed {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
-                ms(consumed, 50.0),
-                ms(consumed, 99.0),
-                ms(own, 99.0),
-                ms(computed, 99.0),
-                ms(after_close, 99.0),
+                ms(&stream.consumed, 50.0),
+                ms(&stream.consumed, 99.0),
+                ms(&stream.own, 99.0),
+                ms(&stream.ranked, 99.0),
+                ms(&stream.closed, 99.0),
                 ms(broker, 50.0),
                 ms(broker, 99.0),
                 ms(&run.emitted, 99.0) - ms(broker, 99.0)
             );
-            if let Some(loaded) = &run.broker_loaded {
+            if let Some(loaded) = broker_loaded {
                 print!(
                     "  (broker alone with the hashtag records p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
                     ms(loaded, 50.0),
@@ -201,18 +194,16 @@ fn main() -> Result<()> {
         if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
             result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
-        if let (Some(consumed), Some(own), Some(computed), Some(after_close), Some(broker)) =
-            (&run.consumed, &run.own, &run.computed, &run.after_close, &run.broker)
-        {
-            result["consumed"] = latency_summary(consumed);
-            result["own_share"] = latency_summary(own);
-            result["own_share_until_computed"] = latency_summary(computed);
-            result["own_share_after_tick_closed"] = latency_summary(after_close);
+        if let Some(ThroughBroker { stream, broker, broker_loaded }) = &run.through_broker {
+            result["consumed"] = latency_summary(&stream.consumed);
+            result["own_share"] = latency_summary(&stream.own);
+            result["own_share_until_computed"] = latency_summary(&stream.ranked);
+            result["own_share_after_tick_closed"] = latency_summary(&stream.closed);
             result["broker_alone"] = latency_summary(broker);
             let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
             result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
             result["p99_vs_broker"] = json!(p99(&run.emitted) / p99(broker));
-            if let Some(loaded) = &run.broker_loaded {
+            if let Some(loaded) = broker_loaded {
                 result["broker_alone_with_hashtag_records"] = latency_summary(loaded);
                 result["added_to_loaded_broker_p99_ms"] = json!(p99(&run.emitted) - p99(loaded));
                 result["p99_vs_loaded_broker"] = json!(p99(&run.emitted) / p99(loaded));
@@ -305,16 +296,7 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         warmup: Duration::from_secs(args.warmup),
     }
     .run()?;
-    Ok(RateRun {
-        emitted: run.histogram,
-        consumed: None,
-        own: None,
-        computed: None,
-        after_close: None,
-        broker: None,
-        broker_loaded: None,
-        saturated: run.saturated,
-    })
+    Ok(RateRun { emitted: run.histogram, through_broker: None, saturated: run.saturated })
 }
 
 /// One rate end to end: a stream with a latency report on topics of this attempt's own (the
@@ -366,13 +348,8 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
     let broker = broker_alone("brokerr", Load::Tweets)?;
     let broker_loaded = if args.no_hashtags_topic { None } else { Some(broker_alone("brokerh", Load::WithHashtags)?) };
     Ok(RateRun {
-        emitted: latencies.emitted,
-        consumed: Some(latencies.consumed),
-        own: Some(latencies.own),
-        computed: Some(latencies.ranked),
-        after_close: Some(latencies.closed),
-        broker: Some(broker),
-        broker_loaded,
+        emitted: latencies.emitted.clone(),
+        through_broker: Some(ThroughBroker { stream: latencies, broker, broker_loaded }),
         saturated,
     })
 }
