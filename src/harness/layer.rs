@@ -116,8 +116,8 @@ pub trait Feed<C> {
     /// Rankings at times before this have all been computed and published (on every worker);
     /// `None` once the graph is done.
     fn output_frontier(&self) -> Option<EventTime>;
-    /// Runs the dataflow until it has processed all input fed so far, or for at most [`MAX_STEP`];
-    /// says whether it caught up. A source should not feed more while it has not: the input would
+    /// Runs the dataflow until it has processed all input fed so far and published every ranking
+    /// up to the input frontier, or for at most [`MAX_STEP`]; says whether it caught up. A source should not feed more while it has not: the input would
     /// queue inside the dataflow without bound.
     fn step(&mut self) -> bool;
     /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
@@ -591,14 +591,18 @@ impl<C> Feed<C> for Feeder<'_, C> {
 
     fn step(&mut self) -> bool {
         self.flush();
+        // The graph puts each tweet's records at least a millisecond after it, so rankings at the
+        // input frontier's own time are complete too: stepping until they are out publishes the
+        // tick the frontier has just closed now, not in the source's next round.
+        let closed = self.input.time().saturating_add(1);
         // Bounded: the probe also waits for the other workers' inputs, and a driven source must
         // get back to its own input (and its stop flag) while they catch up.
         let deadline = Instant::now() + MAX_STEP;
-        while self.probe.less_than(self.input.time()) && Instant::now() < deadline {
+        while self.probe.less_than(&closed) && Instant::now() < deadline {
             self.worker.step();
         }
         self.tell_ranked();
-        !self.probe.less_than(self.input.time())
+        !self.probe.less_than(&closed)
     }
 
     fn park(&mut self, timeout: Duration) {
@@ -629,6 +633,7 @@ impl<C> Feed<C> for Feeder<'_, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trendflow_dataflows::graph::TrendConfig;
     use trendflow_dataflows::symbol::Symbol;
     use trendflow_dataflows::views::{HashtagCount, Ranking, TweetScore};
     use trendflow_dataflows::window::Window;
@@ -658,6 +663,50 @@ mod tests {
             Output::Snapshot(_) => "another view".into(),
         };
         outputs.into_iter().map(describe).collect()
+    }
+
+    #[test]
+    fn a_driven_step_publishes_the_tick_the_input_frontier_has_just_closed() {
+        let graph = GraphConfig::new(vec!["1s".parse().expect("a spec")], 3, 1)
+            .and_then(|graph| graph.with_trending(TrendConfig::default()))
+            .expect("a graph");
+        let plan = LayerPlan {
+            name: "test",
+            graph,
+            slack_ms: 0,
+            changes: true,
+            latest_live_only: false,
+            expected_tweets: None,
+            tell_ranked: false,
+        };
+        let after_step = Arc::new(Mutex::new(None));
+        let seen = after_step.clone();
+        let source: DrivenSource<u32> = Arc::new(move |_, _, feed| {
+            let tweet = Tweet {
+                id: 1,
+                text: "#rust".into(),
+                created_at: 999,
+                lang: "en".into(),
+                user_id: None,
+                retweet_of: None,
+            };
+            feed.push(999, Contribution::of(tweet)).map_err(|late| anyhow!("feeding a tweet: {late}"))?;
+            feed.advance_to(1_000);
+            let caught_up = feed.step();
+            *seen.lock().expect("not poisoned") = Some((caught_up, feed.output_frontier()));
+            Ok(())
+        });
+        let mut ends = Vec::new();
+        run_layer(&plan, timely::Config::thread(), Source::Driven(source), |output, _| {
+            if let Output::Snapshot(Snapshot::Hashtags(ranking)) = output {
+                ends.push(ranking.window.end);
+            }
+            Ok(())
+        })
+        .expect("the run");
+        // Output frontier 1001: the window ending at 1000 is out before the source's next round.
+        assert_eq!(*after_step.lock().expect("not poisoned"), Some((true, Some(1_001))));
+        assert_eq!(ends.first(), Some(&1_000));
     }
 
     #[test]
