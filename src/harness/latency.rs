@@ -32,6 +32,7 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 /// Latencies, in microseconds, of the tweets measured.
+#[derive(Clone)]
 pub struct Latencies {
     /// Until every ranking including the tweet was published: the end-to-end latency.
     pub emitted: Histogram<u64>,

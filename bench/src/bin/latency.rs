@@ -2,7 +2,10 @@
 //! moment to every view including it being computed (in process) or published (through the
 //! broker), and the highest rate whose p99 stays under 100 ms.
 //!
-//! * **In process** (the default, `trendflow_bench::open_loop`): the graph alone, fed on schedule.
+//! * **In process** (the default, `trendflow_bench::open_loop`): the graph alone, fed on schedule;
+//!   with `--arrive-every`, fed in batches as from a broker that keeps up, the input frontier
+//!   following the newest tweet (lateness 0): trendflow's own share at rates a given broker may
+//!   not sustain.
 //! * **Through the broker** (`--through-broker`): `trendflow produce --live --rate R` sends
 //!   generated tweets stamped with the moment each is due into topics of their own, and
 //!   `trendflow stream --latency-report` (lateness 0, no archive unless `--archive`) measures
@@ -72,6 +75,11 @@ struct Args {
     /// Measure end to end: `produce --live` through the broker into `stream --latency-report`.
     #[arg(long)]
     through_broker: bool,
+    /// In process: the tweets arrive in batches this far apart (`5ms`), as a stream's consumer
+    /// gets them from a broker that keeps up, and the input frontier follows the newest tweet
+    /// that arrived, as with `--lateness 0s`.
+    #[arg(long, value_parser = parse_duration, conflicts_with = "through_broker")]
+    arrive_every: Option<u64>,
     /// With --through-broker: partitions of the tweets topic (default: one per worker).
     #[arg(long)]
     partitions: Option<u32>,
@@ -93,34 +101,31 @@ const P99_BOUND_MS: f64 = 100.0;
 
 /// What one offered rate measured.
 struct RateRun {
-    /// Latencies until every view including the tweet was computed (in process) or published
-    /// (through the broker), in microseconds.
-    emitted: Histogram<u64>,
-    /// Through the broker: what the stream and the broker alone measured.
-    through_broker: Option<ThroughBroker>,
+    /// In microseconds: until every view including the tweet was computed (in process) or
+    /// published (through the broker), until the tweet arrived (was consumed), and trendflow's own
+    /// share from then on (to the rankings published, to them computed through the broker, and
+    /// after the tweet's tick closed).
+    latencies: Latencies,
+    /// Through the broker: the broker's own produce-to-consume latencies at the same rate.
+    broker_alone: Option<BrokerAlone>,
     /// Whether a run fell more than [`GIVE_UP`] behind: the rate is beyond what it sustains.
     saturated: bool,
 }
 
-/// What one rate measured end to end, besides the end-to-end latencies.
-struct ThroughBroker {
-    /// The stream's own report: until it consumed each tweet, and its own share (to the rankings
-    /// published, to them computed, and after the tweet's tick closed).
-    stream: Latencies,
-    /// The broker's own produce-to-consume latencies at the same rate.
-    broker: Histogram<u64>,
-    /// With the `hashtags` topic: the broker's own latencies at the same rate and the same load,
-    /// each tweet's hashtag occurrences written back as the stream writes them.
-    broker_loaded: Option<Histogram<u64>>,
+/// The broker's own latencies at one rate, with no trendflow in it.
+struct BrokerAlone {
+    tweets: Histogram<u64>,
+    /// With the `hashtags` topic: at the same load, each tweet's hashtag occurrences written
+    /// back as the stream writes them.
+    with_hashtag_records: Option<Histogram<u64>>,
 }
 
 impl RateRun {
     fn merge(&mut self, other: RateRun) -> Result<()> {
-        self.emitted.add(&other.emitted)?;
-        if let (Some(mine), Some(theirs)) = (self.through_broker.as_mut(), &other.through_broker) {
-            mine.stream.add(&theirs.stream)?;
-            mine.broker.add(&theirs.broker)?;
-            if let (Some(mine), Some(theirs)) = (mine.broker_loaded.as_mut(), &theirs.broker_loaded) {
+        self.latencies.add(&other.latencies)?;
+        if let (Some(mine), Some(theirs)) = (self.broker_alone.as_mut(), &other.broker_alone) {
+            mine.tweets.add(&theirs.tweets)?;
+            if let (Some(mine), Some(theirs)) = (mine.with_hashtag_records.as_mut(), &theirs.with_hashtag_records) {
                 mine.add(theirs)?;
             }
         }
@@ -132,7 +137,11 @@ impl RateRun {
 fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
-    let path = if args.through_broker { "end to end through the broker" } else { "in process" };
+    let path = match (args.through_broker, args.arrive_every) {
+        (true, _) => "end to end through the broker".to_string(),
+        (false, Some(every)) => format!("in process, arriving every {}", format_duration(every)),
+        (false, None) => "in process".to_string(),
+    };
     println!(
         "open-loop latency {path}: {} worker(s), tick {}, windows {}, top {}",
         args.workers,
@@ -149,65 +158,77 @@ fn main() -> Result<()> {
         true => Some(args.services.connect()?),
         false => None,
     };
+    // Whether tweets arrive apart from their schedule, so that trendflow's own share is measured.
+    let arrivals = args.through_broker || args.arrive_every.is_some();
     let mut runs = Vec::new();
     let mut curves = Vec::new();
     let mut best_rate = None;
     for &rate in &args.rates {
         let run = measure_rate(services.as_mut(), &args, rate)?;
-        let summary = latency_summary(&run.emitted);
+        let (latencies, emitted) = (&run.latencies, &run.latencies.emitted);
+        let summary = latency_summary(emitted);
         let ms = |name: &str| summary[name].as_f64().unwrap_or(f64::NAN);
         print!("{:>10}", format_number(rate));
         for (name, _) in PERCENTILES {
             print!("  {:>8.2}", ms(&format!("{name}_ms")));
         }
         print!("  {:>8.2}", ms("max_ms"));
-        if let Some(ThroughBroker { stream, broker, broker_loaded }) = &run.through_broker {
-            let ms = |histogram: &Histogram<u64>, percentile: f64| {
-                histogram.value_at_percentile(percentile) as f64 / 1_000.0
-            };
+        let at =
+            |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
+        if arrivals {
             print!(
-                "  (consumed after p50 {:.2}, p99 {:.2}; own share p99 {:.2}, to computed {:.2}, after the tick closed {:.2}; broker alone p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
-                ms(&stream.consumed, 50.0),
-                ms(&stream.consumed, 99.0),
-                ms(&stream.own, 99.0),
-                ms(&stream.ranked, 99.0),
-                ms(&stream.closed, 99.0),
-                ms(broker, 50.0),
-                ms(broker, 99.0),
-                ms(&run.emitted, 99.0) - ms(broker, 99.0)
+                "  (consumed after p50 {:.2}, p99 {:.2}; own share p50 {:.2}, p99 {:.2}",
+                at(&latencies.consumed, 50.0),
+                at(&latencies.consumed, 99.0),
+                at(&latencies.own, 50.0),
+                at(&latencies.own, 99.0)
             );
-            if let Some(loaded) = broker_loaded {
-                print!(
-                    "  (broker alone with the hashtag records p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
-                    ms(loaded, 50.0),
-                    ms(loaded, 99.0),
-                    ms(&run.emitted, 99.0) - ms(loaded, 99.0)
-                );
+            if args.through_broker {
+                print!(", to computed {:.2}", at(&latencies.ranked, 99.0));
             }
+            print!(", after the tick closed {:.2})", at(&latencies.closed, 99.0));
+        }
+        let mut broker_alone = vec![];
+        if let Some(BrokerAlone { tweets, with_hashtag_records }) = &run.broker_alone {
+            broker_alone.push(("broker_alone", "broker alone", "broker", tweets));
+            if let Some(loaded) = with_hashtag_records {
+                broker_alone.push((
+                    "broker_alone_with_hashtag_records",
+                    "broker alone with the hashtag records",
+                    "loaded_broker",
+                    loaded,
+                ));
+            }
+        }
+        for (_, label, _, broker) in &broker_alone {
+            print!(
+                "  ({label} p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
+                at(broker, 50.0),
+                at(broker, 99.0),
+                at(emitted, 99.0) - at(broker, 99.0)
+            );
         }
         println!("  {}", if run.saturated { "saturated" } else { "" });
         if !run.saturated && ms("p99_ms") < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
             best_rate = Some(rate);
         }
-        let curve = percentile_curve(&run.emitted);
+        let curve = percentile_curve(emitted);
         let mut result = json!({ "tweets_per_second": rate, "saturated": run.saturated });
         if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
             result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
         }
-        if let Some(ThroughBroker { stream, broker, broker_loaded }) = &run.through_broker {
-            result["consumed"] = latency_summary(&stream.consumed);
-            result["own_share"] = latency_summary(&stream.own);
-            result["own_share_until_computed"] = latency_summary(&stream.ranked);
-            result["own_share_after_tick_closed"] = latency_summary(&stream.closed);
-            result["broker_alone"] = latency_summary(broker);
-            let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
-            result["added_to_broker_p99_ms"] = json!(p99(&run.emitted) - p99(broker));
-            result["p99_vs_broker"] = json!(p99(&run.emitted) / p99(broker));
-            if let Some(loaded) = broker_loaded {
-                result["broker_alone_with_hashtag_records"] = latency_summary(loaded);
-                result["added_to_loaded_broker_p99_ms"] = json!(p99(&run.emitted) - p99(loaded));
-                result["p99_vs_loaded_broker"] = json!(p99(&run.emitted) / p99(loaded));
+        if arrivals {
+            result["consumed"] = latency_summary(&latencies.consumed);
+            result["own_share"] = latency_summary(&latencies.own);
+            if args.through_broker {
+                result["own_share_until_computed"] = latency_summary(&latencies.ranked);
             }
+            result["own_share_after_tick_closed"] = latency_summary(&latencies.closed);
+        }
+        for (key, _, name, broker) in &broker_alone {
+            result[*key] = latency_summary(broker);
+            result[format!("added_to_{name}_p99_ms")] = json!(at(emitted, 99.0) - at(broker, 99.0));
+            result[format!("p99_vs_{name}")] = json!(at(emitted, 99.0) / at(broker, 99.0));
         }
         result["percentile_curve_ms"] = json!(curve);
         runs.push(result);
@@ -219,8 +240,9 @@ fn main() -> Result<()> {
         None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
     }
     let name = format!(
-        "latency{}{}{}-w{}",
+        "latency{}{}{}{}-w{}",
         if args.through_broker { "-broker" } else { "" },
+        args.arrive_every.map_or(String::new(), |every| format!("-arriving-{}", format_duration(every))),
         if args.no_hashtags_topic { "-no-hashtags-topic" } else { "" },
         if args.archive { "-archive" } else { "" },
         args.workers
@@ -235,6 +257,7 @@ fn main() -> Result<()> {
             "hashtags_topic": args.through_broker.then_some(!args.no_hashtags_topic),
             "archive": args.through_broker.then_some(args.archive),
             "tick_ms": args.tick,
+            "arrive_every_ms": args.arrive_every,
             "windows": args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
             "top": args.views.top,
             "seconds": args.seconds,
@@ -265,13 +288,14 @@ fn measure_rate(mut services: Option<&mut Services>, args: &Args, rate: f64) -> 
             None => in_process(args, rate)?,
         };
         // Each run on stderr, so that a stall in one of them is seen as such.
-        let ms = |percentile: f64| run.emitted.value_at_percentile(percentile) as f64 / 1_000.0;
+        let emitted = &run.latencies.emitted;
+        let ms = |percentile: f64| emitted.value_at_percentile(percentile) as f64 / 1_000.0;
         eprintln!(
             "  run at {} tweets/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             format_number(rate),
             ms(50.0),
             ms(99.0),
-            run.emitted.max() as f64 / 1_000.0
+            emitted.max() as f64 / 1_000.0
         );
         let merged = match merged.as_mut() {
             Some(merged) => {
@@ -294,9 +318,10 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
         rate,
         measure: Duration::from_secs(args.seconds),
         warmup: Duration::from_secs(args.warmup),
+        arrive_every: args.arrive_every.map(Duration::from_millis),
     }
     .run()?;
-    Ok(RateRun { emitted: run.histogram, through_broker: None, saturated: run.saturated })
+    Ok(RateRun { latencies: run.latencies, broker_alone: None, saturated: run.saturated })
 }
 
 /// One rate end to end: a stream with a latency report on topics of this attempt's own (the
@@ -345,13 +370,10 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         let (warmup, measure) = (Duration::from_secs(args.warmup), Duration::from_secs(args.seconds));
         round_trip(&baseline.kafka()?, rate, warmup, measure, load)
     };
-    let broker = broker_alone("brokerr", Load::Tweets)?;
-    let broker_loaded = if args.no_hashtags_topic { None } else { Some(broker_alone("brokerh", Load::WithHashtags)?) };
-    Ok(RateRun {
-        emitted: latencies.emitted.clone(),
-        through_broker: Some(ThroughBroker { stream: latencies, broker, broker_loaded }),
-        saturated,
-    })
+    let tweets = broker_alone("brokerr", Load::Tweets)?;
+    let with_hashtag_records =
+        if args.no_hashtags_topic { None } else { Some(broker_alone("brokerh", Load::WithHashtags)?) };
+    Ok(RateRun { latencies, broker_alone: Some(BrokerAlone { tweets, with_hashtag_records }), saturated })
 }
 
 fn partitions(args: &Args) -> u32 {
