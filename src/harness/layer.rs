@@ -117,8 +117,9 @@ pub trait Feed<C> {
     /// `None` once the graph is done.
     fn output_frontier(&self) -> Option<EventTime>;
     /// Runs the dataflow until it has processed all input fed so far and published every ranking
-    /// up to the input frontier, or for at most [`MAX_STEP`]; says whether it caught up. A source should not feed more while it has not: the input would
-    /// queue inside the dataflow without bound.
+    /// up to the input frontier, or for at most [`MAX_STEP`]; says whether it caught up. A source
+    /// should not feed more while it has not: the input would queue inside the dataflow without
+    /// bound.
     fn step(&mut self) -> bool;
     /// Runs whatever work the dataflow has left (such as publishing closed windows), then sleeps
     /// up to `timeout` unless other workers wake it.

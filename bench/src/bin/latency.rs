@@ -20,9 +20,12 @@
 //!   left once the wait for evidence that the tick is complete is taken out).
 //!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
 //!
+//! In process, the own share runs to the rankings computed (handed to a sink that drops them);
+//! through the broker, to them published, and `own_share_until_computed` to them computed.
+//!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
-//! `bench/results/latency[-broker]-wW.json` and the percentile curves to the `.svg`
-//! of the same name.
+//! `bench/results/latency[-broker][-arriving-D][-no-hashtags-topic][-archive]-wW.json` and the
+//! percentile curves to the `.svg` of the same name.
 //!
 //! ```sh
 //! cargo run --release -p trendflow-bench --bin latency -- --rates 10000,20000,50000
