@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS `batch_runs` (
 -- `rebuild_from_ms` on is at or after `next_offset`, and every window that starts before it has
 -- been written. Every message before `handled_to` has been archived, dead-lettered and its
 -- hashtags published: reading it again only feeds the graph. `consumer` names the views the
--- stream computes (window specs and top K).
+-- stream computes (window specs, top K and the trending view's settings).
 CREATE TABLE IF NOT EXISTS `source_offsets` (
   `consumer` varchar(191) NOT NULL,
   `topic` varchar(249) NOT NULL,
