@@ -5,6 +5,7 @@
 
 pub mod broker_baseline;
 pub mod cost;
+pub mod mock_broker;
 pub mod open_loop;
 pub mod plot;
 pub mod services;

@@ -1,5 +1,6 @@
 //! The real services a benchmark runs `trendflow` against: a fresh MySQL database and topics of
-//! its own on the broker for each run, so runs never read each other's data.
+//! its own on the broker for each run, so runs never read each other's data. The broker is the
+//! one at `--brokers`, or a [`MockBroker`] the benchmark runs itself.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -9,6 +10,7 @@ use mysql::prelude::Queryable;
 use trendflow::kafka::{KafkaArgs, KafkaConfig};
 use trendflow::service_env::{self, point_at};
 
+use crate::mock_broker::MockBroker;
 use crate::trendflow_binary;
 
 /// The flags of a benchmark that runs `trendflow` against the real services.
@@ -35,9 +37,17 @@ pub struct Services {
     server_url: String,
     server: mysql::Conn,
     brokers: String,
+    /// The mock broker the brokers are, when this process runs one: it creates the topics.
+    mock: Option<MockBroker>,
 }
 
 impl Services {
+    /// Connects to the MySQL server at `server_url`, with `mock` as the broker.
+    pub fn with_mock_broker(server_url: &str, mock: MockBroker) -> Result<Self> {
+        let brokers = mock.bootstrap_servers();
+        Ok(Services { mock: Some(mock), ..Services::connect(server_url, &brokers)? })
+    }
+
     /// Connects to the MySQL server at `server_url`; the brokers are only handed on.
     pub fn connect(server_url: &str, brokers: &str) -> Result<Self> {
         let options = mysql::Opts::from_url(server_url).context("the MySQL server URL")?;
@@ -48,6 +58,7 @@ impl Services {
             server_url: server_url.to_string(),
             server,
             brokers: brokers.into(),
+            mock: None,
         })
     }
 
@@ -63,7 +74,12 @@ impl Services {
             brokers: self.brokers.clone(),
         };
         run.succeed(&["db", "init"])?;
-        run.succeed(&["topics", "create", "--partitions", &partitions.to_string()])?;
+        match &self.mock {
+            Some(mock) => mock.create_topics(&run.kafka()?, partitions)?,
+            None => {
+                run.succeed(&["topics", "create", "--partitions", &partitions.to_string()])?;
+            }
+        }
         Ok(run)
     }
 }

@@ -18,18 +18,21 @@
 //!   published (handed to the Kafka producer and written to the view tables), with the part until
 //!   they were computed and the part after the input frontier passed the tweet's tick (what is
 //!   left once the wait for evidence that the tick is complete is taken out).
-//!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`.
+//!   Needs `scripts/mysql.sh` and `scripts/kafka.sh`; with `--mock-broker`, only the former:
+//!   the broker is librdkafka's in-memory mock, in this process, for rates the test broker does
+//!   not sustain.
 //!
 //! In process, the own share runs to the rankings computed (handed to a sink that drops them);
 //! through the broker, to them published, and `own_share_until_computed` to them computed.
 //!
 //! Each rate runs `--runs` times (3) and their histograms are merged. Results go to
-//! `bench/results/latency[-broker][-arriving-D][-no-hashtags-topic][-archive]-wW.json` and the
+//! `bench/results/latency[-broker][-mock][-arriving-D][-no-hashtags-topic][-archive]-wW.json` and the
 //! percentile curves to the `.svg` of the same name.
 //!
 //! ```sh
 //! cargo run --release -p trendflow-bench --bin latency -- --rates 10000,20000,50000
 //! cargo build --release && cargo run --release -p trendflow-bench --bin latency -- --through-broker
+//! cargo build --release && cargo run --release -p trendflow-bench --bin latency -- --through-broker --mock-broker
 //! ```
 
 use std::process::Stdio;
@@ -42,6 +45,7 @@ use serde_json::{json, Value};
 use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
 use trendflow::jobs::graph_args::ViewArgs;
 use trendflow_bench::broker_baseline::{round_trip, Load};
+use trendflow_bench::mock_broker::MockBroker;
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
 use trendflow_bench::services::{wait, ServiceArgs, Services};
@@ -83,6 +87,12 @@ struct Args {
     /// that arrived, as with `--lateness 0s`.
     #[arg(long, value_parser = parse_duration, conflicts_with = "through_broker")]
     arrive_every: Option<u64>,
+    /// With --through-broker: through librdkafka's mock cluster, an in-memory Kafka-API broker
+    /// this process runs, instead of the broker at --brokers: the end-to-end figures at rates
+    /// the test broker does not sustain (see `trendflow_bench::mock_broker` for what it leaves
+    /// out).
+    #[arg(long, requires = "through_broker")]
+    mock_broker: bool,
     /// With --through-broker: partitions of the tweets topic (default: one per worker).
     #[arg(long)]
     partitions: Option<u32>,
@@ -141,6 +151,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let machine = machine();
     let path = match (args.through_broker, args.arrive_every) {
+        (true, _) if args.mock_broker => "end to end through librdkafka's mock broker".to_string(),
         (true, _) => "end to end through the broker".to_string(),
         (false, Some(every)) => format!("in process, arriving every {}", format_duration(every)),
         (false, None) => "in process".to_string(),
@@ -157,9 +168,10 @@ fn main() -> Result<()> {
         print!("  {name:>8}");
     }
     println!("  {:>8}", "max");
-    let mut services = match args.through_broker {
-        true => Some(args.services.connect()?),
-        false => None,
+    let mut services = match (args.through_broker, args.mock_broker) {
+        (true, true) => Some(Services::with_mock_broker(&args.services.server, MockBroker::start()?)?),
+        (true, false) => Some(args.services.connect()?),
+        (false, _) => None,
     };
     // Whether tweets arrive apart from their schedule, so that trendflow's own share is measured.
     let arrivals = args.through_broker || args.arrive_every.is_some();
@@ -243,8 +255,9 @@ fn main() -> Result<()> {
         None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
     }
     let name = format!(
-        "latency{}{}{}{}-w{}",
+        "latency{}{}{}{}{}-w{}",
         if args.through_broker { "-broker" } else { "" },
+        if args.mock_broker { "-mock" } else { "" },
         args.arrive_every.map_or(String::new(), |every| format!("-arriving-{}", format_duration(every))),
         if args.no_hashtags_topic { "-no-hashtags-topic" } else { "" },
         if args.archive { "-archive" } else { "" },
@@ -256,6 +269,7 @@ fn main() -> Result<()> {
             "benchmark": format!("open-loop latency, {path}"),
             "machine": machine,
             "workers": args.workers,
+            "broker": args.through_broker.then_some(if args.mock_broker { "librdkafka mock cluster" } else { "external" }),
             "partitions": args.through_broker.then(|| partitions(&args)),
             "hashtags_topic": args.through_broker.then_some(!args.no_hashtags_topic),
             "archive": args.through_broker.then_some(args.archive),
