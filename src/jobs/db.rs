@@ -12,7 +12,7 @@ use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
 use crate::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
-use crate::sink::mysql::{SeedRowWriter, StoredTweet, TweetWriter};
+use crate::sink::mysql::{FirstWrites, SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
@@ -26,9 +26,12 @@ pub enum DbCommand {
     Init(DbArgs),
     /// Load tweets from the seed's SQL dump (.sql), CSV with the seed's columns (.csv), or JSON
     /// lines (.jsonl, .ndjson) of the seed's rows, Twitter v1.1 or v2 tweets or Bluesky Jetstream
-    /// events; plain or compressed (.gz, .bz2, .zst).
+    /// events; plain or compressed (.gz, .bz2, .zst). A tweet stored already keeps its values
+    /// (first write wins): a copy with the same values changes nothing, one with other values is
+    /// left out and reported.
     Load(LoadArgs),
-    /// Generate tweets into MySQL, hashtags and tweet_hashtags included.
+    /// Generate tweets into MySQL, hashtags and tweet_hashtags included; tweets stored already
+    /// keep their values, as with `load`.
     Generate(GenerateArgs),
 }
 
@@ -92,13 +95,18 @@ pub fn run(command: DbCommand) -> Result<()> {
     }
 }
 
-/// Records rejected while loading, with the first reasons, and those skipped (no tweet in them),
-/// by what they were.
+/// Records rejected while loading, with the first reasons; those skipped (no tweet in them), by
+/// what they were; and copies of stored tweets, by first write wins.
 #[derive(Default)]
 struct Rejections {
     count: u64,
     examples: Vec<String>,
     skipped: BTreeMap<String, u64>,
+    /// Tweets found stored with the same values.
+    unchanged: u64,
+    /// Tweets found stored with other values, left as stored, with the first reasons.
+    conflicts: u64,
+    conflict_examples: Vec<String>,
 }
 
 impl Rejections {
@@ -113,6 +121,19 @@ impl Rejections {
         *self.skipped.entry(what).or_default() += 1;
     }
 
+    /// Notes what a write found stored already; returns how many tweets it stored or found
+    /// stored with their values.
+    fn written(&mut self, written: FirstWrites) -> u64 {
+        self.unchanged += written.unchanged;
+        self.conflicts += written.conflicts.len() as u64;
+        for conflict in written.conflicts {
+            if self.conflict_examples.len() < 10 {
+                self.conflict_examples.push(conflict.reason);
+            }
+        }
+        written.stored + written.unchanged
+    }
+
     fn report(&self) {
         if !self.skipped.is_empty() {
             let kinds: Vec<String> = self.skipped.iter().map(|(what, count)| format!("{count} {what}")).collect();
@@ -121,6 +142,16 @@ impl Rejections {
         if self.count > 0 {
             println!("rejected {} rows, e.g.:", self.count);
             self.examples.iter().for_each(|reason| println!("  {reason}"));
+        }
+        if self.unchanged > 0 {
+            println!("{} of the tweets were stored already with the same values", self.unchanged);
+        }
+        if self.conflicts > 0 {
+            println!(
+                "left {} tweets as stored: they are stored already with other values (first write wins), e.g.:",
+                self.conflicts
+            );
+            self.conflict_examples.iter().for_each(|reason| println!("  {reason}"));
         }
     }
 }
@@ -183,12 +214,10 @@ fn load_records(
             Err(reason) => rejected.note(reason),
         }
         if chunk.len() >= CHUNK {
-            loaded += chunk.len() as u64;
-            writer.write(std::mem::take(&mut chunk))?;
+            loaded += rejected.written(writer.write(std::mem::take(&mut chunk))?);
         }
     }
-    loaded += chunk.len() as u64;
-    writer.write(chunk)?;
+    loaded += rejected.written(writer.write(chunk)?);
     Ok(loaded)
 }
 
@@ -237,10 +266,10 @@ fn load_dump(
             DumpRow::TweetHashtag { .. } => {}
         }
         if tags.len() + tweets.len() + links.len() >= CHUNK {
-            loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links)?;
+            loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, rejected)?;
         }
     }
-    loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links)?;
+    loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, rejected)?;
     Ok(loaded)
 }
 
@@ -254,18 +283,22 @@ fn hashtag_fits(id: u64, hashtag: &str) -> Result<(), String> {
 }
 
 /// Writes buffered dump rows in the order the foreign keys need — hashtags, tweets, then the
-/// links between them — and returns how many tweets went in.
+/// links between them — and returns how many tweets went in or were stored with their values. A
+/// tweet stored with other values keeps its links too: its id joins `rejected_ids`.
 fn flush_dump_rows(
     writer: &mut SeedRowWriter,
     tags: &mut Vec<(u64, String)>,
     tweets: &mut Vec<StoredTweet>,
     links: &mut Vec<(u64, u64, u32)>,
+    rejected_ids: &mut HashSet<u64>,
+    rejected: &mut Rejections,
 ) -> Result<u64> {
-    let loaded = tweets.len() as u64;
     writer.write_hashtags(std::mem::take(tags))?;
-    writer.write_tweets(std::mem::take(tweets))?;
+    let written = writer.write_tweets(std::mem::take(tweets))?;
+    rejected_ids.extend(written.conflicts.iter().map(|conflict| conflict.tweet_id));
+    links.retain(|(tweet_id, _, _)| !rejected_ids.contains(tweet_id));
     writer.write_links(std::mem::take(links))?;
-    Ok(loaded)
+    Ok(rejected.written(written))
 }
 
 fn generate(args: &GenerateArgs) -> Result<()> {
@@ -283,14 +316,16 @@ fn generate(args: &GenerateArgs) -> Result<()> {
     let started = Instant::now();
     let mut chunk = Vec::with_capacity(CHUNK);
     let ingested_at = wall_clock_ms();
+    // Another seed's or rate's tweets may reuse ids stored already: those stay as stored.
+    let mut written = FirstWrites::default();
     for tweet in generator.share(0, 1) {
         chunk.push(StoredTweet::with_utc_date(tweet, ingested_at));
         if chunk.len() == CHUNK {
             progress.inc(CHUNK as u64);
-            writer.write(std::mem::take(&mut chunk))?;
+            written.add(writer.write(std::mem::take(&mut chunk))?);
         }
     }
-    writer.write(chunk)?;
+    written.add(writer.write(chunk)?);
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -298,5 +333,8 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         args.tweets,
         args.tweets as f64 / seconds.max(1e-9)
     );
+    let mut rejected = Rejections::default();
+    rejected.written(written);
+    rejected.report();
     Ok(())
 }

@@ -39,8 +39,8 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// An archive writing through a connection of its own; every tweet it stores is counted in
-    /// `archived` too (the job's total).
+    /// An archive writing through a connection of its own; every tweet it stores, or finds stored
+    /// with its values, is counted in `archived` too (the job's total).
     pub fn start(config: &MysqlConfig, batch: usize, every: Duration, archived: Arc<AtomicU64>) -> Result<Self> {
         let mut writer = TweetWriter::new(config)?;
         // Room for a few batches: a worker far ahead of MySQL waits, as it did writing itself.
@@ -52,9 +52,15 @@ impl Archive {
                 return Ok(());
             }
             let count = pending.len() as u64;
-            writer.write(std::mem::take(pending)).context("archiving consumed tweets into MySQL")?;
+            let written = writer.write(std::mem::take(pending)).context("archiving consumed tweets into MySQL")?;
+            // The reader looks tweets up in the master dataset before it feeds them, and drops a
+            // conflict there; one found here was read by another worker (a copy on another
+            // partition) or stored by another writer meanwhile: first write wins all the same.
+            for conflict in &written.conflicts {
+                log::warn!("archive: {}", conflict.reason);
+            }
             counted.fetch_add(count, Ordering::Release);
-            archived.fetch_add(count, Ordering::Relaxed);
+            archived.fetch_add(written.kept(), Ordering::Relaxed);
             Ok(())
         };
         let thread = std::thread::Builder::new()

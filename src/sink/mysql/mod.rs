@@ -2,7 +2,8 @@
 //! their own, [`archive`]), final rankings into the view tables ([`views`]), and where a
 //! restarted stream resumes ([`checkpoints`]).
 //!
-//! Every write is idempotent — tweets are upserted by id, a window's view rows are replaced as a
+//! Every write is idempotent — a tweet is stored once, by first write wins (a copy with its values
+//! is a no-op, one with other values a reported conflict), a window's view rows are replaced as a
 //! whole, a checkpoint overwrites the one before — so a rerun, or a restart halfway, repairs
 //! rather than duplicates. Rows go in multi-row parameterised statements, a thousand at a time,
 //! which is what makes loading fast.
@@ -17,7 +18,10 @@ use mysql::Value;
 
 pub use archive::Archive;
 pub use checkpoints::CheckpointStore;
-pub use tweets::{new_hashtag_id, SeedRowWriter, StoredTweet, TweetWriter};
+pub use tweets::{
+    conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,
+    StoredTweets, TweetWriter,
+};
 pub use views::{Layer, ViewKind, ViewWriter};
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
