@@ -288,6 +288,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let metrics = Arc::new(StreamMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
     let reader = Arc::new(TweetsReader {
         kafka: kafka.clone(),
+        master: (!args.no_archive).then(|| mysql.clone()),
         partitions,
         lateness_ms: args.live.lateness,
         max_event_ahead_ms: args.max_event_ahead,

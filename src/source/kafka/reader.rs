@@ -10,8 +10,32 @@
 //! answers, and every `checkpoint_every` hands the harness a [`Checkpoint`]. What the job does
 //! with the tweets besides ranking them — archiving them, publishing their hashtags,
 //! dead-lettering what is not a tweet — it does on the [`SourceEvent`]s the reader hands it.
+//!
+//! **Copies and conflicts.** The master dataset is immutable (first write wins), and the stream
+//! counts a tweet once, at its first event time, as the batch layer does. A tweet whose id was
+//! read before is a *copy* if its values are the same (dropped, counted as a duplicate) and a
+//! *conflict* if they differ (dead-lettered with the reason, never fed to the graph nor archived).
+//! A worker tells which by the tweets it remembers ([`RecentIds`]) and, with the archive on, by
+//! the master dataset: the ids of a burst's tweets it does not remember are looked up there, in
+//! one query by primary key. A stored row with other values makes a conflict; one with the same
+//! values does not, and the tweet is fed: that is a restart reading again what it archived
+//! before, or a tweet first loaded by `db load`.
+//!
+//! The rule for the race between the archive's thread and the lookup: a worker forgets a tweet
+//! only once its event time is behind the input frontier *and* a checkpoint's flush has found
+//! the archive holding it (`Flushed` answered durable). Until then memory answers for it; after,
+//! the master dataset does. So a conflicting copy finds its first in one or the other, however
+//! slow the archive. With `--no-archive` there is no master dataset to consult: memory forgets a
+//! tweet at the frontier, and conflicts are caught only within the lateness; a copy with another
+//! event time that comes later is counted again at its time. Either way, copies are caught by the
+//! worker that reads them: a producer that sends one id to two partitions may have it counted
+//! twice by the stream, though the archive still stores only the first (and logs the conflict).
+//!
+//! The lookup costs one primary-key `SELECT` per burst of messages that holds a tweet the worker
+//! does not remember: a round trip to MySQL (a fraction of a millisecond on the same host) per
+//! burst, whatever its size, and nothing with `--no-archive`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,11 +52,13 @@ use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::{Contribution, EventTime, Tweet};
 
 use crate::checkpoint::{Checkpoint, ResumePoint};
+use crate::db::MysqlConfig;
 use crate::harness::layer::Feed;
 use crate::harness::recovery::{StartClock, WorkerStep};
 use crate::kafka::{KafkaConfig, Topic};
+use crate::sink::mysql::{conflict_reason, FirstCopy, KeptTweet, StoredTweets};
 use crate::source::formats::Format;
-use crate::source::kafka::replay::{Positions, RecentIds};
+use crate::source::kafka::replay::{Positions, RecentIds, Sighting, TweetFingerprint};
 use crate::source::kafka::watermarks::PartitionWatermarks;
 use crate::source::kafka::{decode, Decoded};
 use crate::source::seed_tweet::Ingestion;
@@ -48,7 +74,8 @@ pub enum SourceEvent<'a> {
     /// The input frontier moved to this time: no tweet before it follows, and the graph can
     /// complete every ranking before it.
     Advanced(EventTime),
-    /// A message that holds no usable tweet, or a tweet that came late.
+    /// A message that holds no usable tweet, a tweet that came late, or one whose id was stored
+    /// or read already with other values (a conflict: first write wins).
     Rejected(Rejection<'a>),
     /// A round of reading ended; every ranking before `output_frontier` is computed and on its way
     /// to the job's sinks (`None`: every ranking).
@@ -123,6 +150,9 @@ impl ReadCounts {
 /// How the workers read the `tweets` topic; one for all of a process's workers.
 pub struct TweetsReader {
     pub kafka: KafkaConfig,
+    /// The master dataset the job archives into, where the ids of tweets a worker no longer
+    /// remembers are looked up; `None` with `--no-archive`.
+    pub master: Option<MysqlConfig>,
     pub partitions: i32,
     pub lateness_ms: u64,
     /// How far a tweet's event time may be ahead of its record's timestamp.
@@ -215,7 +245,10 @@ impl TweetsReader {
             .collect::<Result<_>>()?;
         let mut marks = PartitionWatermarks::new(&owned, self.lateness_ms, self.idle_after, Instant::now());
         let mut reported = None;
-        let mut recent = RecentIds::default();
+        let mut recent = RecentIds::new(self.master.is_some());
+        let mut master = self.master.as_ref().map(StoredTweets::open).transpose()?;
+        // What the worker had remembered when it last asked the job to flush the archive.
+        let mut flushed = recent.mark();
         let counts = &self.counts;
         let mut caught_up = true;
         let mut broker = BrokerWatch::new(kafka.wait());
@@ -247,12 +280,15 @@ impl TweetsReader {
             let open = queues.iter().filter(|(partition, _)| !held_back.contains(partition)).map(|(_, queue)| queue);
             let mut round = Round::new(&consumer, open.collect());
             let mut drained = false;
+            // The burst's messages, read first and then handled together: the master dataset is
+            // asked about all their tweets at once.
+            let mut polled = Vec::new();
             for _ in 0..burst {
-                let Some(polled) = round.next() else {
+                let Some(next) = round.next() else {
                     drained = true;
                     break;
                 };
-                let message = match polled {
+                let message = match next {
                     Err(KafkaError::PartitionEOF(partition)) => {
                         marks.reached_end(partition);
                         read_to_end.insert(partition);
@@ -282,6 +318,28 @@ impl TweetsReader {
                 idle_round = false;
                 heard_since_checkpoint = true;
                 counts.consumed.fetch_add(1, Ordering::Relaxed);
+                // The record's timestamp, which a replay reads again: the same verdict every time.
+                let at = message.timestamp().to_millis().and_then(|ms| u64::try_from(ms).ok());
+                let ingestion =
+                    Ingestion { at: at.unwrap_or_else(wall_clock_ms), max_event_ahead_ms: self.max_event_ahead_ms };
+                let decoded = decode(message.payload(), self.format, ingestion);
+                let time = match &decoded {
+                    Ok(Decoded::Tweet(tweet, _)) => Some(tweet.created_at),
+                    _ => None,
+                };
+                let handled = positions.read(message.partition(), message.offset(), time);
+                if handled {
+                    self.clock.replayed_one();
+                }
+                polled.push(Polled { message, decoded, handled, ingested_at: ingestion.at });
+            }
+            let frontier = feed.frontier();
+            recent.forget_before(frontier);
+            let stored = match master.as_mut() {
+                Some(master) => master.kept(&unremembered_ids(&polled, &recent))?,
+                None => HashMap::new(),
+            };
+            for Polled { message, decoded, handled, ingested_at } in polled {
                 let (partition, offset) = (message.partition(), message.offset());
                 let rejected = |reason: String| {
                     SourceEvent::Rejected(Rejection {
@@ -292,20 +350,7 @@ impl TweetsReader {
                         payload: message.payload(),
                     })
                 };
-                // The record's timestamp, which a replay reads again: the same verdict every time.
-                let at = message.timestamp().to_millis().and_then(|ms| u64::try_from(ms).ok());
-                let ingestion =
-                    Ingestion { at: at.unwrap_or_else(wall_clock_ms), max_event_ahead_ms: self.max_event_ahead_ms };
-                let decoded = decode(message.payload(), self.format, ingestion);
                 // What an earlier run handled before it stopped only needs to reach the graph again.
-                let time = match &decoded {
-                    Ok(Decoded::Tweet(tweet, _)) => Some(tweet.created_at),
-                    _ => None,
-                };
-                let handled = positions.read(partition, offset, time);
-                if handled {
-                    self.clock.replayed_one();
-                }
                 let (tweet, date_time) = match decoded {
                     Ok(Decoded::Tweet(tweet, date_time)) => (tweet, date_time),
                     Ok(Decoded::Skipped(_)) | Err(_) if handled => continue,
@@ -319,14 +364,28 @@ impl TweetsReader {
                     }
                 };
                 let time = tweet.created_at;
-                marks.observe(partition, time);
-                let frontier = feed.frontier();
-                if !recent.first_sighting(tweet.id, time, frontier) {
-                    counts.duplicates.fetch_add(1, Ordering::Relaxed);
-                    continue;
+                let fingerprint = TweetFingerprint::of(&tweet);
+                // A conflict, like any input refused, leaves its partition's watermark alone: one
+                // restamped years ahead must not make every later tweet late.
+                match sighting(&recent, &stored, &tweet, &fingerprint) {
+                    Sighting::New => {
+                        marks.observe(partition, time);
+                        recent.remember(tweet.id, fingerprint);
+                    }
+                    Sighting::Copy => {
+                        marks.observe(partition, time);
+                        counts.duplicates.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    // An earlier run dead-lettered it already.
+                    Sighting::Conflict(_) if handled => continue,
+                    Sighting::Conflict(reason) => {
+                        on_event(rejected(reason))?;
+                        continue;
+                    }
                 }
                 let hashtags = hashtag_symbols(&tweet.text);
-                let read = ReadTweet { tweet, hashtags, date_time, ingested_at: ingestion.at };
+                let read = ReadTweet { tweet, hashtags, date_time, ingested_at };
                 if !handled {
                     on_event(SourceEvent::Tweet(&read))?;
                 }
@@ -377,6 +436,7 @@ impl TweetsReader {
                 // What the positions have passed must be durable before a restart may skip it. A
                 // later checkpoint takes the place of one still waiting for that.
                 on_event(SourceEvent::Flush)?;
+                flushed = recent.mark();
                 if let Some(checkpoint) = positions.checkpoint(feed.output_frontier(), last) {
                     awaiting = Some(checkpoint);
                 }
@@ -391,7 +451,10 @@ impl TweetsReader {
                     std::thread::sleep(FLUSHED_POLL);
                 }
                 match durable {
-                    true => feed.checkpoint(checkpoint),
+                    true => {
+                        recent.archived(flushed);
+                        feed.checkpoint(checkpoint);
+                    }
                     false => awaiting = Some(checkpoint),
                 }
             }
@@ -575,6 +638,49 @@ fn assign(
     }
     consumer.assign(&assignment).map_err(|e| kafka.explain(e)).context("assigning partitions")?;
     Ok(consumer)
+}
+
+/// A message of a burst, read and decoded, to be handled with the others.
+struct Polled<'a> {
+    message: BorrowedMessage<'a>,
+    decoded: Result<Decoded, String>,
+    /// Whether an earlier run handled it before it stopped.
+    handled: bool,
+    ingested_at: EventTime,
+}
+
+/// The ids of the burst's tweets that `recent` does not remember, once each: those the master
+/// dataset is asked about.
+fn unremembered_ids(polled: &[Polled], recent: &RecentIds) -> Vec<u64> {
+    let mut ids: Vec<u64> = polled
+        .iter()
+        .filter_map(|polled| match &polled.decoded {
+            Ok(Decoded::Tweet(tweet, _)) if !recent.knows(tweet.id) => Some(tweet.id),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// What `tweet` is: to the tweets the worker remembers, or else to the master dataset's values of
+/// the burst's other tweets (`stored`).
+fn sighting(
+    recent: &RecentIds,
+    stored: &HashMap<u64, KeptTweet>,
+    tweet: &Tweet,
+    fingerprint: &TweetFingerprint,
+) -> Sighting {
+    match recent.sighting(tweet.id, fingerprint) {
+        Sighting::New => match stored.get(&tweet.id).map(|kept| kept.differences(tweet)) {
+            Some(differences) if !differences.is_empty() => {
+                Sighting::Conflict(conflict_reason(tweet.id, FirstCopy::Stored, &differences))
+            }
+            _ => Sighting::New,
+        },
+        remembered => remembered,
+    }
 }
 
 fn late_reason(time: EventTime, frontier: EventTime) -> String {

@@ -1,41 +1,160 @@
-//! What a worker remembers of what it read: the ids of recent tweets (to drop copies), and where
-//! each partition must be read again from to rebuild the windows not yet published
-//! ([`Positions`], which takes the worker's checkpoints).
+//! What a worker remembers of what it read: the recent tweets (to tell copies and conflicts,
+//! [`RecentIds`]), and where each partition must be read again from to rebuild the windows not
+//! yet published ([`Positions`], which takes the worker's checkpoints).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hasher;
 use std::time::Instant;
 
-use trendflow_dataflows::EventTime;
+use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::checkpoint::{Checkpoint, PartitionPosition, ResumePoint};
+use crate::sink::mysql::{conflict_reason, FirstCopy};
+use crate::time::rfc3339;
 
-/// Ids of the tweets fed lately, to drop copies of them: a producer's retry, a replayed partition,
-/// the same tweet from two sources.
+/// What a worker keeps of a tweet it read, to tell a copy (the same values) from a conflict (the
+/// same id, other values): its event time, and a hash of the other values the views count (text,
+/// language, author, retweeted tweet). Sixteen bytes, whatever the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TweetFingerprint {
+    created_at: EventTime,
+    contents: u64,
+}
+
+impl TweetFingerprint {
+    pub fn of(tweet: &Tweet) -> Self {
+        let mut hasher = fnv::FnvHasher::default();
+        // 0xff never occurs in UTF-8: it ends the text and the language unambiguously.
+        for text in [&tweet.text, &tweet.lang] {
+            hasher.write(text.as_bytes());
+            hasher.write_u8(0xff);
+        }
+        for id in [tweet.user_id, tweet.retweet_of] {
+            match id {
+                Some(id) => {
+                    hasher.write_u8(1);
+                    hasher.write_u64(id);
+                }
+                None => hasher.write_u8(0),
+            }
+        }
+        TweetFingerprint { created_at: tweet.created_at, contents: hasher.finish() }
+    }
+
+    /// What of `sent` differs from this first copy, as far as a fingerprint tells.
+    fn differences(&self, sent: &TweetFingerprint) -> Vec<String> {
+        let mut differences = Vec::new();
+        if self.created_at != sent.created_at {
+            differences.push(format!("created_at {}, not {}", rfc3339(self.created_at), rfc3339(sent.created_at)));
+        }
+        if self.contents != sent.contents {
+            differences.push("another text, language, user_id or retweet_of".into());
+        }
+        differences
+    }
+}
+
+/// What a tweet read is, to the tweets a worker remembers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sighting {
+    /// None of them: new, as far as the worker remembers.
+    New,
+    /// A copy of one of them, with its values: dropped.
+    Copy,
+    /// Its id with other values: the reason, for the dead letter.
+    Conflict(String),
+}
+
+/// How far the worker's reading has got when it asks its job to flush the archive: a tweet
+/// remembered before is stored once the flush is durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RememberedBefore(u64);
+
+/// The tweets read lately, to drop copies of them (a producer's retry, a replayed partition, the
+/// same tweet from two sources) and refuse conflicts (the same id with other values).
 ///
-/// A copy older than the input frontier is late anyway and never reaches the graph, so only the
-/// ids of tweets at or after the frontier need remembering: a lateness' worth of tweets. Copies
-/// are caught by the worker that reads them, so they must share a partition, as they do when
-/// keyed by tweet id.
-#[derive(Debug, Default)]
+/// A tweet is remembered until two things hold: its event time is behind the input frontier (a
+/// copy of it is late then, and never reaches the graph at its time), and, with the archive on,
+/// the archive has stored it ([`RecentIds::archived`]; from then on the master dataset answers
+/// for it, and the reader looks there for what it does not remember). So memory holds a
+/// lateness' worth of tweets, and the archive's last second or so; and there is no moment at
+/// which a tweet is in neither. Without an archive a tweet is forgotten at the frontier, and a
+/// conflicting copy that comes later, with an event time at or after the frontier, is taken for
+/// new: conflicts are caught only within the lateness.
+///
+/// Copies are caught by the worker that reads them, so they must share a partition, as they do
+/// when keyed by tweet id.
+#[derive(Debug)]
 pub struct RecentIds {
-    ids: HashSet<u64>,
+    tweets: HashMap<u64, TweetFingerprint>,
+    /// With the archive on: the tweets remembered and perhaps not yet stored, in the order
+    /// remembered, with their number in that order and their event times.
+    unarchived: VecDeque<(u64, u64, EventTime)>,
+    /// The tweets only the frontier keeps remembered, by event time.
     by_time: BTreeMap<EventTime, Vec<u64>>,
+    remembered: u64,
+    archive: bool,
 }
 
 impl RecentIds {
-    /// Whether this is the first copy of tweet `id` (of event time `time`) since the frontier
-    /// reached `frontier`; remembers it. Forgets the ids of tweets older than the frontier.
-    pub fn first_sighting(&mut self, id: u64, time: EventTime, frontier: EventTime) -> bool {
+    /// Memory for a worker whose tweets are archived (`archive`), or not.
+    pub fn new(archive: bool) -> Self {
+        RecentIds {
+            tweets: HashMap::new(),
+            unarchived: VecDeque::new(),
+            by_time: BTreeMap::new(),
+            remembered: 0,
+            archive,
+        }
+    }
+
+    /// Forgets the stored tweets (all, without an archive) older than `frontier`.
+    pub fn forget_before(&mut self, frontier: EventTime) {
         while let Some(entry) = self.by_time.first_entry().filter(|entry| *entry.key() < frontier) {
             for forgotten in entry.remove() {
-                self.ids.remove(&forgotten);
+                self.tweets.remove(&forgotten);
             }
         }
-        if !self.ids.insert(id) {
-            return false;
+    }
+
+    /// Whether tweet `id` is remembered.
+    pub fn knows(&self, id: u64) -> bool {
+        self.tweets.contains_key(&id)
+    }
+
+    /// What tweet `id` with `fingerprint` is to the tweets remembered.
+    pub fn sighting(&self, id: u64, fingerprint: &TweetFingerprint) -> Sighting {
+        match self.tweets.get(&id) {
+            None => Sighting::New,
+            Some(first) if first == fingerprint => Sighting::Copy,
+            Some(first) => Sighting::Conflict(conflict_reason(id, FirstCopy::Read, &first.differences(fingerprint))),
         }
-        self.by_time.entry(time).or_default().push(id);
-        true
+    }
+
+    /// Remembers tweet `id`, unless remembered already.
+    pub fn remember(&mut self, id: u64, fingerprint: TweetFingerprint) {
+        if self.tweets.insert(id, fingerprint).is_some() {
+            return;
+        }
+        match self.archive {
+            true => self.unarchived.push_back((self.remembered, id, fingerprint.created_at)),
+            false => self.by_time.entry(fingerprint.created_at).or_default().push(id),
+        }
+        self.remembered += 1;
+    }
+
+    /// How far remembering has got: what the archive holds once a flush asked for now is durable.
+    pub fn mark(&self) -> RememberedBefore {
+        RememberedBefore(self.remembered)
+    }
+
+    /// Notes that the archive has stored every tweet remembered before `mark`: the frontier alone
+    /// keeps them remembered now.
+    pub fn archived(&mut self, mark: RememberedBefore) {
+        while let Some(&(_, id, time)) = self.unarchived.front().filter(|(number, _, _)| *number < mark.0) {
+            self.unarchived.pop_front();
+            self.by_time.entry(time).or_default().push(id);
+        }
     }
 }
 
@@ -202,14 +321,72 @@ impl Positions {
 mod tests {
     use super::*;
 
+    fn tweet(id: u64, created_at: EventTime, text: &str) -> Tweet {
+        Tweet { id, text: text.into(), created_at, lang: "en".into(), user_id: Some(3), retweet_of: None }
+    }
+
+    /// Remembers `tweet` if it is new to `recent`, as the reader does; returns what it was.
+    fn read(recent: &mut RecentIds, tweet: &Tweet, frontier: EventTime) -> Sighting {
+        recent.forget_before(frontier);
+        let fingerprint = TweetFingerprint::of(tweet);
+        let sighting = recent.sighting(tweet.id, &fingerprint);
+        if sighting == Sighting::New {
+            recent.remember(tweet.id, fingerprint);
+        }
+        sighting
+    }
+
     #[test]
     fn a_copy_is_dropped_while_its_tweet_is_at_or_after_the_frontier_and_forgotten_after() {
-        let mut recent = RecentIds::default();
-        assert!(recent.first_sighting(7, 10_000, 0));
-        assert!(recent.first_sighting(8, 12_000, 0));
-        assert!(!recent.first_sighting(7, 10_000, 9_000), "a redelivered copy");
-        assert!(!recent.first_sighting(8, 12_000, 11_000), "tweet 8 is still at or after the frontier");
-        assert!(recent.first_sighting(7, 10_000, 11_000), "forgotten: a copy behind the frontier is late anyway");
+        let mut recent = RecentIds::new(false);
+        let (seven, eight) = (tweet(7, 10_000, "#a"), tweet(8, 12_000, "#b"));
+        assert_eq!(read(&mut recent, &seven, 0), Sighting::New);
+        assert_eq!(read(&mut recent, &eight, 0), Sighting::New);
+        assert_eq!(read(&mut recent, &seven, 9_000), Sighting::Copy, "a redelivered copy");
+        assert_eq!(read(&mut recent, &eight, 11_000), Sighting::Copy, "tweet 8 is still at or after the frontier");
+        assert_eq!(read(&mut recent, &seven, 11_000), Sighting::New, "forgotten: a copy behind the frontier is late");
+    }
+
+    #[test]
+    fn the_same_id_with_other_values_is_a_conflict_not_a_copy() {
+        let mut recent = RecentIds::new(false);
+        let first = tweet(7, 1_630_281_300_000, "#a");
+        assert_eq!(read(&mut recent, &first, 0), Sighting::New);
+        let restamped = Tweet { created_at: 1_767_225_600_000, ..first.clone() };
+        let Sighting::Conflict(reason) = read(&mut recent, &restamped, 0) else { panic!("a conflict") };
+        assert_eq!(
+            reason,
+            "conflict: tweet 7 was read already with other values (first write wins): \
+             created_at 2021-08-29T23:55:00.000Z, not 2026-01-01T00:00:00.000Z"
+        );
+        for other in [
+            Tweet { text: "#b".into(), ..first.clone() },
+            Tweet { lang: "fr".into(), ..first.clone() },
+            Tweet { user_id: None, ..first.clone() },
+            Tweet { retweet_of: Some(3), ..first.clone() },
+        ] {
+            let Sighting::Conflict(reason) = read(&mut recent, &other, 0) else { panic!("a conflict: {other:?}") };
+            assert!(reason.ends_with("(first write wins): another text, language, user_id or retweet_of"), "{reason}");
+        }
+        assert_eq!(read(&mut recent, &first, 0), Sighting::Copy, "the first values are still the ones remembered");
+    }
+
+    #[test]
+    fn an_archived_tweet_is_remembered_until_the_archive_has_stored_it() {
+        let mut recent = RecentIds::new(true);
+        let early = tweet(7, 10_000, "#a");
+        read(&mut recent, &early, 0);
+        let flushed = recent.mark();
+        read(&mut recent, &tweet(8, 10_500, "#b"), 0);
+        // Behind the frontier, but perhaps not stored: the master dataset may not answer yet.
+        assert_eq!(read(&mut recent, &early, 20_000), Sighting::Copy);
+        recent.archived(flushed);
+        recent.forget_before(20_000);
+        assert!(!recent.knows(7), "stored and behind the frontier: the master dataset answers for it");
+        assert!(recent.knows(8), "remembered after the flush: not known to be stored");
+        recent.archived(recent.mark());
+        recent.forget_before(20_000);
+        assert!(!recent.knows(8));
     }
 
     /// The exact answer: the first offset whose tweet is at or after `from`, or the end.
