@@ -70,6 +70,9 @@ pub struct ProduceArgs {
     /// Send the tweets as happening now: stamp each with the wall-clock moment it is due (by
     /// --rate, or when it is sent) instead of its own event time. For live latency measurements
     /// (`stream --latency-report`): the delay from that moment to the rankings is end to end.
+    /// Refused with --from mysql (the default): the stored tweets would go out again under their
+    /// ids with other times, which the master dataset refuses as conflicts (first write wins);
+    /// send new tweets live with --from generator, or replay history in real time with --speedup 1.
     #[arg(long, conflicts_with = "speedup")]
     pub live: bool,
     /// With --from generator: event-time rate of the generated tweets, per second.
@@ -123,8 +126,19 @@ impl Pacer {
     }
 }
 
+/// Why `--live` is refused with `--from mysql`: restamped, the stored tweets would rewrite history.
+const LIVE_FROM_MYSQL: &str = "--live cannot replay --from mysql: it would send the stored tweets again under \
+    their own ids, stamped now, and the master dataset keeps each tweet as first written (first write wins), so \
+    the stream would dead-letter every one as a conflict. Send new tweets live with --from generator --live \
+    (or a tweet file of new ids), or replay the stored tweets at their own times with --speedup 1";
+
 /// Runs the producer and prints its summary; any message the broker refused fails the command.
 pub fn run(args: ProduceArgs) -> Result<()> {
+    // Sending stored tweets with new times under their ids would rewrite the master dataset's
+    // history; sending them under new ids would make copies of them. Neither is a live stream.
+    if args.live && args.from == ProduceSource::Mysql {
+        return Err(anyhow!(LIVE_FROM_MYSQL));
+    }
     let pace = match (args.speedup, args.rate) {
         (Some(x), _) if !(x > 0.0 && x.is_finite()) => return Err(anyhow!("--speedup must be a positive number")),
         (_, Some(n)) if !(n > 0.0 && n.is_finite()) => return Err(anyhow!("--rate must be a positive number")),
