@@ -17,6 +17,7 @@ mod formats;
 mod fuzz_regressions;
 mod hashtag_extraction;
 mod hostile_input;
+mod master_dataset;
 mod outages;
 mod serve;
 mod sink_failures;
