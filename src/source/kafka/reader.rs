@@ -290,8 +290,8 @@ impl TweetsReader {
                 };
                 let message = match next {
                     Err(KafkaError::PartitionEOF(partition)) => {
-                        marks.reached_end(partition);
                         read_to_end.insert(partition);
+                        polled.push(Polled::End(partition));
                         continue;
                     }
                     Err(error) if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
@@ -331,7 +331,7 @@ impl TweetsReader {
                 if handled {
                     self.clock.replayed_one();
                 }
-                polled.push(Polled { message, decoded, handled, ingested_at: ingestion.at });
+                polled.push(Polled::Message { message, decoded, handled, ingested_at: ingestion.at });
             }
             let frontier = feed.frontier();
             recent.forget_before(frontier);
@@ -339,7 +339,17 @@ impl TweetsReader {
                 Some(master) => master.kept(&unremembered_ids(&polled, &recent))?,
                 None => HashMap::new(),
             };
-            for Polled { message, decoded, handled, ingested_at } in polled {
+            for polled in polled {
+                let (message, decoded, handled, ingested_at) = match polled {
+                    Polled::Message { message, decoded, handled, ingested_at } => {
+                        (message, decoded, handled, ingested_at)
+                    }
+                    // In its place among the messages: a tweet taken in after it clears it again.
+                    Polled::End(partition) => {
+                        marks.reached_end(partition);
+                        continue;
+                    }
+                };
                 let (partition, offset) = (message.partition(), message.offset());
                 let rejected = |reason: String| {
                     SourceEvent::Rejected(Rejection {
@@ -640,13 +650,18 @@ fn assign(
     Ok(consumer)
 }
 
-/// A message of a burst, read and decoded, to be handled with the others.
-struct Polled<'a> {
-    message: BorrowedMessage<'a>,
-    decoded: Result<Decoded, String>,
-    /// Whether an earlier run handled it before it stopped.
-    handled: bool,
-    ingested_at: EventTime,
+/// What a burst read, in the order read, to be handled together.
+enum Polled<'a> {
+    /// A message, decoded.
+    Message {
+        message: BorrowedMessage<'a>,
+        decoded: Result<Decoded, String>,
+        /// Whether an earlier run handled it before it stopped.
+        handled: bool,
+        ingested_at: EventTime,
+    },
+    /// The end of a partition, as it was when the consumer reached it.
+    End(i32),
 }
 
 /// The ids of the burst's tweets that `recent` does not remember, once each: those the master
@@ -654,8 +669,8 @@ struct Polled<'a> {
 fn unremembered_ids(polled: &[Polled], recent: &RecentIds) -> Vec<u64> {
     let mut ids: Vec<u64> = polled
         .iter()
-        .filter_map(|polled| match &polled.decoded {
-            Ok(Decoded::Tweet(tweet, _)) if !recent.knows(tweet.id) => Some(tweet.id),
+        .filter_map(|polled| match polled {
+            Polled::Message { decoded: Ok(Decoded::Tweet(tweet, _)), .. } if !recent.knows(tweet.id) => Some(tweet.id),
             _ => None,
         })
         .collect();
