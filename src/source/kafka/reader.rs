@@ -32,8 +32,9 @@
 //! twice by the stream, though the archive still stores only the first (and logs the conflict).
 //!
 //! The lookup costs one primary-key `SELECT` per burst of messages that holds a tweet the worker
-//! does not remember: a round trip to MySQL (a fraction of a millisecond on the same host) per
-//! burst, whatever its size, and nothing with `--no-archive`.
+//! does not remember, and nothing with `--no-archive`. Against MariaDB on the same host (2 busy
+//! cores, 8,759 tweets stored, none of the ids found) it took 0.11 ms for a burst of one tweet,
+//! 0.23 ms for 64, and about 2 µs a tweet for bursts of hundreds or thousands.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
