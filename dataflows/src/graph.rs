@@ -50,12 +50,13 @@ pub struct GraphConfig {
     earlier_input: Option<EventTime>,
 }
 
-/// The trending view's settings: how long a baseline each window is compared with, and how often
-/// a hashtag must occur in the window to be a candidate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The trending view's settings: how long a baseline each window is compared with, how often
+/// a hashtag must occur in the window to be a candidate, and how far above its baseline's rate.
+#[derive(Clone, Copy, Debug)]
 pub struct TrendConfig {
     baseline_ms: Option<u64>,
     min_count: u64,
+    min_score: f64,
 }
 
 impl TrendConfig {
@@ -63,9 +64,14 @@ impl TrendConfig {
     pub const BASELINE_LENGTHS: u64 = 12;
     /// The default minimum count of a candidate.
     pub const MIN_COUNT: u64 = 5;
+    /// The default minimum score of a candidate: a view titled "rising" lists no hashtag that
+    /// merely holds its rate (z near 0) or falls (z below 0). Two is about two standard
+    /// deviations of a Poisson count above what the baseline predicts.
+    pub const MIN_SCORE: f64 = 2.0;
 
     /// A baseline of `baseline_ms` for every window length (`None`: twelve lengths each), and
-    /// candidates with at least `min_count` occurrences in the window.
+    /// candidates with at least `min_count` occurrences in the window and a score of at least
+    /// [`Self::MIN_SCORE`] (see [`Self::with_min_score`]).
     pub fn new(baseline_ms: Option<u64>, min_count: u64) -> Result<Self, ConfigError> {
         if baseline_ms == Some(0) {
             return Err(ConfigError::NoBaseline);
@@ -73,7 +79,27 @@ impl TrendConfig {
         if min_count == 0 {
             return Err(ConfigError::NoMinCount);
         }
-        Ok(TrendConfig { baseline_ms, min_count })
+        Ok(TrendConfig { baseline_ms, min_count, min_score: Self::MIN_SCORE })
+    }
+
+    /// The same settings with candidates scoring at least `min_score`, a finite number.
+    ///
+    /// ```
+    /// use trendflow_dataflows::graph::TrendConfig;
+    /// let trend = TrendConfig::default().with_min_score(3.5).unwrap();
+    /// assert_eq!(trend.min_score(), 3.5);
+    /// assert!(TrendConfig::default().with_min_score(f64::NAN).is_err());
+    /// ```
+    pub fn with_min_score(self, min_score: f64) -> Result<Self, ConfigError> {
+        if !min_score.is_finite() {
+            return Err(ConfigError::MinScore(min_score.to_string()));
+        }
+        Ok(TrendConfig { min_score, ..self })
+    }
+
+    /// The lowest score a candidate may have.
+    pub fn min_score(&self) -> f64 {
+        self.min_score
     }
 
     /// The baseline of windows of `length_ms`.
@@ -89,9 +115,19 @@ impl TrendConfig {
 
 impl Default for TrendConfig {
     fn default() -> Self {
-        TrendConfig { baseline_ms: None, min_count: Self::MIN_COUNT }
+        TrendConfig { baseline_ms: None, min_count: Self::MIN_COUNT, min_score: Self::MIN_SCORE }
     }
 }
+
+/// Settings are equal when every field is, the minimum score compared by its bits (it is finite).
+impl PartialEq for TrendConfig {
+    fn eq(&self, other: &Self) -> bool {
+        (self.baseline_ms, self.min_count, self.min_score.to_bits())
+            == (other.baseline_ms, other.min_count, other.min_score.to_bits())
+    }
+}
+
+impl Eq for TrendConfig {}
 
 impl GraphConfig {
     /// Validates a configuration that recomputes every ranking each `tick_ms` of event time: at
@@ -279,6 +315,8 @@ pub enum ConfigError {
     NoBaseline,
     /// A minimum trending count of zero.
     NoMinCount,
+    /// A minimum trending score that is not a finite number, as written.
+    MinScore(String),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -299,6 +337,9 @@ impl std::fmt::Display for ConfigError {
                 f,
                 "the trending minimum count must be at least 1: a hashtag absent from a window cannot trend in it"
             ),
+            ConfigError::MinScore(score) => {
+                write!(f, "the trending minimum score must be a finite number, such as 2, not {score}")
+            }
         }
     }
 }
@@ -322,6 +363,9 @@ pub struct Views<'scope> {
     pub languages: Collection<'scope, EventTime, (u64, LanguageCount)>,
     /// The best `top_k` trending hashtags of each length's state against its baseline.
     pub trending: Option<Collection<'scope, EventTime, (u64, TrendingHashtag)>>,
+    /// The earliest event time of each batch of tweets, a millisecond after it: publishing
+    /// follows its frontier to know when the input has ended.
+    batch_times: StreamVec<'scope, EventTime, EventTime>,
     /// With trending, what its publishing needs to mark partial baselines.
     baselines: Option<Baselines<'scope>>,
     windows: Vec<WindowSpec>,
@@ -392,9 +436,9 @@ pub fn rankings<'scope>(
         None => BTreeMap::new(),
     };
     let states = sliding_states(contributions, config);
-    let min_count = config.trending.map(|trend| trend.min_count());
+    let candidates = config.trending.map(|trend| (trend.min_count(), trend.min_score()));
     // Without trending an occurrence leaves the window; with it, it ages into the baseline.
-    let ages = min_count.is_some();
+    let ages = candidates.is_some();
     let occurrences = window_states(
         states.occurrences,
         config.ticks.clone(),
@@ -416,9 +460,9 @@ pub fn rankings<'scope>(
             }
             leaving.get(length).map(|baseline| (*baseline, Occurrence::LeavesBaseline))
         },
-        move |length, order, hashtag, tally, bound| match (order, min_count) {
+        move |length, order, hashtag, tally, bound| match (order, candidates) {
             (0, _) => tally.count_row(hashtag, bound),
-            (_, Some(min_count)) => tally.trend_row(hashtag, *length, rows[length], min_count, bound),
+            (_, Some(candidates)) => tally.trend_row(hashtag, *length, rows[length], candidates, bound),
             (_, None) => None,
         },
     );
@@ -447,8 +491,9 @@ pub fn rankings<'scope>(
     .map(|((length, _order), row)| (length, row));
 
     // Only the trending view reaches back before its windows: only it needs the earliest tweet.
+    let batch_times = states.batch_times;
     let baselines = config.trending.map(|_| Baselines {
-        earliest: earliest_event(states.batch_times),
+        earliest: earliest_event(batch_times.clone()).concat(batch_times.clone()),
         earlier_input: config.earlier_input,
         lengths: baselines,
     });
@@ -459,7 +504,7 @@ pub fn rankings<'scope>(
     let tweets =
         ranked(tweets, Pipeline, config.top_k, "TopK: tweets by window length", TweetTally::add, TweetTally::score);
 
-    Views { hashtags, tweets, languages, trending, baselines, windows: config.windows.clone() }
+    Views { hashtags, tweets, languages, trending, batch_times, baselines, windows: config.windows.clone() }
 }
 
 /// The earliest event time of the whole input, sent to every worker a millisecond after that
@@ -562,14 +607,15 @@ impl HashtagTally {
         Some(HashtagRow::Count(HashtagCount { hashtag: hashtag.clone(), count }))
     }
 
-    /// The hashtag's row in the trending ranking, when it is a candidate; none below `bound` (a
-    /// lower score ranks below it).
+    /// The hashtag's row in the trending ranking, when it is a candidate (at least the minimum
+    /// count and score of `(min_count, min_score)`); none below `bound` (a lower score ranks
+    /// below it).
     fn trend_row(
         &self,
         hashtag: &Symbol,
         length_ms: u64,
         baseline_ms: u64,
-        min_count: u64,
+        (min_count, min_score): (u64, f64),
         bound: Option<&HashtagRow>,
     ) -> Option<HashtagRow> {
         let count = self.window.max(0) as u64;
@@ -578,6 +624,9 @@ impl HashtagTally {
         }
         let baseline = self.baseline.max(0) as u64;
         let (expected, score) = trend_score(count, baseline, length_ms, baseline_ms);
+        if score < min_score {
+            return None;
+        }
         if let Some(HashtagRow::Trend(bound)) = bound {
             if score < bound.score {
                 return None;
@@ -597,7 +646,8 @@ struct SlidingStates<'scope> {
     /// Each post and retweet, of the tweet it ranks.
     tweets: Collection<'scope, EventTime, (u64, TweetEvent)>,
     /// With trending, the earliest event time of each batch of tweets, a millisecond after it: what
-    /// [`earliest_event`] needs, without a copy of every contribution.
+    /// [`earliest_event`] needs, without a copy of every contribution. Trending or not, its
+    /// frontier follows the input's, and is empty once the input has ended.
     batch_times: StreamVec<'scope, EventTime, EventTime>,
 }
 
@@ -770,15 +820,17 @@ impl<'scope> Views<'scope> {
         changes: bool,
         emit: impl FnMut(Snapshot) + Clone + 'static,
     ) -> StreamVec<'scope, EventTime, ()> {
+        let input = &self.batch_times;
         let mut on_hashtags = emit.clone();
-        let hashtags = publish(self.hashtags, &self.windows, "Publish: hashtags", changes, move |r| {
+        let hashtags = publish(self.hashtags, &self.windows, "Publish: hashtags", changes, input, move |r| {
             on_hashtags(Snapshot::Hashtags(r))
         });
         let mut on_tweets = emit.clone();
-        let tweets =
-            publish(self.tweets, &self.windows, "Publish: tweets", changes, move |r| on_tweets(Snapshot::Tweets(r)));
+        let tweets = publish(self.tweets, &self.windows, "Publish: tweets", changes, input, move |r| {
+            on_tweets(Snapshot::Tweets(r))
+        });
         let mut on_languages = emit.clone();
-        let languages = publish(self.languages, &self.windows, "Publish: languages", changes, move |r| {
+        let languages = publish(self.languages, &self.windows, "Publish: languages", changes, input, move |r| {
             on_languages(Snapshot::Languages(r))
         });
         let published = hashtags.concat(tweets).concat(languages);

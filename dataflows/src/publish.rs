@@ -19,7 +19,6 @@ use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{ExchangeData, VecCollection as Collection};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::generic::operator::empty;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::StreamVec;
 
@@ -29,8 +28,13 @@ use crate::EventTime;
 
 /// Calls `emit` with the rankings of `view` (keyed by window length) for each of `windows`: every
 /// window's final ranking once the input frontier has passed its end, and with `changes` the live
-/// ranking after each time at which it changed, labelled with the window that ends next. All of a
-/// length's changes go to one worker, so each ranking is emitted once across the whole cluster.
+/// ranking after each time at which it changed while the input is open: the state at that time,
+/// the rolling span of the last window length up to it (see [`Ranking`]), labelled with the
+/// window that ends next. All of a length's changes go to one worker, so each ranking is emitted
+/// once across the whole cluster.
+///
+/// `input` is a stream whose frontier follows the graph's input, and is empty once it has ended:
+/// from then on every window still holding tweets gets its final ranking, and no live one.
 ///
 /// The returned stream carries no data; its frontier passes a time once every ranking before it
 /// has been emitted.
@@ -39,19 +43,21 @@ pub fn publish<'scope, R>(
     windows: &[WindowSpec],
     name: &str,
     changes: bool,
+    input: &StreamVec<'scope, EventTime, EventTime>,
     emit: impl FnMut(Ranking<R>) + 'static,
 ) -> StreamVec<'scope, EventTime, ()>
 where
     R: ExchangeData,
 {
-    let baselines = Baselines { earliest: empty(view.inner.scope()), earlier_input: None, lengths: BTreeMap::new() };
+    let baselines = Baselines { earliest: input.clone(), earlier_input: None, lengths: BTreeMap::new() };
     publish_with_baselines(view, windows, name, changes, baselines, emit)
 }
 
 /// What a view with baselines needs to mark its windows: the input's earliest event time (one
 /// or more records at or after it, on every worker), and each window length's baseline.
 pub struct Baselines<'scope> {
-    /// The input's earliest event time, as [`crate::graph`] finds it.
+    /// The input's earliest event time, as [`crate::graph`] finds it, and maybe later times; its
+    /// frontier follows the graph's input, as [`publish`]'s `input` does.
     pub earliest: StreamVec<'scope, EventTime, EventTime>,
     /// A time before which the input had tweets the graph is not fed (see
     /// [`crate::graph::GraphConfig::with_earlier_input`]).
@@ -79,12 +85,11 @@ where
     // The earliest event time seen (or known of): exact for every window whose end the frontier
     // has passed.
     let mut earliest: Option<EventTime> = earlier_input;
-    let partial = move |window: &Window, earliest: Option<EventTime>| {
-        baseline_ms.get(&window.spec.length_ms()).is_some_and(|baseline| {
-            match window.end.checked_sub(window.spec.length_ms() + baseline) {
-                Some(start) => earliest.is_none_or(|earliest| start < earliest),
-                None => true,
-            }
+    // Whether the baseline of the span of `length` that ends at `end` starts before the input.
+    let partial = move |length: u64, end: EventTime, earliest: Option<EventTime>| {
+        baseline_ms.get(&length).is_some_and(|baseline| match end.checked_sub(length + baseline) {
+            Some(start) => earliest.is_none_or(|earliest| start < earliest),
+            None => true,
         })
     };
     let mut pending: BTreeMap<EventTime, Vec<(u64, R, isize)>> = BTreeMap::new();
@@ -124,7 +129,8 @@ where
                             let window = Window { spec: windows[spec], end };
                             match rows_by_length.get(&window.spec.length_ms()) {
                                 Some(rows) => {
-                                    emit(ranking(window, rows, true, partial(&window, earliest)));
+                                    let partial = partial(window.spec.length_ms(), end, earliest);
+                                    emit(ranking(window, rows, end, true, partial));
                                     next_end[spec] = Some(end + window.spec.slide_ms());
                                 }
                                 None => next_end[spec] = None,
@@ -145,15 +151,18 @@ where
                                 }
                                 changed.insert(length);
                             }
+                            // Once the input has ended, every window still holding tweets gets its
+                            // final ranking: a live one on the way would be out of date on arrival.
+                            let live = changes && !start_frontier.frontier().is_empty();
                             for (spec, window) in
                                 windows.iter().enumerate().filter(|(_, w)| changed.contains(&w.length_ms()))
                             {
                                 let end =
                                     *next_end[spec].get_or_insert(time.div_ceil(window.slide_ms()) * window.slide_ms());
-                                if changes && end != time {
+                                if live && end != time {
                                     if let Some(rows) = rows_by_length.get(&window.length_ms()) {
-                                        let window = Window { spec: *window, end };
-                                        emit(ranking(window, rows, false, partial(&window, earliest)));
+                                        let partial = partial(window.length_ms(), time, earliest);
+                                        emit(ranking(Window { spec: *window, end }, rows, time, false, partial));
                                     }
                                 }
                             }
@@ -176,7 +185,14 @@ where
     )
 }
 
-fn ranking<R: Clone>(window: Window, rows: &BTreeMap<R, isize>, is_final: bool, partial_baseline: bool) -> Ranking<R> {
+/// The ranking of `window` whose rows count the span of its length up to `as_of`.
+fn ranking<R: Clone>(
+    window: Window,
+    rows: &BTreeMap<R, isize>,
+    as_of: EventTime,
+    is_final: bool,
+    partial_baseline: bool,
+) -> Ranking<R> {
     debug_assert!(rows.values().all(|count| *count == 1), "a ranking row has multiplicity other than one");
-    Ranking { window, rows: rows.keys().cloned().collect(), is_final, partial_baseline }
+    Ranking { window, rows: rows.keys().cloned().collect(), is_final, as_of, partial_baseline }
 }

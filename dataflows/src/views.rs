@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::symbol::Symbol;
 use crate::window::Window;
+use crate::EventTime;
 
 /// A hashtag and its occurrences in a window. Ranked by most occurrences, ties by hashtag bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,18 +175,48 @@ impl fmt::Display for LanguageCount {
 }
 
 /// The rows of one view of one window, best first, as of some moment of the run.
+///
+/// A final ranking counts its window `[E - L, E)`. A live one (not final) counts a *rolling
+/// span*: the last L of event time up to `as_of`, `[as_of - L, as_of)`, every tweet of it, with
+/// `E - S < as_of < E`. That is what the graph's sliding state holds between two window ends, and
+/// what a "trending now" screen wants: the span always covers a whole window length, where the
+/// fixed window so far would cover from a fifth of it (`5m/1m`, a minute in) to all of it. The
+/// window `E` names which window the span will have become when `as_of` reaches `E`, and keys
+/// the ranking; [`Ranking::span`] gives the bounds its rows count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ranking<R> {
-    /// The window ranked.
+    /// The window ranked: for a live ranking, the next window to close.
     pub window: Window,
     /// Its rows, best first.
     pub rows: Vec<R>,
     /// True once the window has closed (the input frontier passed its end): the rows will not change.
     pub is_final: bool,
+    /// The event time the rows are complete to: every tweet before it in the span is counted,
+    /// none after. A final ranking's is its window's end.
+    pub as_of: EventTime,
     /// True when the view reaches back before the first tweet the graph has seen: a trending
     /// window whose baseline starts before the input does, so its expected counts are too low.
     /// Always false for the views without a baseline.
     pub partial_baseline: bool,
+}
+
+impl<R> Ranking<R> {
+    /// The event times the rows count, `[start, end)`: the window for a final ranking, the last
+    /// window length up to `as_of` for a live one.
+    ///
+    /// ```
+    /// use trendflow_dataflows::views::{HashtagCount, Ranking};
+    /// use trendflow_dataflows::window::Window;
+    /// let window = Window { spec: "5m/1m".parse().unwrap(), end: 600_000 };
+    /// let live: Ranking<HashtagCount> =
+    ///     Ranking { window, rows: vec![], is_final: false, as_of: 570_000, partial_baseline: false };
+    /// assert_eq!(live.span(), (270_000, 570_000));
+    /// let closed = Ranking { is_final: true, as_of: 600_000, ..live };
+    /// assert_eq!(closed.span(), (window.start(), window.end));
+    /// ```
+    pub fn span(&self) -> (EventTime, EventTime) {
+        (self.as_of.saturating_sub(self.window.spec.length_ms()), self.as_of)
+    }
 }
 
 /// A ranking of any of the four views, as the graph publishes it.
@@ -209,6 +240,16 @@ impl Snapshot {
             Snapshot::Tweets(r) => r.window,
             Snapshot::Languages(r) => r.window,
             Snapshot::Trending(r) => r.window,
+        }
+    }
+
+    /// The event times its rows count, `[start, end)` (see [`Ranking::span`]).
+    pub fn span(&self) -> (EventTime, EventTime) {
+        match self {
+            Snapshot::Hashtags(r) => r.span(),
+            Snapshot::Tweets(r) => r.span(),
+            Snapshot::Languages(r) => r.span(),
+            Snapshot::Trending(r) => r.span(),
         }
     }
 

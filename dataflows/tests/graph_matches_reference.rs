@@ -1,13 +1,13 @@
 //! Property: whatever the arrival order, batching, tick and worker count, the graph's final views
-//! equal the reference implementation's.
+//! equal the reference implementation's, and so does every live ranking over the span it states.
 
 use std::sync::{Arc, Mutex};
 
 use differential_dataflow::input::Input;
 use proptest::prelude::*;
 use trendflow_dataflows::graph::{rankings, GraphConfig, TrendConfig};
-use trendflow_dataflows::reference;
-use trendflow_dataflows::views::FinalViews;
+use trendflow_dataflows::reference::{self, Tweets};
+use trendflow_dataflows::views::{FinalViews, Ranking, Snapshot};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::{Contribution, Tweet};
 
@@ -34,11 +34,16 @@ fn tweet_strategy() -> impl Strategy<Value = (u64, Vec<usize>, usize, Option<usi
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let specs = prop::sample::subsequence(vec!["1m", "3m/1m", "2m/40s", "150s/30s", "90s/90s"], 1..=3);
-    // No trending view, or one with a baseline of twelve lengths, 30 s, 1 m or 2 m, and a small
-    // minimum count so that the few tweets of a case make candidates.
+    // No trending view, or one with a baseline of twelve lengths, 30 s, 1 m or 2 m, a small
+    // minimum count so that the few tweets of a case make candidates, and a minimum score that
+    // takes every candidate, the default's, or between.
     let trend = prop::option::weighted(
         0.7,
-        (prop::sample::select(vec![None, Some(30_000), Some(60_000), Some(120_000)]), 1u64..4),
+        (
+            prop::sample::select(vec![None, Some(30_000), Some(60_000), Some(120_000)]),
+            1u64..4,
+            prop::sample::select(vec![f64::MIN, 0.0, 1.5, TrendConfig::MIN_SCORE]),
+        ),
     );
     (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>(), trend).prop_map(
         |(raw, specs, k, tick_choice, shuffle_seed, trend)| {
@@ -64,8 +69,12 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             };
             // A baseline that is no multiple of a fixed tick falls back to the default.
             let config = match trend {
-                Some((baseline, min_count)) => config.and_then(|config| {
-                    let trend = |baseline| TrendConfig::new(baseline, min_count).expect("valid trend settings");
+                Some((baseline, min_count, min_score)) => config.and_then(|config| {
+                    let trend = |baseline| {
+                        TrendConfig::new(baseline, min_count)
+                            .and_then(|trend| trend.with_min_score(min_score))
+                            .expect("valid trend settings")
+                    };
                     config.clone().with_trending(trend(baseline)).or_else(|_| config.with_trending(trend(None)))
                 }),
                 None => config,
@@ -86,9 +95,19 @@ fn case_strategy() -> impl Strategy<Value = Case> {
 }
 
 /// Runs the graph over the case with `workers` threads; each worker feeds its share of every batch
-/// and then lets its input frontier advance as far as its remaining tweets allow.
+/// and then lets its input frontier advance as far as its remaining tweets allow. Gives back the
+/// final views.
 fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
-    let views = Arc::new(Mutex::new(FinalViews::default()));
+    let mut views = FinalViews::default();
+    for snapshot in published(case, workers, changes) {
+        views.record(snapshot);
+    }
+    views
+}
+
+/// Every ranking the graph published over the case, live and final, in no particular order.
+fn published(case: &Case, workers: usize, changes: bool) -> Vec<Snapshot> {
+    let views = Arc::new(Mutex::new(Vec::new()));
     let sink = views.clone();
     let case = case.clone();
     timely::execute(timely::Config::process(workers), move |worker| {
@@ -98,7 +117,7 @@ fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
         let (mut input, probe) = worker.dataflow(|scope| {
             let (input, contributions) = scope.new_collection::<Contribution, isize>();
             let (probe, contributions) = contributions.probe();
-            rankings(contributions, &config).publish(changes, move |snapshot| sink.lock().unwrap().record(snapshot));
+            rankings(contributions, &config).publish(changes, move |snapshot| sink.lock().unwrap().push(snapshot));
             (input, probe)
         });
         let mine: Vec<(usize, &Tweet)> = case.tweets.iter().enumerate().filter(|(i, _)| i % peers == index).collect();
@@ -119,12 +138,73 @@ fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
         }
     })
     .expect("timely workers ran");
-    let views = views.lock().unwrap().clone();
+    let views = std::mem::take(&mut *views.lock().unwrap());
     views
+}
+
+/// Checks one live ranking against the reference: its rows are the views over the span it states,
+/// `as_of` lies inside the slide before the window it names and no later than the last tweet's
+/// tick.
+fn check_live<R: PartialEq + std::fmt::Debug>(
+    ranking: &Ranking<R>,
+    expected: impl FnOnce(&reference::SpanViews) -> Option<(Vec<R>, bool)>,
+    case: &Case,
+    all: &Tweets,
+) -> Result<(), TestCaseError> {
+    let window = ranking.window;
+    let (start, end) = ranking.span();
+    prop_assert!(!ranking.is_final);
+    prop_assert!(
+        window.end - window.spec.slide_ms() < ranking.as_of && ranking.as_of < window.end,
+        "live ranking of {window:?} as of {}: not inside the slide before its end",
+        ranking.as_of
+    );
+    // Nothing live once the input has ended: no ranking as of a tick after the last tweet's.
+    let last_tick = case.tweets.iter().map(|tweet| case.config.enters_at(tweet.created_at)).max().unwrap_or(0);
+    prop_assert!(
+        ranking.as_of <= last_tick,
+        "a live ranking as of {} after the last tweet's tick {last_tick}",
+        ranking.as_of
+    );
+    prop_assert!(!ranking.rows.is_empty(), "a live ranking without rows of {window:?} as of {}", ranking.as_of);
+    let span = all.views_over(&case.config, window.spec.length_ms(), ranking.as_of);
+    let (rows, partial_baseline) = expected(&span).unwrap_or_default();
+    prop_assert_eq!(&ranking.rows, &rows, "live ranking of {:?} over [{}, {})", window, start, end);
+    prop_assert_eq!(ranking.partial_baseline, partial_baseline);
+    Ok(())
+}
+
+/// Checks every live ranking of a run against the reference over its stated span.
+fn check_every_live_ranking(case: &Case, workers: usize) -> Result<usize, TestCaseError> {
+    let all = Tweets::new(&case.tweets);
+    let mut live = 0;
+    for snapshot in published(case, workers, true).into_iter().filter(|snapshot| !snapshot.is_final()) {
+        live += 1;
+        match &snapshot {
+            Snapshot::Hashtags(r) => check_live(r, |span| Some((span.hashtags.clone(), false)), case, &all)?,
+            Snapshot::Tweets(r) => check_live(r, |span| Some((span.tweets.clone(), false)), case, &all)?,
+            Snapshot::Languages(r) => check_live(r, |span| Some((span.languages.clone(), false)), case, &all)?,
+            Snapshot::Trending(r) => check_live(
+                r,
+                |span| span.trending.clone().map(|trending| (trending.rows, trending.partial_baseline)),
+                case,
+                &all,
+            )?,
+        }
+    }
+    Ok(live)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_live_ranking_equals_the_reference_over_the_span_it_states(
+        case in case_strategy(),
+        workers in 1usize..=3,
+    ) {
+        check_every_live_ranking(&case, workers)?;
+    }
 
     #[test]
     fn final_views_equal_the_reference_with_one_worker(case in case_strategy(), changes in any::<bool>()) {

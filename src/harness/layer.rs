@@ -642,13 +642,19 @@ mod tests {
     fn hashtags(end: EventTime, count: u64, is_final: bool) -> Output<u32> {
         let window = Window { spec: "1m".parse().expect("a spec"), end };
         let rows = vec![HashtagCount { hashtag: Symbol::new("rust"), count }];
-        Output::Snapshot(Snapshot::Hashtags(Ranking { window, rows, is_final, partial_baseline: false }))
+        Output::Snapshot(Snapshot::Hashtags(Ranking { window, rows, is_final, as_of: end, partial_baseline: false }))
     }
 
     fn tweets(end: EventTime) -> Output<u32> {
         let window = Window { spec: "1m".parse().expect("a spec"), end };
         let rows = vec![TweetScore { tweet_id: 7, retweets: 1, hashtags: 0 }];
-        Output::Snapshot(Snapshot::Tweets(Ranking { window, rows, is_final: false, partial_baseline: false }))
+        Output::Snapshot(Snapshot::Tweets(Ranking {
+            window,
+            rows,
+            is_final: false,
+            as_of: end - 1,
+            partial_baseline: false,
+        }))
     }
 
     /// What each output is, to compare: a snapshot's view, window end, first count and finality.

@@ -21,6 +21,10 @@ pub struct ViewArgs {
     /// The fewest occurrences in a window that make a hashtag a trending candidate.
     #[arg(long, default_value_t = TrendConfig::MIN_COUNT, value_name = "N")]
     pub trend_min_count: u64,
+    /// The lowest score z = (c − μ)/sqrt(μ + 1) of a trending candidate: above zero, so that the
+    /// view lists only hashtags rising above their baseline's rate.
+    #[arg(long, default_value_t = TrendConfig::MIN_SCORE, value_name = "Z", allow_negative_numbers = true)]
+    pub trend_min_score: f64,
     /// Leave out the trending view (and its baseline state).
     #[arg(long)]
     pub no_trending: bool,
@@ -42,7 +46,9 @@ impl ViewArgs {
         if self.no_trending {
             return Ok(graph);
         }
-        let trend = TrendConfig::new(self.trend_baseline, self.trend_min_count).map_err(|e| anyhow!(e))?;
+        let trend = TrendConfig::new(self.trend_baseline, self.trend_min_count)
+            .and_then(|trend| trend.with_min_score(self.trend_min_score))
+            .map_err(|e| anyhow!(e))?;
         graph.with_trending(trend).map_err(|e| anyhow!(e))
     }
 }

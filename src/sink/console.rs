@@ -38,6 +38,7 @@ mod tests {
             window: Window { spec: "5m/1m".parse().unwrap(), end: 1_630_281_300_000 },
             rows: vec![TrendingHashtag::new("ida".into(), 30, 60, 300_000, 3_600_000)],
             is_final: true,
+            as_of: 1_630_281_300_000,
             partial_baseline: true,
         };
         assert_eq!(
