@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
 use trendflow_dataflows::views::Snapshot;
@@ -46,9 +46,10 @@ use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
-use crate::sink::kafka::{dead_letter_json, hashtag_json, snapshot_json, window_key, KafkaSink, SentBefore};
+use crate::sink::kafka::{dead_letter_json, hashtag_json, window_key, KafkaSink, SentBefore};
 use crate::sink::mysql::{Archive, CheckpointStore, Layer, StoredTweet, ViewWriter};
 use crate::sink::stream_metrics::StreamMetrics;
+use crate::snapshot_message::snapshot_json;
 use crate::source::formats::Format;
 use crate::source::kafka::reader::{check_positions, HighOffsets, ReadCounts, SourceEvent, TweetsReader};
 use crate::source::mysql::check_schema;
@@ -374,7 +375,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 };
                 if let Some(topic) = topic {
                     let key = window_key(&snapshot.window());
-                    rankings.send(topic, key.as_bytes(), snapshot_json(&snapshot).as_bytes())?;
+                    let message = snapshot_json(&snapshot).context("encoding a ranking snapshot")?;
+                    rankings.send(topic, key.as_bytes(), message.as_bytes())?;
                     rankings.poll();
                     published += 1;
                     metrics.published(snapshot.window().end);
@@ -482,6 +484,10 @@ fn consumer_name(graph: &GraphConfig) -> String {
             name.push_str(&format!(" trending baseline {baselines} min {min_count}"));
         }
     }
+    // The minimum score came later than the other settings: named only when not the default.
+    if let Some(min_score) = graph.trending().map(TrendConfig::min_score).filter(|z| *z != TrendConfig::MIN_SCORE) {
+        name.push_str(&format!(" score {min_score}"));
+    }
     name
 }
 
@@ -513,6 +519,8 @@ mod tests {
             "stream 5m/1m,1h/5m top 10 trending baseline 2h,2h min 5"
         );
         assert_eq!(consumer_name(&graph(trend(None, 7))), "stream 5m/1m,1h/5m top 10 trending baseline 1h,12h min 7");
+        let scored = TrendConfig::default().with_min_score(0.5).expect("trend settings");
+        assert_eq!(consumer_name(&graph(Some(scored))), "stream 5m/1m,1h/5m top 10 score 0.5");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
 use crate::serve::store::{LayerMarks, ViewStore};
 use crate::sink::mysql::{Layer, ViewKind};
+use crate::snapshot_message::Span;
 use crate::time::{parse_created_at, rfc3339};
 
 /// What every request handler shares.
@@ -299,8 +300,12 @@ async fn window(
             (end, answerer)
         }
     };
-    let answer = |rows: &RawValue, age_ms: Option<u64>| {
-        let window = WindowRows::new(&spec, end, answerer, rows);
+    let answer = |rows: &RawValue, open: Option<&LiveSnapshot>| {
+        let window = match open {
+            Some(open) => WindowRows::open(&spec, open, rows),
+            None => WindowRows::new(&spec, end, answerer, rows),
+        };
+        let age_ms = open.map(LiveSnapshot::age_ms);
         let boundary = spec_state.boundary;
         let answer = WindowAnswer {
             spec: &spec_name,
@@ -325,8 +330,8 @@ async fn window(
             _ => live.closed(&spec_name, kind).filter(|closed| closed.window_end == end),
         };
         if let Some(received) = received {
-            let age_ms = (answerer == Answerer::Live).then(|| received.age_ms());
-            return Ok(answer(&received.rows_json(k).map_err(ApiError::encoding)?, age_ms));
+            let open = (answerer == Answerer::Live).then_some(received);
+            return Ok(answer(&received.rows_json(k).map_err(ApiError::encoding)?, open));
         }
     }
     let layer = if answerer == Answerer::Batch { Layer::Batch } else { Layer::Speed };
@@ -353,7 +358,9 @@ struct WindowAnswer<'a> {
     window: WindowRows<&'a RawValue>,
 }
 
-/// One window's rows, and which layer they came from.
+/// One window's rows, which layer they came from, and what they count: a closed window's rows
+/// count the window, the open window's the rolling span of the last window length up to `as_of`
+/// (see [`crate::snapshot_message`]).
 #[derive(Serialize)]
 struct WindowRows<R> {
     window_start: String,
@@ -362,18 +369,43 @@ struct WindowRows<R> {
     layer: Answerer,
     #[serde(rename = "final")]
     is_final: bool,
+    span: Span,
+    span_start: String,
+    span_start_ms: EventTime,
+    as_of: String,
+    as_of_ms: EventTime,
     rows: R,
 }
 
 impl<R> WindowRows<R> {
+    /// The rows of the closed window of `spec` ending at `end`.
     fn new(spec: &WindowSpec, end: EventTime, answerer: Answerer, rows: R) -> Self {
+        let start = end.saturating_sub(spec.length_ms());
         WindowRows {
-            window_start: rfc3339(end.saturating_sub(spec.length_ms())),
+            window_start: rfc3339(start),
             window_end: rfc3339(end),
             window_end_ms: end,
             layer: answerer,
-            is_final: answerer != Answerer::Live,
+            is_final: true,
+            span: Span::Window,
+            span_start: rfc3339(start),
+            span_start_ms: start,
+            as_of: rfc3339(end),
+            as_of_ms: end,
             rows,
+        }
+    }
+
+    /// The rows of the open window of `spec`, as the live snapshot `open` counts them.
+    fn open(spec: &WindowSpec, open: &LiveSnapshot, rows: R) -> Self {
+        WindowRows {
+            is_final: false,
+            span: open.span,
+            span_start: rfc3339(open.span_start),
+            span_start_ms: open.span_start,
+            as_of: rfc3339(open.as_of),
+            as_of_ms: open.as_of,
+            ..WindowRows::new(spec, open.window_end, Answerer::Live, rows)
         }
     }
 }
@@ -418,9 +450,12 @@ async fn range(
         })
         .await?;
         windows.extend(answers.into_iter().map(|(end, answerer, rows)| WindowRows::new(&spec, end, answerer, rows)));
-        let live = live_window(&state, &spec_name, kind)?.filter(|(end, _)| (first..=last).contains(end));
-        if let Some((end, rows)) = live.filter(|(end, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
-            windows.push(WindowRows::new(&spec, end, Answerer::Live, rows.into_iter().take(k).collect()));
+        let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
+        let open = live.open(&spec_name, kind).filter(|open| {
+            (first..=last).contains(&open.window_end) && spec_state.answerer(open.window_end) == Some(Answerer::Live)
+        });
+        if let Some(open) = open {
+            windows.push(WindowRows::open(&spec, open, open.rows.iter().take(k).cloned().collect()));
         }
     }
     Ok(Json(json!({

@@ -29,6 +29,7 @@ use tokio::sync::broadcast;
 
 use crate::kafka::{KafkaConfig, Topic};
 use crate::sink::mysql::ViewKind;
+use crate::snapshot_message::{SnapshotMessage, Span};
 
 /// How many of the latest snapshots of each partition a starting server reads, to find the open
 /// windows without reading the topics from their beginning.
@@ -39,6 +40,11 @@ const BACKLOG: i64 = 1_000;
 #[derive(Debug)]
 pub struct LiveSnapshot {
     pub window_end: EventTime,
+    /// What its rows count: the window, or for the open window the rolling span up to `as_of`.
+    pub span: Span,
+    pub span_start: EventTime,
+    /// The event time the rows are complete to.
+    pub as_of: EventTime,
     /// Its ranked rows as published.
     pub rows: Vec<Value>,
     /// The same rows as JSON text, encoded once: most requests ask for every row, and get these
@@ -50,13 +56,18 @@ pub struct LiveSnapshot {
 
 impl LiveSnapshot {
     /// Keeps the rows of `snapshot`, taking them out of it.
-    fn new(window_end: EventTime, mut snapshot: Value) -> serde_json::Result<Self> {
-        let rows = match snapshot["rows"].take() {
-            Value::Array(rows) => rows,
-            _ => Vec::new(),
-        };
+    fn new(snapshot: &mut SnapshotMessage<Value>) -> serde_json::Result<Self> {
+        let rows = std::mem::take(&mut snapshot.rows);
         let rows_json = serde_json::value::to_raw_value(&rows)?;
-        Ok(LiveSnapshot { window_end, rows, rows_json, received: Instant::now() })
+        Ok(LiveSnapshot {
+            window_end: snapshot.window_end_ms,
+            span: snapshot.span,
+            span_start: snapshot.span_start_ms,
+            as_of: snapshot.as_of_ms,
+            rows,
+            rows_json,
+            received: Instant::now(),
+        })
     }
 
     /// The first `k` rows as JSON.
@@ -89,10 +100,18 @@ pub struct LiveEvent {
 }
 
 impl LiveEvent {
-    fn new(id: u64, spec: String, kind: ViewKind, snapshot: &Value) -> Self {
-        // Compact JSON holds no line break (a string's are escaped), so it is one data line.
-        let frame = format!("id: {id}\nevent: {}\ndata: {snapshot}\n\n", kind.name());
-        LiveEvent { id, spec, kind, frame: Bytes::from(frame) }
+    /// The event of a snapshot published as `payload`, its data the snapshot as published, every
+    /// field kept. A data line ends at a line break, so a payload that holds one is encoded again
+    /// as compact JSON, which holds none (a string's are escaped).
+    fn new(id: u64, spec: String, kind: ViewKind, payload: &[u8]) -> serde_json::Result<Self> {
+        let data = match payload.iter().any(|byte| matches!(byte, b'\n' | b'\r')) {
+            true => serde_json::to_vec(&serde_json::from_slice::<Value>(payload)?)?,
+            false => payload.to_vec(),
+        };
+        let mut frame = format!("id: {id}\nevent: {}\ndata: ", kind.name()).into_bytes();
+        frame.extend(data);
+        frame.extend(b"\n\n");
+        Ok(LiveEvent { id, spec, kind, frame: Bytes::from(frame) })
     }
 }
 
@@ -151,28 +170,30 @@ impl LiveViews {
     }
 
     /// Takes in one snapshot of `kind` as published: a newer live one replaces the open window's,
-    /// a final one closes it.
-    pub fn record(&mut self, kind: ViewKind, snapshot: Value) {
-        let (Some(spec), Some(window_end), Some(is_final)) = (
-            snapshot["window"].as_str().map(str::to_string),
-            snapshot["window_end_ms"].as_u64(),
-            snapshot["final"].as_bool(),
-        ) else {
-            log::warn!("a ranking snapshot without window, window_end_ms or final: {snapshot}");
-            return;
-        };
-        // The event's frame holds the snapshot as published; the snapshot kept holds its rows.
-        let event = Arc::new(LiveEvent::new(self.received + 1, spec.clone(), kind, &snapshot));
-        let received = match LiveSnapshot::new(window_end, snapshot) {
-            Ok(received) => received,
+    /// a final one closes it. A message that is no snapshot is logged and left out.
+    pub fn record(&mut self, kind: ViewKind, payload: &[u8]) {
+        let mut snapshot: SnapshotMessage<Value> = match serde_json::from_slice(payload) {
+            Ok(snapshot) => snapshot,
             Err(error) => {
                 log::warn!(
-                    "a ranking snapshot whose rows do not encode ({error}): {}",
-                    String::from_utf8_lossy(&event.frame)
+                    "a message on a ranking topic that is no snapshot ({error}): {}",
+                    String::from_utf8_lossy(payload)
                 );
                 return;
             }
         };
+        let (spec, window_end, is_final) = (snapshot.window.clone(), snapshot.window_end_ms, snapshot.is_final);
+        // The event's frame holds the snapshot as published; the snapshot kept holds its rows.
+        let encoded = LiveEvent::new(self.received + 1, spec.clone(), kind, payload)
+            .and_then(|event| LiveSnapshot::new(&mut snapshot).map(|received| (event, received)));
+        let (event, received) = match encoded {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                log::warn!("a ranking snapshot that does not encode ({error}): {}", String::from_utf8_lossy(payload));
+                return;
+            }
+        };
+        let event = Arc::new(event);
         self.received = event.id;
         if self.recent.len() == EVENT_BUFFER {
             self.recent.pop_front();
@@ -281,11 +302,10 @@ fn read(
                     topic if topic == trending => ViewKind::Trending,
                     _ => ViewKind::Tweets,
                 };
-                let snapshot = message.payload().and_then(|payload| serde_json::from_slice::<Value>(payload).ok());
                 if let Ok(mut live) = live.write() {
                     live.not_ready = (!backlog.is_empty()).then(catching_up);
-                    if let Some(snapshot) = snapshot {
-                        live.record(kind, snapshot);
+                    if let Some(payload) = message.payload() {
+                        live.record(kind, payload);
                     }
                 }
             }
@@ -313,49 +333,63 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::time::rfc3339;
 
-    fn snapshot(end: u64, is_final: bool, top: &str) -> Value {
-        json!({ "window": "5m/1m", "window_end_ms": end, "final": is_final, "rows": [{ "rank": 1, "hashtag": top }] })
+    /// A `5m/1m` snapshot of the window ending at `end`, live as of a second before it.
+    fn message(end: u64, is_final: bool, rows: Value) -> SnapshotMessage<Value> {
+        let as_of = if is_final { end } else { end - 1_000 };
+        SnapshotMessage {
+            window: "5m/1m".into(),
+            window_start: rfc3339(end.saturating_sub(300_000)),
+            window_end: rfc3339(end),
+            window_end_ms: end,
+            is_final,
+            span: if is_final { Span::Window } else { Span::Rolling },
+            span_start: rfc3339(as_of.saturating_sub(300_000)),
+            span_start_ms: as_of.saturating_sub(300_000),
+            as_of: rfc3339(as_of),
+            as_of_ms: as_of,
+            partial_baseline: None,
+            rows: rows.as_array().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn snapshot(end: u64, is_final: bool, top: &str) -> Vec<u8> {
+        serde_json::to_vec(&message(end, is_final, json!([{ "rank": 1, "hashtag": top }]))).unwrap()
     }
 
     #[test]
     fn the_newest_live_snapshot_is_the_open_window_until_its_final_one_closes_it() {
         let mut live = LiveViews::default();
-        live.record(ViewKind::Hashtags, snapshot(120_000, false, "a"));
-        live.record(ViewKind::Hashtags, snapshot(120_000, false, "b"));
-        live.record(ViewKind::Hashtags, snapshot(60_000, false, "old"));
+        live.record(ViewKind::Hashtags, &snapshot(120_000, false, "a"));
+        live.record(ViewKind::Hashtags, &snapshot(120_000, false, "b"));
+        live.record(ViewKind::Hashtags, &snapshot(60_000, false, "old"));
         let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
         assert_eq!((open.window_end, open.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
         assert!(live.open("5m/1m", ViewKind::Tweets).is_none(), "kinds are kept apart");
-        live.record(ViewKind::Hashtags, snapshot(60_000, true, "old"));
+        live.record(ViewKind::Hashtags, &snapshot(60_000, true, "old"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
-        live.record(ViewKind::Hashtags, snapshot(120_000, true, "b"));
+        live.record(ViewKind::Hashtags, &snapshot(120_000, true, "b"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
         let closed = live.closed("5m/1m", ViewKind::Hashtags).unwrap();
         assert_eq!((closed.window_end, closed.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
-        live.record(ViewKind::Hashtags, snapshot(60_000, true, "late copy"));
+        live.record(ViewKind::Hashtags, &snapshot(60_000, true, "late copy"));
         assert_eq!(live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
-        live.record(
-            ViewKind::Hashtags,
-            json!({ "window": "5m/1m", "window_end_ms": 180_000, "final": true, "rows": [] }),
-        );
+        live.record(ViewKind::Hashtags, &serde_json::to_vec(&message(360_000, true, json!([]))).unwrap());
         assert_eq!(
             live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end,
             120_000,
             "an empty window is not kept"
         );
-        live.record(ViewKind::Hashtags, json!({ "window": "5m/1m" }));
-        assert_eq!(live.received, 7, "a snapshot without its window is not counted");
+        live.record(ViewKind::Hashtags, br#"{ "window": "5m/1m" }"#);
+        assert_eq!(live.received, 7, "a message that is no snapshot is not counted");
     }
 
     #[test]
     fn a_snapshot_keeps_its_rows_encoded_once_and_shortens_them_on_request() {
         let mut live = LiveViews::default();
         let rows = json!([{ "rank": 1, "hashtag": "a", "count": 3 }, { "rank": 2, "hashtag": "b", "count": 2 }]);
-        live.record(
-            ViewKind::Hashtags,
-            json!({ "window": "5m/1m", "window_end_ms": 60_000, "final": false, "rows": rows }),
-        );
+        live.record(ViewKind::Hashtags, &serde_json::to_vec(&message(360_000, false, rows.clone())).unwrap());
         let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
         let all = open.rows_json(1_000).unwrap();
         assert!(matches!(all, Cow::Borrowed(_)), "every row: the bytes encoded on receipt");
@@ -368,33 +402,34 @@ mod tests {
     fn an_event_is_one_server_sent_events_frame_whose_data_is_the_snapshot() {
         let mut live = LiveViews::default();
         let (_, mut events, _) = live.subscribe(None);
-        // A line break inside a hashtag must not end the data line early.
-        let snapshot = snapshot(60_000, false, "line\nbreak");
-        live.record(ViewKind::Tweets, snapshot.clone());
+        // A line break inside a hashtag, or between the fields, must not end the data line early.
+        let snapshot =
+            serde_json::to_vec_pretty(&message(360_000, false, json!([{ "hashtag": "line\nbreak" }]))).unwrap();
+        live.record(ViewKind::Tweets, &snapshot);
         let event = events.try_recv().unwrap();
         let frame = std::str::from_utf8(&event.frame).unwrap();
         let lines: Vec<&str> = frame.strip_suffix("\n\n").unwrap().split('\n').collect();
         assert_eq!(lines[..2], ["id: 1", "event: tweets"]);
         assert_eq!(lines.len(), 3, "{frame}");
         let data = lines[2].strip_prefix("data: ").unwrap();
-        assert_eq!(serde_json::from_str::<Value>(data).unwrap(), snapshot);
+        assert_eq!(serde_json::from_str::<Value>(data).unwrap(), serde_json::from_slice::<Value>(&snapshot).unwrap());
     }
 
     #[test]
     fn a_client_gets_the_events_after_the_last_it_saw_and_every_later_one() {
         let mut live = LiveViews::default();
-        for end in [60_000, 120_000, 180_000] {
-            live.record(ViewKind::Hashtags, snapshot(end, false, "a"));
+        for end in [360_000, 420_000, 480_000] {
+            live.record(ViewKind::Hashtags, &snapshot(end, false, "a"));
         }
         let (missed, mut later, _) = live.subscribe(Some(1));
         assert_eq!(missed.iter().map(|event| event.id).collect::<Vec<_>>(), [2, 3]);
         assert_eq!(live.subscribe(None).0.len(), 0, "a new client gets only what comes next");
-        live.record(ViewKind::Tweets, snapshot(180_000, false, "b"));
+        live.record(ViewKind::Tweets, &snapshot(480_000, false, "b"));
         let next = later.try_recv().unwrap();
         assert_eq!((next.id, next.kind, next.spec.as_str()), (4, ViewKind::Tweets, "5m/1m"));
         assert_eq!(live.subscribe(Some(4)).0.len(), 0);
         for end in 0..EVENT_BUFFER as u64 {
-            live.record(ViewKind::Hashtags, snapshot(end * 60_000, false, "c"));
+            live.record(ViewKind::Hashtags, &snapshot(300_000 + end * 60_000, false, "c"));
         }
         assert_eq!(live.subscribe(Some(0)).0.len(), EVENT_BUFFER, "the buffer is bounded");
     }

@@ -12,9 +12,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
-use serde::Serialize;
 use serde_json::json;
-use trendflow_dataflows::views::{Ranking, Snapshot};
 use trendflow_dataflows::window::Window;
 use trendflow_dataflows::Tweet;
 
@@ -244,49 +242,6 @@ pub fn window_key(window: &Window) -> String {
     format!("{}@{}", window.spec, rfc3339(window.end))
 }
 
-/// The message body of a ranking snapshot: the window, whether it is final, and the ranked rows;
-/// for the trending view also whether the window's baseline is partial, on the snapshot and on
-/// each row (as the view table and the serving layer's answers have it).
-pub fn snapshot_json(snapshot: &Snapshot) -> String {
-    fn body<R: Serialize>(ranking: &Ranking<R>, baseline: bool) -> String {
-        let rows: Vec<serde_json::Value> = ranking
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(rank, row)| {
-                let mut fields = serde_json::Map::new();
-                fields.insert("rank".into(), json!(rank + 1));
-                if let serde_json::Value::Object(row) = serde_json::to_value(row).unwrap_or_default() {
-                    fields.extend(row);
-                }
-                if baseline {
-                    fields.insert("partial_baseline".into(), json!(ranking.partial_baseline));
-                }
-                serde_json::Value::Object(fields)
-            })
-            .collect();
-        let window = &ranking.window;
-        let mut body = json!({
-            "window": window.spec.to_string(),
-            "window_start": rfc3339(window.end.saturating_sub(window.spec.length_ms())),
-            "window_end": rfc3339(window.end),
-            "window_end_ms": window.end,
-            "final": ranking.is_final,
-            "rows": rows,
-        });
-        if baseline {
-            body["partial_baseline"] = json!(ranking.partial_baseline);
-        }
-        body.to_string()
-    }
-    match snapshot {
-        Snapshot::Hashtags(ranking) => body(ranking, false),
-        Snapshot::Tweets(ranking) => body(ranking, false),
-        Snapshot::Languages(ranking) => body(ranking, false),
-        Snapshot::Trending(ranking) => body(ranking, true),
-    }
-}
-
 /// One hashtag occurrence for the `hashtags` topic, keyed by the hashtag.
 pub fn hashtag_json(tweet: &Tweet, hashtag: &str) -> String {
     json!({
@@ -322,7 +277,6 @@ pub fn dead_letter_json(reason: &str, topic: &str, partition: i32, offset: i64, 
 mod tests {
     use super::*;
     use crate::kafka::KafkaArgs;
-    use trendflow_dataflows::views::HashtagCount;
 
     /// A checkpoint waits for the messages sent before it, not for every message in flight: with
     /// no broker to confirm anything, nothing before the first message is outstanding, and the
@@ -361,25 +315,6 @@ mod tests {
         unconfirmed.answered(2);
         assert!(unconfirmed.answered_before(unconfirmed.next()));
         assert_eq!(unconfirmed.sent(), 4);
-    }
-
-    #[test]
-    fn a_snapshot_message_names_its_window_and_ranks() {
-        let window = Window { spec: "5m/1m".parse().unwrap(), end: 1_630_281_300_000 };
-        let snapshot = Snapshot::Hashtags(Ranking {
-            window,
-            rows: vec![
-                HashtagCount { hashtag: "#a".into(), count: 3 },
-                HashtagCount { hashtag: "#b".into(), count: 1 },
-            ],
-            is_final: true,
-            partial_baseline: false,
-        });
-        assert_eq!(window_key(&window), "5m/1m@2021-08-29T23:55:00.000Z");
-        let value: serde_json::Value = serde_json::from_str(&snapshot_json(&snapshot)).unwrap();
-        assert_eq!(value["window_start"], "2021-08-29T23:50:00.000Z");
-        assert_eq!(value["final"], true);
-        assert_eq!(value["rows"][1], json!({"rank": 2, "hashtag": "#b", "count": 1}));
     }
 
     #[test]

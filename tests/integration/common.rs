@@ -1,6 +1,7 @@
 //! What the integration tests share: the real services, one database and one topic prefix per
 //! test (so tests run in parallel without meeting), the trendflow binary, and the seed's dump.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -19,9 +20,12 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use trendflow::service_env::point_at;
+use trendflow::snapshot_message::{SnapshotMessage, Span};
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
+use trendflow::time::rfc3339;
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::reference::{SpanViews, Tweets};
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
@@ -213,6 +217,92 @@ pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
         }
     }
     messages
+}
+
+/// Checks every live snapshot the stream published on the ranking topics (of `topic_prefix`)
+/// against the reference over the span it states, `[span_start, as_of)`, for the stream's views of
+/// `tweets` under `config`: every row, with its rank, and the trending view's partial baseline. A
+/// live snapshot has rows, and none is as of a tick after the last tweet's (`tick_ms`: the
+/// stream's tick). Returns how many live snapshots it checked.
+pub fn check_live_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfig, tick_ms: u64) -> usize {
+    let all = Tweets::new(tweets);
+    let mut spans: HashMap<(u64, u64), SpanViews> = HashMap::new();
+    let last_tick = tweets.iter().map(|tweet| (tweet.created_at / tick_ms + 1) * tick_ms).max().unwrap_or(0);
+    let mut checked = 0;
+    for topic in ["top_hashtags", "top_tweets", "trending_hashtags"] {
+        for (key, payload) in read_topic(&format!("{topic_prefix}{topic}"), 1) {
+            let snapshot: SnapshotMessage<Value> =
+                serde_json::from_str(&payload).unwrap_or_else(|e| panic!("a snapshot on {topic} ({e}): {payload}"));
+            if snapshot.is_final {
+                continue;
+            }
+            let spec: WindowSpec = snapshot.window.parse().expect("a window spec");
+            let (length, as_of) = (spec.length_ms(), snapshot.as_of_ms);
+            assert_eq!(snapshot.span, Span::Rolling, "{key}: {payload}");
+            assert_eq!(snapshot.span_start_ms, as_of.saturating_sub(length), "{key}: {payload}");
+            assert!(
+                snapshot.window_end_ms - spec.slide_ms() < as_of && as_of < snapshot.window_end_ms,
+                "{key}: as of {as_of}, not in the slide before its window's end"
+            );
+            assert!(as_of <= last_tick, "{key}: live as of {as_of}, after the last tweet's tick {last_tick}");
+            assert!(!snapshot.rows.is_empty(), "{key}: a live snapshot without rows");
+            let span = spans.entry((length, as_of)).or_insert_with(|| all.views_over(config, length, as_of));
+            let expected = match topic {
+                "top_hashtags" => ranked_values(&span.hashtags),
+                "top_tweets" => ranked_values(&span.tweets),
+                _ => {
+                    let trending = span.trending.clone().unwrap_or_default();
+                    assert_eq!(snapshot.partial_baseline, Some(trending.partial_baseline), "{key}: {payload}");
+                    let mut rows = ranked_values(&trending.rows);
+                    for row in &mut rows {
+                        row["partial_baseline"] = trending.partial_baseline.into();
+                    }
+                    rows
+                }
+            };
+            assert_eq!(
+                snapshot.rows, expected,
+                "{topic} {key}: the live rows differ from the reference over [{}, {})",
+                snapshot.span_start, snapshot.as_of
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// A live snapshot of the window of `spec` ending at `end`, as of a second before its end, with
+/// `rows`: as `stream` publishes one before the window closes.
+pub fn live_snapshot(spec: &str, end: u64, rows: Value) -> Vec<u8> {
+    let length = spec.parse::<WindowSpec>().expect("a window spec").length_ms();
+    let as_of = end - 1_000;
+    let message = SnapshotMessage {
+        window: spec.to_string(),
+        window_start: rfc3339(end.saturating_sub(length)),
+        window_end: rfc3339(end),
+        window_end_ms: end,
+        is_final: false,
+        span: Span::Rolling,
+        span_start: rfc3339(as_of.saturating_sub(length)),
+        span_start_ms: as_of.saturating_sub(length),
+        as_of: rfc3339(as_of),
+        as_of_ms: as_of,
+        partial_baseline: None,
+        rows: rows.as_array().cloned().expect("rows"),
+    };
+    serde_json::to_vec(&message).expect("a snapshot encodes")
+}
+
+/// Rows as a snapshot message numbers them: each with its rank, from 1.
+fn ranked_values<R: serde::Serialize>(rows: &[R]) -> Vec<Value> {
+    rows.iter()
+        .enumerate()
+        .map(|(rank, row)| {
+            let mut value = serde_json::to_value(row).expect("a row encodes");
+            value["rank"] = (rank + 1).into();
+            value
+        })
+        .collect()
 }
 
 /// Sends raw messages, as (partition, key, payload), waiting until the broker has them all.

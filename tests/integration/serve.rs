@@ -13,8 +13,8 @@ use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
 
 use crate::common::{
-    private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics,
-    Server, Services,
+    live_snapshot, private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views,
+    wait_for, Metrics, Server, Services,
 };
 
 impl Server {
@@ -110,9 +110,8 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let speed = stored_views(&s.mysql_url, "speed", &[spec]);
     let last_final = speed.hashtags.keys().map(|window| window.end).max().unwrap();
     let live_end = last_final + 60_000;
-    let live = json!({ "window": "1m", "window_end_ms": live_end, "final": false,
-                       "rows": [{ "rank": 1, "hashtag": "breaking", "count": 3 }] });
-    send_messages(&format!("{}top_hashtags", s.topic_prefix), &[(0, "1m".into(), live.to_string().into_bytes())]);
+    let live = live_snapshot("1m", live_end, json!([{ "rank": 1, "hashtag": "breaking", "count": 3 }]));
+    send_messages(&format!("{}top_hashtags", s.topic_prefix), &[(0, "1m".into(), live)]);
 
     let server = Server::start(&s);
     wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
@@ -228,8 +227,8 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let mut events = server.events("/api/v1/live?spec=1m&kind=hashtags", None);
     let top_hashtags = format!("{}top_hashtags", s.topic_prefix);
     for (i, end) in [live_end, live_end + 60_000].into_iter().enumerate() {
-        let snapshot = json!({ "window": "1m", "window_end_ms": end, "final": false, "rows": [{ "rank": 1, "hashtag": format!("news{i}"), "count": 5 }] });
-        send_messages(&top_hashtags, &[(0, "1m".into(), snapshot.to_string().into_bytes())]);
+        let snapshot = live_snapshot("1m", end, json!([{ "rank": 1, "hashtag": format!("news{i}"), "count": 5 }]));
+        send_messages(&top_hashtags, &[(0, "1m".into(), snapshot)]);
     }
     let (first_id, first) = events.next_event();
     assert_eq!(

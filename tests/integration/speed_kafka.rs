@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    default_graph, read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics,
-    Services,
+    check_live_snapshots, default_graph, read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views,
+    wait_for, Metrics, Services,
 };
 use mysql::prelude::Queryable;
 use trendflow::kafka::{KafkaArgs, Topic};
@@ -68,8 +68,14 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
     // The speed layer's own views equal the reference, not only the batch layer's.
     let windows = specs(&["1m", "5m/1m"]);
     let speed = stored_views(&s.mysql_url, "speed", &windows);
-    let expected = reference::final_views(&seed_tweets(), &default_graph(windows));
+    let expected = reference::final_views(&seed_tweets(), &default_graph(windows.clone()));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
+
+    // Every live snapshot equals the reference over the span it states, and none came after the
+    // seed's last tweet (2021-08-30 00:00:31): no live window the seed holds no tweet of.
+    let live = check_live_snapshots(&s.topic_prefix, &seed_tweets(), &default_graph(windows.clone()), 1_000);
+    // Over a backlog a window's live ranking is mostly replaced by a later one before it is sent.
+    assert!(live > 0, "{live} live snapshots");
 
     // Every final snapshot on top_hashtags is the stored view of its window; live ones came first.
     let snapshots = read_topic(&format!("{}top_hashtags", s.topic_prefix), 24);
@@ -157,6 +163,27 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
     assert_eq!(tweets, Some(200000));
     let verified = s.succeed(&["verify"]);
     assert!(verified.starts_with("identical"), "{verified}");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn live_snapshots_of_tweets_arriving_as_they_happen_count_exactly_the_span_they_state() {
+    let s = Services::streaming("livespans", 2);
+    let mut stream = s.watch(&["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "5s"]);
+    stream.wait_for_output("started: ", Duration::from_secs(300));
+    // A minute of event time at 100 tweets/s, sent at ten times its pace: the stream publishes as
+    // the tweets arrive, not over a backlog.
+    let produced = s.succeed(&["produce", "--from", "generator", "--tweets", "6000", "--speedup", "10"]);
+    assert!(produced.contains("6000 confirmed, 0 failed"), "{produced}");
+    let streamed = stream.finish(Duration::from_secs(300));
+    let summary = streamed.succeeded();
+    assert!(summary.contains("6000 messages consumed") && summary.contains("0 dead-lettered"), "{summary}");
+    let tweets: Vec<Tweet> = Generator::new(GeneratorConfig { tweets: 6_000, ..GeneratorConfig::default() })
+        .expect("generator")
+        .share(0, 1)
+        .collect();
+    let live = check_live_snapshots(&s.topic_prefix, &tweets, &default_graph(specs(&["1m", "5m/1m"])), 1_000);
+    assert!(live > 50, "{live} live snapshots");
 }
 
 #[test]

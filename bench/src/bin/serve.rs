@@ -29,7 +29,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use trendflow::kafka::{KafkaArgs, Topic};
 use trendflow::sink::kafka::KafkaSink;
-use trendflow::time::wall_clock_us;
+use trendflow::snapshot_message::{SnapshotMessage, Span};
+use trendflow::time::{rfc3339, wall_clock_us};
 use trendflow_bench::services::ServiceArgs;
 use trendflow_bench::{machine, write_results};
 
@@ -76,10 +77,24 @@ fn main() -> Result<()> {
     let snapshots = KafkaSink::new(&kafka)?;
     let top_hashtags = kafka.topic(Topic::TopHashtags);
     let publish = |end: u64| -> Result<()> {
-        let snapshot = json!({
-            "window": "5m/1m", "window_end_ms": end, "final": false, "sent_at_us": wall_clock_us(),
-            "rows": [{ "rank": 1, "hashtag": "breaking", "count": 3 }],
-        });
+        // A live snapshot as the stream publishes one, stamped with the moment it was sent: the
+        // server passes every field of a snapshot on to its live push.
+        let as_of = end - 1_000;
+        let mut snapshot = serde_json::to_value(SnapshotMessage {
+            window: "5m/1m".into(),
+            window_start: rfc3339(end - 300_000),
+            window_end: rfc3339(end),
+            window_end_ms: end,
+            is_final: false,
+            span: Span::Rolling,
+            span_start: rfc3339(as_of - 300_000),
+            span_start_ms: as_of - 300_000,
+            as_of: rfc3339(as_of),
+            as_of_ms: as_of,
+            partial_baseline: None,
+            rows: vec![json!({ "rank": 1, "hashtag": "breaking", "count": 3 })],
+        })?;
+        snapshot["sent_at_us"] = wall_clock_us().into();
         snapshots.send(&top_hashtags, b"5m/1m", snapshot.to_string().as_bytes())?;
         snapshots.flush().map(|_| ())
     };

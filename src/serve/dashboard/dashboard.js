@@ -60,8 +60,13 @@ function describe(window) {
       return `${span}, from the batch layer (up to its boundary)`;
     case "speed":
       return `${span}, from the speed layer's final view`;
-    default:
-      return `${span}, from the live snapshot of the open window (${seconds(Date.now() - window.receivedAt)} old)`;
+    default: {
+      // The open window's rows count the rolling span of the last window length up to as_of.
+      const counted = `${utcTime(window.span_start_ms)}–${new Date(window.as_of_ms).toISOString().slice(11, 19)}`;
+      const length = `${Math.round((window.as_of_ms - window.span_start_ms) / 60000)} min`;
+      return `the last ${length} of the open window, ${utcDay(window.as_of_ms)} ${counted} UTC, ` +
+        `from its live snapshot (${seconds(Date.now() - window.receivedAt)} old)`;
+    }
   }
 }
 
