@@ -97,6 +97,18 @@ pub struct Services {
 }
 
 impl Services {
+    /// trendflow's own Kafka settings for these services: their brokers and topic prefix.
+    pub fn kafka_config(&self) -> trendflow::kafka::KafkaConfig {
+        trendflow::kafka::KafkaArgs {
+            brokers: self.brokers.clone(),
+            settings: Vec::new(),
+            topic_prefix: self.topic_prefix.clone(),
+            kafka_wait_secs: 10,
+        }
+        .config()
+        .expect("Kafka settings")
+    }
+
     /// A fresh database and a topic prefix no other test uses.
     pub fn fresh(name: &str) -> Self {
         Services { mysql_url: fresh_database(name), topic_prefix: format!("{}.", unique(name)), brokers: brokers() }

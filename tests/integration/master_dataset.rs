@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::{read_topic, seed_dump, seed_tweets, wait_for_or_explain, Services};
 use mysql::prelude::Queryable;
-use trendflow::kafka::{KafkaArgs, Topic};
+use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::format_utc_date_time;
@@ -159,14 +159,7 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
     conflicting.extend(picked[..10].iter().map(|tweet| restamped(tweet, now)));
     conflicting.extend(picked[10..].iter().map(|tweet| edited(tweet)));
     conflicting.push(SeedTweet::from_tweet(Tweet { text: "#second".into(), ..new.clone() }));
-    let kafka = KafkaArgs {
-        brokers: s.brokers.clone(),
-        settings: Vec::new(),
-        topic_prefix: s.topic_prefix.clone(),
-        kafka_wait_secs: 10,
-    }
-    .config()
-    .expect("Kafka settings");
+    let kafka = s.kafka_config();
     // Keyed by id, as `produce` sends them: each copy lands on its first's partition.
     let sink = KafkaSink::new(&kafka).expect("a producer");
     let topic = kafka.topic(Topic::Tweets);

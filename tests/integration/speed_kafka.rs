@@ -11,7 +11,7 @@ use crate::common::{
     wait_for, Metrics, Services,
 };
 use mysql::prelude::Queryable;
-use trendflow::kafka::{KafkaArgs, Topic};
+use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_dataflows::hashtags::extract_hashtags;
@@ -454,14 +454,7 @@ fn a_stream_without_the_hashtags_topic_publishes_rankings_and_no_occurrences() {
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn the_messages_sent_before_a_checkpoint_are_confirmed_by_the_broker() {
     let s = Services::streaming("confirmations", 1);
-    let kafka = KafkaArgs {
-        brokers: s.brokers.clone(),
-        settings: Vec::new(),
-        topic_prefix: s.topic_prefix.clone(),
-        kafka_wait_secs: 10,
-    }
-    .config()
-    .expect("Kafka settings");
+    let kafka = s.kafka_config();
     let sink = KafkaSink::new(&kafka).expect("a producer");
     let topic = kafka.topic(Topic::Hashtags);
     let send = |numbers: std::ops::Range<u32>| {
