@@ -118,3 +118,15 @@ CREATE TABLE IF NOT EXISTS `stream_progress` (
   `published_before_ms` bigint(20) NOT NULL,
   PRIMARY KEY (`consumer`, `topic`, `process`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- That a stream runs: each process of each stream beats every second while it runs, on the
+-- server's own clock (`beat_ms`, so that no host's clock is compared with another's), and says
+-- `stopped` when it ends cleanly. The serving layer shows the open window only while the speed
+-- layer beats; a stream killed, or cut off, stops beating and its open window is no longer shown.
+CREATE TABLE IF NOT EXISTS `stream_heartbeats` (
+  `consumer` varchar(191) NOT NULL,
+  `process` int(11) NOT NULL,
+  `beat_ms` bigint(20) NOT NULL,
+  `stopped` tinyint(1) NOT NULL,
+  PRIMARY KEY (`consumer`, `process`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

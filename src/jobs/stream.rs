@@ -47,7 +47,7 @@ use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, window_key, KafkaSink, SentBefore};
-use crate::sink::mysql::{Archive, CheckpointStore, Layer, StoredTweet, ViewWriter};
+use crate::sink::mysql::{Archive, CheckpointStore, Heartbeat, Layer, StoredTweet, ViewWriter};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::snapshot_message::snapshot_json;
 use crate::source::formats::Format;
@@ -256,6 +256,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
         checkpoints.clear()?;
     }
     let resume = checkpoints.load()?;
+    // Beats while this function runs: the serving layer shows the open window only meanwhile.
+    let _heartbeat = Heartbeat::start(&mysql, consumer_name(&graph), cluster.process);
     // Resuming past the start of a partition, the stream skips tweets, all earlier than where it
     // rebuilds from: the input started before then, though the graph will not see it.
     if resume.offsets.values().any(|offset| *offset > 0) {

@@ -186,10 +186,18 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /api/v1/status`: the same as `/readyz`, always as 200, for a page that shows it (a
-/// browser reports every 503 it fetches as an error).
+/// browser reports every 503 it fetches as an error), and whether the speed layer runs. A speed
+/// layer that stopped leaves the server ready: the batch layer and the speed layer's final views
+/// still answer every closed window, and the latest window is the last final one.
 async fn status(State(state): State<Arc<AppState>>) -> Json<Value> {
     let (mysql, live) = dependencies(&state).await;
-    Json(json!({ "ready": mysql.is_none() && live.is_none(), "mysql": mysql, "live": live }))
+    let speed_layer = state.marks.read().ok().and_then(|marks| marks.as_ref().map(LayerMarks::speed_layer));
+    Json(json!({
+        "ready": mysql.is_none() && live.is_none(),
+        "mysql": mysql,
+        "live": live,
+        "speed_layer": speed_layer,
+    }))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -220,10 +228,11 @@ fn spec_names<'a>(marks: &'a LayerMarks, live: &'a LiveViews) -> BTreeSet<&'a st
 /// is the later of the view table's and the latest final snapshot the server received.
 fn spec_state(marks: &LayerMarks, live: &LiveViews, spec: &str, kind: ViewKind) -> SpecState {
     let received_final = live.closed(spec, kind).map(|closed| closed.window_end);
+    let open = live.open(spec, kind).filter(|_| marks.speed_layer().shows_open_windows());
     SpecState {
         boundary: marks.boundaries.get(spec).copied(),
         speed_final: marks.speed_finals.get(spec).copied().max(received_final),
-        live: live.open(spec, kind).map(|open| open.window_end),
+        live: open.map(|open| open.window_end),
     }
 }
 
@@ -243,7 +252,7 @@ async fn specs(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiErr
     let specs: Vec<Value> = states
         .iter()
         .map(|(spec, state)| {
-            let open = live.open(spec, ViewKind::Hashtags);
+            let open = live.open(spec, ViewKind::Hashtags).filter(|_| state.live.is_some());
             json!({
                 "spec": spec,
                 "batch_boundary": state.boundary.map(rfc3339),

@@ -2,12 +2,15 @@
 //! layer's latest final windows, and one window's rows, shaped as the ranking topics shape them.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::Pool;
+use serde::Serialize;
 use serde_json::{json, Value};
 use trendflow_dataflows::EventTime;
 
+use crate::sink::mysql::heartbeat::SILENT_AFTER;
 use crate::sink::mysql::{Layer, ViewKind};
 
 /// What the view tables say of each window spec's layers: the latest batch run's boundary and
@@ -17,6 +20,53 @@ use crate::sink::mysql::{Layer, ViewKind};
 pub struct LayerMarks {
     pub boundaries: BTreeMap<String, EventTime>,
     pub speed_finals: BTreeMap<String, EventTime>,
+    /// The newest heartbeat of any stream; `None` if no stream ever ran on these tables.
+    pub speed_heartbeat: Option<SpeedHeartbeat>,
+}
+
+/// A stream's latest heartbeat (see [`crate::sink::mysql::heartbeat`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpeedHeartbeat {
+    /// How long before the read it beat, by the MySQL server's clock.
+    pub age_ms: u64,
+    /// Whether the stream said it stopped.
+    pub stopped: bool,
+}
+
+/// Whether the speed layer runs, as its heartbeats say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum SpeedLayer {
+    /// A stream beat within [`SILENT_AFTER`].
+    Running { last_heard_ms: u64 },
+    /// The latest stream said it stopped.
+    Stopped { last_heard_ms: u64 },
+    /// The latest stream has not beaten for longer than [`SILENT_AFTER`]: killed, or cut off.
+    Silent { last_heard_ms: u64 },
+    /// No stream ever beat on these tables: snapshots on the topics come from elsewhere.
+    Unknown,
+}
+
+impl SpeedLayer {
+    /// Whether its open windows are shown: not once it has stopped or gone silent, when the
+    /// last live snapshot no longer moves and the latest window is the last final one.
+    pub fn shows_open_windows(&self) -> bool {
+        matches!(self, SpeedLayer::Running { .. } | SpeedLayer::Unknown)
+    }
+}
+
+impl LayerMarks {
+    /// What the heartbeats say of the speed layer.
+    pub fn speed_layer(&self) -> SpeedLayer {
+        match self.speed_heartbeat {
+            None => SpeedLayer::Unknown,
+            Some(SpeedHeartbeat { age_ms, stopped: true }) => SpeedLayer::Stopped { last_heard_ms: age_ms },
+            Some(SpeedHeartbeat { age_ms, .. }) if Duration::from_millis(age_ms) > SILENT_AFTER => {
+                SpeedLayer::Silent { last_heard_ms: age_ms }
+            }
+            Some(SpeedHeartbeat { age_ms, .. }) => SpeedLayer::Running { last_heard_ms: age_ms },
+        }
+    }
 }
 
 /// Reads views through a pool of connections: one per request at a time, opened on demand.
@@ -37,7 +87,20 @@ impl ViewStore {
 
     /// The boundaries and the speed layer's latest final windows, in one connection.
     pub fn marks(&self) -> mysql::Result<LayerMarks> {
-        Ok(LayerMarks { boundaries: self.boundaries()?, speed_finals: self.speed_finals()? })
+        Ok(LayerMarks {
+            boundaries: self.boundaries()?,
+            speed_finals: self.speed_finals()?,
+            speed_heartbeat: self.speed_heartbeat()?,
+        })
+    }
+
+    /// The newest heartbeat of any stream, its age by the server's own clock.
+    pub fn speed_heartbeat(&self) -> mysql::Result<Option<SpeedHeartbeat>> {
+        let newest: Option<(i64, bool)> = self.pool.get_conn()?.query_first(
+            "SELECT ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) - beat_ms, stopped FROM stream_heartbeats \
+             ORDER BY beat_ms DESC LIMIT 1",
+        )?;
+        Ok(newest.map(|(age_ms, stopped)| SpeedHeartbeat { age_ms: age_ms.max(0) as u64, stopped }))
     }
 
     /// The latest complete batch run's boundary, per window spec.

@@ -149,6 +149,7 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
         .and_then(|()| conn.query_drop("SELECT handled_to FROM source_offsets LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT boundary_ms FROM batch_runs LIMIT 0"))
+        .and_then(|()| conn.query_drop("SELECT beat_ms FROM stream_heartbeats LIMIT 0"))
         .map_err(|e| explain(e, config))
         .context(OUT_OF_DATE)?;
     for (table, column, widened, _) in WIDENED_COLUMNS {

@@ -261,7 +261,18 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     browser.wait_until("the time line to follow the live window's top hashtags", TIME_LINE_FOLLOWS_THE_TOP);
     assert_eq!(browser.eval(NOTHING_OVERFLOWS), true, "right-to-left text keeps the layout");
     assert_eq!(browser.eval("document.getElementById('warning').hidden"), true);
+    // The stream stopped: the page says so, and shows the latest closed window in place of the
+    // open one, which no longer moves.
     stream.terminate();
+    browser.wait_until(
+        "the page to say the speed layer is not running",
+        "document.body.dataset.speed === 'stopped' && \
+         document.getElementById('provenance').textContent.includes('the speed layer is not running')",
+    );
+    browser.wait_until(
+        "a closed window in place of the open one",
+        "document.body.dataset.loaded === '5m/1m' && document.getElementById('hashtags').dataset.layer !== 'live'",
+    );
     std::fs::remove_file(&file).ok();
 
     // The broker away: the page warns; back: the warning goes, without a reload.

@@ -315,6 +315,46 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     assert!(metrics.value("trendflow_serve_live_snapshots_total", &[]).is_some_and(|n| n >= 1.0), "{text}");
 }
 
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_stream_killed_under_serve_is_reported_stopped_and_the_latest_window_is_its_last_final_one() {
+    let s = Services::streaming("stale", 1);
+    // Two minutes of event time: one-minute windows closed, and one still open when the tweets
+    // end; the stream then idles, its open window's live snapshot the latest.
+    s.succeed(&["produce", "--from", "generator", "--tweets", "12000"]);
+    let stream = s.watch(&["stream", "--window", "1m", "--lateness", "1s", "--no-archive"]);
+    let server = Server::start(&s);
+    let latest = || server.json("/api/v1/windows/hashtags?spec=1m", 200);
+    let speed_state = || server.json("/api/v1/status", 200)["speed_layer"]["state"].clone();
+    wait_for("the open window, live, while the stream runs", Duration::from_secs(120), || {
+        server.get("/api/v1/windows/hashtags?spec=1m").0 == 200 && latest()["layer"] == "live"
+    });
+    assert_eq!(speed_state(), "running");
+    let open = latest();
+    let live_end = open["window_end_ms"].as_u64().expect("the open window's end");
+    assert!(open["as_of_ms"].as_u64().is_some_and(|as_of| as_of < live_end), "{open}");
+
+    // Killed, it beats no more: within the silence bound (10 s) and a few refreshes, the server
+    // says so and answers the latest window from the speed layer's last final view.
+    stream.kill();
+    wait_for("the server to report the speed layer silent", Duration::from_secs(60), || speed_state() == "silent");
+    let answer = latest();
+    assert_eq!((answer["layer"].as_str(), answer["final"].as_bool()), (Some("speed"), Some(true)), "{answer}");
+    assert_eq!(answer["window_end_ms"].as_u64(), Some(live_end - 60_000), "{answer}");
+    let specs = server.json("/api/v1/specs", 200);
+    assert_eq!(specs["specs"][0]["live_window_end_ms"], Value::Null, "{specs}");
+    let status = server.json("/api/v1/status", 200);
+    assert!(status["speed_layer"]["last_heard_ms"].as_u64().is_some_and(|ms| ms > 10_000), "{status}");
+    assert_eq!(status["ready"], true, "the closed windows still answer: {status}");
+
+    // Started again and stopped with a signal, it says it stopped, not merely went silent.
+    let stream = s.watch(&["stream", "--window", "1m", "--lateness", "1s", "--no-archive"]);
+    wait_for("the speed layer running again", Duration::from_secs(120), || speed_state() == "running");
+    stream.terminate();
+    stream.finish(Duration::from_secs(120)).succeeded();
+    wait_for("the server to report the speed layer stopped", Duration::from_secs(60), || speed_state() == "stopped");
+}
+
 /// The port of this test's own MariaDB, which it stops and starts.
 const MARIADB_PORT: &str = "3308";
 

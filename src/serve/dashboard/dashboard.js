@@ -25,6 +25,10 @@ const page = {
   history: { tags: [], points: new Map(), from: 0 },
   live: null,
   liveOpen: false,
+  /** What the server says of the speed layer: running, stopped, silent or unknown. */
+  speed: { state: "unknown" },
+  /** Whether the page is loading the latest windows again after the speed layer stopped. */
+  reloading: false,
   problems: [],
   charts: {},
 };
@@ -377,6 +381,17 @@ async function refreshStatus() {
   try {
     const status = await getJson("/api/v1/status");
     page.problems = [status.mysql, status.live].filter((problem) => problem);
+    page.speed = status.speed_layer || { state: "unknown" };
+    document.body.dataset.speed = page.speed.state;
+    const showsOpen = ["hashtags", "tweets", "trending"].some((kind) => $(kind).dataset.layer === "live");
+    if ((page.speed.state === "stopped" || page.speed.state === "silent") && showsOpen && page.spec && !page.reloading) {
+      // The open window no longer moves: the server now answers the last final one. The reload
+      // asks for the status again, which must not start another.
+      page.reloading = true;
+      chooseSpec(page.spec).finally(() => {
+        page.reloading = false;
+      });
+    }
     const specs = await getJson("/api/v1/specs");
     page.marks = specs.specs.find((spec) => spec.spec === page.spec) || null;
   } catch (error) {
@@ -399,6 +414,12 @@ function showProvenance() {
       ? `live window ending ${marks.live_window_end}, ${seconds(marks.live_age_ms)} old`
       : "no open window",
   ];
+  const speed = page.speed;
+  if (speed.state === "stopped" || speed.state === "silent") {
+    const heard = seconds(speed.last_heard_ms);
+    const why = speed.state === "stopped" ? `stopped ${heard} ago` : `not heard from for ${heard}`;
+    parts.push(`the speed layer is not running (${why}): the latest window is its last final one`);
+  }
   $("provenance").textContent = parts.join(" · ");
 }
 

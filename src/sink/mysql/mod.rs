@@ -1,6 +1,6 @@
 //! Writing to MySQL: tweets into the master dataset ([`tweets`]; the stream's by a thread of
-//! their own, [`archive`]), final rankings into the view tables ([`views`]), and where a
-//! restarted stream resumes ([`checkpoints`]).
+//! their own, [`archive`]), final rankings into the view tables ([`views`]), where a
+//! restarted stream resumes ([`checkpoints`]), and that a stream runs ([`heartbeat`]).
 //!
 //! Every write is idempotent — a tweet is stored once, by first write wins (a copy with its values
 //! is a no-op, one with other values a reported conflict), a window's view rows are replaced as a
@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod checkpoints;
+pub mod heartbeat;
 pub mod tweets;
 pub mod views;
 
@@ -18,6 +19,7 @@ use mysql::Value;
 
 pub use archive::Archive;
 pub use checkpoints::CheckpointStore;
+pub use heartbeat::Heartbeat;
 pub use tweets::{
     conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,
     StoredTweets, TweetWriter,
