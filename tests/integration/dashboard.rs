@@ -194,6 +194,20 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     let first = browser.shown_hashtags();
     assert_eq!(first["layer"], "batch", "{first}");
     assert!(!first["rows"].as_array().expect("rows").is_empty(), "{first}");
+    // The seed's nine minutes hold no window's whole default baseline (twelve window lengths):
+    // the trending panel says the baseline is still filling, and lists nothing, though the API's
+    // rows (marked partial) would be a copy of the top hashtags.
+    browser.wait_until(
+        "the trending panel to say its baseline is still filling",
+        "document.getElementById('trending').dataset.baseline === 'filling' && \
+         document.getElementById('trending-baseline').textContent.startsWith('Baseline still filling') && \
+         document.querySelectorAll('#trending-table tbody tr').length === 0",
+    );
+    let end = browser.shown("trending", 3)["end"].as_u64().expect("the trending window's end");
+    let partial = server.json(&format!("/api/v1/windows/trending?spec=1m&at={end}"), 200);
+    assert!(partial["rows"].as_array().is_some_and(|rows| rows.iter().all(|row| row["partial_baseline"] == true)));
+    // A three-minute baseline: the seed holds the whole baseline of its later windows.
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m", "--trend-baseline", "3m"]);
 
     // A choice taken back while the answers for it are slow: the page ends on the spec chosen
     // last, and drops the late answers of the other.
@@ -217,6 +231,10 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     browser.wait_until(
         "the trending panel to name a window",
         "Number(document.getElementById('trending').dataset.windowEnd) > 0",
+    );
+    browser.wait_until(
+        "the trending panel to show a window with its whole baseline",
+        "document.getElementById('trending').dataset.baseline === 'complete'",
     );
     let trending = browser.shown("trending", 3);
     let end = trending["end"].as_u64().expect("the trending window's end");

@@ -140,15 +140,18 @@ function showHashtags(window) {
  */
 function showTrending(window) {
   page.shown.trending = window.window_end_ms;
-  const partial = window.rows.some((row) => row.partial_baseline);
+  // A baseline that starts before the first tweet predicts too little: every hashtag would look
+  // new, and the ranking would copy the top hashtags. Until it has filled, the panel says so.
+  const filling = window.rows.some((row) => row.partial_baseline);
   $("trending").dataset.windowEnd = window.window_end_ms;
   $("trending").dataset.layer = window.layer;
-  $("trending").dataset.partialBaseline = String(partial);
+  $("trending").dataset.baseline = filling ? "filling" : "complete";
   $("trending-source").textContent = describe(window);
-  $("trending-baseline").textContent = partial
-    ? "The baseline starts before the first tweet: expected counts are low and scores high."
+  $("trending-baseline").textContent = filling
+    ? "Baseline still filling: the baseline before this window reaches back before the first tweet, " +
+      "so every hashtag would look new. Trending hashtags show once a window's whole baseline has been seen."
     : "";
-  fillTable("trending-table", window.rows, (tr, row) => {
+  fillTable("trending-table", filling ? [] : window.rows, (tr, row) => {
     cell(tr, String(row.rank));
     cell(tr, `#${row.hashtag}`, "hashtag");
     cell(tr, row.score.toFixed(1), "score");
