@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use trendflow::db::MysqlArgs;
+use trendflow::sink::mysql::Heartbeat;
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
 
@@ -112,9 +114,15 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let live_end = last_final + 60_000;
     let live = live_snapshot("1m", live_end, json!([{ "rank": 1, "hashtag": "breaking", "count": 3 }]));
     send_messages(&format!("{}top_hashtags", s.topic_prefix), &[(0, "1m".into(), live)]);
+    // The stream that would publish it runs, as its heartbeat says: beating until the test ends.
+    let mysql = MysqlArgs { url: s.mysql_url.clone(), wait_secs: 10 }.config().expect("MySQL settings");
+    let _running = Heartbeat::start(&mysql, "a stand-in stream".into(), 0);
 
     let server = Server::start(&s);
     wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
+    wait_for("the speed layer to be running", Duration::from_secs(60), || {
+        server.json("/api/v1/status", 200)["speed_layer"]["state"] == "running"
+    });
     assert_eq!(server.json("/healthz", 200)["status"], "ok");
     let batch = stored_views(&s.mysql_url, "batch", &[spec]);
     let window = |end| Window { spec, end };
@@ -259,7 +267,9 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     assert_eq!(texts["tweets"].as_array().map(Vec::len), Some(1), "{texts}");
     assert_eq!(texts["tweets"][0]["text"], shown.text.as_str(), "{texts}");
     assert_eq!(texts["tweets"][0]["lang"], shown.lang.as_str(), "{texts}");
-    assert_eq!(server.json("/api/v1/status", 200), json!({ "ready": true, "mysql": null, "live": null }));
+    let status = server.json("/api/v1/status", 200);
+    assert_eq!((&status["ready"], &status["mysql"], &status["live"]), (&json!(true), &Value::Null, &Value::Null));
+    assert_eq!(status["speed_layer"]["state"], "running", "{status}");
     // The dashboard: the page and its files, from the binary.
     let (status, page) = server.get("/");
     assert!(status == 200 && page.contains("/assets/dashboard.js"), "{status}: {page}");
