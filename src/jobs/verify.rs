@@ -12,6 +12,7 @@ use crate::jobs::views::{read_view, ViewRow};
 use crate::sink::mysql::Layer;
 use crate::sink::mysql::ViewKind;
 use crate::time::format_event_time;
+use trendflow_dataflows::EventTime;
 
 /// Flags of `trendflow verify`.
 #[derive(Args, Debug, Clone)]
@@ -29,12 +30,21 @@ pub struct VerifyArgs {
 /// What a comparison found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Comparison {
-    /// Windows present in both layers and compared, per spec.
-    pub compared: BTreeMap<String, usize>,
+    /// Per spec, the windows compared: every window either layer holds, of any view, in the range
+    /// of window ends both layers cover.
+    pub compared: BTreeMap<String, Compared>,
     /// Human-readable differences, the first ones only.
     pub differences: Vec<String>,
-    /// The windows (spec, end) that differ in any view.
+    /// The windows (spec, end) that differ in any view, or that one layer lacks.
     pub differing_windows: BTreeSet<(String, u64)>,
+}
+
+/// The windows of one spec compared, and the range of their ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compared {
+    pub windows: usize,
+    /// The first and last window end both layers cover; `None` when their windows do not overlap.
+    pub range: Option<(EventTime, EventTime)>,
 }
 
 /// Compares and prints the outcome; any difference, or nothing to compare, is an error.
@@ -47,74 +57,126 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     };
     let mut comparison = Comparison::default();
     for spec in &specs {
+        let mut views = Vec::new();
         for kind in ViewKind::ALL {
             let speed = read_view(&mut conn, Layer::Speed, spec, kind).map_err(|e| explain(e, &config))?;
             let batch = read_view(&mut conn, Layer::Batch, spec, kind).map_err(|e| explain(e, &config))?;
-            compare(spec, kind, speed, batch, args.max_differences, &mut comparison);
+            views.push((kind, speed, batch));
         }
+        compare(spec, views, args.max_differences, &mut comparison);
     }
-    let total: usize = comparison.compared.values().sum();
+    let total: usize = comparison.compared.values().map(|compared| compared.windows).sum();
     if total == 0 {
         bail!("no window has final views from both the speed and the batch layer: run trendflow stream and trendflow batch first");
     }
-    let covered: Vec<String> = comparison.compared.iter().map(|(spec, n)| format!("{n} windows of {spec}")).collect();
+    let covered: Vec<String> =
+        comparison.compared.iter().map(|(spec, compared)| format!("{} windows of {spec}", compared.windows)).collect();
+    let ranges: Vec<String> = comparison
+        .compared
+        .iter()
+        .filter_map(|(spec, compared)| {
+            compared
+                .range
+                .map(|(from, to)| format!("{spec} ending {} to {}", format_event_time(from), format_event_time(to)))
+        })
+        .collect();
+    let what = format!(
+        "hashtags, tweets, languages and trending; every window either layer holds where both cover: {}",
+        ranges.join(", ")
+    );
     if comparison.differing_windows.is_empty() {
-        println!("identical: {} (hashtags, tweets, languages and trending)", covered.join(", "));
+        println!("identical: {} ({what})", covered.join(", "));
         return Ok(());
     }
     for difference in &comparison.differences {
         println!("{difference}");
     }
-    bail!("the layers differ in {} of the {total} windows compared", comparison.differing_windows.len())
+    bail!("the layers differ in {} of the {total} windows compared ({what})", comparison.differing_windows.len())
 }
 
-/// Window specs that both layers have written hashtag views for.
+/// Window specs that both layers have written some view for.
 fn specs_of_both_layers(conn: &mut mysql::Conn) -> mysql::Result<Vec<WindowSpec>> {
-    let specs: Vec<String> = conn.query(
-        "SELECT window_spec FROM view_top_hashtags GROUP BY window_spec HAVING COUNT(DISTINCT layer) = 2 ORDER BY window_spec",
-    )?;
+    let tables: Vec<String> = ViewKind::ALL
+        .iter()
+        .map(|kind| format!("SELECT DISTINCT layer, window_spec FROM `{}`", kind.table().0))
+        .collect();
+    let specs: Vec<String> = conn.query(format!(
+        "SELECT window_spec FROM ({}) written GROUP BY window_spec HAVING COUNT(DISTINCT layer) = 2 ORDER BY window_spec",
+        tables.join(" UNION ")
+    ))?;
     Ok(specs.iter().filter_map(|spec| spec.parse().ok()).collect())
 }
 
-/// Compares one view of one spec over the windows both layers have, recording into `comparison`.
+/// One layer's rows of one view, by window end.
+type Windows = BTreeMap<u64, Vec<ViewRow>>;
+
+/// Compares the views of one spec, each as `(kind, speed rows, batch rows)`, over the window ends
+/// both layers cover: from the later of the layers' first window ends (of any view) to the
+/// earlier of their last. Inside that range a window one layer holds and the other lacks, in any
+/// view, is a difference; outside it, only one layer ran. Records into `comparison`.
 pub fn compare(
     spec: &WindowSpec,
-    kind: ViewKind,
-    speed: Vec<ViewRow>,
-    batch: Vec<ViewRow>,
+    views: Vec<(ViewKind, Vec<ViewRow>, Vec<ViewRow>)>,
     max_differences: usize,
     comparison: &mut Comparison,
 ) {
     let by_window = |rows: Vec<ViewRow>| {
-        let mut windows: BTreeMap<u64, Vec<ViewRow>> = BTreeMap::new();
+        let mut windows = Windows::new();
         for row in rows {
             windows.entry(row.window_end).or_default().push(row);
         }
         windows
     };
-    let (speed, batch) = (by_window(speed), by_window(batch));
-    let common: BTreeSet<u64> = speed.keys().filter(|end| batch.contains_key(end)).copied().collect();
-    if kind == ViewKind::Hashtags {
-        *comparison.compared.entry(spec.to_string()).or_default() += common.len();
-    }
-    for end in common {
-        let (fast, slow) = (&speed[&end], &batch[&end]);
-        if fast == slow {
-            continue;
+    let views: Vec<(ViewKind, Windows, Windows)> =
+        views.into_iter().map(|(kind, speed, batch)| (kind, by_window(speed), by_window(batch))).collect();
+    // The first and last window end a layer holds, of any view.
+    let ends = |layer: fn(&(ViewKind, Windows, Windows)) -> &Windows| {
+        let ends: BTreeSet<u64> = views.iter().flat_map(|view| layer(view).keys().copied()).collect();
+        ends.first().copied().zip(ends.last().copied())
+    };
+    let speed = ends(|(_, speed, _)| speed);
+    let batch = ends(|(_, _, batch)| batch);
+    let range = speed
+        .zip(batch)
+        .map(|((speed_first, speed_last), (batch_first, batch_last))| {
+            (speed_first.max(batch_first), speed_last.min(batch_last))
+        })
+        .filter(|(from, to)| from <= to);
+    let compared = comparison.compared.entry(spec.to_string()).or_default();
+    compared.range = range;
+    let Some((from, to)) = range else { return };
+    let mut windows = BTreeSet::new();
+    for (kind, speed, batch) in &views {
+        let ends: BTreeSet<u64> = speed.range(from..=to).chain(batch.range(from..=to)).map(|(end, _)| *end).collect();
+        for end in ends {
+            windows.insert(end);
+            let (fast, slow) = (speed.get(&end), batch.get(&end));
+            if fast == slow {
+                continue;
+            }
+            comparison.differing_windows.insert((spec.to_string(), end));
+            if comparison.differences.len() >= max_differences {
+                continue;
+            }
+            let ending = format!("{kind:?} {spec} ending {}", format_event_time(end));
+            let difference = match (fast, slow) {
+                (Some(fast), Some(slow)) => {
+                    let first = (0..fast.len().max(slow.len())).find(|&i| fast.get(i) != slow.get(i)).unwrap_or(0);
+                    let show = |row: Option<&ViewRow>| row.map_or("(none)".to_string(), |row| row.values.join(" "));
+                    format!(
+                        "{ending}: rank {}: speed {} / batch {}",
+                        first + 1,
+                        show(fast.get(first)),
+                        show(slow.get(first))
+                    )
+                }
+                (None, _) => format!("{ending}: missing from the speed layer (the batch layer has it)"),
+                (_, None) => format!("{ending}: missing from the batch layer (the speed layer has it)"),
+            };
+            comparison.differences.push(difference);
         }
-        comparison.differing_windows.insert((spec.to_string(), end));
-        if comparison.differences.len() < max_differences {
-            let first = (0..fast.len().max(slow.len())).find(|&i| fast.get(i) != slow.get(i)).unwrap_or(0);
-            let show = |row: Option<&ViewRow>| row.map_or("(none)".to_string(), |row| row.values.join(" "));
-            comparison.differences.push(format!(
-                "{kind:?} {spec} ending {}: rank {}: speed {} / batch {}",
-                format_event_time(end),
-                first + 1,
-                show(fast.get(first)),
-                show(slow.get(first)),
-            ));
-        }
     }
+    compared.windows = windows.len();
 }
 
 #[cfg(test)]
@@ -125,19 +187,53 @@ mod tests {
         ViewRow { window_end: end, rank, values: vec![tag.into(), count.to_string()] }
     }
 
+    fn compared(views: Vec<(ViewKind, Vec<ViewRow>, Vec<ViewRow>)>) -> Comparison {
+        let mut comparison = Comparison::default();
+        compare(&"1m".parse().unwrap(), views, 10, &mut comparison);
+        comparison
+    }
+
     #[test]
-    fn only_windows_of_both_layers_are_compared_and_the_first_differing_rank_is_shown() {
-        let spec: WindowSpec = "1m".parse().unwrap();
+    fn windows_both_layers_cover_are_compared_and_the_first_differing_rank_is_shown() {
         let speed = vec![row(60_000, 1, "#a", 2), row(120_000, 1, "#a", 1), row(120_000, 2, "#b", 1)];
         let batch =
             vec![row(60_000, 1, "#a", 2), row(120_000, 1, "#a", 1), row(120_000, 2, "#c", 1), row(180_000, 1, "#z", 9)];
-        let mut comparison = Comparison::default();
-        compare(&spec, ViewKind::Hashtags, speed, batch, 10, &mut comparison);
-        assert_eq!(comparison.compared["1m"], 2);
+        let comparison = compared(vec![(ViewKind::Hashtags, speed, batch)]);
+        // The batch layer's later window is past the speed layer's last: only one layer ran there.
+        assert_eq!(comparison.compared["1m"], Compared { windows: 2, range: Some((60_000, 120_000)) });
         assert_eq!(comparison.differing_windows, BTreeSet::from([("1m".to_string(), 120_000)]));
         assert_eq!(
             comparison.differences,
             vec!["Hashtags 1m ending 1970-01-01 00:02:00: rank 2: speed #b 1 / batch #c 1"]
+        );
+    }
+
+    #[test]
+    fn a_view_or_a_window_one_layer_lost_is_a_difference() {
+        let both = |end| vec![row(end, 1, "#a", 1)];
+        let hashtags =
+            (ViewKind::Hashtags, [both(60_000), both(120_000)].concat(), [both(60_000), both(120_000)].concat());
+        // Every speed-layer row of trending deleted; one window of languages deleted from the batch layer.
+        let trending = (ViewKind::Trending, vec![], [both(60_000), both(120_000)].concat());
+        let languages = (ViewKind::Languages, [both(60_000), both(120_000)].concat(), both(60_000));
+        let comparison = compared(vec![hashtags, trending, languages]);
+        assert_eq!(comparison.compared["1m"].windows, 2);
+        assert_eq!(comparison.differing_windows.len(), 2);
+        assert!(
+            comparison.differences.contains(
+                &"Trending 1m ending 1970-01-01 00:01:00: missing from the speed layer (the batch layer has it)"
+                    .to_string()
+            ),
+            "{:?}",
+            comparison.differences
+        );
+        assert!(
+            comparison.differences.contains(
+                &"Languages 1m ending 1970-01-01 00:02:00: missing from the batch layer (the speed layer has it)"
+                    .to_string()
+            ),
+            "{:?}",
+            comparison.differences
         );
     }
 }
