@@ -1,6 +1,6 @@
-//! The ranking snapshot as it crosses the broker: what `stream` publishes to `top_hashtags`,
-//! `top_tweets` and `trending_hashtags`, and what `serve` and the tests read back. One type for
-//! both ends, so that the writer and the readers cannot drift apart.
+//! The ranking snapshot as it crosses the broker, and its key: what `stream` publishes to
+//! `top_hashtags`, `top_tweets` and `trending_hashtags`, and what `serve` and the tests read back.
+//! One type for both ends, so that the writer and the readers cannot drift apart.
 //!
 //! Every snapshot says what it counts. A final one counts its window `[window_start,
 //! window_end)`; a live one counts the rolling span of the last window length up to `as_of`,
@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use trendflow_dataflows::views::{Ranking, Snapshot};
+use trendflow_dataflows::window::Window;
 use trendflow_dataflows::EventTime;
 
 use crate::time::rfc3339;
@@ -88,6 +89,12 @@ impl<R: Clone> SnapshotMessage<RankedRow<R>> {
     }
 }
 
+/// The key of a window's snapshots: its spec and its end, such as `5m/1m@2021-08-29T23:55:00.000Z`.
+/// All snapshots of one window share it, so a compacted topic keeps the latest (final) one.
+pub fn window_key(window: &Window) -> String {
+    format!("{}@{}", window.spec, rfc3339(window.end))
+}
+
 /// The message body of a ranking snapshot, as JSON.
 pub fn snapshot_json(snapshot: &Snapshot) -> serde_json::Result<String> {
     match snapshot {
@@ -102,7 +109,6 @@ pub fn snapshot_json(snapshot: &Snapshot) -> serde_json::Result<String> {
 mod tests {
     use serde_json::{json, Value};
     use trendflow_dataflows::views::{HashtagCount, TrendingHashtag};
-    use trendflow_dataflows::window::Window;
 
     use super::*;
 
@@ -116,6 +122,7 @@ mod tests {
             as_of: window.end,
             partial_baseline: false,
         });
+        assert_eq!(window_key(&window), "5m/1m@2021-08-29T23:55:00.000Z");
         let value: Value = serde_json::from_str(&snapshot_json(&snapshot).unwrap()).unwrap();
         assert_eq!(value["window_start"], "2021-08-29T23:50:00.000Z");
         assert_eq!((value["final"].as_bool(), value["span"].as_str()), (Some(true), Some("window")));

@@ -13,7 +13,6 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
 use serde_json::json;
-use trendflow_dataflows::window::Window;
 use trendflow_dataflows::Tweet;
 
 use crate::kafka::KafkaConfig;
@@ -235,12 +234,6 @@ const FLUSH_QUIET_LIMIT: Duration = Duration::from_secs(30);
 
 /// How long sending may wait for room in the local queue before it says what it waits for.
 const QUEUE_FULL_NEWS: Duration = Duration::from_secs(2);
-
-/// The key of a window's snapshots: its spec and its end, such as `5m/1m@2021-08-29T23:55:00.000Z`.
-/// All snapshots of one window share it, so a compacted topic keeps the latest (final) one.
-pub fn window_key(window: &Window) -> String {
-    format!("{}@{}", window.spec, rfc3339(window.end))
-}
 
 /// One hashtag occurrence for the `hashtags` topic, keyed by the hashtag.
 pub fn hashtag_json(tweet: &Tweet, hashtag: &str) -> String {
