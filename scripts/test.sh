@@ -6,8 +6,9 @@
 # drive (scripts/browser.sh), starts the services the tests need
 # (scripts/mysql.sh for MariaDB, scripts/kafka.sh for a Kafka-API broker), builds into a cache
 # outside the clone (CARGO_TARGET_DIR, default ~/.cache/trendflow/target) so fresh clones reuse
-# earlier builds, and runs every test of the workspace in release mode: the graph's property
-# tests run thousands of dataflows and are slow unoptimised.
+# earlier builds, and runs every test of the workspace in the `checked` profile (Cargo.toml):
+# optimised, since the graph's property tests run thousands of dataflows, with overflow checks and
+# debug assertions on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,4 +59,4 @@ client=$(command -v mariadb || command -v mysql)
 
 # The service tier is marked ignored, so that `cargo test` alone passes on a machine without the
 # services; here they are running, so every test runs.
-cargo test --workspace --release "$@" -- --include-ignored
+cargo test --workspace --profile checked "$@" -- --include-ignored
