@@ -129,8 +129,12 @@ fn expected(view: View, views: &SpanViews) -> Option<Rows> {
 /// How many rankings were compared with the oracle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Compared {
+    /// Windows holding a tweet.
+    pub windows: usize,
     /// Final rankings: one per view and window that has rows.
     pub finals: usize,
+    /// Final trending rankings whose baseline is whole (starts at or after the first tweet).
+    pub whole_baselines: usize,
     /// Live rankings.
     pub live: usize,
 }
@@ -176,7 +180,8 @@ pub fn check(snapshots: &[Snapshot], oracle: &Oracle, settings: &Settings) -> Re
         live += 1;
     }
     let mut wanted: BTreeMap<(Window, View), Rows> = BTreeMap::new();
-    for window in oracle.windows(settings) {
+    let windows = oracle.windows(settings);
+    for &window in &windows {
         let views = views_over(window.length, window.end);
         wanted.extend(VIEWS.into_iter().filter_map(|view| Some(((window, view), expected(view, &views)?))));
     }
@@ -187,7 +192,9 @@ pub fn check(snapshots: &[Snapshot], oracle: &Oracle, settings: &Settings) -> Re
             return Err(format!("{view} of {}, final:\n{}", show_window(*window), differ(graph, oracle)));
         }
     }
-    Ok(Compared { finals: wanted.len(), live })
+    let whole_baselines =
+        wanted.values().filter(|rows| matches!(rows, Rows::Trending { partial_baseline: false, .. })).count();
+    Ok(Compared { windows: windows.len(), finals: wanted.len(), whole_baselines, live })
 }
 
 fn show_window(window: Window) -> String {

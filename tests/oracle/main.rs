@@ -9,9 +9,11 @@
 //! as data (`compare.rs`). Where DESIGN leaves a rule open it names the source it followed instead.
 //!
 //! * `generated`: a property test over tweets with tricky texts and retweets, many settings,
-//!   arrival orders and worker counts.
+//!   arrival orders and worker counts;
+//! * `seed`: the seed's real dump, with the seed tests' configurations.
 
 mod compare;
 mod generated;
 mod oracle;
 mod run;
+mod seed;

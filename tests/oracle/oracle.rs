@@ -44,7 +44,8 @@ const VARIATION_SELECTORS: [char; 2] = ['\u{FE0E}', '\u{FE0F}'];
 /// used twice is there twice.
 ///
 /// DESIGN's conditions, and four of Twitter's own rules that DESIGN names only as "Twitter's
-/// rules" (the seed's dump, which DESIGN calls ground truth, holds cases of the first three):
+/// rules" (the seed's dump, which DESIGN calls ground truth, holds cases of the first three, and
+/// [`crate::seed`] checks this extraction against it):
 ///
 /// * a tag follows an emoji variation selector, though that is a mark (`❤️#tag`);
 /// * a run that starts with a variation selector or the keycap mark is an emoji (`#️⃣`), no tag;
