@@ -5,56 +5,58 @@
 //! with identical views; a cluster whose hosts are separate network stacks (network namespaces
 //! joined by a veth pair) computes what one process does.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use std::time::Duration;
-
-use crate::common::{default_graph, seed_dump, seed_tweets, stored_views, wait_for, Services, Watched};
+use crate::common::{
+    default_graph, run_bounded, seed_dump, seed_tweets, stored_views, trendflow, unused_port, wait_for, Ended,
+    Services, Watched, LIMIT,
+};
 use mysql::prelude::Queryable;
+use trendflow_dataflows::graph::TrendConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 
 /// The layouts every job is run in: (processes, workers per process).
 const LAYOUTS: [(usize, usize); 4] = [(1, 1), (1, 2), (2, 1), (2, 2)];
 
-/// A hostfile of `processes` loopback addresses on ports that were free a moment ago.
+/// A hostfile of `processes` loopback addresses, on ports no other socket is given meanwhile.
 fn loopback_hostfile(processes: usize) -> PathBuf {
-    let listeners: Vec<TcpListener> = (0..processes).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let lines: Vec<String> =
-        listeners.iter().map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port())).collect();
+    let lines: Vec<String> = (0..processes).map(|_| format!("127.0.0.1:{}", unused_port())).collect();
     let path = std::env::temp_dir().join(format!("trendflow-hosts-{}-{}", std::process::id(), lines[0]));
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     path
 }
 
-/// Runs a trendflow job as `processes` processes of `workers` workers each, and returns every
-/// process's output once all have ended; fails the test if any fails.
-fn run_cluster(s: &Services, processes: usize, workers: usize, args: &[&str]) -> Vec<Output> {
+/// Runs a trendflow job as `processes` processes of `workers` workers each, each pointed by
+/// `point` (at services, or at none), and returns every process's output once all have ended;
+/// fails the test if any fails or runs past [`LIMIT`].
+fn run_cluster(
+    processes: usize,
+    workers: usize,
+    args: &[&str],
+    point: impl Fn(&mut Command) -> &mut Command,
+) -> Vec<Ended> {
     let hostfile = loopback_hostfile(processes);
-    let children: Vec<_> = (0..processes)
+    let running: Vec<Watched> = (0..processes)
         .map(|process| {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_trendflow"));
-            command.args(args).args(["-w", &workers.to_string()]);
+            let mut command = trendflow(args);
+            command.args(["-w", &workers.to_string()]);
             if processes > 1 {
                 let hostfile = hostfile.to_str().unwrap();
                 command.args(["-n", &processes.to_string(), "-p", &process.to_string(), "--hostfile", hostfile]);
             }
-            s.point(&mut command)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("starting a trendflow process")
+            point(&mut command);
+            Watched::spawn(command)
         })
         .collect();
-    let outputs: Vec<Output> = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
+    let outputs: Vec<Ended> = running.into_iter().map(|process| process.finish(LIMIT)).collect();
     for (process, output) in outputs.iter().enumerate() {
         assert!(
             output.status.success(),
             "process {process} of {processes}×{workers} {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            output.stdout,
+            output.stderr
         );
     }
     std::fs::remove_file(hostfile).unwrap();
@@ -62,13 +64,14 @@ fn run_cluster(s: &Services, processes: usize, workers: usize, args: &[&str]) ->
 }
 
 /// The number right after `label` in each process's summary, summed over the processes.
-fn summed_count(outputs: &[Output], label: &str) -> u64 {
+fn summed_count(outputs: &[Ended], label: &str) -> u64 {
     outputs
         .iter()
         .map(|output| {
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let count = stdout.split(label).nth(1).and_then(|rest| rest.split(' ').next());
-            count.and_then(|n| n.parse::<u64>().ok()).unwrap_or_else(|| panic!("no '{label}' summary: {stdout}"))
+            let count = output.stdout.split(label).nth(1).and_then(|rest| rest.split(' ').next());
+            count
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no '{label}' summary: {}", output.stdout))
         })
         .sum()
 }
@@ -89,10 +92,9 @@ fn specs() -> Vec<WindowSpec> {
 
 #[test]
 fn the_demo_prints_the_same_rankings_in_every_layout() {
-    let s = Services::fresh("clusterdemo");
     let mut rankings = Vec::new();
     for (processes, workers) in LAYOUTS {
-        let outputs = run_cluster(&s, processes, workers, &["demo", "--tweets", "30000"]);
+        let outputs = run_cluster(processes, workers, &["demo", "--tweets", "30000"], |command| command);
         let lines = ranking_lines(&outputs);
         assert!(lines.len() > 10, "{lines:?}");
         rankings.push(((processes, workers), lines));
@@ -102,15 +104,23 @@ fn the_demo_prints_the_same_rankings_in_every_layout() {
     }
 }
 
+/// Services of a layout's own: a fresh database, holding the seed's tweets.
+fn seed_in_mysql(name: &str, (processes, workers): (usize, usize)) -> Services {
+    let s = Services::fresh(&format!("{name}{processes}x{workers}"));
+    s.succeed(&["db", "init"]);
+    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
+    s
+}
+
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn the_batch_layer_stores_the_reference_views_in_every_layout() {
-    let s = Services::fresh("clusterbatch");
-    s.succeed(&["db", "init"]);
-    s.succeed(&["db", "load", seed_dump().to_str().unwrap()]);
     let expected = reference::final_views(&seed_tweets(), &default_graph(specs()));
-    for (processes, workers) in LAYOUTS {
-        let outputs = run_cluster(&s, processes, workers, &["batch", "--window", "1m", "--window", "5m/1m"]);
+    for layout @ (processes, workers) in LAYOUTS {
+        // A database per layout: one that wrote nothing cannot pass on an earlier one's rows.
+        let s = seed_in_mysql("clusterbatch", layout);
+        let outputs =
+            run_cluster(processes, workers, &["batch", "--window", "1m", "--window", "5m/1m"], |c| s.point(c));
         assert_eq!(summed_count(&outputs, "batch: "), 8759, "the processes share the history without overlap");
         let stored = stored_views(&s.mysql_url, "batch", &specs());
         assert!(
@@ -123,26 +133,40 @@ fn the_batch_layer_stores_the_reference_views_in_every_layout() {
 
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
-fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
-    let s = seed_in_mysql_and_kafka("clusterstream");
+fn the_speed_layer_stores_the_reference_views_and_verifies_against_the_batch_in_every_layout() {
+    let topics = seed_in_mysql_and_kafka("clusterstream");
     // A trend baseline of a minute: the horizon a restart reads again is six minutes of the
     // seed's nine, not the default hour's baseline that would take all of them.
     let views = ["--window", "1m", "--window", "5m/1m", "--trend-baseline", "1m"];
-    s.succeed(&[&["batch"][..], &views].concat());
-    for (processes, workers) in LAYOUTS {
+    let trending = TrendConfig::new(Some(60_000), TrendConfig::MIN_COUNT).expect("a one-minute baseline");
+    let config = default_graph(specs()).with_trending(trending).expect("a baseline of whole ticks");
+    let expected = reference::final_views(&seed_tweets(), &config);
+    let mut last = None;
+    for layout @ (processes, workers) in LAYOUTS {
+        // A database per layout, reading the same topics: each layout's views are its own.
+        let s = Services { topic_prefix: topics.topic_prefix.clone(), ..seed_in_mysql("clusterstream", layout) };
+        s.succeed(&[&["batch"][..], &views].concat());
         let args = [&["stream"][..], &views, &["--until-idle", "3s", "--no-archive", "--from-beginning"]].concat();
-        let outputs = run_cluster(&s, processes, workers, &args);
+        let outputs = run_cluster(processes, workers, &args, |c| s.point(c));
         assert_eq!(summed_count(&outputs, "stream: "), 8759, "{processes}×{workers}: every partition read once");
+        let stored = stored_views(&s.mysql_url, "speed", &specs());
+        assert!(
+            stored == expected,
+            "{processes}×{workers}: {}",
+            stored.first_difference(&expected).unwrap_or_default()
+        );
         let verified = s.succeed(&["verify"]);
         assert!(
             verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"),
             "{processes}×{workers}: {verified}"
         );
+        last = Some(s);
     }
-    // Run again without --from-beginning, two processes resume from the positions stored: they
-    // read only the last horizon (6 minutes) again, and rewrite the same views.
+    // Run again without --from-beginning, two processes resume from the positions the last layout
+    // stored: they read only the last horizon (6 minutes) again, and rewrite the same views.
+    let s = last.expect("a layout ran");
     let args = [&["stream"][..], &views, &["--until-idle", "3s", "--no-archive"]].concat();
-    let outputs = run_cluster(&s, 2, 1, &args);
+    let outputs = run_cluster(2, 1, &args, |c| s.point(c));
     let resumed = summed_count(&outputs, "stream: ");
     assert!(resumed < 8759 * 3 / 4, "the resumed processes read {resumed} messages again");
     let verified = s.succeed(&["verify"]);
@@ -154,20 +178,9 @@ fn the_speed_layer_verifies_against_a_one_process_batch_in_every_layout() {
 fn scripts_cluster_runs_stream_and_batch_from_a_hostfile_and_they_verify() {
     let s = seed_in_mysql_and_kafka("clusterscript");
     let hostfile = loopback_hostfile(2);
-    let logs = std::env::temp_dir().join(format!("trendflow-cluster-logs-{}", std::process::id()));
     let script = |args: &[&str]| {
-        let output = s
-            .point(Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster")).arg(&hostfile))
-            .args(args)
-            .env("TRENDFLOW_BIN", env!("CARGO_BIN_EXE_trendflow"))
-            .env("TRENDFLOW_CLUSTER_LOGS", &logs)
-            .output()
-            .expect("running scripts/cluster");
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout).to_string(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
+        let ended = launch(&s, &hostfile, args).finish(LIMIT);
+        (ended.status.code(), ended.stdout, ended.stderr)
     };
     let (code, stdout, stderr) = script(&["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
@@ -175,7 +188,7 @@ fn scripts_cluster_runs_stream_and_batch_from_a_hostfile_and_they_verify() {
     let (code, stdout, stderr) = script(&["batch", "--window", "1m", "--window", "5m/1m"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let verified = s.succeed(&["verify"]);
-    assert!(verified.starts_with("identical"), "{verified}");
+    assert!(verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"), "{verified}");
 
     // A process that fails is named, and the script exits with its status.
     let (code, _, stderr) =
@@ -211,26 +224,26 @@ fn a_killed_process_stops_its_cluster_and_a_restart_in_another_layout_resumes_id
     let hostfile = loopback_hostfile(2);
     let stream = ["stream", "--window", "1m", "--window", "5m/1m", "--no-archive"];
     let mut launcher = launch(&s, &hostfile, &[&stream[..], &["-w", "2"]].concat());
-    launcher.wait_for_output("process 1 on ", Duration::from_secs(30));
+    launcher.wait_for_output("process 1 on ", LIMIT);
     let printed = launcher.printed();
     let pid = printed.split("process 1 on ").nth(1).and_then(|rest| rest.split(": pid ").nth(1));
     let pid = pid.and_then(|rest| rest.split(',').next()).expect("the launcher names process 1's pid").to_string();
     let stored = || -> u64 { s.mysql().query_first("SELECT COUNT(*) FROM source_offsets").unwrap().unwrap_or(0) };
-    wait_for("the cluster to store positions", Duration::from_secs(120), || stored() > 0);
+    wait_for("the cluster to store positions", LIMIT, || stored() > 0);
 
     let killed = Command::new("kill").args(["-KILL", &pid]).status().expect("running kill");
     assert!(killed.success(), "kill -KILL {pid}");
-    let ended = launcher.finish(Duration::from_secs(120));
+    let ended = launcher.finish(LIMIT);
     assert!(!ended.status.success(), "the launcher succeeded with a killed process:\n{}", ended.stderr);
     assert!(ended.stderr.contains("process 1 (127.0.0.1:"), "{}", ended.stderr);
     assert!(ended.stderr.contains("failed with exit status 137; stopping the others"), "{}", ended.stderr);
-    producer.finish(Duration::from_secs(300)).succeeded();
+    producer.finish(LIMIT).succeeded();
 
     // Restarted as one process of two workers, then as two of one: each resumes from the positions
     // stored, and the views verify against the batch layer's.
     for (processes, workers) in [(1, 2), (2, 1)] {
-        let outputs = run_cluster(&s, processes, workers, &[&stream[..], &["--until-idle", "3s"]].concat());
-        let printed: String = outputs.iter().map(|output| String::from_utf8_lossy(&output.stdout)).collect();
+        let outputs = run_cluster(processes, workers, &[&stream[..], &["--until-idle", "3s"]].concat(), |c| s.point(c));
+        let printed: String = outputs.iter().map(|output| output.stdout.as_str()).collect();
         assert!(printed.contains("resuming from stored positions"), "{processes}×{workers}: {printed}");
         let verified = s.succeed(&["verify"]);
         assert!(
@@ -253,7 +266,7 @@ fn a_sink_failing_in_a_cluster_ends_every_process() {
             s.watch(&[&["stream", "--window", "1m", "--no-archive"][..], &cluster].concat())
         })
         .collect();
-    let ended: Vec<_> = processes.into_iter().map(|process| process.finish(Duration::from_secs(180))).collect();
+    let ended: Vec<_> = processes.into_iter().map(|process| process.finish(LIMIT)).collect();
     for (process, end) in ended.iter().enumerate() {
         assert!(!end.status.success(), "process {process} succeeded:\n{}", end.stdout);
     }
@@ -317,16 +330,16 @@ impl Drop for TwoHosts {
 }
 
 /// The demo's closing rankings as printed, sorted.
-fn ranking_lines(outputs: &[Output]) -> Vec<String> {
+fn ranking_lines(outputs: &[Ended]) -> Vec<String> {
     let mut lines = Vec::new();
     for output in outputs {
-        let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
-            output.status.success() && stdout.contains("identical: yes"),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
+            output.status.success() && output.stdout.contains("identical: yes"),
+            "{}\n{}",
+            output.stdout,
+            output.stderr
         );
-        lines.extend(stdout.lines().filter(|line| line.contains(" ending ")).map(str::to_string));
+        lines.extend(output.stdout.lines().filter(|line| line.contains(" ending ")).map(str::to_string));
     }
     lines.sort();
     lines
@@ -337,23 +350,19 @@ fn ranking_lines(outputs: &[Output]) -> Vec<String> {
 fn a_cluster_whose_hosts_are_separate_network_stacks_computes_what_one_process_does() {
     let hosts = TwoHosts::new();
     let hostfile = std::env::temp_dir().join(format!("trendflow-netns-hosts-{}", std::process::id()));
+    // Each host is a network stack of its own: no other socket can hold its port.
     let lines: Vec<String> = hosts.addresses.iter().map(|address| format!("{address}:2101")).collect();
     std::fs::write(&hostfile, lines.join("\n") + "\n").unwrap();
     let demo = ["demo", "--tweets", "30000", "-w", "2", "-n", "2", "--hostfile", hostfile.to_str().unwrap()];
-    let children: Vec<_> = (0..2)
+    let running: Vec<Watched> = (0..2)
         .map(|process| {
-            hosts
-                .trendflow(process)
-                .args(demo)
-                .args(["-p", &process.to_string()])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("starting a process in its namespace")
+            let mut command = hosts.trendflow(process);
+            command.args(demo).args(["-p", &process.to_string()]);
+            Watched::spawn(command)
         })
         .collect();
-    let outputs: Vec<Output> = children.into_iter().map(|child| child.wait_with_output().unwrap()).collect();
-    let alone = Command::new(env!("CARGO_BIN_EXE_trendflow")).args(["demo", "--tweets", "30000"]).output().unwrap();
+    let outputs: Vec<Ended> = running.into_iter().map(|process| process.finish(LIMIT)).collect();
+    let alone = run_bounded(trendflow(&["demo", "--tweets", "30000"]));
     let (across, one) = (ranking_lines(&outputs), ranking_lines(&[alone]));
     assert!(across.len() > 10, "{across:?}");
     assert!(across == one, "the two hosts printed other rankings than one process");

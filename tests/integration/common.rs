@@ -1,11 +1,11 @@
 //! What the integration tests share: the real services, one database and one topic prefix per
 //! test (so tests run in parallel without meeting), the trendflow binary, and the seed's dump.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{sleep, JoinHandle};
@@ -25,7 +25,7 @@ use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::rfc3339;
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
-use trendflow_dataflows::reference::{SpanViews, Tweets};
+use trendflow_dataflows::reference::{self, SpanViews, Tweets};
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
@@ -53,6 +53,19 @@ pub fn fresh_database(name: &str) -> String {
     );
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`")).expect("dropping an old test database");
     format!("{}/{database}", server_url())
+}
+
+/// The trendflow binary with `args`, pointed at no service.
+pub fn trendflow(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trendflow"));
+    command.args(args);
+    command
+}
+
+/// Runs `command` to its end, collecting what it prints; fails the test (and kills it) if it runs
+/// longer than [`LIMIT`].
+pub fn run_bounded(command: Command) -> Ended {
+    Watched::spawn(command).finish(LIMIT)
 }
 
 /// One of the project's scripts (`scripts/NAME`).
@@ -135,8 +148,8 @@ impl Services {
 
     /// A trendflow command against these services.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_trendflow"));
-        self.point(command.args(args));
+        let mut command = trendflow(args);
+        self.point(&mut command);
         command
     }
 
@@ -145,23 +158,47 @@ impl Services {
         point_at(command, &self.mysql_url, &self.brokers, &self.topic_prefix)
     }
 
-    /// Runs trendflow against these services.
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("running the trendflow binary")
+    /// Runs trendflow against these services to its end, within [`LIMIT`].
+    pub fn run(&self, args: &[&str]) -> Ended {
+        run_bounded(self.command(args))
     }
 
     /// Runs trendflow and returns its standard output; fails the test, with both outputs, if the
     /// command fails.
     pub fn succeed(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let ended = self.run(args);
         assert!(
-            output.status.success(),
-            "trendflow {args:?} failed ({}):\n{stdout}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+            ended.status.success(),
+            "trendflow {args:?} failed ({}):\n{}\n{}",
+            ended.status,
+            ended.stdout,
+            ended.stderr
         );
-        stdout
+        ended.stdout
+    }
+
+    /// Runs `verify` with `args` and checks that it found the layers identical over exactly the
+    /// windows of `specs` that hold a stored tweet. `verify` compares the range of windows both
+    /// layers cover, so without the count a layer that lost its last windows would pass.
+    pub fn verify_every_window(&self, specs: &[&str], args: &[&str]) -> String {
+        let verified = self.succeed(&[&["verify"], args].concat());
+        let expected: BTreeMap<&str, usize> =
+            specs.iter().map(|spec| (*spec, self.windows_holding_tweets(spec))).collect();
+        let counts: Vec<String> = expected.iter().map(|(spec, count)| format!("{count} windows of {spec}")).collect();
+        let expected = format!("identical: {} (", counts.join(", "));
+        assert!(verified.starts_with(&expected), "expected {expected:?}, verify printed:\n{verified}");
+        verified
+    }
+
+    /// How many windows of `spec` hold a stored tweet, counted from the `tweets` table: the
+    /// window ends `E`, multiples of the slide, with `E - L <= t < E` for some tweet's time `t`.
+    pub fn windows_holding_tweets(&self, spec: &str) -> usize {
+        let spec: WindowSpec = spec.parse().expect("a window spec");
+        let (length, slide) = (spec.length_ms(), spec.slide_ms());
+        let times: Vec<u64> = self.mysql().query("SELECT created_at_ms FROM tweets").expect("reading tweet times");
+        let ends: BTreeSet<u64> =
+            times.iter().flat_map(|&t| (t / slide + 1..=(t + length) / slide).map(move |n| n * slide)).collect();
+        ends.len()
     }
 
     /// The windows a layer has final views of, as (spec, end), in order.
@@ -193,9 +230,10 @@ impl Services {
     }
 }
 
-/// Every message of a topic (all partitions, from the beginning) as (key, value) text: read until
-/// the consumer has reached the end of every partition and holds at least `at_least` messages,
-/// or a minute has passed.
+/// Every message of a topic (all partitions, from the beginning) as (key, value) text, read
+/// until the consumer has reached the end of every partition and holds at least `at_least`
+/// messages. Fails the test, saying what it read, if that takes longer than [`LIMIT`] or
+/// the topic has no partitions.
 pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
@@ -204,17 +242,26 @@ pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
         .set("enable.partition.eof", "true")
         .create()
         .expect("a test consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
-    let partitions = metadata.topics()[0].partitions().len();
+    let metadata =
+        consumer.fetch_metadata(Some(topic), LIMIT).unwrap_or_else(|e| panic!("reading {topic}'s metadata: {e}"));
+    let partitions = metadata.topics().first().map_or(&[][..], |topic| topic.partitions());
+    assert!(!partitions.is_empty(), "{topic} has no partitions: was it created?");
     let mut assignment = TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
+    for partition in partitions {
         assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).expect("assigning");
     }
     consumer.assign(&assignment).expect("assigning partitions");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + LIMIT;
     let mut at_end = std::collections::HashSet::new();
     let mut messages = Vec::new();
-    while (at_end.len() < partitions || messages.len() < at_least) && Instant::now() < deadline {
+    while at_end.len() < partitions.len() || messages.len() < at_least {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of at least {at_least} messages of {topic} in {LIMIT:?}, {} of {} partitions to their end",
+            messages.len(),
+            at_end.len(),
+            partitions.len()
+        );
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(message)) => {
                 at_end.remove(&message.partition());
@@ -231,33 +278,47 @@ pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
     messages
 }
 
-/// Checks every live snapshot the stream published on the ranking topics (of `topic_prefix`)
-/// against the reference over the span it states, `[span_start, as_of)`, for the stream's views of
-/// `tweets` under `config`: every row, with its rank, and the trending view's partial baseline. A
-/// live snapshot has rows, and none is as of a tick after the last tweet's (`tick_ms`: the
-/// stream's tick). Returns how many live snapshots it checked.
-pub fn check_live_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfig, tick_ms: u64) -> usize {
+/// How many snapshots [`check_snapshots`] checked, of all three ranking topics.
+#[derive(Debug)]
+pub struct CheckedSnapshots {
+    pub live: usize,
+    pub finals: usize,
+}
+
+/// Checks every snapshot the stream published on the ranking topics (of `topic_prefix`) against
+/// the reference for the stream's views of `tweets` under `config`: each one's rows, with their
+/// ranks, and the trending view's partial baseline, over the span it states — a final one's
+/// window, a live one's `[span_start, as_of)`. Each window of the reference's final views has
+/// exactly one final snapshot, and no other window has one. A live snapshot has rows, and none is
+/// as of a tick after the last tweet's (`tick_ms`: the stream's tick).
+pub fn check_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfig, tick_ms: u64) -> CheckedSnapshots {
     let all = Tweets::new(tweets);
+    let finals = reference::final_views(tweets, config);
     let mut spans: HashMap<(u64, u64), SpanViews> = HashMap::new();
     let last_tick = tweets.iter().map(|tweet| (tweet.created_at / tick_ms + 1) * tick_ms).max().unwrap_or(0);
-    let mut checked = 0;
+    let mut checked = CheckedSnapshots { live: 0, finals: 0 };
     for topic in ["top_hashtags", "top_tweets", "trending_hashtags"] {
+        let mut final_windows = BTreeSet::new();
         for (key, payload) in read_topic(&format!("{topic_prefix}{topic}"), 1) {
             let snapshot: SnapshotMessage<Value> =
                 serde_json::from_str(&payload).unwrap_or_else(|e| panic!("a snapshot on {topic} ({e}): {payload}"));
-            if snapshot.is_final {
-                continue;
-            }
             let spec: WindowSpec = snapshot.window.parse().expect("a window spec");
-            let (length, as_of) = (spec.length_ms(), snapshot.as_of_ms);
-            assert_eq!(snapshot.span, Span::Rolling, "{key}: {payload}");
+            let (length, as_of, end) = (spec.length_ms(), snapshot.as_of_ms, snapshot.window_end_ms);
             assert_eq!(snapshot.span_start_ms, as_of.saturating_sub(length), "{key}: {payload}");
-            assert!(
-                snapshot.window_end_ms - spec.slide_ms() < as_of && as_of < snapshot.window_end_ms,
-                "{key}: as of {as_of}, not in the slide before its window's end"
-            );
-            assert!(as_of <= last_tick, "{key}: live as of {as_of}, after the last tweet's tick {last_tick}");
-            assert!(!snapshot.rows.is_empty(), "{key}: a live snapshot without rows");
+            if snapshot.is_final {
+                assert_eq!((snapshot.span, as_of), (Span::Window, end), "{key}: {payload}");
+                assert!(final_windows.insert(Window { spec, end }), "{topic} {key}: a second final snapshot");
+                checked.finals += 1;
+            } else {
+                assert_eq!(snapshot.span, Span::Rolling, "{key}: {payload}");
+                assert!(
+                    end - spec.slide_ms() < as_of && as_of < end,
+                    "{key}: as of {as_of}, not in the slide before its window's end"
+                );
+                assert!(as_of <= last_tick, "{key}: live as of {as_of}, after the last tweet's tick {last_tick}");
+                assert!(!snapshot.rows.is_empty(), "{key}: a live snapshot without rows");
+                checked.live += 1;
+            }
             let span = spans.entry((length, as_of)).or_insert_with(|| all.views_over(config, length, as_of));
             let expected = match topic {
                 "top_hashtags" => ranked_values(&span.hashtags),
@@ -274,11 +335,16 @@ pub fn check_live_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &Graph
             };
             assert_eq!(
                 snapshot.rows, expected,
-                "{topic} {key}: the live rows differ from the reference over [{}, {})",
+                "{topic} {key}: the rows differ from the reference over [{}, {})",
                 snapshot.span_start, snapshot.as_of
             );
-            checked += 1;
         }
+        let expected: BTreeSet<Window> = match topic {
+            "top_hashtags" => finals.hashtags.keys().copied().collect(),
+            "top_tweets" => finals.tweets.keys().copied().collect(),
+            _ => finals.trending.keys().copied().collect(),
+        };
+        assert_eq!(final_windows, expected, "{topic}: the windows with a final snapshot");
     }
     checked
 }
@@ -331,7 +397,7 @@ pub fn send_messages(topic: &str, messages: &[(i32, String, Vec<u8>)]) {
             .expect("queueing a message");
         producer.poll(Duration::ZERO);
     }
-    producer.flush(Duration::from_secs(60)).expect("the broker takes the test messages");
+    producer.flush(LIMIT).expect("the broker takes the test messages");
 }
 
 /// A tweet as the seed's producer sends it to the `tweets` topic.
@@ -430,6 +496,39 @@ pub fn seed_tweets() -> Vec<Tweet> {
 /// How often a condition is checked while a test waits for it.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How long any one step of a test may take — a command, a read of a topic, a wait for a
+/// condition: a bound on a hang (a stream whose `--until-idle` never fires), not an expectation
+/// of speed, so generous that a loaded machine never meets it.
+pub const LIMIT: Duration = Duration::from_secs(600);
+
+/// A TCP port on 127.0.0.1 for a process a test starts, when the process must be told its port
+/// before it binds it (a cluster's hostfile). Taken from a range below Linux's ephemeral ports
+/// (32768 and up), which `bind(:0)` and outgoing connections use, so no other socket is given
+/// it in the meantime; a counter keeps this binary's tests apart, the process id other runs'.
+pub fn unused_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    const FIRST: usize = 20_000;
+    const PORTS: usize = 12_000;
+    let offset = std::process::id() as usize * 97;
+    loop {
+        let port = (FIRST + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % PORTS) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// The seed of a test's randomness: `TRENDFLOW_TEST_SEED` to replay a run, or a new one. Printed,
+/// so that a failing run's output says how to replay it.
+pub fn test_seed() -> u64 {
+    let seed = match std::env::var("TRENDFLOW_TEST_SEED") {
+        Ok(seed) => seed.parse().unwrap_or_else(|e| panic!("TRENDFLOW_TEST_SEED={seed}: {e}")),
+        Err(_) => rand::random(),
+    };
+    eprintln!("random seed {seed}: replay with TRENDFLOW_TEST_SEED={seed}");
+    seed
+}
+
 /// Waits until `condition` holds, checking every 100 ms; fails the test, saying `what` it waited
 /// for, if it does not within `limit`. Limits are generous: they only bound a test that would
 /// otherwise hang, on machines of any speed.
@@ -463,16 +562,25 @@ pub struct Watched {
     readers: Vec<JoinHandle<()>>,
 }
 
-/// Collects what a child writes to `pipe`, on a thread of its own, as it comes.
+/// Collects what a child writes to `pipe`, on a thread of its own, as it comes. A character whose
+/// bytes a read splits waits for the rest, rather than becoming two replacement characters.
 fn collect(pipe: Option<impl Read + Send + 'static>) -> (Arc<Mutex<String>>, JoinHandle<()>) {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
     let reader = std::thread::spawn(move || {
         let Some(mut pipe) = pipe else { return };
         let mut buffer = [0u8; 8192];
+        let mut pending = Vec::new();
         while let Ok(read @ 1..) = pipe.read(&mut buffer) {
-            sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&buffer[..read]));
+            pending.extend_from_slice(&buffer[..read]);
+            let complete = match std::str::from_utf8(&pending) {
+                Err(error) if error.error_len().is_none() => error.valid_up_to(),
+                _ => pending.len(),
+            };
+            sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&pending[..complete]));
+            pending.drain(..complete);
         }
+        sink.lock().expect("output buffer").push_str(&String::from_utf8_lossy(&pending));
     });
     (text, reader)
 }
@@ -513,7 +621,7 @@ impl Watched {
     /// Waits for the job to say where it serves its metrics (`--metrics-listen`), and returns
     /// that URL.
     pub fn metrics_url(&mut self) -> String {
-        self.wait_for_output("/metrics", Duration::from_secs(120));
+        self.wait_for_output("/metrics", LIMIT);
         let printed = self.printed();
         let url = printed.split("metrics on ").nth(1).and_then(|rest| rest.split_whitespace().next());
         url.unwrap_or_else(|| panic!("no metrics URL in:\n{printed}")).to_string()
@@ -581,6 +689,16 @@ impl Watched {
     }
 }
 
+/// A command the test no longer waits for (it failed first) is killed, not left running.
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Metrics in Prometheus' text format, parsed by a Prometheus text parser.
 pub struct Metrics {
     scrape: prometheus_parse::Scrape,
@@ -630,7 +748,7 @@ impl Server {
     /// Starts `trendflow serve` against `s` on a free port, and waits until it says where.
     pub fn start(s: &Services) -> Self {
         let mut process = s.watch(&["serve", "--listen", "127.0.0.1:0"]);
-        process.wait_for_output("serving on http://", Duration::from_secs(60));
+        process.wait_for_output("serving on http://", LIMIT);
         let printed = process.printed();
         let base = printed
             .split("serving on ")
@@ -638,11 +756,8 @@ impl Server {
             .and_then(|rest| rest.split_whitespace().next())
             .expect("the address it serves on")
             .to_string();
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let agent =
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(LIMIT)).build().into();
         Server { process, base, agent }
     }
 
@@ -665,4 +780,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.process.terminate();
     }
+}
+
+/// A character a pipe's read splits in two reaches the test whole (the demo's multilingual
+/// rankings once compared unequal across processes this way).
+#[test]
+fn output_split_inside_a_character_is_collected_whole() {
+    let mut command = Command::new("sh");
+    // One write of 8,191 bytes of `a` and an `é`: the collector's 8 KiB read ends inside the `é`.
+    command.args(["-c", "printf '%s\\303\\251\\n' \"$(head -c 8191 /dev/zero | tr '\\0' a)\""]);
+    let ended = run_bounded(command);
+    assert_eq!(ended.stdout.len(), 8191 + "é\n".len());
+    assert!(ended.stdout.ends_with("aé\n"), "{:?}", &ended.stdout[8180..]);
 }

@@ -15,14 +15,11 @@ use serde_json::{json, Value};
 use trendflow_dataflows::Tweet;
 
 use crate::common::{
-    private_broker, seed_dump, seed_json, seed_tweets, wait_for, wait_for_or_explain, Server, Services,
+    private_broker, seed_dump, seed_json, seed_tweets, wait_for, wait_for_or_explain, Server, Services, LIMIT,
 };
 
 /// The port of the test's own broker, which it stops and starts.
 const BROKER_PORT: &str = "9198";
-
-/// How long the page may take to show what the test waits for: a bound on a hang.
-const LIMIT: Duration = Duration::from_secs(120);
 
 /// Debian's headless Chromium, driven one command at a time by `tests/browser/driver.mjs`.
 struct Browser {
@@ -81,24 +78,86 @@ impl Browser {
 
     /// The console errors and uncaught exceptions since the page opened.
     fn errors(&mut self) -> Vec<Value> {
-        self.call(json!({ "op": "errors" })).as_array().cloned().unwrap_or_default()
+        let errors = self.call(json!({ "op": "errors" }));
+        errors.as_array().cloned().unwrap_or_else(|| panic!("the driver answered {errors} for the page's errors"))
     }
 
-    /// The hashtags panel as shown: its window end, its layer, and each row's hashtag and count.
+    /// The hashtags panel as shown: its window end, its layer, and each row's cells.
     fn shown_hashtags(&mut self) -> Value {
-        self.shown("hashtags", 2)
+        shown_table(self, "hashtags")
     }
+}
 
-    /// A ranking panel as shown: its window end, its layer, and each row's hashtag and the number
-    /// in column `count`.
-    fn shown(&mut self, panel: &str, count: usize) -> Value {
-        self.eval(&format!(
-            "({{ end: Number(document.getElementById('{panel}').dataset.windowEnd), \
-                layer: document.getElementById('{panel}').dataset.layer, \
-                rows: [...document.querySelectorAll('#{panel}-table tbody tr')] \
-                  .map((tr) => [tr.cells[1].textContent, Number(tr.cells[{count}].textContent)]) }})"
-        ))
+/// A panel's table as shown: its window end, its layer, and each row's cells' text (a tweet's
+/// cell: its text, without the line under it).
+fn shown_table(browser: &mut Browser, panel: &str) -> Value {
+    browser.eval(&format!(
+        "({{ end: Number(document.getElementById('{panel}').dataset.windowEnd), \
+            layer: document.getElementById('{panel}').dataset.layer, \
+            rows: [...document.querySelectorAll('#{panel}-table tbody tr')] \
+              .map((tr) => [...tr.cells].map((td) => td.firstChild.textContent)) }})"
+    ))
+}
+
+/// Waits until the panel of a `kind` of view shows the API's answer for the window it names, cell
+/// by cell as the page writes them: ranks, hashtags with their sign, counts, a tweet's text from
+/// the archive, a trending row's score and expected count to one decimal.
+fn wait_for_the_panel_to_show_the_api(browser: &mut Browser, server: &Server, kind: &str, spec: &str) {
+    let deadline = Instant::now() + LIMIT;
+    while let Some(difference) = panel_difference(browser, server, kind, spec) {
+        assert!(Instant::now() < deadline, "the {kind} panel never showed the API's answer: {difference}");
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// How the panel of a `kind` of view differs from the API's answer for the window it names.
+fn panel_difference(browser: &mut Browser, server: &Server, kind: &str, spec: &str) -> Option<String> {
+    let shown = shown_table(browser, kind);
+    let end = shown["end"].as_u64().filter(|end| *end > 0)?;
+    let answer = server.json(&format!("/api/v1/windows/{kind}?spec={spec}&at={end}"), 200);
+    let rows = answer["rows"].as_array().expect("rows");
+    let shown_rows = shown["rows"].as_array().expect("rows shown");
+    if shown["layer"] != answer["layer"] || rows.is_empty() || shown_rows.len() != rows.len() {
+        return Some(format!("shown {shown}, answered {answer}"));
+    }
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let ids: Vec<String> = rows.iter().filter_map(|row| row.get("tweet_id")).map(text).collect();
+    let archived = match kind {
+        "tweets" => server.json(&format!("/api/v1/tweets?ids={}", ids.join(",")), 200),
+        _ => Value::Null,
+    };
+    for (row, cells) in rows.iter().zip(shown_rows) {
+        let cells: Vec<String> = cells.as_array().expect("cells").iter().map(text).collect();
+        let expected: Vec<String> = match kind {
+            "hashtags" => vec![text(&row["rank"]), format!("#{}", text(&row["hashtag"])), text(&row["count"])],
+            "languages" => vec![text(&row["rank"]), text(&row["lang"]), text(&row["count"])],
+            "tweets" => {
+                let tweets = archived["tweets"].as_array().expect("the archive's tweets");
+                let tweet = tweets.iter().find(|tweet| tweet["tweet_id"] == row["tweet_id"]);
+                let tweet = tweet.unwrap_or_else(|| panic!("the archive has tweet {}", row["tweet_id"]));
+                vec![text(&row["rank"]), text(&tweet["text"]), text(&row["retweets"]), text(&row["hashtags"])]
+            }
+            _ => {
+                // To one decimal, as the page rounds: the number shown is within half a tenth.
+                for (cell, field) in [(2, "score"), (4, "expected")] {
+                    let exact = row[field].as_f64().unwrap_or_else(|| panic!("a {field} in {row}"));
+                    let close = cells[cell].parse::<f64>().is_ok_and(|shown| (shown - exact).abs() <= 0.05 + 1e-9);
+                    if !close {
+                        return Some(format!("trending {field}: shown {:?}, answered {exact}", cells[cell]));
+                    }
+                }
+                let (score, expected) = (cells[2].clone(), cells[4].clone());
+                vec![text(&row["rank"]), format!("#{}", text(&row["hashtag"])), score, text(&row["count"]), expected]
+            }
+        };
+        if cells != expected {
+            return Some(format!("{kind} window ending {end}: shown {cells:?}, answered {expected:?}"));
+        }
+    }
+    None
 }
 
 impl Drop for Browser {
@@ -114,31 +173,9 @@ impl Drop for Browser {
     }
 }
 
-/// The API's hashtag rows of the window of `spec` ending at `end`, as the page shows them.
-fn api_hashtags(server: &Server, spec: &str, end: u64) -> Value {
-    api_rows(server, "hashtags", spec, end)
-}
-
-/// The API's rows of a `kind` of view (hashtags, trending) for the window of `spec` ending at
-/// `end`: each row's hashtag and count, as the page shows them.
-fn api_rows(server: &Server, kind: &str, spec: &str, end: u64) -> Value {
-    let answer = server.json(&format!("/api/v1/windows/{kind}?spec={spec}&at={end}"), 200);
-    let rows: Vec<Value> = answer["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|row| json!([format!("#{}", row["hashtag"].as_str().unwrap_or_default()), row["count"]]))
-        .collect();
-    json!({ "end": end, "layer": answer["layer"], "rows": rows })
-}
-
 /// Whether the hashtags panel shows the API's answer for the window it names.
 fn shows_the_apis_ranking(browser: &mut Browser, server: &Server, spec: &str) -> bool {
-    let shown = browser.shown_hashtags();
-    match shown["end"].as_u64() {
-        Some(end) if end > 0 => shown == api_hashtags(server, spec, end),
-        _ => false,
-    }
+    panel_difference(browser, server, "hashtags", spec).is_none()
 }
 
 /// The seed's hashtags in Persian (with its zero-width non-joiner), Arabic, Japanese and Thai.
@@ -203,7 +240,7 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
          document.getElementById('trending-baseline').textContent.startsWith('Baseline still filling') && \
          document.querySelectorAll('#trending-table tbody tr').length === 0",
     );
-    let end = browser.shown("trending", 3)["end"].as_u64().expect("the trending window's end");
+    let end = shown_table(&mut browser, "trending")["end"].as_u64().expect("the trending window's end");
     let partial = server.json(&format!("/api/v1/windows/trending?spec=1m&at={end}"), 200);
     assert!(partial["rows"].as_array().is_some_and(|rows| rows.iter().all(|row| row["partial_baseline"] == true)));
     // A three-minute baseline: the seed holds the whole baseline of its later windows.
@@ -236,13 +273,10 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
         "the trending panel to show a window with its whole baseline",
         "document.getElementById('trending').dataset.baseline === 'complete'",
     );
-    let trending = browser.shown("trending", 3);
-    let end = trending["end"].as_u64().expect("the trending window's end");
-    assert_eq!(trending, api_rows(&server, "trending", "5m/1m", end));
-    assert!(
-        !trending["rows"].as_array().expect("rows").is_empty(),
-        "the seed's last window has trending hashtags: {trending}"
-    );
+    // Every panel shows the API's answer for the window it names, every column of it.
+    for kind in ["hashtags", "trending", "tweets", "languages"] {
+        wait_for_the_panel_to_show_the_api(&mut browser, &server, kind, "5m/1m");
+    }
     browser.wait_until("one line per top hashtag of the window shown", TIME_LINE_FOLLOWS_THE_TOP);
     let points = browser.eval("Chart.getChart('history-chart').data.datasets[0].data.length");
     assert!(points.as_u64().is_some_and(|points| points > 1), "hours of windows on the time line: {points}");
@@ -274,7 +308,7 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     });
     let shown = browser.shown_hashtags();
     for hashtag in MULTILINGUAL {
-        assert!(shown["rows"].as_array().expect("rows").iter().any(|row| row[0] == hashtag), "{hashtag} in {shown}");
+        assert!(shown["rows"].as_array().expect("rows").iter().any(|row| row[1] == hashtag), "{hashtag} in {shown}");
     }
     browser.wait_until("the time line to follow the live window's top hashtags", TIME_LINE_FOLLOWS_THE_TOP);
     assert_eq!(browser.eval(NOTHING_OVERFLOWS), true, "right-to-left text keeps the layout");

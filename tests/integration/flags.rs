@@ -1,16 +1,12 @@
 //! Flags a user gets wrong: each refused with one line that names what is wrong and what would be
 //! right, before any work starts. No service is needed.
 
-use std::process::Command;
+use crate::common::{run_bounded, trendflow};
 
 /// Runs `trendflow demo` with `flags` over a few tweets; returns its exit success and stderr.
 fn demo(flags: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_trendflow"))
-        .args(["demo", "--tweets", "100", "-q"])
-        .args(flags)
-        .output()
-        .expect("running trendflow demo");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    let ended = run_bounded(trendflow(&[&["demo", "--tweets", "100", "-q"], flags].concat()));
+    (ended.status.success(), ended.stderr)
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! at its first event time, in both layers, and is reported. Checked through `db load`, through
 //! the stream's archive while it runs, and at `produce`, which refuses to restamp stored tweets.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::common::{read_topic, seed_dump, seed_tweets, wait_for_or_explain, Services};
+use crate::common::{read_topic, run_bounded, seed_dump, seed_tweets, trendflow, wait_for_or_explain, Services, LIMIT};
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
@@ -62,12 +62,9 @@ const NEW_ID: u64 = 42;
 #[test]
 fn live_produce_from_mysql_is_refused_saying_what_to_send_instead() {
     // No service is needed: the refusal comes before any connection.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_trendflow"))
-        .args(["produce", "--live", "--rate", "10"])
-        .output()
-        .expect("running trendflow produce");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "produce --live from MySQL was taken: {stderr}");
+    let ended = run_bounded(trendflow(&["produce", "--live", "--rate", "10"]));
+    let stderr = &ended.stderr;
+    assert!(!ended.status.success(), "produce --live from MySQL was taken: {stderr}");
     for said in ["--live cannot replay --from mysql", "first write wins", "--from generator", "--speedup"] {
         assert!(stderr.contains(said), "{said:?} not in: {stderr}");
     }
@@ -150,7 +147,7 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
     // While a stream runs: stored tweets sent again restamped now (as `produce --live` from
     // MySQL did) or with another text, and a new tweet sent twice with other values.
     let mut stream = s.watch(&[&["stream", "-w", "2"][..], &windows[..]].concat());
-    stream.wait_for_output("started: ", Duration::from_secs(300));
+    stream.wait_for_output("started: ", LIMIT);
     let seed = seed_tweets();
     let picked: Vec<&Tweet> = seed.iter().step_by(400).take(20).collect();
     let now = now_ms();
@@ -181,12 +178,12 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
     };
     wait_for_or_explain(
         "a dead letter for each conflicting copy",
-        Duration::from_secs(120),
+        LIMIT,
         || conflicts().len() >= conflicting.len(),
         || format!("; the stream printed:\n{}", stream.printed()),
     );
     stream.terminate();
-    let ended = stream.finish(Duration::from_secs(120));
+    let ended = stream.finish(LIMIT);
     let summary = ended.succeeded();
     assert!(summary.contains(&format!("{} dead-lettered", conflicting.len())), "{summary}");
     let letters = conflicts();

@@ -6,7 +6,6 @@
 //! be right; `/metrics` parses as Prometheus text.
 
 use std::io::{BufRead, BufReader, Read};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use trendflow::db::MysqlArgs;
@@ -16,7 +15,7 @@ use trendflow_dataflows::window::{Window, WindowSpec};
 
 use crate::common::{
     live_snapshot, private_mariadb, private_mariadb_database, seed_json, seed_tweets, send_messages, stored_views,
-    wait_for, Metrics, Server, Services,
+    wait_for, Metrics, Server, Services, LIMIT,
 };
 
 impl Server {
@@ -38,7 +37,9 @@ struct Events {
 }
 
 impl Events {
-    /// The next event's id and data (keep-alive comments skipped).
+    /// The next event's id and data (keep-alive comments skipped). A line that is none of those
+    /// fields, an id that is not a number, data that is not JSON or an event without both fails
+    /// the test: the page's `EventSource` would mishandle them.
     fn next_event(&mut self) -> (u64, Value) {
         let (mut id, mut data) = (None, None);
         loop {
@@ -46,13 +47,24 @@ impl Events {
             assert!(self.lines.read_line(&mut line).expect("reading the live push") > 0, "the live push ended");
             let line = line.trim_end();
             if let Some(value) = line.strip_prefix("id:") {
-                id = value.trim().parse().ok();
+                id = Some(
+                    value.trim().parse().unwrap_or_else(|e| panic!("an event id that is no number ({e}): {line}")),
+                );
             } else if let Some(value) = line.strip_prefix("data:") {
-                data = serde_json::from_str(value.trim()).ok();
+                data = Some(
+                    serde_json::from_str(value.trim()).unwrap_or_else(|e| panic!("event data not JSON ({e}): {line}")),
+                );
             } else if line.is_empty() {
-                if let (Some(id), Some(data)) = (id, data.take()) {
-                    return (id, data);
+                match (id.take(), data.take()) {
+                    (Some(id), Some(data)) => return (id, data),
+                    (None, None) => continue,
+                    (id, data) => panic!("an event without both an id and data: id {id:?}, data {data:?}"),
                 }
+            } else {
+                assert!(
+                    line.starts_with(':') || line.starts_with("event:") || line.starts_with("retry:"),
+                    "not an event line: {line:?}"
+                );
             }
         }
     }
@@ -119,8 +131,8 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let _running = Heartbeat::start(&mysql, "a stand-in stream".into(), 0);
 
     let server = Server::start(&s);
-    wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
-    wait_for("the speed layer to be running", Duration::from_secs(60), || {
+    wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
+    wait_for("the speed layer to be running", LIMIT, || {
         server.json("/api/v1/status", 200)["speed_layer"]["state"] == "running"
     });
     assert_eq!(server.json("/healthz", 200)["status"], "ok");
@@ -256,7 +268,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     s.succeed(&["batch", "--window", "1m"]);
     let path = format!("/api/v1/windows/hashtags?spec=1m&at={after}");
     // The server reads the boundaries a few times a second.
-    wait_for("the boundary to move", Duration::from_secs(30), || server.json(&path, 200)["layer"] == "batch");
+    wait_for("the boundary to move", LIMIT, || server.json(&path, 200)["layer"] == "batch");
     let answer = server.json(&path, 200);
     let batch = stored_views(&s.mysql_url, "batch", &[spec]);
     assert_eq!(answer["rows"], hashtag_rows(&batch, window(after)));
@@ -336,7 +348,7 @@ fn a_stream_killed_under_serve_is_reported_stopped_and_the_latest_window_is_its_
     let server = Server::start(&s);
     let latest = || server.json("/api/v1/windows/hashtags?spec=1m", 200);
     let speed_state = || server.json("/api/v1/status", 200)["speed_layer"]["state"].clone();
-    wait_for("the open window, live, while the stream runs", Duration::from_secs(120), || {
+    wait_for("the open window, live, while the stream runs", LIMIT, || {
         server.get("/api/v1/windows/hashtags?spec=1m").0 == 200 && latest()["layer"] == "live"
     });
     assert_eq!(speed_state(), "running");
@@ -347,7 +359,7 @@ fn a_stream_killed_under_serve_is_reported_stopped_and_the_latest_window_is_its_
     // Killed, it beats no more: within the silence bound (10 s) and a few refreshes, the server
     // says so and answers the latest window from the speed layer's last final view.
     stream.kill();
-    wait_for("the server to report the speed layer silent", Duration::from_secs(60), || speed_state() == "silent");
+    wait_for("the server to report the speed layer silent", LIMIT, || speed_state() == "silent");
     let answer = latest();
     assert_eq!((answer["layer"].as_str(), answer["final"].as_bool()), (Some("speed"), Some(true)), "{answer}");
     assert_eq!(answer["window_end_ms"].as_u64(), Some(live_end - 60_000), "{answer}");
@@ -359,10 +371,10 @@ fn a_stream_killed_under_serve_is_reported_stopped_and_the_latest_window_is_its_
 
     // Started again and stopped with a signal, it says it stopped, not merely went silent.
     let stream = s.watch(&["stream", "--window", "1m", "--lateness", "1s", "--no-archive"]);
-    wait_for("the speed layer running again", Duration::from_secs(120), || speed_state() == "running");
+    wait_for("the speed layer running again", LIMIT, || speed_state() == "running");
     stream.terminate();
-    stream.finish(Duration::from_secs(120)).succeeded();
-    wait_for("the server to report the speed layer stopped", Duration::from_secs(60), || speed_state() == "stopped");
+    stream.finish(LIMIT).succeeded();
+    wait_for("the server to report the speed layer stopped", LIMIT, || speed_state() == "stopped");
 }
 
 /// The port of this test's own MariaDB, which it stops and starts.
@@ -384,7 +396,7 @@ fn serve_answers_503_for_what_needs_mysql_while_it_is_away_and_recovers_by_itsel
     s.succeed(&["batch", "--window", "1m"]);
     let server = Server::start(&s);
     let window = "/api/v1/windows/hashtags?spec=1m";
-    wait_for("the server to be ready", Duration::from_secs(60), || server.get("/readyz").0 == 200);
+    wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
     assert_eq!(server.json(window, 200)["layer"], "batch");
 
     private_mariadb(MARIADB_PORT, "kill");
@@ -398,7 +410,7 @@ fn serve_answers_503_for_what_needs_mysql_while_it_is_away_and_recovers_by_itsel
     assert_eq!(server.get("/metrics").0, 200);
 
     private_mariadb(MARIADB_PORT, "start");
-    wait_for("serve to answer from MySQL again", Duration::from_secs(60), || server.get(window).0 == 200);
+    wait_for("serve to answer from MySQL again", LIMIT, || server.get(window).0 == 200);
     assert_eq!(server.json(window, 200)["layer"], "batch");
     assert_eq!(server.get("/readyz").0, 200);
 }

@@ -12,7 +12,7 @@ use trendflow::db::MysqlArgs;
 use trendflow::sink::mysql::{Archive, StoredTweet};
 use trendflow_dataflows::Tweet;
 
-use crate::common::{seed_tweets, wait_for, Services};
+use crate::common::{seed_tweets, wait_for, Services, LIMIT};
 
 /// The `N` of "`job` stopped after N tweets" in an error.
 fn tweets_before_stop(job: &str, error: &str) -> u64 {
@@ -31,7 +31,7 @@ fn a_batch_run_whose_view_write_fails_stops_with_the_error_before_reading_the_hi
     s.succeed(&["db", "generate", "--tweets", &history.to_string()]);
     let message = s.refuse_writes("view_top_hashtags");
 
-    let batch = s.watch(&["batch", "--window", "1m", "-w", "2"]).finish(Duration::from_secs(300));
+    let batch = s.watch(&["batch", "--window", "1m", "-w", "2"]).finish(LIMIT);
     assert!(!batch.status.success(), "the batch run succeeded:\n{}", batch.stdout);
     assert!(batch.stderr.contains(&message), "{}", batch.stderr);
     assert!(batch.stderr.contains("writing the view_top_hashtags view"), "{}", batch.stderr);
@@ -44,16 +44,23 @@ fn a_batch_run_whose_view_write_fails_stops_with_the_error_before_reading_the_hi
 }
 
 /// A stream that runs until stopped (no `--until-idle`) ends by itself once `table` refuses a
-/// write, with the error, instead of consuming on while storing nothing.
+/// write, with the error, instead of consuming on while storing nothing. The tweets arrive at
+/// 2,000 a second for a minute (100 a second of event time, so the first window closes after
+/// about 6,000, and the first checkpoint is due a second in): the stream must have stopped before
+/// half of them came.
 fn a_stream_stops_when_a_write_to(table: &str) {
     let s = Services::streaming(&format!("streamsink_{table}"), 2);
-    s.succeed(&["produce", "--from", "generator", "--tweets", "20000"]);
     let message = s.refuse_writes(table);
+    let arriving = 120_000;
+    let mut producer =
+        s.watch(&["produce", "--from", "generator", "--tweets", &arriving.to_string(), "--rate", "2000"]);
 
-    let stream = s.watch(&["stream", "--window", "1m", "-w", "2"]).finish(Duration::from_secs(300));
+    let stream = s.watch(&["stream", "--window", "1m", "-w", "2"]).finish(LIMIT);
     assert!(!stream.status.success(), "the stream succeeded:\n{}", stream.stdout);
     assert!(stream.stderr.contains(&message), "{}", stream.stderr);
-    assert!(stream.stderr.contains("stream stopped after"), "{}", stream.stderr);
+    let read = tweets_before_stop("stream", &stream.stderr);
+    assert!(read < arriving / 2, "read {read} of {arriving} tweets before stopping: {}", stream.stderr);
+    assert!(producer.is_running(), "the stream stopped only after every tweet had come");
 }
 
 #[test]
@@ -99,7 +106,7 @@ fn the_archive_stores_what_was_handed_before_a_flush_and_the_rest_when_it_finish
     hand_over(&mut archive, &tweets[..300]);
     let flushed = archive.flush().expect("flushing");
     hand_over(&mut archive, &tweets[300..500]);
-    wait_for("the tweets handed over before the flush to be stored", Duration::from_secs(60), || {
+    wait_for("the tweets handed over before the flush to be stored", LIMIT, || {
         archive.stored(flushed).expect("the archive's thread works")
     });
     assert!(stored_tweets() >= 300);

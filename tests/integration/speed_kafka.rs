@@ -3,20 +3,17 @@
 //! the batch layer's and the reference's; bad and late input goes to the dead-letter topic and
 //! changes nothing else; and the errors a user meets are clear.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-
 use crate::common::{
-    check_live_snapshots, default_graph, read_topic, seed_dump, seed_json, seed_tweets, send_messages, stored_views,
-    wait_for, Metrics, Services,
+    check_snapshots, default_graph, read_topic, run_bounded, seed_dump, seed_json, seed_tweets, send_messages,
+    stored_views, wait_for, Metrics, Services, LIMIT,
 };
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
+use trendflow::snapshot_message::SnapshotMessage;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::reference;
-use trendflow_dataflows::views::{FinalViews, TrendingHashtag, TrendingWindow};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
@@ -71,55 +68,14 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
     let expected = reference::final_views(&seed_tweets(), &default_graph(windows.clone()));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 
-    // Every live snapshot equals the reference over the span it states, and none came after the
-    // seed's last tweet (2021-08-30 00:00:31): no live window the seed holds no tweet of.
-    let live = check_live_snapshots(&s.topic_prefix, &seed_tweets(), &default_graph(windows.clone()), 1_000);
-    // Over a backlog a window's live ranking is mostly replaced by a later one before it is sent.
-    assert!(live > 0, "{live} live snapshots");
-
-    // Every final snapshot on top_hashtags is the stored view of its window; live ones came first.
-    let snapshots = read_topic(&format!("{}top_hashtags", s.topic_prefix), 24);
-    let mut finals = BTreeMap::new();
-    for (key, value) in &snapshots {
-        let value: serde_json::Value = serde_json::from_str(value).expect("snapshot JSON");
-        if value["final"] == true {
-            assert!(finals.insert(key.clone(), value).is_none(), "one final snapshot per window: {key}");
-        }
-    }
-    assert_eq!(finals.len(), 24);
-    assert!(snapshots.len() > finals.len(), "live snapshots too");
-    for value in finals.values() {
-        let spec: WindowSpec = value["window"].as_str().unwrap().parse().unwrap();
-        let window = trendflow_dataflows::window::Window { spec, end: value["window_end_ms"].as_u64().unwrap() };
-        let rows: Vec<(String, u64)> = value["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| (row["hashtag"].as_str().unwrap().to_string(), row["count"].as_u64().unwrap()))
-            .collect();
-        let stored: Vec<(String, u64)> =
-            speed.hashtags[&window].iter().map(|h| (h.hashtag.to_string(), h.count)).collect();
-        assert_eq!(rows, stored, "{window:?}");
-    }
-
-    // Every final snapshot on trending_hashtags is the stored trending view of its window, to
-    // the bit, its baseline marked partial as stored.
+    // Every snapshot, live or final, equals the reference over the span it states, every window
+    // has its final one, and no live one came after the seed's last tweet (2021-08-30 00:00:31):
+    // no live window the seed holds no tweet of.
+    let checked = check_snapshots(&s.topic_prefix, &seed_tweets(), &default_graph(windows.clone()), 1_000);
+    assert_eq!(checked.finals, 24 + 24 + speed.trending.len(), "the 24 windows' final hashtags, tweets and trending");
     assert!(!speed.trending.is_empty(), "the seed's windows have trending hashtags");
-    let snapshots = read_topic(&format!("{}trending_hashtags", s.topic_prefix), speed.trending.len());
-    let mut trending = BTreeMap::new();
-    for (_, value) in &snapshots {
-        let value: serde_json::Value = serde_json::from_str(value).expect("snapshot JSON");
-        if value["final"] == true {
-            let spec: WindowSpec = value["window"].as_str().unwrap().parse().unwrap();
-            let window = trendflow_dataflows::window::Window { spec, end: value["window_end_ms"].as_u64().unwrap() };
-            let rows: Vec<TrendingHashtag> = serde_json::from_value(value["rows"].clone()).expect("trending rows");
-            let partial_baseline = value["partial_baseline"].as_bool().expect("partial_baseline");
-            trending.insert(window, TrendingWindow { partial_baseline, rows });
-        }
-    }
-    let published = FinalViews { trending, ..FinalViews::default() };
-    let stored = FinalViews { trending: speed.trending.clone(), ..FinalViews::default() };
-    assert!(published == stored, "{}", published.first_difference(&stored).unwrap_or_default());
+    // Over a backlog a window's live ranking is mostly replaced by a later one before it is sent.
+    assert!(checked.live > 0, "{checked:?}");
 
     // One message per extracted hashtag occurrence; the archive added no duplicate tweets.
     let occurrences: usize = seed_tweets().iter().map(|tweet| extract_hashtags(&tweet.text).len()).sum();
@@ -132,7 +88,7 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
         .query_drop("UPDATE view_top_hashtags SET occurrences = occurrences + 1 WHERE layer = 'speed' AND position = 2 AND window_spec = '1m' ORDER BY window_end_ms LIMIT 1")
         .unwrap();
     let differs = s.run(&["verify"]);
-    let printed = String::from_utf8_lossy(&differs.stdout);
+    let printed = &differs.stdout;
     assert!(!differs.status.success());
     assert!(printed.starts_with("Hashtags 1m ending 2021-08-29") && printed.contains("rank 2"), "{printed}");
 
@@ -143,8 +99,8 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
         .query_drop("DELETE FROM view_top_tweets WHERE layer = 'batch' AND window_spec = '5m/1m' AND window_end_ms = 1630281600000")
         .unwrap();
     let lost = s.run(&["verify", "--max-differences", "100"]);
-    let printed = String::from_utf8_lossy(&lost.stdout);
-    let failed = String::from_utf8_lossy(&lost.stderr);
+    let printed = &lost.stdout;
+    let failed = &lost.stderr;
     assert!(!lost.status.success(), "{printed}");
     assert!(
         printed
@@ -176,8 +132,9 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
     assert_eq!(tweets, 200000);
     assert!(retweets > 20000, "retweets keep their originals: {retweets}");
     s.succeed(&["batch"]);
-    let verified = s.succeed(&["verify"]);
-    assert!(verified.starts_with("identical"), "{verified}");
+    // The jobs' default windows.
+    let windows = ["5m/1m", "1h/5m"];
+    s.verify_every_window(&windows, &[]);
 
     // A rerun reads the topic again while archiving (upserting) every tweet again: a worker slowed
     // by its writes once took its other partition for idle and dead-lettered a quarter as late.
@@ -185,8 +142,7 @@ fn generated_tweets_reach_the_batch_layer_through_the_archive() {
     assert!(again.contains("0 dead-lettered") && again.contains("200000 archived"), "{again}");
     let tweets: Option<i64> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap();
     assert_eq!(tweets, Some(200000));
-    let verified = s.succeed(&["verify"]);
-    assert!(verified.starts_with("identical"), "{verified}");
+    s.verify_every_window(&windows, &[]);
 }
 
 #[test]
@@ -197,21 +153,21 @@ fn live_snapshots_of_tweets_arriving_as_they_happen_count_exactly_the_span_they_
     // machine: both clients ride out a minute of it, as a user's would with --kafka-wait.
     let mut stream =
         s.watch(&["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "5s", "--kafka-wait", "60"]);
-    stream.wait_for_output("started: ", Duration::from_secs(300));
+    stream.wait_for_output("started: ", LIMIT);
     // A minute of event time at 100 tweets/s, sent at ten times its pace: the stream publishes as
     // the tweets arrive, not over a backlog.
     let produced =
         s.succeed(&["produce", "--from", "generator", "--tweets", "6000", "--speedup", "10", "--kafka-wait", "60"]);
     assert!(produced.contains("6000 confirmed, 0 failed"), "{produced}");
-    let streamed = stream.finish(Duration::from_secs(300));
+    let streamed = stream.finish(LIMIT);
     let summary = streamed.succeeded();
     assert!(summary.contains("6000 messages consumed") && summary.contains("0 dead-lettered"), "{summary}");
     let tweets: Vec<Tweet> = Generator::new(GeneratorConfig { tweets: 6_000, ..GeneratorConfig::default() })
         .expect("generator")
         .share(0, 1)
         .collect();
-    let live = check_live_snapshots(&s.topic_prefix, &tweets, &default_graph(specs(&["1m", "5m/1m"])), 1_000);
-    assert!(live > 50, "{live} live snapshots");
+    let checked = check_snapshots(&s.topic_prefix, &tweets, &default_graph(specs(&["1m", "5m/1m"])), 1_000);
+    assert!(checked.live > 50 && checked.finals > 0, "{checked:?}");
 }
 
 #[test]
@@ -234,10 +190,10 @@ fn a_live_stream_measures_its_end_to_end_latency() {
         report.to_str().expect("UTF-8 path"),
     ]);
     // Live tweets are timed from the moment they are due: the stream must be reading already.
-    stream.wait_for_output("started: ", Duration::from_secs(300));
+    stream.wait_for_output("started: ", LIMIT);
     let produced = s.succeed(&["produce", "--from", "generator", "--live", "--rate", "2000", "--tweets", "4000"]);
     assert!(produced.contains("4000 confirmed, 0 failed"), "{produced}");
-    let streamed = stream.finish(Duration::from_secs(300));
+    let streamed = stream.finish(LIMIT);
     let summary = streamed.succeeded();
     assert!(summary.contains("0 dead-lettered"), "{summary}");
 
@@ -298,29 +254,22 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     first.insert(400, (good[390].id.to_string(), seed_json(&good[390])));
     send_raw(&tweets_topic, 0, &first);
 
-    let stream = s
-        .command(&["stream", "--window", "1m", "--until-idle", "8s", "--no-archive"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the stream");
+    // Idle for 30 s before it ends: the test must send the late tweet before then, once it has
+    // seen a window well after that tweet close.
+    let stream = s.watch(&["stream", "--window", "1m", "--until-idle", "30s", "--no-archive"]);
     // A tweet from the second minute is late once a window well after it has closed.
     let late = Tweet { id: 1, created_at: good[100].created_at, ..good[100].clone() };
-    let deadline = Instant::now() + Duration::from_secs(60);
     let closed_after_late = || {
-        read_topic(&format!("{}top_hashtags", s.topic_prefix), 1).iter().any(|(_, value)| {
-            let value: serde_json::Value = serde_json::from_str(value).unwrap();
-            value["final"] == true && value["window_end_ms"].as_u64().unwrap() > late.created_at + 120_000
+        read_topic(&format!("{}top_hashtags", s.topic_prefix), 0).iter().any(|(_, value)| {
+            let snapshot: SnapshotMessage<serde_json::Value> = serde_json::from_str(value).expect("a snapshot");
+            snapshot.is_final && snapshot.window_end_ms > late.created_at + 120_000
         })
     };
-    while !closed_after_late() {
-        assert!(Instant::now() < deadline, "the stream published no final ranking within a minute");
-    }
+    wait_for("a final ranking of a window two minutes after the late tweet", LIMIT, closed_after_late);
     let mut second = vec![(late.id.to_string(), seed_json(&late))];
     second.extend(good[500..].iter().map(|t| (t.id.to_string(), seed_json(t))));
     send_raw(&tweets_topic, 0, &second);
-    let output = stream.wait_with_output().expect("the stream ends");
-    let summary = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{summary}");
+    let summary = stream.finish(LIMIT).succeeded().to_string();
     assert!(summary.contains("608 messages consumed") && summary.contains("7 dead-lettered (1 late"), "{summary}");
     assert!(summary.contains("1 duplicates dropped"), "{summary}");
 
@@ -363,13 +312,11 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     send_raw(&tweets_topic, 1, &messages(&tweets[..1500]));
     send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
 
-    let output = s
-        .command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"])
-        .env("RUST_LOG", "trendflow::source::kafka::reader=debug")
-        .output()
-        .expect("running the stream");
-    let (summary, log) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{summary}\n{log}");
+    let mut stream = s.command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"]);
+    stream.env("RUST_LOG", "trendflow::source::kafka::reader=debug");
+    let ended = run_bounded(stream);
+    let (summary, log) = (&ended.stdout, &ended.stderr);
+    assert!(ended.status.success(), "{summary}\n{log}");
     assert!(log.contains("holding back partitions [0]"), "partition 0 was never held back:\n{log}");
     assert!(summary.contains("2400 messages consumed") && summary.contains(" 0 dead-lettered"), "{summary}");
     let windows = specs(&["1m"]);
@@ -384,21 +331,21 @@ fn a_missing_broker_a_missing_topic_and_a_bad_setting_get_one_clear_line() {
     let s = Services::fresh("kafkaerrors");
     let down =
         s.run(&["topics", "create", "--brokers", "127.0.0.1:1", "--kafka-wait", "2", "-X", "sasl.password=hunter2"]);
-    let message = String::from_utf8_lossy(&down.stderr);
+    let message = &down.stderr;
     assert!(!down.status.success());
     assert!(message.contains("127.0.0.1:1") && message.contains("scripts/kafka.sh"), "{message}");
     assert!(!message.contains("hunter2"), "the password leaked: {message}");
     assert_eq!(message.trim().lines().count(), 1, "one line: {message}");
 
     let missing = s.run(&["produce", "--from", "generator", "--tweets", "10"]);
-    let message = String::from_utf8_lossy(&missing.stderr);
+    let message = &missing.stderr;
     assert!(!missing.status.success() && message.contains("create it with: trendflow topics create"), "{message}");
 
     // More workers than partitions: a warning, and the job still runs.
     s.succeed(&["db", "init"]);
     s.succeed(&["topics", "create", "--partitions", "1"]);
     let crowded = s.run(&["stream", "-w", "3", "--until-idle", "1", "--no-archive"]);
-    let message = String::from_utf8_lossy(&crowded.stderr);
+    let message = &crowded.stderr;
     assert!(crowded.status.success(), "{message}");
     assert!(
         message.contains("3 workers share 1 partitions") && message.contains("2 workers will have no input"),
@@ -406,7 +353,7 @@ fn a_missing_broker_a_missing_topic_and_a_bad_setting_get_one_clear_line() {
     );
 
     let typo = s.run(&["stream", "-X", "fetch.wait.max.msec=5"]);
-    let message = String::from_utf8_lossy(&typo.stderr);
+    let message = &typo.stderr;
     assert!(!typo.status.success() && message.contains("invalid -X setting"), "{message}");
 }
 
@@ -427,7 +374,7 @@ fn a_stream_serves_its_operator_metrics_for_prometheus() {
     let url = stream.metrics_url();
     let scrape = || Metrics::scrape(&url);
     // Every message read, and each partition read to its end as of the last checkpoint.
-    wait_for("the stream to read every message", Duration::from_secs(120), || {
+    wait_for("the stream to read every message", LIMIT, || {
         let metrics = scrape();
         metrics.value("trendflow_stream_messages_consumed_total", &[]) == Some(1_003.0)
             && ["0", "1"]
@@ -447,18 +394,18 @@ fn a_stream_serves_its_operator_metrics_for_prometheus() {
         "{text}"
     );
     assert_eq!(metrics.value("trendflow_stream_duplicates_total", &[]), Some(0.0), "{text}");
-    let newest = tweets[..1_000].iter().map(|t| t.created_at).max().unwrap() as f64;
-    let watermarks: Vec<f64> = ["0", "1"]
-        .iter()
-        .filter_map(|p| metrics.value("trendflow_stream_partition_watermark_ms", &[("partition", p)]))
-        .collect();
     // Each partition's watermark is its latest tweet less the lateness (5 s by default).
-    assert!(watermarks.len() == 2 && watermarks.iter().all(|w| *w <= newest && *w >= newest - 60_000.0), "{text}");
+    for partition in [0, 1] {
+        let newest = tweets[..1_000].iter().skip(partition).step_by(2).map(|t| t.created_at).max().unwrap();
+        let label = partition.to_string();
+        let watermark = metrics.value("trendflow_stream_partition_watermark_ms", &[("partition", &label)]);
+        assert_eq!(watermark, Some((newest - 5_000) as f64), "partition {partition}: {text}");
+    }
     assert!(metrics.value("trendflow_stream_snapshots_published_total", &[]).is_some_and(|n| n > 0.0), "{text}");
     assert!(metrics.value("trendflow_stream_checkpoint_age_seconds", &[]).is_some(), "{text}");
     assert!(text.contains("trendflow_stream_publish_delay_seconds_bucket"), "{text}");
     stream.terminate();
-    stream.finish(Duration::from_secs(120)).succeeded();
+    stream.finish(LIMIT).succeeded();
 }
 
 #[test]
@@ -471,7 +418,10 @@ fn a_stream_without_the_hashtags_topic_publishes_rankings_and_no_occurrences() {
     let streamed =
         s.succeed(&["stream", "--window", "1m", "--no-archive", "--no-hashtags-topic", "--until-idle", "3s"]);
     assert!(streamed.contains("300 messages consumed"), "{streamed}");
-    assert!(!read_topic(&format!("{}top_hashtags", s.topic_prefix), 1).is_empty(), "rankings are published");
+    let config = default_graph(specs(&["1m"]));
+    // Every window of those tweets has its final rankings, as the reference computes them.
+    let checked = check_snapshots(&s.topic_prefix, &seed_tweets()[..300], &config, 1_000);
+    assert!(checked.finals > 0, "{checked:?}");
     assert_eq!(read_topic(&format!("{}hashtags", s.topic_prefix), 0), Vec::new(), "no hashtag occurrences");
 }
 

@@ -2,10 +2,9 @@
 //! topics while others produce has made tansu's storage fail (and, with librdkafka, crashed the
 //! clients of other tests in their metadata cache).
 
-use std::io::Write;
-use std::process::Stdio;
+use std::fs::File;
 
-use crate::common::{private_broker, Services};
+use crate::common::{private_broker, run_bounded, Services};
 
 /// The port of the broker this test has to itself.
 const BROKER_PORT: &str = "9196";
@@ -17,11 +16,13 @@ fn written_lines_read_back_and_topics_are_deleted_only_when_confirmed() {
     let s = Services { brokers, ..Services::fresh("deletion") };
     s.succeed(&["topics", "create", "--partitions", "1"]);
     let input: &[u8] = b"7\t{\"tweet_id\": 7}\nno key, no tab\n\t\xff not UTF-8\n";
-    let mut writer =
-        s.command(&["topics", "write", "dead-letter"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    writer.stdin.take().unwrap().write_all(input).unwrap();
-    let written = writer.wait_with_output().unwrap();
-    let summary = String::from_utf8_lossy(&written.stdout);
+    let lines = std::env::temp_dir().join(format!("trendflow-topic-lines-{}", std::process::id()));
+    std::fs::write(&lines, input).expect("writing the lines to send");
+    let mut writer = s.command(&["topics", "write", "dead-letter"]);
+    writer.stdin(File::open(&lines).expect("the lines to send"));
+    let written = run_bounded(writer);
+    std::fs::remove_file(&lines).expect("removing the lines sent");
+    let summary = &written.stdout;
     assert!(
         written.status.success() && summary.starts_with("wrote 3 messages") && summary.contains("(3 confirmed)"),
         "{summary}"
@@ -30,14 +31,14 @@ fn written_lines_read_back_and_topics_are_deleted_only_when_confirmed() {
     assert_eq!(read, "7\t{\"tweet_id\": 7}\n\tno key, no tab\n\t\u{fffd} not UTF-8\n");
 
     let unconfirmed = s.run(&["topics", "delete"]);
-    let message = String::from_utf8_lossy(&unconfirmed.stderr);
+    let message = &unconfirmed.stderr;
     assert!(!unconfirmed.status.success() && message.contains("add --yes to confirm"), "{message}");
     s.succeed(&["topics", "read", "tweets", "--until-idle", "1"]);
 
     let deleted = s.succeed(&["topics", "delete", "--yes"]);
     assert!(deleted.starts_with("deleted ") && deleted.contains("tweets_dead_letter"), "{deleted}");
     let gone = s.run(&["topics", "read", "tweets", "--until-idle", "1"]);
-    let message = String::from_utf8_lossy(&gone.stderr);
+    let message = &gone.stderr;
     assert!(!gone.status.success() && message.contains("create it with: trendflow topics create"), "{message}");
     assert!(s.succeed(&["topics", "delete", "--yes"]).starts_with("no trendflow topics to delete"));
 }
