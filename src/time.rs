@@ -63,8 +63,7 @@ pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
         Err(_) => {
             let (local, offset_hours) = match trimmed.rsplit_once(' ') {
                 Some((local, zone)) if zone.chars().all(|c| c.is_ascii_alphabetic()) => {
-                    let offset = ZONES.iter().find(|(name, _)| name.eq_ignore_ascii_case(zone)).map(|(_, h)| *h);
-                    let offset = offset
+                    let offset = zone_offset_hours(zone)
                         .ok_or_else(|| DateTimeError::UnknownZone { zone: zone.to_string(), text: text.to_string() })?;
                     (local, offset)
                 }
@@ -80,6 +79,16 @@ pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
         return Err(DateTimeError::Absurd(text.to_string()));
     }
     Ok(millis as EventTime)
+}
+
+/// The offset from UTC, in hours, of a zone abbreviation [`parse_created_at`] knows (in any case).
+///
+/// ```
+/// use trendflow::time::zone_offset_hours;
+/// assert_eq!((zone_offset_hours("EDT"), zone_offset_hours("utc"), zone_offset_hours("CET")), (Some(-4), Some(0), None));
+/// ```
+pub fn zone_offset_hours(zone: &str) -> Option<i64> {
+    ZONES.iter().find(|(name, _)| name.eq_ignore_ascii_case(zone)).map(|(_, hours)| *hours)
 }
 
 /// A `date_time` text for an event time that has none of its own: UTC with milliseconds, which
