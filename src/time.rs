@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use thiserror::Error;
 
 use trendflow_dataflows::EventTime;
@@ -57,9 +57,10 @@ const ZONES: [(&str, i64); 14] = [
 /// ```
 pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
     let trimmed = text.trim();
-    let millis = match DateTime::parse_from_rfc3339(trimmed).or_else(|_| DateTime::parse_from_str(trimmed, TWITTER_V1))
+    let (millis, nanosecond) = match DateTime::parse_from_rfc3339(trimmed)
+        .or_else(|_| DateTime::parse_from_str(trimmed, TWITTER_V1))
     {
-        Ok(moment) => moment.timestamp_millis(),
+        Ok(moment) => (moment.timestamp_millis(), moment.nanosecond()),
         Err(_) => {
             let (local, offset_hours) = match trimmed.rsplit_once(' ') {
                 Some((local, zone)) if zone.chars().all(|c| c.is_ascii_alphabetic()) => {
@@ -71,9 +72,15 @@ pub fn parse_created_at(text: &str) -> Result<EventTime, DateTimeError> {
             };
             let local = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S%.f")
                 .map_err(|_| DateTimeError::Unreadable(text.to_string()))?;
-            local.and_utc().timestamp_millis() - offset_hours * 3_600_000
+            (local.and_utc().timestamp_millis() - offset_hours * 3_600_000, local.nanosecond())
         }
     };
+    // chrono reads a 60th second in any minute as a leap second, and its time as the next
+    // minute's first: 10:00:60 would silently become 10:01:00. Tweets' times are Unix times,
+    // which have no leap seconds, so a 60th second is no time a source writes.
+    if nanosecond >= 1_000_000_000 {
+        return Err(DateTimeError::Unreadable(text.to_string()));
+    }
     // 2006-01-01 and 2100-01-01 UTC.
     if !(1_136_073_600_000..4_102_444_800_000).contains(&millis) {
         return Err(DateTimeError::Absurd(text.to_string()));
@@ -179,5 +186,21 @@ mod tests {
         assert!(matches!(parse_created_at("2021-08-29 19:51:27 XYZ"), Err(DateTimeError::UnknownZone { .. })));
         assert!(matches!(parse_created_at("1970-01-01 00:00:00"), Err(DateTimeError::Absurd(_))));
         assert!(matches!(parse_created_at("2021-13-45 10:00:00"), Err(DateTimeError::Unreadable(_))));
+    }
+
+    #[test]
+    fn days_and_times_that_do_not_exist_are_refused_not_rolled_over() {
+        for text in [
+            "2021-02-30 10:00:00 EDT",
+            "2021-08-29 24:00:00 UTC",
+            "2021-08-29 23:60:00",
+            "2021-08-29 10:00:60 UTC",
+            "2021-08-29T10:00:60Z",
+            "2016-12-31T23:59:60Z",
+            "Sun Aug 29 23:59:60 +0000 2021",
+        ] {
+            assert_eq!(parse_created_at(text), Err(DateTimeError::Unreadable(text.into())));
+        }
+        assert_eq!(parse_created_at("2021-08-29 23:59:59.999 UTC"), Ok(1_630_281_599_999));
     }
 }
