@@ -2,12 +2,17 @@
 
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
 use anyhow::Result;
 use clap::Args;
+use trendflow_dataflows::window::parse_duration;
 
 use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
 use crate::kafka::KafkaArgs;
+use crate::serve::connections::ConnectionLimits;
+use crate::serve::hosts::AllowedHosts;
 use crate::source::mysql::check_schema;
 
 /// Flags of `trendflow serve`.
@@ -16,16 +21,44 @@ pub struct ServeArgs {
     /// Where to listen. Loopback by default: the API has no authentication.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
     pub listen: SocketAddr,
+    /// The names a request's Host header may give (repeat the flag for several; a port after the
+    /// name is ignored). A browser page on another site that resolves its own name to this
+    /// server's address (DNS rebinding) is refused. Default: localhost and the loopback
+    /// addresses when listening on loopback, any name otherwise.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+    /// The most connections served at once; the rest wait to be accepted.
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// A request's headers must arrive within this, and a keep-alive connection idle this long is
+    /// closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub header_timeout: u64,
+    /// A connection whose writes make no progress for this long (a client that stopped reading,
+    /// such as a live-push client left behind) is closed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub write_timeout: u64,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub mysql: MysqlArgs,
 }
 
+/// How long a stop waits for the answers in flight: live pushes end at once, so only ordinary
+/// requests are left, and those have a deadline of their own.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// Serves until a signal (Ctrl-C, SIGTERM) stops it.
 pub fn run(args: ServeArgs) -> Result<()> {
     let stop = stop_flag()?;
     let mysql = args.mysql.config()?;
     check_schema(&mysql)?;
-    crate::serve::serve(args.listen, &mysql, args.kafka.config()?, stop)
+    let limits = ConnectionLimits {
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_millis(args.header_timeout),
+        write_timeout: Duration::from_millis(args.write_timeout),
+        grace: SHUTDOWN_GRACE,
+    };
+    let hosts = AllowedHosts::new(&args.allow_hosts, args.listen);
+    crate::serve::serve(args.listen, limits, hosts, &mysql, args.kafka.config()?, stop)
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
+use crate::serve::hosts::AllowedHosts;
 use crate::serve::live::{LiveEvent, LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
@@ -37,6 +38,9 @@ pub struct AppState {
     pub marks: RwLock<Option<LayerMarks>>,
     pub live: Arc<RwLock<LiveViews>>,
     pub metrics: Metrics,
+    /// Becomes true when the server stops: live pushes end then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    pub hosts: AllowedHosts,
 }
 
 /// How often the server reads the batch boundaries and the speed layer's latest final windows:
@@ -93,39 +97,93 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::serve::dashboard::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
         .layer(middleware::from_fn_with_state(state.clone(), measured))
+        .layer(middleware::from_fn_with_state(state.clone(), guarded))
         .with_state(state)
 }
 
-/// A refusal: its status, what was wrong and what would be right.
+tokio::task_local! {
+    /// The id of the request being answered, for its answer and the log.
+    static REQUEST_ID: String;
+}
+
+/// Every answer gets an id (the `x-request-id` header, and in an error's body, to find the log's
+/// details by) and the headers that keep a browser from sniffing its type or framing it; a Host
+/// the server does not answer for is refused before anything else ([`AllowedHosts`]).
+async fn guarded(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let id = format!("{:016x}", rand::random::<u64>());
+    // A Host that is not text cannot be an allowed name.
+    let host = request.headers().get(header::HOST).map(|host| host.to_str().unwrap_or("\u{fffd}").to_string());
+    let mut response = match state.hosts.allows(host.as_deref()) {
+        true => REQUEST_ID.scope(id.clone(), next.run(request)).await,
+        false => {
+            let refusal = ApiError {
+                status: StatusCode::MISDIRECTED_REQUEST,
+                code: "host_not_allowed",
+                error: format!("this server does not answer for host '{}'", host.unwrap_or_default()),
+                expected: Some(format!("a Host of: {} (serve --allow-host)", state.hosts.describe())),
+                detail: None,
+            };
+            REQUEST_ID.scope(id.clone(), async { refusal.into_response() }).await
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", id);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    response
+}
+
+/// A refusal: its status, a stable code, what was wrong and what would be right; details a
+/// client may not see (a server's error text names users, hosts and brokers) go to the log, with
+/// the request's id, which the answer gives.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    code: &'static str,
     error: String,
     expected: Option<String>,
+    detail: Option<String>,
 }
 
 impl ApiError {
     fn bad_request(error: impl Into<String>, expected: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, error: error.into(), expected: Some(expected.into()) }
+        let expected = Some(expected.into());
+        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", error: error.into(), expected, detail: None }
     }
 
     fn not_found(error: impl Into<String>, expected: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, error: error.into(), expected: Some(expected.into()) }
+        let expected = Some(expected.into());
+        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", error: error.into(), expected, detail: None }
     }
 
     fn unavailable(error: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, error: error.into(), expected: None }
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        ApiError { status, code: "unavailable", error: error.into(), expected: None, detail: None }
     }
 
     /// Rows that would not encode as JSON: a fault of the server, not of the request.
     fn encoding(error: serde_json::Error) -> Self {
-        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, error: format!("encoding rows: {error}"), expected: None }
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let detail = Some(format!("encoding rows: {error}"));
+        ApiError { status, code: "internal", error: "the answer could not be encoded".into(), expected: None, detail }
+    }
+
+    /// The same refusal, with `detail` for the log alone.
+    fn with_detail(self, detail: String) -> Self {
+        ApiError { detail: Some(detail), ..self }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.error });
+        let request_id = REQUEST_ID.try_with(String::clone).unwrap_or_default();
+        if let Some(detail) = &self.detail {
+            log::warn!("request {request_id}: {}: {detail}", self.error);
+        }
+        let mut body = json!({ "error": self.error, "code": self.code, "request_id": request_id });
         if let Some(expected) = self.expected {
             body["expected"] = json!(expected);
         }
@@ -161,8 +219,8 @@ async fn mysql<T: Send + 'static>(
     let reading = tokio::task::spawn_blocking(move || read(&store));
     match tokio::time::timeout(MYSQL_DEADLINE, reading).await {
         Ok(Ok(Ok(value))) => Ok(value),
-        Ok(Ok(Err(error))) => Err(ApiError::unavailable(format!("MySQL did not answer: {error}"))),
-        Ok(Err(panic)) => Err(ApiError::unavailable(format!("reading MySQL failed: {panic}"))),
+        Ok(Ok(Err(error))) => Err(ApiError::unavailable("MySQL is not answering").with_detail(error.to_string())),
+        Ok(Err(panic)) => Err(ApiError::unavailable("reading MySQL failed").with_detail(panic.to_string())),
         Err(_) => Err(ApiError::unavailable(format!("MySQL did not answer within {MYSQL_DEADLINE:?}"))),
     }
 }
@@ -204,7 +262,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let received = state.live.read().map(|live| live.received).unwrap_or(0);
     match state.metrics.render(received) {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
-        Err(error) => ApiError::unavailable(format!("rendering metrics: {error}")).into_response(),
+        Err(error) => {
+            ApiError::unavailable("the metrics could not be rendered").with_detail(error.to_string()).into_response()
+        }
     }
 }
 
@@ -606,33 +666,47 @@ async fn live_push(
     let wanted = Arc::new(move |event: &LiveEvent| {
         spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
     });
+    /// What the live push waits for next.
+    enum Next {
+        Event(Arc<LiveEvent>),
+        KeepAlive,
+        End,
+    }
+    let stopping = state.stopping.clone();
     let frames = futures_util::stream::unfold(
-        (missed.into_iter(), receiver, last_seen, connected),
-        move |(mut missed, mut receiver, mut last, connected)| {
+        (missed.into_iter(), receiver, last_seen, connected, stopping),
+        move |(mut missed, mut receiver, mut last, connected, mut stopping)| {
             let wanted = wanted.clone();
             async move {
                 loop {
-                    let event = match missed.next() {
-                        Some(event) => event,
+                    let next = match missed.next() {
+                        Some(event) => Next::Event(event),
                         None => tokio::select! {
                             received = receiver.recv() => match received {
-                                Ok(event) => event,
-                                // Lagged behind the buffer, or the server is stopping: the client
+                                Ok(event) => Next::Event(event),
+                                // Lagged behind the buffer, or the follower stopped: the client
                                 // reconnects with its Last-Event-ID.
-                                Err(_) => return None,
+                                Err(_) => Next::End,
                             },
-                            () = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
-                                let comment = Bytes::from_static(b": keep-alive\n\n");
-                                return Some((Ok::<_, Infallible>(comment), (missed, receiver, last, connected)));
-                            }
+                            // The server is stopping: the stream ends, so that its connection can.
+                            _ = stopping.wait_for(|stopping| *stopping) => Next::End,
+                            () = tokio::time::sleep(KEEP_ALIVE_EVERY) => Next::KeepAlive,
                         },
+                    };
+                    let event = match next {
+                        Next::Event(event) => event,
+                        Next::End => return None,
+                        Next::KeepAlive => {
+                            let comment = Bytes::from_static(b": keep-alive\n\n");
+                            return Some((Ok::<_, Infallible>(comment), (missed, receiver, last, connected, stopping)));
+                        }
                     };
                     if event.id <= last {
                         continue;
                     }
                     last = event.id;
                     if wanted(&event) {
-                        return Some((Ok(event.frame.clone()), (missed, receiver, last, connected)));
+                        return Some((Ok(event.frame.clone()), (missed, receiver, last, connected, stopping)));
                     }
                 }
             }
@@ -725,11 +799,21 @@ fn time_range(params: &HashMap<String, String>) -> Result<(EventTime, EventTime)
     Ok((from, to))
 }
 
-/// A time given as epoch milliseconds or RFC 3339.
+/// The latest time a request may name, 9999-12-31T23:59:59.999Z: the arithmetic on a time (its
+/// window's end, a range's windows) then stays far from overflowing.
+const LATEST_TIME: EventTime = 253_402_300_799_999;
+
+/// A time given as epoch milliseconds or RFC 3339, at most [`LATEST_TIME`].
 fn parse_time(text: &str) -> Result<EventTime, ApiError> {
-    let expected = "epoch milliseconds or RFC 3339, such as 2021-08-29T23:55:00Z";
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().map_err(|_| ApiError::bad_request(format!("time '{text}' is out of range"), expected));
-    }
-    parse_created_at(text).map_err(|error| ApiError::bad_request(format!("time '{text}': {error}"), expected))
+    let expected = "epoch milliseconds or RFC 3339 up to year 9999, such as 2021-08-29T23:55:00Z";
+    let time = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().ok().filter(|time| *time <= LATEST_TIME)
+    } else {
+        Some(
+            parse_created_at(text)
+                .map_err(|error| ApiError::bad_request(format!("time '{text}': {error}"), expected))?,
+        )
+    };
+    time.filter(|time| *time <= LATEST_TIME)
+        .ok_or_else(|| ApiError::bad_request(format!("time '{text}' is out of range"), expected))
 }

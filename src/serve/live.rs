@@ -214,8 +214,16 @@ impl LiveViews {
     }
 }
 
+/// What a client is told while the broker does not answer.
+const BROKER_AWAY: &str = "the broker is not answering";
+/// What a client is told while the ranking topics cannot be read for another reason.
+const CANNOT_READ: &str = "the ranking topics cannot be read; the server's log says why";
+
 /// Follows the ranking topics on a thread of its own until `stop` is set, keeping `live` up to
 /// date. A broker that is away is waited for: the server answers from MySQL meanwhile.
+///
+/// What is wrong is told to clients in words that name no broker, topic or setting (they may be
+/// anyone); the details go to the log.
 pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
@@ -224,7 +232,7 @@ pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<Atomic
             if let Err(error) = result {
                 log::warn!("following the ranking topics: {error:#}; trying again");
                 if let Ok(mut live) = live.write() {
-                    live.not_ready = Some(format!("{error:#}"));
+                    live.not_ready = Some(CANNOT_READ.into());
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -310,9 +318,12 @@ fn read(
                 }
             }
             Some(Err(error)) if is_broker_away(&error) => {
+                if !away {
+                    log::warn!("following the ranking topics: {}", kafka.explain(error));
+                }
                 away = true;
                 if let Ok(mut live) = live.write() {
-                    live.not_ready = Some(kafka.explain(error).to_string());
+                    live.not_ready = Some(BROKER_AWAY.into());
                 }
             }
             Some(Err(error)) => return Err(kafka.explain(error)),

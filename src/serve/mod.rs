@@ -8,7 +8,9 @@
 //! itself when they return.
 
 pub mod api;
+pub mod connections;
 pub mod dashboard;
+pub mod hosts;
 pub mod live;
 pub mod merge;
 pub mod metrics;
@@ -23,20 +25,32 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::db::MysqlConfig;
 use crate::kafka::KafkaConfig;
+use crate::serve::connections::ConnectionLimits;
+use crate::serve::hosts::AllowedHosts;
 
-/// Serves on `listen` until `stop` is set.
-pub fn serve(listen: SocketAddr, mysql: &MysqlConfig, kafka: KafkaConfig, stop: Arc<AtomicBool>) -> Result<()> {
+/// Serves on `listen`, within `limits`, for the Host names of `hosts`, until `stop` is set.
+pub fn serve(
+    listen: SocketAddr,
+    limits: ConnectionLimits,
+    hosts: AllowedHosts,
+    mysql: &MysqlConfig,
+    kafka: KafkaConfig,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
     let live = Arc::new(RwLock::new(live::LiveViews::default()));
     let follower = live::follow(kafka, live.clone(), stop.clone());
+    let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
     let state = Arc::new(api::AppState {
         store: store::ViewStore::new(mysql.request_pool()?),
         marks: RwLock::new(None),
         live,
         metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,
+        stopping: stopping_seen,
+        hosts,
     });
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
             format!("listening on {listen}; is another server using the port? choose one with --listen")
         })?;
@@ -44,12 +58,18 @@ pub fn serve(listen: SocketAddr, mysql: &MysqlConfig, kafka: KafkaConfig, stop: 
             if listen.ip().is_loopback() { " (loopback only: --listen 0.0.0.0:PORT serves other hosts)" } else { "" };
         tokio::spawn(api::refresh_marks(state.clone()));
         println!("serving on http://{}{scope}", listener.local_addr().context("the listening address")?);
+        // Live pushes never end by themselves: told of the stop, they end, and the connections
+        // under them can close.
         let stopped = async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            stopping.send_replace(true);
         };
-        axum::serve(listener, api::router(state)).with_graceful_shutdown(stopped).await.context("serving HTTP")
-    })?;
+        connections::serve_connections(listener, api::router(state), limits, stopped).await.context("serving HTTP")
+    });
+    // A MySQL read stuck past its deadline must not hold the exit up.
+    runtime.shutdown_timeout(limits.grace);
+    served?;
     follower.join().map_err(|_| anyhow!("the live follower panicked"))
 }

@@ -747,7 +747,12 @@ pub struct Server {
 impl Server {
     /// Starts `trendflow serve` against `s` on a free port, and waits until it says where.
     pub fn start(s: &Services) -> Self {
-        let mut process = s.watch(&["serve", "--listen", "127.0.0.1:0"]);
+        Server::start_with(s, &[])
+    }
+
+    /// Starts `trendflow serve` against `s` with `flags` too, as [`Server::start`] does.
+    pub fn start_with(s: &Services, flags: &[&str]) -> Self {
+        let mut process = s.watch(&[&["serve", "--listen", "127.0.0.1:0"], flags].concat());
         process.wait_for_output("serving on http://", LIMIT);
         let printed = process.printed();
         let base = printed
@@ -778,7 +783,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.process.terminate();
+        if self.process.is_running() {
+            self.process.terminate();
+        }
     }
 }
 

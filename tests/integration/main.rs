@@ -20,6 +20,7 @@ mod hostile_input;
 mod master_dataset;
 mod outages;
 mod serve;
+mod serve_network;
 mod sink_failures;
 mod speed_kafka;
 mod topics;

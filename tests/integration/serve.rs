@@ -402,6 +402,13 @@ fn serve_answers_503_for_what_needs_mysql_while_it_is_away_and_recovers_by_itsel
     private_mariadb(MARIADB_PORT, "kill");
     let away = server.json(window, 503);
     assert!(away["error"].as_str().unwrap().contains("MySQL"), "{away}");
+    // What MySQL said names its user, host and database: the log has it, not the answer.
+    for path in [window, "/readyz", "/api/v1/status"] {
+        let (_, body) = server.get(path);
+        for internal in ["127.0.0.1", MARIADB_PORT, "trendflow_serve_outage", "user"] {
+            assert!(!body.contains(internal), "{path} tells {internal}: {body}");
+        }
+    }
     let ready = server.json("/readyz", 503);
     assert!(ready["reasons"][0].as_str().unwrap().contains("MySQL"), "{ready}");
     assert_eq!(server.json("/healthz", 200)["status"], "ok", "what needs no MySQL keeps answering");

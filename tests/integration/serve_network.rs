@@ -1,0 +1,160 @@
+//! `trendflow serve` on a network it cannot trust, over raw TCP where a client library would
+//! hide what is tested: a connection that trickles its headers, or sits idle after an answer, is
+//! closed by the header timeout; a stop with a hundred live-push clients connected ends within
+//! seconds; a request for a Host the server does not answer for is refused; times past year 9999
+//! are refused rather than overflowing; a refusal names no internals and carries a request id;
+//! and every answer has headers that keep a browser from sniffing its type or framing it.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use crate::common::{wait_for, Server, Services, LIMIT};
+
+/// Fresh services with a minute's views in the batch layer, and a server with a one-second
+/// header timeout.
+fn serving(name: &str) -> (Services, Server) {
+    let s = Services::streaming(name, 1);
+    s.succeed(&["db", "generate", "--tweets", "20000"]);
+    s.succeed(&["batch", "--window", "1m"]);
+    let server = Server::start_with(&s, &["--header-timeout", "1s"]);
+    wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
+    (s, server)
+}
+
+/// A connection to `server`, whose reads give up after [`LIMIT`].
+fn connect(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect(server.base.trim_start_matches("http://")).expect("connecting to the server");
+    stream.set_read_timeout(Some(LIMIT)).expect("a read timeout");
+    stream
+}
+
+/// Everything the server sends on `stream` until it closes the connection; fails the test if it
+/// has not closed it within [`LIMIT`].
+fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => {}
+        // A close with unread bytes in the server's buffer resets the connection: closed too.
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(error) => panic!("the server kept the connection open ({error}); it had sent {received:?}"),
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// The answer to `GET path` with `Host: host`, on a connection of its own that the server closes.
+fn get_with_host(server: &Server, path: &str, host: &str) -> String {
+    let mut stream = connect(server);
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("sending a request");
+    read_until_closed(&mut stream)
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_connection_trickling_its_headers_or_idle_after_an_answer_is_closed_by_the_header_timeout() {
+    let (_s, server) = serving("servetimeouts");
+    // Headers a byte at a time, never finished.
+    let mut slow = connect(&server);
+    let mut writer = slow.try_clone().expect("a second handle");
+    let trickle = std::thread::spawn(move || {
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".iter().cycle() {
+            if writer.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    assert_eq!(read_until_closed(&mut slow), "", "no answer to headers never finished");
+    trickle.join().expect("the trickling writer");
+
+    // One request answered, then nothing: the idle keep-alive connection is closed.
+    let mut idle = connect(&server);
+    write!(idle, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("sending a request");
+    let answered = read_until_closed(&mut idle);
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_stop_with_a_hundred_live_clients_connected_ends_within_five_seconds() {
+    let (_s, mut server) = serving("servestop");
+    let clients: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut client = connect(&server);
+            write!(client, "GET /api/v1/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("subscribing");
+            let mut head = [0u8; 12];
+            client.read_exact(&mut head).expect("the live push's answer");
+            assert_eq!(&head, b"HTTP/1.1 200", "a live push");
+            client
+        })
+        .collect();
+    let stopping = Instant::now();
+    server.process.terminate();
+    wait_for("the server to exit", LIMIT, || !server.process.is_running());
+    let took = stopping.elapsed();
+    assert!(took.as_secs_f64() < 5.0, "the server took {took:?} to stop with 100 live clients");
+    drop(clients);
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn another_host_is_refused_and_every_answer_has_an_id_and_the_browser_headers() {
+    let (_s, server) = serving("servehosts");
+    let port = server.base.rsplit(':').next().expect("a port");
+    let evil = get_with_host(&server, "/api/v1/specs", "evil");
+    assert!(evil.starts_with("HTTP/1.1 421"), "{evil}");
+    assert!(evil.contains("\"code\":\"host_not_allowed\""), "{evil}");
+    let rebound = get_with_host(&server, "/", &format!("evil.example:{port}"));
+    assert!(rebound.starts_with("HTTP/1.1 421"), "a rebound name with the right port: {rebound}");
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "LOCALHOST".to_string()] {
+        let answer = get_with_host(&server, "/api/v1/specs", &host);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+        let head = answer.to_lowercase();
+        for header in ["x-request-id: ", "x-content-type-options: nosniff", "referrer-policy: no-referrer"] {
+            assert!(head.contains(header), "{header} in {answer}");
+        }
+        assert!(head.contains("content-security-policy: frame-ancestors 'none'"), "{answer}");
+    }
+    // The page keeps its own policy, which allows only this server's scripts.
+    let page = get_with_host(&server, "/", "127.0.0.1").to_lowercase();
+    assert!(page.contains("content-security-policy: default-src 'self'"), "{page}");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn times_past_year_9999_are_refused_not_overflowed() {
+    let (_s, server) = serving("servetimes");
+    for path in [
+        "/api/v1/windows/hashtags?spec=1m&at=18446744073709551615",
+        "/api/v1/windows/hashtags?spec=1m&at=253402300800000",
+        "/api/v1/windows/hashtags/range?spec=1m&from=18446744073709551615&to=18446744073709551615",
+        "/api/v1/hashtags/ida/history?spec=1m&from=0&to=18446744073709551615",
+    ] {
+        let refused = server.json(path, 400);
+        assert_eq!(refused["code"], "bad_request", "{path}: {refused}");
+        assert!(refused["request_id"].as_str().is_some_and(|id| !id.is_empty()), "{refused}");
+    }
+    // The last minute of year 9999 is a question, answered: no such window.
+    let latest = server.json("/api/v1/windows/hashtags?spec=1m&at=253402300740000", 404);
+    assert_eq!(latest["code"], "not_found", "{latest}");
+    assert_eq!(server.get("/healthz").0, 200, "still serving");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_broker_away_is_reported_without_its_address_or_settings() {
+    let s = Services { brokers: "127.0.0.1:1".into(), ..Services::fresh("servebrokeraway") };
+    s.succeed(&["db", "init"]);
+    let server = Server::start_with(&s, &["-X", "client.id=secret-client-name"]);
+    wait_for("the server to report the ranking topics", LIMIT, || {
+        server.json("/api/v1/status", 200)["live"].as_str().is_some_and(|live| live != "not connected yet")
+    });
+    for path in ["/readyz", "/api/v1/status"] {
+        let (_, body) = server.get(path);
+        for secret in ["127.0.0.1:1", "secret-client-name", "trendflow_test_"] {
+            assert!(!body.contains(secret), "{path} tells {secret}: {body}");
+        }
+    }
+    let ready = server.json("/readyz", 503);
+    assert!(ready["reasons"][0].as_str().is_some_and(|reason| reason.contains("ranking topics")), "{ready}");
+}
