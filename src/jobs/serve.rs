@@ -2,15 +2,17 @@
 
 use std::net::SocketAddr;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
 use crate::kafka::KafkaArgs;
+use crate::serve::auth::{Access, TokenFile};
 use crate::serve::connections::ConnectionLimits;
 use crate::serve::hosts::AllowedHosts;
 use crate::source::mysql::check_schema;
@@ -18,7 +20,8 @@ use crate::source::mysql::check_schema;
 /// Flags of `trendflow serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Where to listen. Loopback by default: the API has no authentication.
+    /// Where to listen. Loopback by default; another address needs --auth-token-file (or
+    /// --insecure-no-auth).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDRESS:PORT")]
     pub listen: SocketAddr,
     /// The names a request's Host header may give (repeat the flag for several; a port after the
@@ -27,6 +30,18 @@ pub struct ServeArgs {
     /// addresses when listening on loopback, any name otherwise.
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_hosts: Vec<String>,
+    /// Answer only requests with one of the tokens in FILE (one a line; `#` starts a comment),
+    /// as `Authorization: Bearer TOKEN`, or the cookie the dashboard's sign-in sets. The file is
+    /// read again when it changes. `/healthz` and `/readyz` stay open.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// With --auth-token-file: serve `/metrics` without a token too, for a scraper that has none.
+    #[arg(long, requires = "auth_token_file")]
+    pub metrics_open: bool,
+    /// Serve other hosts than this one without authentication: anyone who reaches the port reads
+    /// every view. Without it, a --listen address other than loopback needs --auth-token-file.
+    #[arg(long, conflicts_with = "auth_token_file")]
+    pub insecure_no_auth: bool,
     /// The most connections served at once; the rest wait to be accepted.
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -50,6 +65,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Serves until a signal (Ctrl-C, SIGTERM) stops it.
 pub fn run(args: ServeArgs) -> Result<()> {
+    let access = access(&args)?;
     let stop = stop_flag()?;
     let mysql = args.mysql.config()?;
     check_schema(&mysql)?;
@@ -60,5 +76,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
         grace: SHUTDOWN_GRACE,
     };
     let hosts = AllowedHosts::new(&args.allow_hosts, args.listen);
-    crate::serve::serve(args.listen, limits, hosts, &mysql, args.kafka.config()?, stop)
+    crate::serve::serve(args.listen, limits, hosts, access, &mysql, args.kafka.config()?, stop)
+}
+
+/// Who may read, from the flags: a server that other hosts reach needs tokens, unless the user
+/// says, by name, that it does not.
+fn access(args: &ServeArgs) -> Result<Access> {
+    match &args.auth_token_file {
+        Some(path) => Ok(Access::Tokens { file: TokenFile::open(path)?, metrics_open: args.metrics_open }),
+        None if args.insecure_no_auth || args.listen.ip().is_loopback() => Ok(Access::Open),
+        None => bail!(
+            "--listen {} serves other hosts, and without authentication anyone who reaches it reads every view: \
+             give --auth-token-file FILE (a token a line), or --insecure-no-auth to serve them all anyway",
+            args.listen
+        ),
+    }
 }

@@ -11,9 +11,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Form, Json, Router};
 use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
+use crate::serve::auth::{self, Access};
 use crate::serve::hosts::AllowedHosts;
 use crate::serve::live::{LiveEvent, LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
@@ -41,6 +42,7 @@ pub struct AppState {
     /// Becomes true when the server stops: live pushes end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     pub hosts: AllowedHosts,
+    pub access: Access,
 }
 
 /// How often the server reads the batch boundaries and the speed layer's latest final windows:
@@ -94,9 +96,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/hashtags/{hashtag}/history", get(history))
         .route("/api/v1/tweets", get(tweets))
         .route("/api/v1/live", get(live_push))
+        .route("/login", get(crate::serve::dashboard::sign_in_page).post(sign_in))
         .merge(crate::serve::dashboard::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
         .layer(middleware::from_fn_with_state(state.clone(), measured))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticated))
         .layer(middleware::from_fn_with_state(state.clone(), guarded))
         .with_state(state)
 }
@@ -134,6 +138,51 @@ async fn guarded(State(state): State<Arc<AppState>>, request: Request, next: Nex
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
     response
+}
+
+/// Answers only who may read ([`Access`]); the page sends a browser without its cookie to the
+/// sign-in, anything else gets 401.
+async fn authenticated(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if state.access.allows(request.uri().path(), auth::presented(request.headers())) {
+        return next.run(request).await;
+    }
+    if request.uri().path() == "/" {
+        return Redirect::to("/login").into_response();
+    }
+    let refusal = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "unauthorized",
+        error: "this server answers only the holders of a token".into(),
+        expected: Some("a header Authorization: Bearer TOKEN, with a token of serve's --auth-token-file".into()),
+        detail: None,
+    };
+    let mut response = refusal.into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// What the sign-in form sends.
+#[derive(serde::Deserialize)]
+struct SignIn {
+    token: String,
+}
+
+/// `POST /login`: a token that opens the server becomes the page's cookie ([`auth::COOKIE`]), and
+/// the browser goes to the page; another gets the form again, saying so.
+async fn sign_in(State(state): State<Arc<AppState>>, Form(form): Form<SignIn>) -> Response {
+    let token = form.token.trim();
+    if !state.access.allows("/", Some(token)) {
+        return crate::serve::dashboard::sign_in_refused();
+    }
+    let cookie = format!("{}={token}; HttpOnly; SameSite=Strict; Path=/", auth::COOKIE);
+    let mut response = Redirect::to("/").into_response();
+    match HeaderValue::from_str(&cookie) {
+        Ok(cookie) => {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(_) => crate::serve::dashboard::sign_in_refused(),
+    }
 }
 
 /// A refusal: its status, a stable code, what was wrong and what would be right; details a

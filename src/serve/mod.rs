@@ -8,6 +8,7 @@
 //! itself when they return.
 
 pub mod api;
+pub mod auth;
 pub mod connections;
 pub mod dashboard;
 pub mod hosts;
@@ -25,14 +26,17 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::db::MysqlConfig;
 use crate::kafka::KafkaConfig;
+use crate::serve::auth::Access;
 use crate::serve::connections::ConnectionLimits;
 use crate::serve::hosts::AllowedHosts;
 
-/// Serves on `listen`, within `limits`, for the Host names of `hosts`, until `stop` is set.
+/// Serves on `listen`, within `limits`, for the Host names of `hosts` and the readers `access`
+/// lets in, until `stop` is set.
 pub fn serve(
     listen: SocketAddr,
     limits: ConnectionLimits,
     hosts: AllowedHosts,
+    access: Access,
     mysql: &MysqlConfig,
     kafka: KafkaConfig,
     stop: Arc<AtomicBool>,
@@ -47,6 +51,7 @@ pub fn serve(
         metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,
         stopping: stopping_seen,
         hosts,
+        access,
     });
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;
@@ -54,8 +59,10 @@ pub fn serve(
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
             format!("listening on {listen}; is another server using the port? choose one with --listen")
         })?;
-        let scope =
-            if listen.ip().is_loopback() { " (loopback only: --listen 0.0.0.0:PORT serves other hosts)" } else { "" };
+        let scope = match listen.ip().is_loopback() {
+            true => " (loopback only: --listen 0.0.0.0:PORT --auth-token-file FILE serves other hosts)",
+            false => "",
+        };
         tokio::spawn(api::refresh_marks(state.clone()));
         println!("serving on http://{}{scope}", listener.local_addr().context("the listening address")?);
         // Live pushes never end by themselves: told of the stop, they end, and the connections

@@ -742,6 +742,8 @@ pub struct Server {
     pub process: Watched,
     pub base: String,
     pub agent: ureq::Agent,
+    /// The bearer token its requests present, for a server started with `--auth-token-file`.
+    pub token: Option<String>,
 }
 
 impl Server {
@@ -763,12 +765,16 @@ impl Server {
             .to_string();
         let agent =
             ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(LIMIT)).build().into();
-        Server { process, base, agent }
+        Server { process, base, agent, token: None }
     }
 
     /// The status and body of `GET path`.
     pub fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self.agent.get(format!("{}{path}", self.base)).call().expect("an HTTP answer");
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.call().expect("an HTTP answer");
         let body = response.body_mut().read_to_string().expect("a text body");
         (response.status().as_u16(), body)
     }

@@ -4,7 +4,8 @@
 //! shows the API's ranking for the window it names, changes without a reload when `produce` and
 //! `stream` publish new tweets, follows the spec chosen with the keyboard, warns while the broker
 //! is away and clears the warning when it returns, renders the seed's multilingual hashtags
-//! as the API spells them without breaking the layout, and logs no console error.
+//! as the API spells them without breaking the layout, and logs no console error — signed in
+//! through its form to a server that answers only the holders of a token.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -17,6 +18,9 @@ use trendflow_dataflows::Tweet;
 use crate::common::{
     private_broker, seed_dump, seed_json, seed_tweets, wait_for, wait_for_or_explain, Server, Services, LIMIT,
 };
+
+/// The token the test's server answers.
+const TOKEN: &str = "dashboard-reader";
 
 /// The port of the test's own broker, which it stops and starts.
 const BROKER_PORT: &str = "9198";
@@ -44,13 +48,17 @@ impl Browser {
 
     /// Sends `command` and returns its value; fails the test if the browser could not do it.
     fn call(&mut self, command: Value) -> Value {
+        let answer = self.answer(&command);
+        assert_eq!(answer["ok"], true, "{command}: {}", answer["error"]);
+        answer["value"].clone()
+    }
+
+    /// Sends `command` and returns the driver's answer, whether it could do it or not.
+    fn answer(&mut self, command: &Value) -> Value {
         writeln!(self.commands, "{command}").expect("writing to the browser driver");
         let mut line = String::new();
         self.answers.read_line(&mut line).expect("reading from the browser driver");
-        let answer: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{command}: the driver answered {line:?} ({e})"));
-        assert_eq!(answer["ok"], true, "{command}: {}", answer["error"]);
-        answer["value"].clone()
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{command}: the driver answered {line:?} ({e})"))
     }
 
     fn open(&mut self, url: &str) {
@@ -65,6 +73,12 @@ impl Browser {
     /// Waits until the expression `js` is true in the page.
     fn wait_until(&mut self, what: &str, js: &str) {
         wait_for(what, LIMIT, || self.eval(js) == true);
+    }
+
+    /// Waits until the expression `js` is true in the page, while the page may be navigating
+    /// (an expression then fails, and is asked again).
+    fn wait_until_loaded(&mut self, what: &str, js: &str) {
+        wait_for(what, LIMIT, || self.answer(&json!({ "op": "eval", "js": js }))["value"] == true);
     }
 
     /// Focuses `selector` and presses `key`, as a keyboard user would.
@@ -220,11 +234,25 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     let dump = seed_dump();
     s.succeed(&["db", "load", dump.to_str().expect("a UTF-8 path")]);
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
-    let server = Server::start(&s);
+    // A server that answers only the holders of a token: the page signs in through its form,
+    // and its live push runs on the cookie that sets.
+    let tokens = std::env::temp_dir().join(format!("{}tokens", s.topic_prefix));
+    std::fs::write(&tokens, format!("{TOKEN}\n")).expect("writing the token file");
+    let mut server = Server::start_with(&s, &["--auth-token-file", tokens.to_str().expect("a UTF-8 path")]);
+    server.token = Some(TOKEN.into());
     wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
+    let mut browser = Browser::start();
+    browser.open(&format!("{}/?spec=1m", server.base));
+    browser.wait_until("the sign-in form", "location.pathname === '/login' && document.forms.length === 1");
+    browser.eval(&format!(
+        "document.querySelector('input[name=token]').value = '{TOKEN}'; document.forms[0].submit(); true"
+    ));
+    browser.wait_until_loaded(
+        "the page after signing in",
+        "location.pathname === '/' && document.readyState === 'complete'",
+    );
 
     // The seed's latest window, from the batch layer: the page shows the API's ranking.
-    let mut browser = Browser::start();
     browser.open(&format!("{}/?spec=1m", server.base));
     browser.wait_until("the page to load the 1m spec", "document.body.dataset.loaded === '1m'");
     wait_for("the page to show the API's 1m ranking", LIMIT, || shows_the_apis_ranking(&mut browser, &server, "1m"));
@@ -337,4 +365,5 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
 
     let errors = browser.errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    std::fs::remove_file(&tokens).expect("removing the token file");
 }

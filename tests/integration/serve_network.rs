@@ -3,13 +3,15 @@
 //! closed by the header timeout; a stop with a hundred live-push clients connected ends within
 //! seconds; a request for a Host the server does not answer for is refused; times past year 9999
 //! are refused rather than overflowing; a refusal names no internals and carries a request id;
-//! and every answer has headers that keep a browser from sniffing its type or framing it.
+//! every answer has headers that keep a browser from sniffing its type or framing it; tokens
+//! open the server, one rotated in its file takes effect without a restart, and a server other
+//! hosts reach is refused without them.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::common::{wait_for, Server, Services, LIMIT};
+use crate::common::{run_bounded, trendflow, wait_for, Server, Services, LIMIT};
 
 /// Fresh services with a minute's views in the batch layer, and a server with a one-second
 /// header timeout.
@@ -157,4 +159,74 @@ fn a_broker_away_is_reported_without_its_address_or_settings() {
     }
     let ready = server.json("/readyz", 503);
     assert!(ready["reasons"][0].as_str().is_some_and(|reason| reason.contains("ranking topics")), "{ready}");
+}
+
+/// The answer to `request` (a whole HTTP/1.1 request but its Host and end), on a connection the
+/// server closes.
+fn exchange(server: &Server, request: &str) -> String {
+    let mut stream = connect(server);
+    write!(stream, "{request}Host: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("sending a request");
+    read_until_closed(&mut stream)
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn tokens_open_the_server_and_one_rotated_in_its_file_takes_effect_without_a_restart() {
+    let s = Services::streaming("servetokens", 1);
+    s.succeed(&["db", "generate", "--tweets", "20000"]);
+    s.succeed(&["batch", "--window", "1m"]);
+    let tokens = std::env::temp_dir().join(format!("{}tokens", s.topic_prefix));
+    std::fs::write(&tokens, "# readers of the trends\nfirst-token\n").expect("writing the token file");
+    let mut server = Server::start_with(&s, &["--auth-token-file", tokens.to_str().expect("a UTF-8 path")]);
+    wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
+    assert_eq!(server.get("/healthz").0, 200, "health stays open");
+
+    let refused = exchange(&server, "GET /api/v1/specs HTTP/1.1\r\n");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(refused.to_lowercase().contains("www-authenticate: bearer"), "{refused}");
+    assert!(!refused.contains("first-token"), "{refused}");
+    assert_eq!(server.json("/metrics", 401)["code"], "unauthorized");
+    server.token = Some("first-token".into());
+    assert_eq!(server.get("/api/v1/specs").0, 200);
+    assert_eq!(server.get("/metrics").0, 200);
+    server.token = Some("wrong".into());
+    assert_eq!(server.get("/api/v1/specs").0, 401);
+
+    // The page sends a browser without the cookie to the sign-in, whose form sets it.
+    let page = exchange(&server, "GET / HTTP/1.1\r\n");
+    assert!(page.starts_with("HTTP/1.1 303") && page.to_lowercase().contains("location: /login"), "{page}");
+    let form = exchange(&server, "GET /login HTTP/1.1\r\n");
+    assert!(form.starts_with("HTTP/1.1 200") && form.contains("<form method=\"post\""), "{form}");
+    let body = "token=first-token";
+    let post = format!(
+        "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    let signed_in = {
+        let mut stream = connect(&server);
+        write!(stream, "{post}Host: 127.0.0.1\r\nConnection: close\r\n\r\n{body}").expect("signing in");
+        read_until_closed(&mut stream)
+    };
+    let head = signed_in.to_lowercase();
+    assert!(signed_in.starts_with("HTTP/1.1 303") && head.contains("location: /"), "{signed_in}");
+    assert!(head.contains("set-cookie: trendflow_token=first-token; httponly; samesite=strict; path=/"), "{signed_in}");
+    let with_cookie = exchange(&server, "GET /api/v1/specs HTTP/1.1\r\nCookie: trendflow_token=first-token\r\n");
+    assert!(with_cookie.starts_with("HTTP/1.1 200"), "{with_cookie}");
+
+    // The file rotated: the new token opens the server, the old one no longer does.
+    std::fs::write(&tokens, "second-token\n").expect("rotating the token");
+    server.token = Some("second-token".into());
+    wait_for("the rotated token to open the server", LIMIT, || server.get("/api/v1/specs").0 == 200);
+    server.token = Some("first-token".into());
+    assert_eq!(server.get("/api/v1/specs").0, 401, "the token rotated out");
+    std::fs::remove_file(&tokens).expect("removing the token file");
+}
+
+#[test]
+fn a_server_other_hosts_reach_is_refused_without_tokens_unless_told_by_name() {
+    let refused = run_bounded(trendflow(&["serve", "--listen", "0.0.0.0:0"]));
+    assert!(!refused.status.success(), "{}", refused.stdout);
+    for said in ["--listen 0.0.0.0:0 serves other hosts", "--auth-token-file FILE", "--insecure-no-auth"] {
+        assert!(refused.stderr.contains(said), "{said:?} not in: {}", refused.stderr);
+    }
 }

@@ -37,6 +37,37 @@ async fn index() -> Response {
     (headers, INDEX).into_response()
 }
 
+/// The sign-in: a form for a token, for a server started with `--auth-token-file`. Plain HTML,
+/// no script: it must work before the page's files may be fetched.
+const SIGN_IN: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width\"><title>trendflow: sign in</title></head>\
+<body><main><h1>trendflow</h1><p>This server answers the holders of a token.</p>\
+<form method=\"post\" action=\"/login\"><label>Token <input name=\"token\" type=\"password\" \
+autocomplete=\"current-password\" required autofocus></label> <button type=\"submit\">Sign in</button></form>\
+<p id=\"refused\" hidden>That token does not open this server.</p></main></body></html>\n";
+
+/// `GET /login`: the sign-in form.
+pub async fn sign_in_page() -> Response {
+    sign_in_answer(axum::http::StatusCode::OK, SIGN_IN.to_string())
+}
+
+/// The sign-in form again, saying the token given does not open the server.
+pub fn sign_in_refused() -> Response {
+    sign_in_answer(
+        axum::http::StatusCode::UNAUTHORIZED,
+        SIGN_IN.replace("<p id=\"refused\" hidden>", "<p id=\"refused\">"),
+    )
+}
+
+fn sign_in_answer(status: axum::http::StatusCode, page: String) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    (status, headers, page).into_response()
+}
+
 async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(file, _, _)| *file == name) {
         Some((_, content_type, content)) => {
