@@ -27,5 +27,7 @@ pub mod window;
 
 #[cfg(feature = "reference")]
 pub mod reference;
+#[cfg(feature = "reference")]
+pub mod testing;
 
 pub use tweet::{Contribution, EventTime, Tweet};

@@ -1,15 +1,13 @@
 //! Property: whatever the arrival order, batching, tick and worker count, the graph's final views
 //! equal the reference implementation's, and so does every live ranking over the span it states.
 
-use std::sync::{Arc, Mutex};
-
-use differential_dataflow::input::Input;
 use proptest::prelude::*;
-use trendflow_dataflows::graph::{rankings, GraphConfig, TrendConfig};
+use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
 use trendflow_dataflows::reference::{self, Tweets};
+use trendflow_dataflows::testing::{published, Feed};
 use trendflow_dataflows::views::{FinalViews, Ranking, Snapshot};
 use trendflow_dataflows::window::WindowSpec;
-use trendflow_dataflows::{Contribution, Tweet};
+use trendflow_dataflows::Tweet;
 
 const TAGS: [&str; 6] = ["#rust", "#Rust", "#ida", "#東京", "#café", "#LLWS"];
 const LANGS: [&str; 3] = ["en", "ja", "und"];
@@ -94,51 +92,19 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     )
 }
 
-/// Runs the graph over the case with `workers` threads; each worker feeds its share of every batch
-/// and then lets its input frontier advance as far as its remaining tweets allow. Gives back the
-/// final views.
-fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
-    let mut views = FinalViews::default();
-    for snapshot in published(case, workers, changes) {
-        views.record(snapshot);
-    }
-    views
+/// Every ranking the graph published over the case with `workers` threads, live ones too with
+/// `live`; each worker feeds its share of every batch and then lets its input frontier advance as
+/// far as its remaining tweets allow.
+fn run_case(case: &Case, workers: usize, live: bool) -> Vec<Snapshot> {
+    published(&Feed { tweets: &case.tweets, batch_ends: &case.batch_ends, config: &case.config, workers, live })
 }
 
-/// Every ranking the graph published over the case, live and final, in no particular order.
-fn published(case: &Case, workers: usize, changes: bool) -> Vec<Snapshot> {
-    let views = Arc::new(Mutex::new(Vec::new()));
-    let sink = views.clone();
-    let case = case.clone();
-    timely::execute(timely::Config::process(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
-        let sink = sink.clone();
-        let config = case.config.clone();
-        let (mut input, probe) = worker.dataflow(|scope| {
-            let (input, contributions) = scope.new_collection::<Contribution, isize>();
-            let (probe, contributions) = contributions.probe();
-            rankings(contributions, &config).publish(changes, move |snapshot| sink.lock().unwrap().push(snapshot));
-            (input, probe)
-        });
-        let mine: Vec<(usize, &Tweet)> = case.tweets.iter().enumerate().filter(|(i, _)| i % peers == index).collect();
-        let mut start = 0;
-        for &end in &case.batch_ends {
-            for (_, tweet) in mine.iter().filter(|(i, _)| (start..end).contains(i)) {
-                input.update_at(Contribution::of((*tweet).clone()), tweet.created_at, 1);
-            }
-            let pending = mine.iter().filter(|(i, _)| *i >= end).map(|(_, t)| t.created_at).min();
-            if let Some(frontier) = pending {
-                input.advance_to(frontier.max(*input.time()));
-            }
-            input.flush();
-            while probe.less_than(input.time()) {
-                worker.step();
-            }
-            start = end;
-        }
-    })
-    .expect("timely workers ran");
-    let views = std::mem::take(&mut *views.lock().unwrap());
+/// The final views of [`run_case`].
+fn run_graph(case: &Case, workers: usize, changes: bool) -> FinalViews {
+    let mut views = FinalViews::default();
+    for snapshot in run_case(case, workers, changes) {
+        views.record(snapshot);
+    }
     views
 }
 
@@ -178,7 +144,7 @@ fn check_live<R: PartialEq + std::fmt::Debug>(
 fn check_every_live_ranking(case: &Case, workers: usize) -> Result<usize, TestCaseError> {
     let all = Tweets::new(&case.tweets);
     let mut live = 0;
-    for snapshot in published(case, workers, true).into_iter().filter(|snapshot| !snapshot.is_final()) {
+    for snapshot in run_case(case, workers, true).into_iter().filter(|snapshot| !snapshot.is_final()) {
         live += 1;
         match &snapshot {
             Snapshot::Hashtags(r) => check_live(r, |span| Some((span.hashtags.clone(), false)), case, &all)?,

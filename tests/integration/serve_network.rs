@@ -44,11 +44,17 @@ fn read_until_closed(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&received).into_owned()
 }
 
-/// The answer to `GET path` with `Host: host`, on a connection of its own that the server closes.
-fn get_with_host(server: &Server, path: &str, host: &str) -> String {
+/// The answer to a request — `head`, its request line and any headers, then `Host: host` and
+/// `body` — on a connection of its own that the server closes.
+fn exchange(server: &Server, head: &str, host: &str, body: &str) -> String {
     let mut stream = connect(server);
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("sending a request");
+    write!(stream, "{head}Host: {host}\r\nConnection: close\r\n\r\n{body}").expect("sending a request");
     read_until_closed(&mut stream)
+}
+
+/// The answer to `GET path` with `Host: host`.
+fn get_with_host(server: &Server, path: &str, host: &str) -> String {
+    exchange(server, &format!("GET {path} HTTP/1.1\r\n"), host, "")
 }
 
 #[test]
@@ -161,14 +167,6 @@ fn a_broker_away_is_reported_without_its_address_or_settings() {
     assert!(ready["reasons"][0].as_str().is_some_and(|reason| reason.contains("ranking topics")), "{ready}");
 }
 
-/// The answer to `request` (a whole HTTP/1.1 request but its Host and end), on a connection the
-/// server closes.
-fn exchange(server: &Server, request: &str) -> String {
-    let mut stream = connect(server);
-    write!(stream, "{request}Host: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("sending a request");
-    read_until_closed(&mut stream)
-}
-
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn tokens_open_the_server_and_one_rotated_in_its_file_takes_effect_without_a_restart() {
@@ -181,7 +179,7 @@ fn tokens_open_the_server_and_one_rotated_in_its_file_takes_effect_without_a_res
     wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
     assert_eq!(server.get("/healthz").0, 200, "health stays open");
 
-    let refused = exchange(&server, "GET /api/v1/specs HTTP/1.1\r\n");
+    let refused = exchange(&server, "GET /api/v1/specs HTTP/1.1\r\n", "127.0.0.1", "");
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
     assert!(refused.to_lowercase().contains("www-authenticate: bearer"), "{refused}");
     assert!(!refused.contains("first-token"), "{refused}");
@@ -193,24 +191,21 @@ fn tokens_open_the_server_and_one_rotated_in_its_file_takes_effect_without_a_res
     assert_eq!(server.get("/api/v1/specs").0, 401);
 
     // The page sends a browser without the cookie to the sign-in, whose form sets it.
-    let page = exchange(&server, "GET / HTTP/1.1\r\n");
+    let page = exchange(&server, "GET / HTTP/1.1\r\n", "127.0.0.1", "");
     assert!(page.starts_with("HTTP/1.1 303") && page.to_lowercase().contains("location: /login"), "{page}");
-    let form = exchange(&server, "GET /login HTTP/1.1\r\n");
+    let form = exchange(&server, "GET /login HTTP/1.1\r\n", "127.0.0.1", "");
     assert!(form.starts_with("HTTP/1.1 200") && form.contains("<form method=\"post\""), "{form}");
     let body = "token=first-token";
     let post = format!(
         "POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
         body.len()
     );
-    let signed_in = {
-        let mut stream = connect(&server);
-        write!(stream, "{post}Host: 127.0.0.1\r\nConnection: close\r\n\r\n{body}").expect("signing in");
-        read_until_closed(&mut stream)
-    };
+    let signed_in = exchange(&server, &post, "127.0.0.1", body);
     let head = signed_in.to_lowercase();
     assert!(signed_in.starts_with("HTTP/1.1 303") && head.contains("location: /"), "{signed_in}");
     assert!(head.contains("set-cookie: trendflow_token=first-token; httponly; samesite=strict; path=/"), "{signed_in}");
-    let with_cookie = exchange(&server, "GET /api/v1/specs HTTP/1.1\r\nCookie: trendflow_token=first-token\r\n");
+    let with_cookie =
+        exchange(&server, "GET /api/v1/specs HTTP/1.1\r\nCookie: trendflow_token=first-token\r\n", "127.0.0.1", "");
     assert!(with_cookie.starts_with("HTTP/1.1 200"), "{with_cookie}");
 
     // The file rotated: the new token opens the server, the old one no longer does.

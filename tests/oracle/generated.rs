@@ -12,7 +12,7 @@ use trendflow_dataflows::Tweet;
 
 use crate::compare::check;
 use crate::oracle::{Oracle, Settings, Trending};
-use crate::run::{published, Feed};
+use trendflow_dataflows::testing::{published, Feed};
 
 /// Hashtags that recur, in several spellings of the same tag, so that windows have counts to
 /// rank and trends to find.

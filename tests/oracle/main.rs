@@ -15,5 +15,4 @@
 mod compare;
 mod generated;
 mod oracle;
-mod run;
 mod seed;

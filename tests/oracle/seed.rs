@@ -15,7 +15,7 @@ use trendflow_dataflows::Tweet;
 
 use crate::compare::{check, Compared};
 use crate::oracle::{hashtags_of, Oracle, Settings, Trending};
-use crate::run::{published, Feed};
+use trendflow_dataflows::testing::{published, Feed};
 
 /// The seed's tweets in order of event time, and each one's hashtags as Twitter reported them (the
 /// dump's `tweet_hashtags`), sorted.

@@ -1,20 +1,27 @@
-//! Runs trendflow's graph over tweets as a stream feeds it, and keeps every ranking it publishes.
+//! Runs the graph over tweets as a stream feeds it, and keeps every ranking it publishes: how the
+//! tests that check the graph (against the reference, and against the trendflow crate's
+//! independent oracle) drive it.
 
 use std::sync::{Arc, Mutex};
 
+use crate::graph::{rankings, GraphConfig};
+use crate::views::Snapshot;
+use crate::{Contribution, Tweet};
 use differential_dataflow::input::Input;
-use trendflow_dataflows::graph::{rankings, GraphConfig};
-use trendflow_dataflows::views::Snapshot;
-use trendflow_dataflows::{Contribution, Tweet};
 
 /// How the graph is fed: `tweets` in arrival order, cut into batches ending at `batch_ends`
 /// (indices into `tweets`, the last one `tweets.len()`), spread over `workers` threads, publishing
 /// live rankings when `live` is set.
 pub struct Feed<'a> {
+    /// The tweets, in arrival order.
     pub tweets: &'a [Tweet],
+    /// Where each batch ends: indices into `tweets`, the last one `tweets.len()`.
     pub batch_ends: &'a [usize],
+    /// The graph fed.
     pub config: &'a GraphConfig,
+    /// How many timely workers share the tweets.
     pub workers: usize,
+    /// Whether live rankings are published too.
     pub live: bool,
 }
 
