@@ -83,10 +83,13 @@ impl MysqlConfig {
 
     /// A pool for a server that answers requests (the serving layer): connections open on
     /// demand, a connect or a read that takes long fails instead of waiting for the server, so
-    /// that a request gets its answer (or a 503) promptly.
-    pub fn request_pool(&self) -> Result<Pool> {
+    /// that a request gets its answer (or a 503) promptly. Each statement is limited on the
+    /// server too (MariaDB's `max_statement_time`, `statement_limit`), so that a query whose
+    /// request gave up does not run on there.
+    pub fn request_pool(&self, statement_limit: Duration) -> Result<Pool> {
         let constraints = PoolConstraints::new(0, 16).ok_or_else(|| anyhow!("invalid pool constraints"))?;
         let opts = OptsBuilder::from_opts(self.opts.clone())
+            .init(vec![format!("SET SESSION max_statement_time = {}", statement_limit.as_secs_f64())])
             .tcp_connect_timeout(Some(Duration::from_secs(2)))
             .read_timeout(Some(Duration::from_secs(10)))
             .write_timeout(Some(Duration::from_secs(10)))

@@ -81,7 +81,7 @@ const MAX_QUERY_BYTES: usize = 2_048;
 const MAX_K: usize = 1_000;
 
 /// How long a request waits for MySQL before it answers 503.
-const MYSQL_DEADLINE: Duration = Duration::from_secs(5);
+pub const MYSQL_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The server's routes.
 pub fn router(state: Arc<AppState>) -> Router {

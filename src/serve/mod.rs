@@ -45,7 +45,7 @@ pub fn serve(
     let follower = live::follow(kafka, live.clone(), stop.clone());
     let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
     let state = Arc::new(api::AppState {
-        store: store::ViewStore::new(mysql.request_pool()?),
+        store: store::ViewStore::new(mysql.request_pool(api::MYSQL_DEADLINE)?),
         marks: RwLock::new(None),
         live,
         metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,

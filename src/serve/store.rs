@@ -69,6 +69,9 @@ impl LayerMarks {
     }
 }
 
+/// How long a request waits for a free connection of the pool.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Reads views through a pool of connections: one per request at a time, opened on demand.
 #[derive(Clone)]
 pub struct ViewStore {
@@ -80,9 +83,15 @@ impl ViewStore {
         ViewStore { pool }
     }
 
+    /// A connection of the pool, waiting at most [`CHECKOUT_TIMEOUT`] for one to be free: with
+    /// every connection busy on a slow server, a request fails rather than queue up behind them.
+    fn conn(&self) -> mysql::Result<mysql::PooledConn> {
+        self.pool.try_get_conn(CHECKOUT_TIMEOUT)
+    }
+
     /// Whether the server answers.
     pub fn ping(&self) -> mysql::Result<()> {
-        self.pool.get_conn()?.query_drop("SELECT 1")
+        self.conn()?.query_drop("SELECT 1")
     }
 
     /// The boundaries and the speed layer's latest final windows, in one connection.
@@ -96,7 +105,7 @@ impl ViewStore {
 
     /// The newest heartbeat of any stream, its age by the server's own clock.
     pub fn speed_heartbeat(&self) -> mysql::Result<Option<SpeedHeartbeat>> {
-        let newest: Option<(i64, bool)> = self.pool.get_conn()?.query_first(
+        let newest: Option<(i64, bool)> = self.conn()?.query_first(
             "SELECT ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) - beat_ms, stopped FROM stream_heartbeats \
              ORDER BY beat_ms DESC LIMIT 1",
         )?;
@@ -105,7 +114,7 @@ impl ViewStore {
 
     /// The latest complete batch run's boundary, per window spec.
     pub fn boundaries(&self) -> mysql::Result<BTreeMap<String, EventTime>> {
-        let rows: Vec<(String, EventTime)> = self.pool.get_conn()?.query(
+        let rows: Vec<(String, EventTime)> = self.conn()?.query(
             "SELECT r.window_spec, r.boundary_ms FROM batch_runs r \
              JOIN (SELECT window_spec, MAX(run_id) AS run_id FROM batch_runs GROUP BY window_spec) latest \
              ON r.run_id = latest.run_id",
@@ -115,7 +124,7 @@ impl ViewStore {
 
     /// The end of the latest window the speed layer wrote as final, per window spec.
     pub fn speed_finals(&self) -> mysql::Result<BTreeMap<String, EventTime>> {
-        let rows: Vec<(String, EventTime)> = self.pool.get_conn()?.exec(
+        let rows: Vec<(String, EventTime)> = self.conn()?.exec(
             "SELECT window_spec, MAX(window_end_ms) FROM view_top_hashtags WHERE layer = ? GROUP BY window_spec",
             (Layer::Speed.name(),),
         )?;
@@ -148,7 +157,7 @@ impl ViewStore {
         to: EventTime,
         k: usize,
     ) -> mysql::Result<BTreeMap<EventTime, Vec<Value>>> {
-        let mut conn = self.pool.get_conn()?;
+        let mut conn = self.conn()?;
         let mut windows: BTreeMap<EventTime, Vec<Value>> =
             written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, Vec::new())).collect();
         let (table, columns) = kind.table();
@@ -200,7 +209,7 @@ impl ViewStore {
         from: EventTime,
         to: EventTime,
     ) -> mysql::Result<BTreeMap<EventTime, Option<(u64, u64)>>> {
-        let mut conn = self.pool.get_conn()?;
+        let mut conn = self.conn()?;
         let mut windows: BTreeMap<EventTime, Option<(u64, u64)>> =
             written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, None)).collect();
         let ranked: Vec<(EventTime, u64, u64)> = conn.exec(
@@ -224,7 +233,7 @@ impl ViewStore {
             "SELECT tweet_id, tweet, language, created_at_ms FROM tweets WHERE tweet_id IN ({marks}) ORDER BY tweet_id"
         );
         let params: Vec<mysql::Value> = ids.iter().map(|id| mysql::Value::from(*id)).collect();
-        self.pool.get_conn()?.exec_map(
+        self.conn()?.exec_map(
             query,
             params,
             |(tweet_id, text, lang, created_at_ms): (u64, Option<String>, Option<String>, Option<EventTime>)| {

@@ -5,11 +5,14 @@
 //! are refused rather than overflowing; a refusal names no internals and carries a request id;
 //! every answer has headers that keep a browser from sniffing its type or framing it; tokens
 //! open the server, one rotated in its file takes effect without a restart, and a server other
-//! hosts reach is refused without them.
+//! hosts reach is refused without them; reads a locked table holds up get 503 at the deadline and
+//! are cancelled on the server.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
+
+use mysql::prelude::Queryable;
 
 use crate::common::{run_bounded, trendflow, wait_for, Server, Services, LIMIT};
 
@@ -224,4 +227,53 @@ fn a_server_other_hosts_reach_is_refused_without_tokens_unless_told_by_name() {
     for said in ["--listen 0.0.0.0:0 serves other hosts", "--auth-token-file FILE", "--insecure-no-auth"] {
         assert!(refused.stderr.contains(said), "{said:?} not in: {}", refused.stderr);
     }
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn reads_a_locked_table_holds_up_are_answered_503_and_cancelled_on_the_server() {
+    let (s, server) = serving("serveslowmysql");
+    let end: u64 = s
+        .mysql()
+        .query_first("SELECT MIN(window_end_ms) FROM view_top_hashtags WHERE layer = 'batch'")
+        .expect("a window")
+        .expect("the batch wrote windows");
+    let window = format!("/api/v1/windows/hashtags?spec=1m&at={end}");
+    assert_eq!(server.get(&window).0, 200);
+    // Another session holds the table: every read of it waits, as on a server slowed down.
+    let mut holder = s.mysql();
+    holder.query_drop("LOCK TABLES view_top_hashtags WRITE").expect("locking the table");
+    let started = Instant::now();
+    let waiting: Vec<_> = (0..20)
+        .map(|_| {
+            let (base, path) = (server.base.clone(), window.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(LIMIT))
+                    .build()
+                    .into();
+                agent.get(format!("{base}{path}")).call().expect("an answer").status().as_u16()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = waiting.into_iter().map(|request| request.join().expect("a request")).collect();
+    assert!(statuses.iter().all(|status| *status == 503), "{statuses:?} after {:?}", started.elapsed());
+    // The server stops each query at the deadline too: none of serve's reads goes on waiting
+    // behind the lock, which is still held.
+    let database = s.mysql_url.rsplit('/').next().expect("a database name").to_string();
+    wait_for("serve's queries to be cancelled on the server", LIMIT, || {
+        let running: u64 = s
+            .mysql()
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.processlist WHERE db = ? AND command = 'Query' \
+                 AND info LIKE '%view_top_hashtags%' AND info NOT LIKE '%processlist%'",
+                (&database,),
+            )
+            .expect("reading the process list")
+            .unwrap_or(0);
+        running == 0
+    });
+    holder.query_drop("UNLOCK TABLES").expect("unlocking the table");
+    wait_for("the window to be answered again", LIMIT, || server.get(&window).0 == 200);
 }
