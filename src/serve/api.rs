@@ -274,21 +274,47 @@ async fn mysql<T: Send + 'static>(
     }
 }
 
-/// What the server depends on and what is wrong with it: MySQL, and the ranking topics the live
+/// What the server depends on and how each stands: MySQL, and the ranking topics the live
 /// follower reads (`None` where all is well).
-async fn dependencies(state: &Arc<AppState>) -> (Option<String>, Option<String>) {
-    let mysql = mysql(state, |store| store.ping()).await.err().map(|error| error.error);
-    let live = state.live.read().ok().and_then(|live| live.not_ready.clone());
-    (mysql, live.map(|error| format!("the ranking topics: {error}")))
+struct Dependencies {
+    mysql: Option<String>,
+    live: Option<String>,
+    live_starting: bool,
 }
 
-/// `GET /readyz`: 200 while MySQL and the broker answer, else 503 with the reasons.
+impl Dependencies {
+    async fn of(state: &Arc<AppState>) -> Self {
+        let mysql = mysql(state, |store| store.ping()).await.err().map(|error| error.error);
+        let (live, live_starting) = match state.live.read() {
+            Ok(live) => (live.not_ready.clone(), live.starting),
+            Err(_) => (Some("the live follower failed".into()), false),
+        };
+        Dependencies { mysql, live: live.map(|error| format!("the ranking topics: {error}")), live_starting }
+    }
+
+    /// Ready: MySQL answers, so every closed window can be, and the live follower is not still
+    /// reading its backlog. A broker away, or ranking topics that do not exist (a batch-only
+    /// deployment), leave the server ready but degraded: it answers without the open window.
+    fn ready(&self) -> bool {
+        self.mysql.is_none() && !self.live_starting
+    }
+
+    /// What makes a ready server answer less than it could.
+    fn degraded(&self) -> Vec<String> {
+        self.live.iter().filter(|_| self.ready()).cloned().collect()
+    }
+}
+
+/// `GET /readyz`: 200 while the server can answer every closed window ([`Dependencies::ready`]),
+/// with what it lacks (`degraded`); else 503 with the reasons.
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    let (mysql, live) = dependencies(&state).await;
-    let reasons: Vec<String> = mysql.into_iter().chain(live).collect();
-    match reasons.is_empty() {
-        true => Json(json!({ "ready": true })).into_response(),
-        false => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reasons": reasons }))).into_response(),
+    let dependencies = Dependencies::of(&state).await;
+    match dependencies.ready() {
+        true => Json(json!({ "ready": true, "degraded": dependencies.degraded() })).into_response(),
+        false => {
+            let reasons: Vec<String> = dependencies.mysql.into_iter().chain(dependencies.live).collect();
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reasons": reasons }))).into_response()
+        }
     }
 }
 
@@ -297,12 +323,13 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
 /// layer that stopped leaves the server ready: the batch layer and the speed layer's final views
 /// still answer every closed window, and the latest window is the last final one.
 async fn status(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let (mysql, live) = dependencies(&state).await;
+    let dependencies = Dependencies::of(&state).await;
     let speed_layer = state.marks.read().ok().and_then(|marks| marks.as_ref().map(LayerMarks::speed_layer));
     Json(json!({
-        "ready": mysql.is_none() && live.is_none(),
-        "mysql": mysql,
-        "live": live,
+        "ready": dependencies.ready(),
+        "degraded": dependencies.degraded(),
+        "mysql": dependencies.mysql,
+        "live": dependencies.live,
         "speed_layer": speed_layer,
     }))
 }

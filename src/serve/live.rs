@@ -125,6 +125,10 @@ pub struct LiveViews {
     events: broadcast::Sender<Arc<LiveEvent>>,
     /// `None` once the backlog is read and while the broker answers; otherwise why not.
     pub not_ready: Option<String>,
+    /// Whether the follower is still connecting or reading the backlog: the latest window it
+    /// would answer may be stale yet. A broker found away is not starting: the server is then
+    /// degraded, answering without the open window, until it returns.
+    pub starting: bool,
     /// Snapshots received since the server started: the last event's id.
     pub received: u64,
 }
@@ -137,6 +141,7 @@ impl Default for LiveViews {
             recent: VecDeque::with_capacity(EVENT_BUFFER),
             events: broadcast::channel(EVENT_BUFFER).0,
             not_ready: Some("not connected yet".into()),
+            starting: true,
             received: 0,
         }
     }
@@ -233,6 +238,7 @@ pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<Atomic
                 log::warn!("following the ranking topics: {error:#}; trying again");
                 if let Ok(mut live) = live.write() {
                     live.not_ready = Some(CANNOT_READ.into());
+                    live.starting = false;
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -284,6 +290,7 @@ fn read(
     let catching_up = || format!("reading the latest {BACKLOG} snapshots of each ranking topic's partitions");
     if let Ok(mut live) = live.write() {
         live.not_ready = (!backlog.is_empty()).then(catching_up);
+        live.starting = !backlog.is_empty();
     }
     // Whether the broker was last found away: until a message or the broker's metadata says
     // otherwise, the server is not ready.
@@ -296,6 +303,7 @@ fn read(
                 away = false;
                 if let Ok(mut live) = live.write() {
                     live.not_ready = (!backlog.is_empty()).then(catching_up);
+                    live.starting = !backlog.is_empty();
                 }
             }
             None => {}
@@ -312,6 +320,7 @@ fn read(
                 };
                 if let Ok(mut live) = live.write() {
                     live.not_ready = (!backlog.is_empty()).then(catching_up);
+                    live.starting = !backlog.is_empty();
                     if let Some(payload) = message.payload() {
                         live.record(kind, payload);
                     }
@@ -324,6 +333,7 @@ fn read(
                 away = true;
                 if let Ok(mut live) = live.write() {
                     live.not_ready = Some(BROKER_AWAY.into());
+                    live.starting = false;
                 }
             }
             Some(Err(error)) => return Err(kafka.explain(error)),
