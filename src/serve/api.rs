@@ -23,7 +23,7 @@ use trendflow_dataflows::EventTime;
 
 use crate::serve::auth::{self, Access};
 use crate::serve::hosts::AllowedHosts;
-use crate::serve::live::{LiveEvent, LiveSnapshot, LiveViews};
+use crate::serve::live::{Cursor, LiveEvent, LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
 use crate::serve::store::{LayerMarks, ViewStore};
@@ -711,10 +711,12 @@ async fn tweets(
 }
 
 /// `GET /api/v1/live[?spec=S][&kind=K]`: Server-Sent Events, one per ranking snapshot the speed
-/// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id
-/// while this server still holds it). Each event's id is its number, its name the kind, its data
-/// the snapshot as published. A client too slow for the stream is disconnected, to reconnect with
-/// its `Last-Event-ID`. Each event's frame is encoded once for all clients ([`LiveEvent`]).
+/// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id,
+/// which any server following the same topics understands: a [`Cursor`] of the broker's offsets).
+/// Each event's name is its kind, its data the snapshot as published; a `reset` event tells a
+/// client whose id the server cannot resume from to reload what it shows. A client too slow for
+/// the stream is disconnected, to reconnect with its `Last-Event-ID`. Each event's frame is
+/// encoded once for all clients ([`LiveEvent`]).
 async fn live_push(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -732,12 +734,14 @@ async fn live_push(
     let kind = params.get("kind").map(|kind| view_kind(kind)).transpose()?;
     let last_seen = match headers.get("last-event-id") {
         None => None,
-        Some(value) => Some(value.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok()).ok_or_else(|| {
+        Some(value) => Some(value.to_str().ok().and_then(Cursor::parse).ok_or_else(|| {
             ApiError::bad_request("Last-Event-ID is not an event id", "the id of the last event received")
         })?),
     };
-    let (missed, receiver, last_seen) =
-        state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?.subscribe(last_seen);
+    let subscription =
+        state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?.subscribe(last_seen.as_ref());
+    let (missed, receiver, cursor, reset) =
+        (subscription.missed, subscription.later, subscription.cursor, subscription.reset);
     let connected = state.metrics.sse_connected();
     let wanted = Arc::new(move |event: &LiveEvent| {
         spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
@@ -750,8 +754,8 @@ async fn live_push(
     }
     let stopping = state.stopping.clone();
     let frames = futures_util::stream::unfold(
-        (missed.into_iter(), receiver, last_seen, connected, stopping),
-        move |(mut missed, mut receiver, mut last, connected, mut stopping)| {
+        (missed.into_iter(), receiver, cursor, connected, stopping),
+        move |(mut missed, mut receiver, mut cursor, connected, mut stopping)| {
             let wanted = wanted.clone();
             async move {
                 loop {
@@ -774,20 +778,25 @@ async fn live_push(
                         Next::End => return None,
                         Next::KeepAlive => {
                             let comment = Bytes::from_static(b": keep-alive\n\n");
-                            return Some((Ok::<_, Infallible>(comment), (missed, receiver, last, connected, stopping)));
+                            return Some((
+                                Ok::<_, Infallible>(comment),
+                                (missed, receiver, cursor, connected, stopping),
+                            ));
                         }
                     };
-                    if event.id <= last {
+                    if cursor.has_passed(&event) {
                         continue;
                     }
-                    last = event.id;
+                    cursor.advance(&event);
                     if wanted(&event) {
-                        return Some((Ok(event.frame.clone()), (missed, receiver, last, connected, stopping)));
+                        return Some((Ok(event.frame.clone()), (missed, receiver, cursor, connected, stopping)));
                     }
                 }
             }
         },
     );
+    // A client the server cannot resume gets a reset first, then everything from now on.
+    let frames = futures_util::StreamExt::chain(futures_util::stream::iter(reset.map(Ok::<_, Infallible>)), frames);
     let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
     Ok((headers, Body::from_stream(frames)).into_response())
 }

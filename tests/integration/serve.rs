@@ -2,7 +2,7 @@
 //! the batch boundary from the batch layer, later closed ones from the speed layer, and the open
 //! one from the latest live snapshot, in single windows, ranges and a hashtag's history; the
 //! boundary moves with a complete batch run; the live push delivers snapshots published after a
-//! client connected and resumes with `Last-Event-ID`; bad requests get JSON that says what would
+//! client connected and resumes with `Last-Event-ID`, on any server; bad requests get JSON that says what would
 //! be right; `/metrics` parses as Prometheus text.
 
 use std::io::{BufRead, BufReader, Read};
@@ -20,10 +20,10 @@ use crate::common::{
 
 impl Server {
     /// The live push at `path`, resumed after `last_seen` if given.
-    fn events(&self, path: &str, last_seen: Option<u64>) -> Events {
+    fn events(&self, path: &str, last_seen: Option<&str>) -> Events {
         let mut request = self.agent.get(format!("{}{path}", self.base));
         if let Some(id) = last_seen {
-            request = request.header("Last-Event-ID", id.to_string());
+            request = request.header("Last-Event-ID", id);
         }
         let response = request.call().expect("the live push answers");
         assert_eq!(response.status().as_u16(), 200);
@@ -37,34 +37,31 @@ struct Events {
 }
 
 impl Events {
-    /// The next event's id and data (keep-alive comments skipped). A line that is none of those
-    /// fields, an id that is not a number, data that is not JSON or an event without both fails
-    /// the test: the page's `EventSource` would mishandle them.
-    fn next_event(&mut self) -> (u64, Value) {
-        let (mut id, mut data) = (None, None);
+    /// The next event's id, name and data (keep-alive comments skipped). A line that is none of
+    /// those fields, data that is not JSON or an event without an id, a name and data fails the
+    /// test: the page's `EventSource` would mishandle them.
+    fn next_event(&mut self) -> (String, String, Value) {
+        let (mut id, mut name, mut data) = (None, None, None);
         loop {
             let mut line = String::new();
             assert!(self.lines.read_line(&mut line).expect("reading the live push") > 0, "the live push ended");
             let line = line.trim_end();
             if let Some(value) = line.strip_prefix("id:") {
-                id = Some(
-                    value.trim().parse().unwrap_or_else(|e| panic!("an event id that is no number ({e}): {line}")),
-                );
+                id = Some(value.trim().to_string());
+            } else if let Some(value) = line.strip_prefix("event:") {
+                name = Some(value.trim().to_string());
             } else if let Some(value) = line.strip_prefix("data:") {
-                data = Some(
-                    serde_json::from_str(value.trim()).unwrap_or_else(|e| panic!("event data not JSON ({e}): {line}")),
-                );
+                let value =
+                    serde_json::from_str(value.trim()).unwrap_or_else(|e| panic!("event data not JSON ({e}): {line}"));
+                data = Some(value);
             } else if line.is_empty() {
-                match (id.take(), data.take()) {
-                    (Some(id), Some(data)) => return (id, data),
-                    (None, None) => continue,
-                    (id, data) => panic!("an event without both an id and data: id {id:?}, data {data:?}"),
+                match (id.take(), name.take(), data.take()) {
+                    (Some(id), Some(name), Some(data)) => return (id, name, data),
+                    (None, None, None) => continue,
+                    (id, name, data) => panic!("an event without an id, a name and data: {id:?} {name:?} {data:?}"),
                 }
             } else {
-                assert!(
-                    line.starts_with(':') || line.starts_with("event:") || line.starts_with("retry:"),
-                    "not an event line: {line:?}"
-                );
+                assert!(line.starts_with(':') || line.starts_with("retry:"), "not an event line: {line:?}");
             }
         }
     }
@@ -250,16 +247,27 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
         let snapshot = live_snapshot("1m", end, json!([{ "rank": 1, "hashtag": format!("news{i}"), "count": 5 }]));
         send_messages(&top_hashtags, &[(0, "1m".into(), snapshot)]);
     }
-    let (first_id, first) = events.next_event();
+    let (first_id, _, first) = events.next_event();
     assert_eq!(
         (first["window_end_ms"].as_u64(), first["rows"][0]["hashtag"].as_str()),
         (Some(live_end), Some("news0"))
     );
-    let (second_id, second) = events.next_event();
-    assert_eq!((second_id, second["window_end_ms"].as_u64()), (first_id + 1, Some(live_end + 60_000)));
+    let (second_id, _, second) = events.next_event();
+    assert_eq!(second["window_end_ms"].as_u64(), Some(live_end + 60_000));
+    assert_ne!(first_id, second_id);
     drop(events);
-    let (resumed_id, resumed) = server.events("/api/v1/live?spec=1m", Some(first_id)).next_event();
-    assert_eq!((resumed_id, resumed["rows"][0]["hashtag"].as_str()), (second_id, Some("news1")));
+    let (resumed_id, _, resumed) = server.events("/api/v1/live?spec=1m", Some(&first_id)).next_event();
+    assert_eq!((resumed_id.as_str(), resumed["rows"][0]["hashtag"].as_str()), (second_id.as_str(), Some("news1")));
+    // Another server (or this one restarted) resumes the client too: the ids are the broker's
+    // offsets, not a count of this process's.
+    let other = Server::start(&s);
+    wait_for("the other server to be ready", LIMIT, || other.get("/readyz").0 == 200);
+    let (_, name, resumed) = other.events("/api/v1/live?spec=1m&kind=hashtags", Some(&first_id)).next_event();
+    assert_eq!((name.as_str(), resumed["rows"][0]["hashtag"].as_str()), ("hashtags", Some("news1")));
+    // An id it cannot resume from, from another cluster or made up, gets a reset to reload.
+    let (_, name, _) = other.events("/api/v1/live?spec=1m", Some("hashtags.0.999999999")).next_event();
+    assert_eq!(name, "reset");
+    drop(other);
     let answer = server.json("/api/v1/windows/hashtags?spec=1m", 200);
     assert_eq!(answer["window_end_ms"], live_end + 60_000, "the newest live snapshot is the open window");
 

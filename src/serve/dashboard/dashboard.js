@@ -366,6 +366,8 @@ function connectLive() {
   source.addEventListener("hashtags", (event) => onSnapshot("hashtags", event.data));
   source.addEventListener("tweets", (event) => onSnapshot("tweets", event.data));
   source.addEventListener("trending", (event) => onSnapshot("trending", event.data));
+  // The server could not tell what this page missed while disconnected: load it all again.
+  source.addEventListener("reset", () => page.live === source && chooseSpec(page.spec));
   page.live = source;
 }
 

@@ -30,7 +30,7 @@ impl Layer {
 }
 
 /// Which view: each has a table of its own, keyed by layer, window spec, window end and rank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum ViewKind {
     Hashtags,
     Tweets,
