@@ -13,8 +13,9 @@ use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
 use crate::kafka::KafkaArgs;
 use crate::serve::auth::{Access, TokenFile};
-use crate::serve::connections::ConnectionLimits;
+use crate::serve::connections::{ConnectionLimits, Tls};
 use crate::serve::hosts::AllowedHosts;
+use crate::serve::Exposure;
 use crate::source::mysql::check_schema;
 
 /// Flags of `trendflow serve`.
@@ -42,6 +43,13 @@ pub struct ServeArgs {
     /// every view. Without it, a --listen address other than loopback needs --auth-token-file.
     #[arg(long, conflicts_with = "auth_token_file")]
     pub insecure_no_auth: bool,
+    /// Speak TLS with the certificate chain in FILE (PEM); read again when it changes, so a renewed
+    /// certificate needs no restart.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The most connections served at once; the rest wait to be accepted.
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -66,6 +74,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Serves until a signal (Ctrl-C, SIGTERM) stops it.
 pub fn run(args: ServeArgs) -> Result<()> {
     let access = access(&args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::open(cert, key)?),
+        _ => None,
+    };
     let stop = stop_flag()?;
     let mysql = args.mysql.config()?;
     check_schema(&mysql)?;
@@ -76,7 +88,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         grace: SHUTDOWN_GRACE,
     };
     let hosts = AllowedHosts::new(&args.allow_hosts, args.listen);
-    crate::serve::serve(args.listen, limits, hosts, access, &mysql, args.kafka.config()?, stop)
+    let exposure = Exposure { limits, tls, hosts, access };
+    crate::serve::serve(args.listen, exposure, &mysql, args.kafka.config()?, stop)
 }
 
 /// Who may read, from the flags: a server that other hosts reach needs tokens, unless the user

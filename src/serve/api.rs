@@ -43,6 +43,8 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     pub hosts: AllowedHosts,
     pub access: Access,
+    /// Whether the server speaks TLS: its sign-in cookie is then `Secure`, never sent in clear.
+    pub https: bool,
 }
 
 /// How often the server reads the batch boundaries and the speed layer's latest final windows:
@@ -174,7 +176,8 @@ async fn sign_in(State(state): State<Arc<AppState>>, Form(form): Form<SignIn>) -
     if !state.access.allows("/", Some(token)) {
         return crate::serve::dashboard::sign_in_refused();
     }
-    let cookie = format!("{}={token}; HttpOnly; SameSite=Strict; Path=/", auth::COOKIE);
+    let secure = if state.https { "; Secure" } else { "" };
+    let cookie = format!("{}={token}; HttpOnly; SameSite=Strict; Path=/{secure}", auth::COOKIE);
     let mut response = Redirect::to("/").into_response();
     match HeaderValue::from_str(&cookie) {
         Ok(cookie) => {

@@ -27,20 +27,27 @@ use anyhow::{anyhow, Context, Result};
 use crate::db::MysqlConfig;
 use crate::kafka::KafkaConfig;
 use crate::serve::auth::Access;
-use crate::serve::connections::ConnectionLimits;
+use crate::serve::connections::{ConnectionLimits, Tls};
 use crate::serve::hosts::AllowedHosts;
 
-/// Serves on `listen`, within `limits`, for the Host names of `hosts` and the readers `access`
-/// lets in, until `stop` is set.
+/// How the server meets the network: its connections' limits, TLS, the Host names it answers
+/// for, and who may read.
+pub struct Exposure {
+    pub limits: ConnectionLimits,
+    pub tls: Option<Tls>,
+    pub hosts: AllowedHosts,
+    pub access: Access,
+}
+
+/// Serves on `listen`, exposed as `exposure` says, until `stop` is set.
 pub fn serve(
     listen: SocketAddr,
-    limits: ConnectionLimits,
-    hosts: AllowedHosts,
-    access: Access,
+    exposure: Exposure,
     mysql: &MysqlConfig,
     kafka: KafkaConfig,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
+    let Exposure { limits, tls, hosts, access } = exposure;
     let live = Arc::new(RwLock::new(live::LiveViews::default()));
     let follower = live::follow(kafka, live.clone(), stop.clone());
     let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
@@ -52,6 +59,7 @@ pub fn serve(
         stopping: stopping_seen,
         hosts,
         access,
+        https: tls.is_some(),
     });
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;
@@ -64,7 +72,8 @@ pub fn serve(
             false => "",
         };
         tokio::spawn(api::refresh_marks(state.clone()));
-        println!("serving on http://{}{scope}", listener.local_addr().context("the listening address")?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("serving on {scheme}://{}{scope}", listener.local_addr().context("the listening address")?);
         // Live pushes never end by themselves: told of the stop, they end, and the connections
         // under them can close.
         let stopped = async move {
@@ -73,7 +82,8 @@ pub fn serve(
             }
             stopping.send_replace(true);
         };
-        connections::serve_connections(listener, api::router(state), limits, stopped).await.context("serving HTTP")
+        let tls = tls.map(Arc::new);
+        connections::serve_connections(listener, api::router(state), limits, tls, stopped).await.context("serving HTTP")
     });
     // A MySQL read stuck past its deadline must not hold the exit up.
     runtime.shutdown_timeout(limits.grace);

@@ -755,7 +755,7 @@ impl Server {
     /// Starts `trendflow serve` against `s` with `flags` too, as [`Server::start`] does.
     pub fn start_with(s: &Services, flags: &[&str]) -> Self {
         let mut process = s.watch(&[&["serve", "--listen", "127.0.0.1:0"], flags].concat());
-        process.wait_for_output("serving on http://", LIMIT);
+        process.wait_for_output("serving on http", LIMIT);
         let printed = process.printed();
         let base = printed
             .split("serving on ")

@@ -6,13 +6,17 @@
 //! every answer has headers that keep a browser from sniffing its type or framing it; tokens
 //! open the server, one rotated in its file takes effect without a restart, and a server other
 //! hosts reach is refused without them; reads a locked table holds up get 503 at the deadline and
-//! are cancelled on the server.
+//! are cancelled on the server; TLS serves with tokens, and a renewed certificate takes effect
+//! without a restart.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mysql::prelude::Queryable;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::common::{run_bounded, trendflow, wait_for, Server, Services, LIMIT};
 
@@ -279,4 +283,70 @@ fn reads_a_locked_table_holds_up_are_answered_503_and_cancelled_on_the_server() 
     });
     holder.query_drop("UNLOCK TABLES").expect("unlocking the table");
     wait_for("the window to be answered again", LIMIT, || server.get(&window).0 == 200);
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM to `name`.crt and
+/// `name`.key under `dir`; gives both paths and the certificate, for a client to trust.
+fn self_signed(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("a self-signed certificate");
+    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    std::fs::write(&cert, made.cert.pem()).expect("writing the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("writing the key");
+    (cert, key, made.cert.der().to_vec())
+}
+
+/// A client that trusts only `certificate`, presenting `token`.
+fn trusting(certificate: &[u8]) -> ureq::Agent {
+    let roots = RootCerts::Specific(Arc::new(vec![Certificate::from_der(certificate).to_owned()]));
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(LIMIT))
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .into()
+}
+
+/// The status of `GET url` with `token` by `agent`; `None` if no answer came (a certificate the
+/// agent does not trust).
+fn status_of(agent: &ureq::Agent, url: &str, token: &str) -> Option<u16> {
+    agent.get(url).header("Authorization", format!("Bearer {token}")).call().ok().map(|answer| answer.status().as_u16())
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn tls_with_tokens_serves_and_a_renewed_certificate_takes_effect_without_a_restart() {
+    let s = Services::streaming("servetls", 1);
+    s.succeed(&["db", "generate", "--tweets", "20000"]);
+    s.succeed(&["batch", "--window", "1m"]);
+    let dir = std::env::temp_dir().join(format!("{}tls", s.topic_prefix));
+    std::fs::create_dir_all(&dir).expect("a folder for the certificates");
+    let (cert, key, first) = self_signed(&dir, "served");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, "tls-reader\n").expect("writing the token file");
+    let path = |file: &PathBuf| file.to_str().expect("a UTF-8 path").to_string();
+    let flags = ["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--auth-token-file", &path(&tokens)];
+    let server = Server::start_with(&s, &flags);
+    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    let specs = format!("{}/api/v1/specs", server.base);
+    let old = trusting(&first);
+    wait_for("the server to answer over TLS", LIMIT, || status_of(&old, &specs, "tls-reader") == Some(200));
+    assert_eq!(status_of(&old, &specs, "another"), Some(401));
+    // A client that does not trust the certificate gets no answer, and plain HTTP none either.
+    assert_eq!(status_of(&trusting(&self_signed(&dir, "stranger").2), &specs, "tls-reader"), None);
+    let plain = format!("http://{}/healthz", server.base.trim_start_matches("https://"));
+    assert!(ureq::get(&plain).call().is_err(), "plain HTTP on the TLS port");
+
+    // Renewed: the new certificate in place of the old, read again without a restart.
+    let (renewed_cert, renewed_key, renewed) = self_signed(&dir, "renewed");
+    std::fs::rename(&renewed_key, &key).expect("renewing the key");
+    std::fs::rename(&renewed_cert, &cert).expect("renewing the certificate");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    for file in [&cert, &key] {
+        std::fs::File::options().write(true).open(file).and_then(|f| f.set_modified(later)).expect("touching");
+    }
+    let new = trusting(&renewed);
+    wait_for("the renewed certificate to be served", LIMIT, || status_of(&new, &specs, "tls-reader") == Some(200));
+    assert_eq!(status_of(&trusting(&first), &specs, "tls-reader"), None, "the old certificate is gone");
+    std::fs::remove_dir_all(&dir).expect("removing the certificates");
 }
