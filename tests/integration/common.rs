@@ -29,6 +29,7 @@ use trendflow_dataflows::reference::{self, SpanViews, Tweets};
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TweetScore};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 /// The MariaDB the tests use: `scripts/mysql.sh` prepares this user.
 pub fn server_url() -> String {
@@ -735,6 +736,28 @@ impl Metrics {
             .collect();
         (!matching.is_empty()).then(|| matching.iter().sum())
     }
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM to `name`.crt and
+/// `name`.key under `dir`; gives both paths and the certificate, for a client to trust.
+pub fn self_signed(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("a self-signed certificate");
+    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    std::fs::write(&cert, made.cert.pem()).expect("writing the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("writing the key");
+    (cert, key, made.cert.der().to_vec())
+}
+
+/// A client that trusts only `certificate`, presenting `token`.
+pub fn trusting(certificate: &[u8]) -> ureq::Agent {
+    let roots = RootCerts::Specific(Arc::new(vec![Certificate::from_der(certificate).to_owned()]));
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(LIMIT))
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .into()
 }
 
 /// A running `trendflow serve` on a port of its own.

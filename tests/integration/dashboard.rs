@@ -4,8 +4,8 @@
 //! shows the API's ranking for the window it names, changes without a reload when `produce` and
 //! `stream` publish new tweets, follows the spec chosen with the keyboard, warns while the broker
 //! is away and clears the warning when it returns, renders the seed's multilingual hashtags
-//! as the API spells them without breaking the layout, and logs no console error — signed in
-//! through its form to a server that answers only the holders of a token.
+//! as the API spells them without breaking the layout, and logs no console error — over TLS,
+//! signed in through its form to a server that answers only the holders of a token.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use trendflow_dataflows::Tweet;
 
 use crate::common::{
-    private_broker, seed_dump, seed_json, seed_tweets, wait_for, wait_for_or_explain, Server, Services, LIMIT,
+    private_broker, seed_dump, seed_json, seed_tweets, self_signed, trusting, wait_for, wait_for_or_explain, Server,
+    Services, LIMIT,
 };
 
 /// The token the test's server answers.
@@ -234,11 +235,18 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     let dump = seed_dump();
     s.succeed(&["db", "load", dump.to_str().expect("a UTF-8 path")]);
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
-    // A server that answers only the holders of a token: the page signs in through its form,
-    // and its live push runs on the cookie that sets.
-    let tokens = std::env::temp_dir().join(format!("{}tokens", s.topic_prefix));
+    // A server over TLS that answers only the holders of a token: the page signs in through its
+    // form, and its live push runs on the cookie that sets.
+    let dir = std::env::temp_dir().join(format!("{}dashboard", s.topic_prefix));
+    std::fs::create_dir_all(&dir).expect("a folder for the certificate and tokens");
+    let (cert, key, certificate) = self_signed(&dir, "served");
+    let tokens = dir.join("tokens");
     std::fs::write(&tokens, format!("{TOKEN}\n")).expect("writing the token file");
-    let mut server = Server::start_with(&s, &["--auth-token-file", tokens.to_str().expect("a UTF-8 path")]);
+    let path = |file: &PathBuf| file.to_str().expect("a UTF-8 path").to_string();
+    let flags = ["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--auth-token-file", &path(&tokens)];
+    let mut server = Server::start_with(&s, &flags);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    server.agent = trusting(&certificate);
     server.token = Some(TOKEN.into());
     wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
     let mut browser = Browser::start();
@@ -365,5 +373,5 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
 
     let errors = browser.errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
-    std::fs::remove_file(&tokens).expect("removing the token file");
+    std::fs::remove_dir_all(&dir).expect("removing the certificate and tokens");
 }

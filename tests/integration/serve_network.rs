@@ -12,13 +12,11 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use mysql::prelude::Queryable;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use crate::common::{run_bounded, trendflow, wait_for, Server, Services, LIMIT};
+use crate::common::{run_bounded, self_signed, trendflow, trusting, wait_for, Server, Services, LIMIT};
 
 /// Fresh services with a minute's views in the batch layer, and a server with a one-second
 /// header timeout.
@@ -283,28 +281,6 @@ fn reads_a_locked_table_holds_up_are_answered_503_and_cancelled_on_the_server() 
     });
     holder.query_drop("UNLOCK TABLES").expect("unlocking the table");
     wait_for("the window to be answered again", LIMIT, || server.get(&window).0 == 200);
-}
-
-/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM to `name`.crt and
-/// `name`.key under `dir`; gives both paths and the certificate, for a client to trust.
-fn self_signed(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .expect("a self-signed certificate");
-    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
-    std::fs::write(&cert, made.cert.pem()).expect("writing the certificate");
-    std::fs::write(&key, made.signing_key.serialize_pem()).expect("writing the key");
-    (cert, key, made.cert.der().to_vec())
-}
-
-/// A client that trusts only `certificate`, presenting `token`.
-fn trusting(certificate: &[u8]) -> ureq::Agent {
-    let roots = RootCerts::Specific(Arc::new(vec![Certificate::from_der(certificate).to_owned()]));
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(LIMIT))
-        .tls_config(TlsConfig::builder().root_certs(roots).build())
-        .build()
-        .into()
 }
 
 /// The status of `GET url` with `token` by `agent`; `None` if no answer came (a certificate the
