@@ -140,18 +140,21 @@ fn panel_difference(browser: &mut Browser, server: &Server, kind: &str, spec: &s
         other => other.to_string(),
     };
     let ids: Vec<String> = rows.iter().filter_map(|row| row.get("tweet_id")).map(text).collect();
-    let archived = match kind {
-        "tweets" => server.json(&format!("/api/v1/tweets?ids={}", ids.join(",")), 200),
-        _ => Value::Null,
-    };
+    // The archive's texts, a hundred ids a request (the server's limit).
+    let archived: Vec<Value> = ids
+        .chunks(100)
+        .flat_map(|ids| {
+            let answer = server.json(&format!("/api/v1/tweets?ids={}", ids.join(",")), 200);
+            answer["tweets"].as_array().cloned().expect("the archive's tweets")
+        })
+        .collect();
     for (row, cells) in rows.iter().zip(shown_rows) {
         let cells: Vec<String> = cells.as_array().expect("cells").iter().map(text).collect();
         let expected: Vec<String> = match kind {
             "hashtags" => vec![text(&row["rank"]), format!("#{}", text(&row["hashtag"])), text(&row["count"])],
             "languages" => vec![text(&row["rank"]), text(&row["lang"]), text(&row["count"])],
             "tweets" => {
-                let tweets = archived["tweets"].as_array().expect("the archive's tweets");
-                let tweet = tweets.iter().find(|tweet| tweet["tweet_id"] == row["tweet_id"]);
+                let tweet = archived.iter().find(|tweet| tweet["tweet_id"] == row["tweet_id"]);
                 let tweet = tweet.unwrap_or_else(|| panic!("the archive has tweet {}", row["tweet_id"]));
                 vec![text(&row["rank"]), text(&tweet["text"]), text(&row["retweets"]), text(&row["hashtags"])]
             }
@@ -370,6 +373,16 @@ fn the_dashboard_shows_the_apis_answers_live_in_chromium() {
     assert!(warning.as_str().is_some_and(|text| text.contains("ranking topics")), "{warning}");
     private_broker(BROKER_PORT, None);
     browser.wait_until("the warning to clear", "document.getElementById('warning').hidden");
+
+    // A top 150: the page asks the archive for the tweets' texts a hundred ids at a time, the
+    // server's limit, and shows every one.
+    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m", "--top", "150"]);
+    browser.open(&format!("{}/?spec=5m/1m", server.base));
+    browser.wait_until("the page to load the 5m/1m spec", "document.body.dataset.loaded === '5m/1m'");
+    wait_for("the top 150 tweets", LIMIT, || {
+        browser.eval("document.querySelectorAll('#tweets-table tbody tr').length") == 150
+    });
+    wait_for_the_panel_to_show_the_api(&mut browser, &server, "tweets", "5m/1m");
 
     let errors = browser.errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");

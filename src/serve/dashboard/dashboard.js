@@ -13,6 +13,10 @@ const LANGUAGES_EVERY_MS = 10000;
 const RECONNECT_MS = 3000;
 /** The languages drawn as bars (the table lists them all). */
 const LANGUAGES_CHARTED = 12;
+/** The most tweet ids one /api/v1/tweets request may ask for (the server's limit). */
+const TWEETS_PER_REQUEST = 100;
+/** The most tweet texts the page keeps: a page left open for days must not grow without bound. */
+const TEXTS_KEPT = 2_000;
 const COLOURS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c"];
 
 const page = {
@@ -21,6 +25,7 @@ const page = {
   marks: null,
   /** The window end shown by each panel, so that an older snapshot never replaces a newer one. */
   shown: { hashtags: null, tweets: null, trending: null },
+  /** Tweet texts by id, oldest first, at most TEXTS_KEPT. */
   texts: new Map(),
   history: { tags: [], points: new Map(), from: 0 },
   live: null,
@@ -167,15 +172,24 @@ async function showTweets(window) {
   $("tweets").dataset.layer = window.layer;
   $("tweets-source").textContent = describe(window);
   const missing = window.rows.map((row) => row.tweet_id).filter((id) => !page.texts.has(id));
-  if (missing.length > 0) {
+  // As many requests as the server's limit on ids asks for: a top-K above it still gets its texts.
+  for (let start = 0; start < missing.length; start += TWEETS_PER_REQUEST) {
+    const ids = missing.slice(start, start + TWEETS_PER_REQUEST);
     try {
-      const answer = await getJson(`/api/v1/tweets?ids=${missing.join(",")}`);
+      const answer = await getJson(`/api/v1/tweets?ids=${ids.join(",")}`);
       for (const tweet of answer.tweets) {
         page.texts.set(tweet.tweet_id, tweet);
       }
     } catch (error) {
       // The table still shows ids and counts; the status line tells what is wrong.
     }
+  }
+  // Forget the texts kept longest beyond the bound (a Map iterates in insertion order).
+  for (const id of page.texts.keys()) {
+    if (page.texts.size <= TEXTS_KEPT) {
+      break;
+    }
+    page.texts.delete(id);
   }
   if (page.shown.tweets !== window.window_end_ms) {
     return;
