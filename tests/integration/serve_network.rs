@@ -1,13 +1,13 @@
 //! `trendflow serve` on a network it cannot trust, over raw TCP where a client library would
 //! hide what is tested: a connection that trickles its headers, or sits idle after an answer, is
-//! closed by the header timeout; a stop with a hundred live-push clients connected ends within
-//! seconds; a request for a Host the server does not answer for is refused; times past year 9999
-//! are refused rather than overflowing; a refusal names no internals and carries a request id;
-//! every answer has headers that keep a browser from sniffing its type or framing it; tokens
-//! open the server, one rotated in its file takes effect without a restart, and a server other
-//! hosts reach is refused without them; reads a locked table holds up get 503 at the deadline and
-//! are cancelled on the server; TLS serves with tokens, and a renewed certificate takes effect
-//! without a restart.
+//! closed by the header timeout, and a live-push client that never reads by the write timeout; a
+//! stop with a hundred live-push clients connected ends within seconds; a request for a Host the
+//! server does not answer for is refused; times past year 9999 are refused rather than
+//! overflowing; a refusal names no internals and carries a request id; every answer has headers
+//! that keep a browser from sniffing its type or framing it; tokens open the server, one rotated
+//! in its file takes effect without a restart, and a server other hosts reach is refused without
+//! them; reads a locked table holds up get 503 at the deadline and are cancelled on the server;
+//! TLS serves with tokens, and a renewed certificate takes effect without a restart.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,15 +16,19 @@ use std::time::Instant;
 
 use mysql::prelude::Queryable;
 
-use crate::common::{run_bounded, self_signed, trendflow, trusting, wait_for, Server, Services, LIMIT};
+use crate::common::{
+    live_snapshot, run_bounded, self_signed, send_messages, trendflow, trusting, wait_for, Metrics, Server, Services,
+    LIMIT,
+};
+use serde_json::{json, Value};
 
-/// Fresh services with a minute's views in the batch layer, and a server with a one-second
-/// header timeout.
+/// Fresh services with a minute's views in the batch layer, and a server with one-second header
+/// and write timeouts.
 fn serving(name: &str) -> (Services, Server) {
     let s = Services::streaming(name, 1);
     s.succeed(&["db", "generate", "--tweets", "20000"]);
     s.succeed(&["batch", "--window", "1m"]);
-    let server = Server::start_with(&s, &["--header-timeout", "1s"]);
+    let server = Server::start_with(&s, &["--header-timeout", "1s", "--write-timeout", "1s"]);
     wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
     (s, server)
 }
@@ -325,4 +329,27 @@ fn tls_with_tokens_serves_and_a_renewed_certificate_takes_effect_without_a_resta
     wait_for("the renewed certificate to be served", LIMIT, || status_of(&new, &specs, "tls-reader") == Some(200));
     assert_eq!(status_of(&trusting(&first), &specs, "tls-reader"), None, "the old certificate is gone");
     std::fs::remove_dir_all(&dir).expect("removing the certificates");
+}
+
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn a_live_push_client_that_never_reads_is_let_go_by_the_write_timeout() {
+    let (s, server) = serving("servestalled");
+    let mut stalled = connect(&server);
+    write!(stalled, "GET /api/v1/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("subscribing");
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).expect("the live push's answer");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let connected = || Metrics::parse(server.get("/metrics").1).value("trendflow_serve_live_clients", &[]);
+    assert_eq!(connected(), Some(1.0));
+    // 30 MB of snapshots, more than the sockets' buffers hold: with the client reading nothing,
+    // the server's writes stop making progress.
+    let rows: Vec<Value> =
+        (1..=100).map(|rank| json!({ "rank": rank, "hashtag": "x".repeat(1_000), "count": 1 })).collect();
+    let snapshots: Vec<(i32, String, Vec<u8>)> = (0..300u64)
+        .map(|i| (0, "1m".to_string(), live_snapshot("1m", 1_630_281_600_000 + i * 60_000, json!(rows))))
+        .collect();
+    send_messages(&format!("{}top_hashtags", s.topic_prefix), &snapshots);
+    wait_for("the stalled client to be let go", LIMIT, || connected() == Some(0.0));
+    drop(stalled);
 }
