@@ -22,6 +22,7 @@ use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
 use crate::serve::auth::{self, Access};
+use crate::serve::closed_windows::ClosedWindows;
 use crate::serve::hosts::AllowedHosts;
 use crate::serve::live::{Cursor, LiveEvent, LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
@@ -45,6 +46,7 @@ pub struct AppState {
     pub access: Access,
     /// Whether the server speaks TLS: its sign-in cookie is then `Secure`, never sent in clear.
     pub https: bool,
+    pub closed_windows: ClosedWindows,
 }
 
 /// How often the server reads the batch boundaries and the speed layer's latest final windows:
@@ -483,6 +485,11 @@ async fn window(
         }
     }
     let layer = if answerer == Answerer::Batch { Layer::Batch } else { Layer::Speed };
+    let batch_run = state.marks.read().ok().and_then(|marks| marks.as_ref().and_then(|marks| marks.batch_run));
+    let key = (layer, kind, spec_name.clone(), end, k);
+    if let Some(rows) = state.closed_windows.get(batch_run, &key) {
+        return Ok(answer(&rows, None));
+    }
     let name = spec_name.clone();
     let rows = mysql(&state, move |store| store.window(layer, kind, &name, end, k)).await?.ok_or_else(|| {
         ApiError::not_found(
@@ -490,7 +497,9 @@ async fn window(
             "another window end",
         )
     })?;
-    Ok(answer(&serde_json::value::to_raw_value(&rows).map_err(ApiError::encoding)?, None))
+    let rows: Arc<RawValue> = Arc::from(serde_json::value::to_raw_value(&rows).map_err(ApiError::encoding)?);
+    state.closed_windows.keep(batch_run, key, rows.clone());
+    Ok(answer(&rows, None))
 }
 
 /// The answer for one window: the query, the batch boundary, and the window's rows.

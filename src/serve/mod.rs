@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod closed_windows;
 pub mod connections;
 pub mod dashboard;
 pub mod hosts;
@@ -60,6 +61,7 @@ pub fn serve(
         hosts,
         access,
         https: tls.is_some(),
+        closed_windows: closed_windows::ClosedWindows::default(),
     });
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the server's runtime")?;

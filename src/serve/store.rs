@@ -22,6 +22,8 @@ pub struct LayerMarks {
     pub speed_finals: BTreeMap<String, EventTime>,
     /// The newest heartbeat of any stream; `None` if no stream ever ran on these tables.
     pub speed_heartbeat: Option<SpeedHeartbeat>,
+    /// The latest complete batch run; `None` before the first.
+    pub batch_run: Option<i64>,
 }
 
 /// A stream's latest heartbeat (see [`crate::sink::mysql::heartbeat`]).
@@ -100,6 +102,7 @@ impl ViewStore {
             boundaries: self.boundaries()?,
             speed_finals: self.speed_finals()?,
             speed_heartbeat: self.speed_heartbeat()?,
+            batch_run: self.conn()?.query_first("SELECT MAX(run_id) FROM batch_runs")?.flatten(),
         })
     }
 

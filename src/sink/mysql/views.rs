@@ -14,7 +14,7 @@ use crate::limits::{sql_id, Misfit};
 use crate::sink::mysql::insert_rows;
 
 /// Which layer wrote a view: the batch layer over the history, or the speed layer over the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Layer {
     Batch,
     Speed,
