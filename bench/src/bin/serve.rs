@@ -6,8 +6,9 @@
 //! to `top_hashtags`, as the stream would. Then `trendflow serve` runs as a child process and:
 //!
 //! * **queries**: `wrk --latency` for `--seconds` at each of `--connections`, on the latest window
-//!   (the live one, answered from memory) and on a closed window at the batch boundary (answered
-//!   from MySQL). wrk reports throughput and latency percentiles;
+//!   (the live one, answered from memory), on the same from a second server over TLS with a token
+//!   (what security costs, in the same run), and on a closed window at the batch boundary (read
+//!   from MySQL once, then kept). wrk reports throughput and latency percentiles;
 //! * **fan-out**: `--clients` clients (tasks on one thread) connect to `/api/v1/live`; `--events`
 //!   snapshots are published to the broker, one every 100 ms, each stamped with the wall-clock
 //!   time it was sent; for each, the time from its publication until the last client received it,
@@ -100,36 +101,50 @@ fn main() -> Result<()> {
     };
     publish(boundary + 60_000)?;
 
-    let mut server = run.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn()?;
-    let mut first_line = String::new();
-    BufReader::new(server.stdout.take().context("the server's output")?).read_line(&mut first_line)?;
-    let base = first_line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .with_context(|| format!("the server's address in: {first_line}"))?
-        .to_string();
+    let (mut server, base) = start_server(&run, &[])?;
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let live_url = format!("{base}/api/v1/windows/hashtags?spec=5m/1m");
-    wait_until(|| {
-        agent
-            .get(&live_url)
-            .call()
-            .ok()
-            .and_then(|mut r| r.body_mut().read_to_string().ok())
-            .is_some_and(|body| body.contains("\"live\""))
-    })?;
+    wait_for_the_live_window(&agent, &live_url, None)?;
+
+    // The same server over TLS with a token, beside it: what security costs, measured in the
+    // same run. The certificate is made here (openssl), for 127.0.0.1.
+    let dir = std::env::temp_dir().join(format!("{}tls", run.prefix));
+    std::fs::create_dir_all(&dir)?;
+    let (cert, key, tokens) = (dir.join("served.crt"), dir.join("served.key"), dir.join("tokens"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .context("running openssl to make a certificate")?;
+    if !made.status.success() {
+        bail!("openssl made no certificate: {}", String::from_utf8_lossy(&made.stderr));
+    }
+    std::fs::write(&tokens, format!("{TOKEN}\n"))?;
+    let path = |file: &std::path::Path| file.to_string_lossy().into_owned();
+    let secure_flags = ["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--auth-token-file", &path(&tokens)];
+    let (mut secure_server, secure_base) = start_server(&run, &secure_flags)?;
+    let unverified = ureq::tls::TlsConfig::builder().disable_verification(true).build();
+    let secure_agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).tls_config(unverified).build().into();
+    let secure_live_url = format!("{secure_base}/api/v1/windows/hashtags?spec=5m/1m");
+    wait_for_the_live_window(&secure_agent, &secure_live_url, Some(TOKEN))?;
 
     let targets = [
-        ("latest window (live, from memory)", live_url.clone()),
-        ("closed window (batch, MySQL)", format!("{live_url}&at={boundary}")),
+        ("latest window (live, from memory)", live_url.clone(), false),
+        ("latest window, TLS and token", secure_live_url, true),
+        ("closed window (batch, kept once read)", format!("{live_url}&at={boundary}"), false),
     ];
     let mut queries = Vec::new();
-    println!("{:>36}  {:>11}  {:>12}  {:>9}  {:>9}", "query", "connections", "requests/s", "p50", "p99");
-    for (name, url) in &targets {
+    println!("{:>38}  {:>11}  {:>12}  {:>9}  {:>9}", "query", "connections", "requests/s", "p50", "p99");
+    for (name, url, secure) in &targets {
         for &connections in &args.connections {
-            let measured = wrk(url, connections, args.seconds)?;
+            let measured = wrk(url, connections, args.seconds, secure.then_some(TOKEN))?;
             println!(
-                "{name:>36}  {connections:>11}  {:>12.0}  {:>6.2} ms  {:>6.2} ms",
+                "{name:>38}  {connections:>11}  {:>12.0}  {:>6.2} ms  {:>6.2} ms",
                 measured.requests_per_sec, measured.p50_ms, measured.p99_ms
             );
             queries.push(
@@ -151,11 +166,47 @@ fn main() -> Result<()> {
         fan_out["last_max_ms"],
         fan_out["first_p50_ms"]
     );
-    server.kill().ok();
-    server.wait().ok();
+    for server in [&mut server, &mut secure_server] {
+        server.kill().ok();
+        server.wait().ok();
+    }
+    std::fs::remove_dir_all(&dir).ok();
     let results = json!({ "machine": machine, "tweets": args.tweets, "seconds": args.seconds, "queries": queries, "fan_out": fan_out });
     println!("results: {}", write_results("serve", &results)?.display());
     Ok(())
+}
+
+/// The token the TLS server is measured with.
+const TOKEN: &str = "bench-reader";
+
+/// Starts `trendflow serve` with `flags` on a port of its own; gives the process and the address
+/// it says it serves on.
+fn start_server(run: &trendflow_bench::services::Run, flags: &[&str]) -> Result<(std::process::Child, String)> {
+    let mut server =
+        run.command(&[&["serve", "--listen", "127.0.0.1:0"], flags].concat()).stdout(Stdio::piped()).spawn()?;
+    let mut first_line = String::new();
+    BufReader::new(server.stdout.take().context("the server's output")?).read_line(&mut first_line)?;
+    let base = first_line
+        .split_whitespace()
+        .find(|word| word.starts_with("http"))
+        .with_context(|| format!("the server's address in: {first_line}"))?
+        .to_string();
+    Ok((server, base))
+}
+
+/// Waits until `url` answers the live window, presenting `token`.
+fn wait_for_the_live_window(agent: &ureq::Agent, url: &str, token: Option<&str>) -> Result<()> {
+    wait_until(|| {
+        let mut request = agent.get(url);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        request
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .is_some_and(|body| body.contains("\"live\""))
+    })
 }
 
 /// The `5m/1m` boundary the batch run printed (`5m/1m up to 2021-...Z`), in ms.
@@ -186,13 +237,15 @@ struct WrkRun {
     p99_ms: f64,
 }
 
-/// Runs wrk against `url` with `connections` connections for `seconds`.
-fn wrk(url: &str, connections: usize, seconds: u64) -> Result<WrkRun> {
+/// Runs wrk against `url` with `connections` connections for `seconds`, presenting `token`.
+fn wrk(url: &str, connections: usize, seconds: u64, token: Option<&str>) -> Result<WrkRun> {
     let threads = connections.min(2).to_string();
-    let output = Command::new("wrk")
-        .args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency", url])
-        .output()
-        .context("running wrk")?;
+    let mut command = Command::new("wrk");
+    command.args(["-t", &threads, "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
+    if let Some(token) = token {
+        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    let output = command.arg(url).output().context("running wrk")?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() || text.contains("Non-2xx") {
         bail!("wrk failed or got errors: {text}{}", String::from_utf8_lossy(&output.stderr));
