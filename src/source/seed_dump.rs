@@ -214,9 +214,15 @@ fn to_row(table: &str, columns: &[String], values: Vec<Value>) -> Result<DumpRow
         Some(Value::Text(text)) => Some(text),
         _ => None,
     };
+    // A column that may be NULL; a value that is no number is refused, never taken for NULL.
+    let optional = |value: Option<String>, name: &str| -> Result<Option<u64>, String> {
+        let parse = |value: String| {
+            value.parse().map_err(|_| format!("{table}.{name} '{value}' is not a non-negative integer"))
+        };
+        value.map(parse).transpose()
+    };
     let number = |value: Option<String>, name: &str| -> Result<u64, String> {
-        let value = value.ok_or_else(|| format!("{table}.{name} is missing or NULL"))?;
-        value.parse().map_err(|_| format!("{table}.{name} '{value}' is not a non-negative integer"))
+        optional(value, name)?.ok_or_else(|| format!("{table}.{name} is missing or NULL"))
     };
     Ok(match table {
         "tweets" => DumpRow::Tweet(SeedTweet {
@@ -224,8 +230,8 @@ fn to_row(table: &str, columns: &[String], values: Vec<Value>) -> Result<DumpRow
             tweet: text("tweet"),
             date_time: text("date_time"),
             language: text("language"),
-            user_id: text("user_id").and_then(|v| v.parse().ok()),
-            retweet_of: text("retweet_of").and_then(|v| v.parse().ok()),
+            user_id: optional(text("user_id"), "user_id")?,
+            retweet_of: optional(text("retweet_of"), "retweet_of")?,
         }),
         "hashtags" => DumpRow::Hashtag {
             hashtag_id: number(text("hashtag_id"), "hashtag_id")?,
@@ -392,6 +398,27 @@ mod tests {
         match &rows[0] {
             DumpRow::Tweet(t) => assert_eq!(t.tweet.as_deref(), Some("first\nsecond; still")),
             other => panic!("expected a tweet, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_author_or_retweet_id_that_is_no_number_refuses_the_row_rather_than_vanishing() {
+        let insert = |user_id: &str, retweet_of: &str| {
+            format!(
+                "INSERT INTO tweets (tweet_id, tweet, date_time, language, user_id, retweet_of) \
+                 VALUES (7, 'x', '2021-08-29 19:51:27 EDT', 'en', {user_id}, {retweet_of});\n"
+            )
+        };
+        let read = |dump: String| DumpReader::new(dump.as_bytes()).collect::<Result<Vec<_>, _>>();
+        match &read(insert("'12'", "NULL")).unwrap()[0] {
+            DumpRow::Tweet(t) => assert_eq!((t.user_id, t.retweet_of), (Some(12), None)),
+            other => panic!("expected a tweet, got {other:?}"),
+        }
+        for (user_id, retweet_of, named) in
+            [("'abc'", "NULL", "user_id 'abc'"), ("3", "'18446744073709551616'", "retweet_of '18446744073709551616'")]
+        {
+            let error = read(insert(user_id, retweet_of)).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
         }
     }
 
