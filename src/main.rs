@@ -13,7 +13,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 fn main() -> ExitCode {
     // librdkafka logs every failed connection attempt at error level; trendflow reports what the
     // user must know itself, once, with what to do. RUST_LOG=librdkafka=debug brings them back.
-    let default_filter = "warn,librdkafka=off,rdkafka::client=off";
+    // rustls warns of every TLS client that names the server by its IP address (as curl and wrk
+    // do), which is no fault of the server's: only its errors are shown.
+    let default_filter = "warn,librdkafka=off,rdkafka::client=off,rustls=error";
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_filter)).init();
     match trendflow::cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,

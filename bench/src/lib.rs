@@ -85,11 +85,37 @@ pub fn machine() -> Value {
         .find(|line| line.starts_with("MemTotal:"))
         .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0);
+    let cpu_model = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split(':').nth(1).map(|model| model.trim().to_string()))
+        .unwrap_or_default();
     json!({
+        "cpu_model": cpu_model,
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "memory_gib": (memory_kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
         "load_average": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     })
+}
+
+/// The commit the benchmark was built from, `-dirty` if the tree had changes; `unknown` outside
+/// a git checkout.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(head) if git(&["status", "--porcelain"]).is_some_and(|changes| !changes.is_empty()) => {
+            format!("{head}-dirty")
+        }
+        Some(head) => head,
+        None => "unknown".into(),
+    }
 }
 
 /// `bench/results`, where every benchmark writes its figures; created if missing.
@@ -100,9 +126,18 @@ pub fn results_dir() -> Result<PathBuf> {
 }
 
 /// Writes `results` to `bench/results/NAME.json` and returns the path.
+///
+/// The results are stamped with what they measured: the commit (`-dirty` with uncommitted
+/// changes), the date, and the machine when the benchmark did not record it itself.
 pub fn write_results(name: &str, results: &Value) -> Result<PathBuf> {
     let path = results_dir()?.join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(results).context("encoding the results")?;
+    let mut results = results.clone();
+    if let Value::Object(fields) = &mut results {
+        fields.insert("commit".into(), commit().into());
+        fields.insert("date".into(), trendflow::time::rfc3339(trendflow::time::wall_clock_us() / 1_000).into());
+        fields.entry("machine").or_insert_with(machine);
+    }
+    let text = serde_json::to_string_pretty(&results).context("encoding the results")?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
