@@ -22,12 +22,18 @@ use crate::common::{
 };
 use serde_json::{json, Value};
 
-/// Fresh services with a minute's views in the batch layer, and a server with one-second header
-/// and write timeouts.
-fn serving(name: &str) -> (Services, Server) {
+/// Fresh services with the batch layer's `1m` views of 20,000 generated tweets.
+fn with_batch_views(name: &str) -> Services {
     let s = Services::streaming(name, 1);
     s.succeed(&["db", "generate", "--tweets", "20000"]);
     s.succeed(&["batch", "--window", "1m"]);
+    s
+}
+
+/// Fresh services with a minute's views in the batch layer, and a server with one-second header
+/// and write timeouts.
+fn serving(name: &str) -> (Services, Server) {
+    let s = with_batch_views(name);
     let server = Server::start_with(&s, &["--header-timeout", "1s", "--write-timeout", "1s"]);
     wait_for("the server to be ready", LIMIT, || server.get("/readyz").0 == 200);
     (s, server)
@@ -182,9 +188,7 @@ fn a_broker_away_leaves_the_server_ready_but_degraded_and_is_reported_without_it
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn tokens_open_the_server_and_one_rotated_in_its_file_takes_effect_without_a_restart() {
-    let s = Services::streaming("servetokens", 1);
-    s.succeed(&["db", "generate", "--tweets", "20000"]);
-    s.succeed(&["batch", "--window", "1m"]);
+    let s = with_batch_views("servetokens");
     let tokens = std::env::temp_dir().join(format!("{}tokens", s.topic_prefix));
     std::fs::write(&tokens, "# readers of the trends\nfirst-token\n").expect("writing the token file");
     let mut server = Server::start_with(&s, &["--auth-token-file", tokens.to_str().expect("a UTF-8 path")]);
@@ -297,9 +301,7 @@ fn status_of(agent: &ureq::Agent, url: &str, token: &str) -> Option<u16> {
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn tls_with_tokens_serves_and_a_renewed_certificate_takes_effect_without_a_restart() {
-    let s = Services::streaming("servetls", 1);
-    s.succeed(&["db", "generate", "--tweets", "20000"]);
-    s.succeed(&["batch", "--window", "1m"]);
+    let s = with_batch_views("servetls");
     let dir = std::env::temp_dir().join(format!("{}tls", s.topic_prefix));
     std::fs::create_dir_all(&dir).expect("a folder for the certificates");
     let (cert, key, first) = self_signed(&dir, "served");
