@@ -3,34 +3,34 @@
 //! is JSON that says what would be right.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Json, Router};
-use clap::ValueEnum;
+use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::serve::auth::{self, Access};
+use crate::serve::auth::Access;
 use crate::serve::closed_windows::ClosedWindows;
+use crate::serve::error::ApiError;
 use crate::serve::hosts::AllowedHosts;
-use crate::serve::live::{Cursor, LiveEvent, LiveSnapshot, LiveViews};
+use crate::serve::live::{LiveSnapshot, LiveViews};
 use crate::serve::merge::{Answerer, SpecState};
 use crate::serve::metrics::Metrics;
+use crate::serve::params::{number, only, parse_time, time_range, view_kind};
 use crate::serve::store::{LayerMarks, ViewStore};
+use crate::serve::{gate, push};
 use crate::sink::mysql::{Layer, ViewKind};
 use crate::snapshot_message::Span;
-use crate::time::{parse_created_at, rfc3339};
+use crate::time::rfc3339;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -78,9 +78,6 @@ const DEFAULT_PAGE: usize = 60;
 /// The most windows a hashtag's history covers in one request: a day of one-minute slides.
 const MAX_HISTORY: u64 = 1_440;
 
-/// The longest query string taken: far more than any valid request needs.
-const MAX_QUERY_BYTES: usize = 2_048;
-
 /// The most rows a ranking request may ask for.
 const MAX_K: usize = 1_000;
 
@@ -99,168 +96,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/windows/{kind}/range", get(range))
         .route("/api/v1/hashtags/{hashtag}/history", get(history))
         .route("/api/v1/tweets", get(tweets))
-        .route("/api/v1/live", get(live_push))
-        .route("/login", get(crate::serve::dashboard::sign_in_page).post(sign_in))
+        .route("/api/v1/live", get(push::live_push))
+        .route("/login", get(crate::serve::dashboard::sign_in_page).post(gate::sign_in))
         .merge(crate::serve::dashboard::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint", ENDPOINTS) })
-        .layer(middleware::from_fn_with_state(state.clone(), measured))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticated))
-        .layer(middleware::from_fn_with_state(state.clone(), guarded))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::measured))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::authenticated))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::guarded))
         .with_state(state)
-}
-
-tokio::task_local! {
-    /// The id of the request being answered, for its answer and the log.
-    static REQUEST_ID: String;
-}
-
-/// Every answer gets an id (the `x-request-id` header, and in an error's body, to find the log's
-/// details by) and the headers that keep a browser from sniffing its type or framing it; a Host
-/// the server does not answer for is refused before anything else ([`AllowedHosts`]).
-async fn guarded(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let id = format!("{:016x}", rand::random::<u64>());
-    // A Host that is not text cannot be an allowed name.
-    let host = request.headers().get(header::HOST).map(|host| host.to_str().unwrap_or("\u{fffd}").to_string());
-    let mut response = match state.hosts.allows(host.as_deref()) {
-        true => REQUEST_ID.scope(id.clone(), next.run(request)).await,
-        false => {
-            let refusal = ApiError {
-                status: StatusCode::MISDIRECTED_REQUEST,
-                code: "host_not_allowed",
-                error: format!("this server does not answer for host '{}'", host.unwrap_or_default()),
-                expected: Some(format!("a Host of: {} (serve --allow-host)", state.hosts.describe())),
-                detail: None,
-            };
-            REQUEST_ID.scope(id.clone(), async { refusal.into_response() }).await
-        }
-    };
-    let headers = response.headers_mut();
-    if let Ok(id) = HeaderValue::from_str(&id) {
-        headers.insert("x-request-id", id);
-    }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
-    response
-}
-
-/// Answers only who may read ([`Access`]); the page sends a browser without its cookie to the
-/// sign-in, anything else gets 401.
-async fn authenticated(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    if state.access.allows(request.uri().path(), auth::presented(request.headers())) {
-        return next.run(request).await;
-    }
-    if request.uri().path() == "/" {
-        return Redirect::to("/login").into_response();
-    }
-    let refusal = ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
-        error: "this server answers only the holders of a token".into(),
-        expected: Some("a header Authorization: Bearer TOKEN, with a token of serve's --auth-token-file".into()),
-        detail: None,
-    };
-    let mut response = refusal.into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
-}
-
-/// What the sign-in form sends.
-#[derive(serde::Deserialize)]
-struct SignIn {
-    token: String,
-}
-
-/// `POST /login`: a token that opens the server becomes the page's cookie ([`auth::COOKIE`]), and
-/// the browser goes to the page; another gets the form again, saying so.
-async fn sign_in(State(state): State<Arc<AppState>>, Form(form): Form<SignIn>) -> Response {
-    let token = form.token.trim();
-    if !state.access.allows("/", Some(token)) {
-        return crate::serve::dashboard::sign_in_refused();
-    }
-    let secure = if state.https { "; Secure" } else { "" };
-    let cookie = format!("{}={token}; HttpOnly; SameSite=Strict; Path=/{secure}", auth::COOKIE);
-    let mut response = Redirect::to("/").into_response();
-    match HeaderValue::from_str(&cookie) {
-        Ok(cookie) => {
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            response
-        }
-        Err(_) => crate::serve::dashboard::sign_in_refused(),
-    }
-}
-
-/// A refusal: its status, a stable code, what was wrong and what would be right; details a
-/// client may not see (a server's error text names users, hosts and brokers) go to the log, with
-/// the request's id, which the answer gives.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    error: String,
-    expected: Option<String>,
-    detail: Option<String>,
-}
-
-impl ApiError {
-    fn bad_request(error: impl Into<String>, expected: impl Into<String>) -> Self {
-        let expected = Some(expected.into());
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", error: error.into(), expected, detail: None }
-    }
-
-    fn not_found(error: impl Into<String>, expected: impl Into<String>) -> Self {
-        let expected = Some(expected.into());
-        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", error: error.into(), expected, detail: None }
-    }
-
-    fn unavailable(error: impl Into<String>) -> Self {
-        let status = StatusCode::SERVICE_UNAVAILABLE;
-        ApiError { status, code: "unavailable", error: error.into(), expected: None, detail: None }
-    }
-
-    /// Rows that would not encode as JSON: a fault of the server, not of the request.
-    fn encoding(error: serde_json::Error) -> Self {
-        let status = StatusCode::INTERNAL_SERVER_ERROR;
-        let detail = Some(format!("encoding rows: {error}"));
-        ApiError { status, code: "internal", error: "the answer could not be encoded".into(), expected: None, detail }
-    }
-
-    /// The same refusal, with `detail` for the log alone.
-    fn with_detail(self, detail: String) -> Self {
-        ApiError { detail: Some(detail), ..self }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let request_id = REQUEST_ID.try_with(String::clone).unwrap_or_default();
-        if let Some(detail) = &self.detail {
-            log::warn!("request {request_id}: {}: {detail}", self.error);
-        }
-        let mut body = json!({ "error": self.error, "code": self.code, "request_id": request_id });
-        if let Some(expected) = self.expected {
-            body["expected"] = json!(expected);
-        }
-        (self.status, Json(body)).into_response()
-    }
-}
-
-/// Counts and times every request by route and status, and refuses an oversized query string.
-async fn measured(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    // `:kind` rather than axum's `{kind}`: braces in a label value trip up some scrapers.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched".into(), |path| path.as_str().replace('{', ":").replace('}', ""));
-    let started = Instant::now();
-    let response = match request.uri().query().map_or(0, str::len) > MAX_QUERY_BYTES {
-        true => {
-            ApiError::bad_request("query string too long", format!("at most {MAX_QUERY_BYTES} bytes")).into_response()
-        }
-        false => next.run(request).await,
-    };
-    state.metrics.observe(&route, response.status().as_u16(), started.elapsed());
-    response
 }
 
 /// Runs a MySQL read off the async threads, within [`MYSQL_DEADLINE`]; 503 if MySQL does not
@@ -722,119 +565,10 @@ async fn tweets(
     Ok(Json(json!({ "tweets": tweets })))
 }
 
-/// `GET /api/v1/live[?spec=S][&kind=K]`: Server-Sent Events, one per ranking snapshot the speed
-/// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id,
-/// which any server following the same topics understands: a [`Cursor`] of the broker's offsets).
-/// Each event's name is its kind, its data the snapshot as published; a `reset` event tells a
-/// client whose id the server cannot resume from to reload what it shows. A client too slow for
-/// the stream is disconnected, to reconnect with its `Last-Event-ID`. Each event's frame is
-/// encoded once for all clients ([`LiveEvent`]).
-async fn live_push(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    only(&params, &["spec", "kind"])?;
-    let spec = params
-        .get("spec")
-        .map(|text| {
-            text.parse::<WindowSpec>().map(|spec| spec.to_string()).map_err(|error| {
-                ApiError::bad_request(format!("spec '{text}': {error}"), "a window spec such as 5m/1m")
-            })
-        })
-        .transpose()?;
-    let kind = params.get("kind").map(|kind| view_kind(kind)).transpose()?;
-    let last_seen = match headers.get("last-event-id") {
-        None => None,
-        Some(value) => Some(value.to_str().ok().and_then(Cursor::parse).ok_or_else(|| {
-            ApiError::bad_request("Last-Event-ID is not an event id", "the id of the last event received")
-        })?),
-    };
-    let subscription =
-        state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?.subscribe(last_seen.as_ref());
-    let (missed, receiver, cursor, reset) =
-        (subscription.missed, subscription.later, subscription.cursor, subscription.reset);
-    let connected = state.metrics.sse_connected();
-    let wanted = Arc::new(move |event: &LiveEvent| {
-        spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
-    });
-    /// What the live push waits for next.
-    enum Next {
-        Event(Arc<LiveEvent>),
-        KeepAlive,
-        End,
-    }
-    let stopping = state.stopping.clone();
-    let frames = futures_util::stream::unfold(
-        (missed.into_iter(), receiver, cursor, connected, stopping),
-        move |(mut missed, mut receiver, mut cursor, connected, mut stopping)| {
-            let wanted = wanted.clone();
-            async move {
-                loop {
-                    let next = match missed.next() {
-                        Some(event) => Next::Event(event),
-                        None => tokio::select! {
-                            received = receiver.recv() => match received {
-                                Ok(event) => Next::Event(event),
-                                // Lagged behind the buffer, or the follower stopped: the client
-                                // reconnects with its Last-Event-ID.
-                                Err(_) => Next::End,
-                            },
-                            // The server is stopping: the stream ends, so that its connection can.
-                            _ = stopping.wait_for(|stopping| *stopping) => Next::End,
-                            () = tokio::time::sleep(KEEP_ALIVE_EVERY) => Next::KeepAlive,
-                        },
-                    };
-                    let event = match next {
-                        Next::Event(event) => event,
-                        Next::End => return None,
-                        Next::KeepAlive => {
-                            let comment = Bytes::from_static(b": keep-alive\n\n");
-                            return Some((
-                                Ok::<_, Infallible>(comment),
-                                (missed, receiver, cursor, connected, stopping),
-                            ));
-                        }
-                    };
-                    if cursor.has_passed(&event) {
-                        continue;
-                    }
-                    cursor.advance(&event);
-                    if wanted(&event) {
-                        return Some((Ok(event.frame.clone()), (missed, receiver, cursor, connected, stopping)));
-                    }
-                }
-            }
-        },
-    );
-    // A client the server cannot resume gets a reset first, then everything from now on.
-    let frames = futures_util::StreamExt::chain(futures_util::stream::iter(reset.map(Ok::<_, Infallible>)), frames);
-    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
-    Ok((headers, Body::from_stream(frames)).into_response())
-}
-
-/// How long a live-push connection may go without a byte before it gets a comment, so that
-/// proxies and clients do not take a quiet stream for a dead one.
-const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
-
 /// The open window of `spec` for `kind` in the live snapshots: its end and rows.
 fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>)>, ApiError> {
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
     Ok(live.open(spec, kind).map(|open| (open.window_end, open.rows.clone())))
-}
-
-/// The view named `kind` in a path.
-fn view_kind(kind: &str) -> Result<ViewKind, ApiError> {
-    ViewKind::from_str(kind, true)
-        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets, languages or trending"))
-}
-
-/// Refuses a parameter not in `allowed`.
-fn only(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
-    match params.keys().find(|key| !allowed.contains(&key.as_str())) {
-        Some(unknown) => Err(ApiError::bad_request(format!("unknown parameter '{unknown}'"), allowed.join(", "))),
-        None => Ok(()),
-    }
 }
 
 /// The `spec` parameter, which must name a window spec some layer holds, with what each layer
@@ -862,55 +596,4 @@ fn known_spec(
         let spec_state = spec_state(marks, live, &name, kind);
         Ok((spec, spec_state))
     })
-}
-
-/// The whole-number parameter `name`, `default` when absent.
-fn number(
-    params: &HashMap<String, String>,
-    name: &str,
-    default: usize,
-    allowed: std::ops::RangeInclusive<usize>,
-) -> Result<usize, ApiError> {
-    match params.get(name) {
-        None => Ok(default),
-        Some(text) => text.parse::<usize>().ok().filter(|n| allowed.contains(n)).ok_or_else(|| {
-            let expected = format!("a whole number from {} to {}", allowed.start(), allowed.end());
-            ApiError::bad_request(format!("{name} '{text}'"), expected)
-        }),
-    }
-}
-
-/// The `from` and `to` parameters: both required, `from` not after `to`.
-fn time_range(params: &HashMap<String, String>) -> Result<(EventTime, EventTime), ApiError> {
-    let time = |name: &str| {
-        let text = params.get(name).ok_or_else(|| {
-            ApiError::bad_request(format!("{name} is missing"), "from and to, as epoch ms or RFC 3339")
-        })?;
-        parse_time(text)
-    };
-    let (from, to) = (time("from")?, time("to")?);
-    if from > to {
-        let error = format!("from {} is after to {}", rfc3339(from), rfc3339(to));
-        return Err(ApiError::bad_request(error, "from at or before to"));
-    }
-    Ok((from, to))
-}
-
-/// The latest time a request may name, 9999-12-31T23:59:59.999Z: the arithmetic on a time (its
-/// window's end, a range's windows) then stays far from overflowing.
-const LATEST_TIME: EventTime = 253_402_300_799_999;
-
-/// A time given as epoch milliseconds or RFC 3339, at most [`LATEST_TIME`].
-fn parse_time(text: &str) -> Result<EventTime, ApiError> {
-    let expected = "epoch milliseconds or RFC 3339 up to year 9999, such as 2021-08-29T23:55:00Z";
-    let time = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok().filter(|time| *time <= LATEST_TIME)
-    } else {
-        Some(
-            parse_created_at(text)
-                .map_err(|error| ApiError::bad_request(format!("time '{text}': {error}"), expected))?,
-        )
-    };
-    time.filter(|time| *time <= LATEST_TIME)
-        .ok_or_else(|| ApiError::bad_request(format!("time '{text}' is out of range"), expected))
 }

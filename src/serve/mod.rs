@@ -12,10 +12,14 @@ pub mod auth;
 pub mod closed_windows;
 pub mod connections;
 pub mod dashboard;
+pub mod error;
+pub mod gate;
 pub mod hosts;
 pub mod live;
 pub mod merge;
 pub mod metrics;
+pub mod params;
+pub mod push;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -118,11 +118,16 @@ fn shown_table(browser: &mut Browser, panel: &str) -> Value {
 /// by cell as the page writes them: ranks, hashtags with their sign, counts, a tweet's text from
 /// the archive, a trending row's score and expected count to one decimal.
 fn wait_for_the_panel_to_show_the_api(browser: &mut Browser, server: &Server, kind: &str, spec: &str) {
-    let deadline = Instant::now() + LIMIT;
-    while let Some(difference) = panel_difference(browser, server, kind, spec) {
-        assert!(Instant::now() < deadline, "the {kind} panel never showed the API's answer: {difference}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let difference = std::cell::RefCell::new(None);
+    wait_for_or_explain(
+        &format!("the {kind} panel to show the API's answer"),
+        LIMIT,
+        || {
+            *difference.borrow_mut() = panel_difference(browser, server, kind, spec);
+            difference.borrow().is_none()
+        },
+        || format!("; the last difference: {}", difference.borrow().clone().unwrap_or_default()),
+    );
 }
 
 /// How the panel of a `kind` of view differs from the API's answer for the window it names.

@@ -76,7 +76,8 @@ fn get_with_host(server: &Server, path: &str, host: &str) -> String {
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn a_connection_trickling_its_headers_or_idle_after_an_answer_is_closed_by_the_header_timeout() {
     let (_s, server) = serving("servetimeouts");
-    // Headers a byte at a time, never finished.
+    // Headers a byte every 100 ms, never finished: the pace of the slow client under test, not a
+    // wait for anything.
     let mut slow = connect(&server);
     let mut writer = slow.try_clone().expect("a second handle");
     let trickle = std::thread::spawn(move || {
