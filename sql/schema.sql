@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS `view_top_hashtags` (
   `window_end_ms` bigint(20) NOT NULL,
   `position` int(11) NOT NULL,
   `hashtag` varchar(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  `occurrences` bigint(20) NOT NULL,
+  `count` bigint(20) NOT NULL,
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
   `window_end_ms` bigint(20) NOT NULL,
   `position` int(11) NOT NULL,
   `language` varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  `tweets` bigint(20) NOT NULL,
+  `count` bigint(20) NOT NULL,
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
@@ -71,8 +71,8 @@ CREATE TABLE IF NOT EXISTS `view_trending_hashtags` (
   `window_end_ms` bigint(20) NOT NULL,
   `position` int(11) NOT NULL,
   `hashtag` varchar(300) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-  `occurrences` bigint(20) NOT NULL,
-  `baseline_occurrences` bigint(20) NOT NULL,
+  `count` bigint(20) NOT NULL,
+  `baseline` bigint(20) NOT NULL,
   `expected` double NOT NULL,
   `score` double NOT NULL,
   `partial_baseline` tinyint(1) NOT NULL,

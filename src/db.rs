@@ -10,6 +10,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
 use crate::service_env;
+use crate::sink::mysql::views::RENAMED_COLUMNS;
 use crate::time::parse_created_at;
 
 /// The default database: the one `scripts/mysql.sh` prepares on this machine.
@@ -242,6 +243,12 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
     for (table, column, definition) in ADDED_COLUMNS {
         if !has_column(&mut conn, config, table, column)? {
             conn.query_drop(format!("ALTER TABLE `{table}` ADD COLUMN `{column}` {definition}"))
+                .map_err(|e| explain(e, config))?;
+        }
+    }
+    for (table, old, new, definition) in RENAMED_COLUMNS {
+        if has_column(&mut conn, config, table, old)? {
+            conn.query_drop(format!("ALTER TABLE `{table}` CHANGE COLUMN `{old}` `{new}` {definition}"))
                 .map_err(|e| explain(e, config))?;
         }
     }

@@ -3,7 +3,8 @@
 //! A reader finds any behaviour in two hops from `main`: [`cli`] picks a job in [`jobs`], and the
 //! job wires a [`source`] to the graph and the graph to a [`sink`], running them on the
 //! [`harness`]; `serve` runs the serving layer ([`serve`]). Below those: [`limits`] (what a tweet
-//! must be to be taken in and stored), [`snapshot_message`] (a ranking snapshot on the broker),
+//! must be to be taken in and stored), [`vocabulary`] (the views, layers, rows and
+//! snapshots every edge shares),
 //! [`checkpoint`] (what a stream's checkpoint holds), [`db`]
 //! and [`kafka`] (connections and their settings), [`service_env`] (the environment that points a
 //! process at its services), [`metrics`] (Prometheus exposition), [`time`] (event times as text,
@@ -23,6 +24,6 @@ pub mod metrics;
 pub mod serve;
 pub mod service_env;
 pub mod sink;
-pub mod snapshot_message;
 pub mod source;
 pub mod time;
+pub mod vocabulary;

@@ -106,7 +106,10 @@ impl Baseline {
                 let mut languages: Vec<LanguageCount> = spec
                     .languages
                     .iter()
-                    .map(|(lang, count)| LanguageCount { lang: Symbol::new(langs.name(*lang)), count: *count as u64 })
+                    .map(|(lang, count)| LanguageCount {
+                        language: Symbol::new(langs.name(*lang)),
+                        count: *count as u64,
+                    })
                     .collect();
                 if !languages.is_empty() {
                     languages.sort();

@@ -486,7 +486,7 @@ pub fn rankings<'scope>(
         usize::MAX,
         "Count: languages by window length",
         count,
-        |_, _, lang, count, _| (*count > 0).then(|| LanguageCount { lang: lang.clone(), count: *count as u64 }),
+        |_, _, lang, count, _| (*count > 0).then(|| LanguageCount { language: lang.clone(), count: *count as u64 }),
     )
     .map(|((length, _order), row)| (length, row));
 

@@ -84,7 +84,7 @@ impl<'a> Tweets<'a> {
                 k,
             ),
             languages: best(
-                languages.into_iter().map(|(lang, count)| LanguageCount { lang: Symbol::new(lang), count }),
+                languages.into_iter().map(|(lang, count)| LanguageCount { language: Symbol::new(lang), count }),
                 usize::MAX,
             ),
             trending,

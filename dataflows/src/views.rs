@@ -39,7 +39,7 @@ pub struct TweetScore {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LanguageCount {
     /// The language code as the tweets give it (`und` when none).
-    pub lang: Symbol,
+    pub language: Symbol,
     /// Tweets in it in the window.
     pub count: u64,
 }
@@ -135,7 +135,7 @@ impl Ord for TweetScore {
 
 impl Ord for LanguageCount {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.count.cmp(&self.count).then_with(|| self.lang.cmp(&other.lang))
+        other.count.cmp(&self.count).then_with(|| self.language.cmp(&other.language))
     }
 }
 
@@ -170,7 +170,7 @@ impl fmt::Display for TrendingHashtag {
 
 impl fmt::Display for LanguageCount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.lang, self.count)
+        write!(f, "{} {}", self.language, self.count)
     }
 }
 
@@ -415,7 +415,7 @@ mod tests {
         let mut right = left.clone();
         assert_eq!(left.first_difference(&right), None);
         right.hashtags.insert(window(120_000), vec![row("b", 1)]);
-        right.languages.insert(window(60_000), vec![LanguageCount { lang: "en".into(), count: 1 }]);
+        right.languages.insert(window(60_000), vec![LanguageCount { language: "en".into(), count: 1 }]);
         let difference = left.first_difference(&right).expect("the views differ");
         assert!(difference.starts_with("top hashtags of window 1m ending 120000 differ"), "{difference}");
         assert!(difference.contains("left:  #a 1") && difference.contains("right: #b 1"), "{difference}");

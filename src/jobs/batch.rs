@@ -14,9 +14,10 @@ use crate::harness::layer::{run_ordered, LayerPlan, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::jobs::graph_args::ViewArgs;
 use crate::sink::batch_metrics::{BatchMetrics, READ_COUNT_EVERY};
-use crate::sink::mysql::{Layer, ViewWriter};
+use crate::sink::mysql::ViewWriter;
 use crate::source::mysql::{check_schema, push_history};
 use crate::time::{rfc3339, wall_clock_ms};
+use crate::vocabulary::Layer;
 
 /// Flags of `trendflow batch`.
 #[derive(Args, Debug, Clone)]

@@ -47,13 +47,14 @@ use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::sink::kafka::{dead_letter_json, hashtag_json, KafkaSink, SentBefore};
-use crate::sink::mysql::{Archive, CheckpointStore, Heartbeat, Layer, StoredTweet, ViewWriter};
+use crate::sink::mysql::{Archive, CheckpointStore, Heartbeat, StoredTweet, ViewWriter};
 use crate::sink::stream_metrics::StreamMetrics;
-use crate::snapshot_message::{snapshot_json, window_key};
 use crate::source::formats::Format;
 use crate::source::kafka::reader::{check_positions, HighOffsets, ReadCounts, SourceEvent, TweetsReader};
 use crate::source::mysql::check_schema;
 use crate::time::{rfc3339, wall_clock_us};
+use crate::vocabulary::snapshot::{snapshot_json, window_key};
+use crate::vocabulary::Layer;
 
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]

@@ -8,10 +8,10 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::{explain, MysqlArgs};
-use crate::jobs::views::{read_view, ViewRow};
-use crate::sink::mysql::Layer;
-use crate::sink::mysql::ViewKind;
+use crate::sink::mysql::views::{read_windows, table};
 use crate::time::format_event_time;
+use crate::vocabulary::snapshot::ViewRows;
+use crate::vocabulary::{Layer, ViewKind};
 use trendflow_dataflows::EventTime;
 
 /// Flags of `trendflow verify`.
@@ -59,8 +59,13 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     for spec in &specs {
         let mut views = Vec::new();
         for kind in ViewKind::ALL {
-            let speed = read_view(&mut conn, Layer::Speed, spec, kind).map_err(|e| explain(e, &config))?;
-            let batch = read_view(&mut conn, Layer::Batch, spec, kind).map_err(|e| explain(e, &config))?;
+            let mut read = |layer| {
+                read_windows(&mut conn, layer, kind, &spec.to_string(), 0..=i64::MAX as u64, usize::MAX)
+                    .map_err(|e| explain(e, &config))
+                    .context("reading the view tables")
+            };
+            let speed = read(Layer::Speed)?;
+            let batch = read(Layer::Batch)?;
             views.push((kind, speed, batch));
         }
         compare(spec, views, args.max_differences, &mut comparison);
@@ -98,7 +103,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
 fn specs_of_both_layers(conn: &mut mysql::Conn) -> mysql::Result<Vec<WindowSpec>> {
     let tables: Vec<String> = ViewKind::ALL
         .iter()
-        .map(|kind| format!("SELECT DISTINCT layer, window_spec FROM `{}`", kind.table().0))
+        .map(|kind| format!("SELECT DISTINCT layer, window_spec FROM `{}`", table(*kind).0))
         .collect();
     let specs: Vec<String> = conn.query(format!(
         "SELECT window_spec FROM ({}) written GROUP BY window_spec HAVING COUNT(DISTINCT layer) = 2 ORDER BY window_spec",
@@ -108,7 +113,7 @@ fn specs_of_both_layers(conn: &mut mysql::Conn) -> mysql::Result<Vec<WindowSpec>
 }
 
 /// One layer's rows of one view, by window end.
-type Windows = BTreeMap<u64, Vec<ViewRow>>;
+type Windows = BTreeMap<EventTime, ViewRows>;
 
 /// Compares the views of one spec, each as `(kind, speed rows, batch rows)`, over the window ends
 /// both layers cover: from the later of the layers' first window ends (of any view) to the
@@ -116,19 +121,10 @@ type Windows = BTreeMap<u64, Vec<ViewRow>>;
 /// view, is a difference; outside it, only one layer ran. Records into `comparison`.
 pub fn compare(
     spec: &WindowSpec,
-    views: Vec<(ViewKind, Vec<ViewRow>, Vec<ViewRow>)>,
+    views: Vec<(ViewKind, Windows, Windows)>,
     max_differences: usize,
     comparison: &mut Comparison,
 ) {
-    let by_window = |rows: Vec<ViewRow>| {
-        let mut windows = Windows::new();
-        for row in rows {
-            windows.entry(row.window_end).or_default().push(row);
-        }
-        windows
-    };
-    let views: Vec<(ViewKind, Windows, Windows)> =
-        views.into_iter().map(|(kind, speed, batch)| (kind, by_window(speed), by_window(batch))).collect();
     // The first and last window end a layer holds, of any view.
     let ends = |layer: fn(&(ViewKind, Windows, Windows)) -> &Windows| {
         let ends: BTreeSet<u64> = views.iter().flat_map(|view| layer(view).keys().copied()).collect();
@@ -161,14 +157,10 @@ pub fn compare(
             let ending = format!("{kind:?} {spec} ending {}", format_event_time(end));
             let difference = match (fast, slow) {
                 (Some(fast), Some(slow)) => {
-                    let first = (0..fast.len().max(slow.len())).find(|&i| fast.get(i) != slow.get(i)).unwrap_or(0);
-                    let show = |row: Option<&ViewRow>| row.map_or("(none)".to_string(), |row| row.values.join(" "));
-                    format!(
-                        "{ending}: rank {}: speed {} / batch {}",
-                        first + 1,
-                        show(fast.get(first)),
-                        show(slow.get(first))
-                    )
+                    let first =
+                        (0..fast.len().max(slow.len())).find(|&i| fast.describe(i) != slow.describe(i)).unwrap_or(0);
+                    let show = |rows: &ViewRows| rows.describe(first).unwrap_or_else(|| "(none)".to_string());
+                    format!("{ending}: rank {}: speed {} / batch {}", first + 1, show(fast), show(slow))
                 }
                 (None, _) => format!("{ending}: missing from the speed layer (the batch layer has it)"),
                 (_, None) => format!("{ending}: missing from the batch layer (the speed layer has it)"),
@@ -181,13 +173,25 @@ pub fn compare(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use trendflow_dataflows::views::HashtagCount;
 
-    fn row(end: u64, rank: i64, tag: &str, count: u64) -> ViewRow {
-        ViewRow { window_end: end, rank, values: vec![tag.into(), count.to_string()] }
+    use super::*;
+    use crate::vocabulary::snapshot::RankedRow;
+
+    /// Windows of top hashtags, each `(end, hashtags and counts)`.
+    fn windows(windows: &[(EventTime, &[(&str, u64)])]) -> Windows {
+        let ranked = |(index, (hashtag, count)): (usize, &(&str, u64))| RankedRow {
+            rank: index + 1,
+            row: HashtagCount { hashtag: (*hashtag).into(), count: *count },
+            partial_baseline: None,
+        };
+        windows
+            .iter()
+            .map(|(end, rows)| (*end, ViewRows::Hashtags(rows.iter().enumerate().map(ranked).collect())))
+            .collect()
     }
 
-    fn compared(views: Vec<(ViewKind, Vec<ViewRow>, Vec<ViewRow>)>) -> Comparison {
+    fn compared(views: Vec<(ViewKind, Windows, Windows)>) -> Comparison {
         let mut comparison = Comparison::default();
         compare(&"1m".parse().unwrap(), views, 10, &mut comparison);
         comparison
@@ -195,9 +199,8 @@ mod tests {
 
     #[test]
     fn windows_both_layers_cover_are_compared_and_the_first_differing_rank_is_shown() {
-        let speed = vec![row(60_000, 1, "#a", 2), row(120_000, 1, "#a", 1), row(120_000, 2, "#b", 1)];
-        let batch =
-            vec![row(60_000, 1, "#a", 2), row(120_000, 1, "#a", 1), row(120_000, 2, "#c", 1), row(180_000, 1, "#z", 9)];
+        let speed = windows(&[(60_000, &[("a", 2)]), (120_000, &[("a", 1), ("b", 1)])]);
+        let batch = windows(&[(60_000, &[("a", 2)]), (120_000, &[("a", 1), ("c", 1)]), (180_000, &[("z", 9)])]);
         let comparison = compared(vec![(ViewKind::Hashtags, speed, batch)]);
         // The batch layer's later window is past the speed layer's last: only one layer ran there.
         assert_eq!(comparison.compared["1m"], Compared { windows: 2, range: Some((60_000, 120_000)) });
@@ -210,12 +213,11 @@ mod tests {
 
     #[test]
     fn a_view_or_a_window_one_layer_lost_is_a_difference() {
-        let both = |end| vec![row(end, 1, "#a", 1)];
-        let hashtags =
-            (ViewKind::Hashtags, [both(60_000), both(120_000)].concat(), [both(60_000), both(120_000)].concat());
+        let two = || windows(&[(60_000, &[("a", 1)]), (120_000, &[("a", 1)])]);
+        let hashtags = (ViewKind::Hashtags, two(), two());
         // Every speed-layer row of trending deleted; one window of languages deleted from the batch layer.
-        let trending = (ViewKind::Trending, vec![], [both(60_000), both(120_000)].concat());
-        let languages = (ViewKind::Languages, [both(60_000), both(120_000)].concat(), both(60_000));
+        let trending = (ViewKind::Trending, Windows::new(), two());
+        let languages = (ViewKind::Languages, two(), windows(&[(60_000, &[("a", 1)])]));
         let comparison = compared(vec![hashtags, trending, languages]);
         assert_eq!(comparison.compared["1m"].windows, 2);
         assert_eq!(comparison.differing_windows.len(), 2);

@@ -4,12 +4,15 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use mysql::prelude::Queryable;
+use serde::Serialize;
 use trendflow_dataflows::window::WindowSpec;
+use trendflow_dataflows::EventTime;
 
 use crate::db::{explain, MysqlArgs};
-use crate::sink::mysql::{Layer, ViewKind};
+use crate::sink::mysql::views::{read_windows, stored_text, table};
 use crate::time::format_event_time;
+use crate::vocabulary::snapshot::{RankedRow, ViewRows};
+use crate::vocabulary::{Layer, ViewKind};
 
 /// How to print rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -18,7 +21,7 @@ pub enum Format {
     Table,
     /// Tab-separated, no header: window end (UTC), rank, then the view's columns.
     Tsv,
-    /// One JSON object per row.
+    /// One JSON object per row: `window_end`, `window_end_ms`, then the row as the API has it.
     Json,
 }
 
@@ -52,83 +55,52 @@ pub fn run(args: ViewsArgs) -> Result<()> {
     }
 }
 
-/// One stored row of a view.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ViewRow {
-    pub window_end: u64,
-    pub rank: i64,
-    /// The view's own columns ([`ViewKind::table`]), as text.
-    pub values: Vec<String>,
-}
-
-/// The stored rows of one layer's view for one window spec, ordered by window end, then rank.
-pub fn read_view(
-    conn: &mut mysql::Conn,
-    layer: Layer,
-    spec: &WindowSpec,
-    kind: ViewKind,
-) -> mysql::Result<Vec<ViewRow>> {
-    let (table, columns) = kind.table();
-    let query = format!(
-        "SELECT window_end_ms, position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position",
-        columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-    );
-    let rows: Vec<mysql::Row> = conn.exec(query, (layer.name(), spec.to_string()))?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ViewRow {
-            window_end: row.get::<i64, _>(0).unwrap_or_default() as u64,
-            rank: row.get(1).unwrap_or_default(),
-            values: (0..columns.len()).map(|i| row.as_ref(i + 2).map(value_text).unwrap_or_default()).collect(),
-        })
-        .collect())
-}
-
-/// A stored value as text. A `DOUBLE` (the trending view's expected count and score) comes over
-/// the binary protocol as the f64 it is and is written as the shortest text that reads back to
-/// the same bits, so two layers' values compare equal as text exactly when their bits do.
-fn value_text(value: &mysql::Value) -> String {
-    match value {
-        mysql::Value::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        mysql::Value::Int(n) => n.to_string(),
-        mysql::Value::UInt(n) => n.to_string(),
-        mysql::Value::Double(x) => x.to_string(),
-        mysql::Value::Float(x) => x.to_string(),
-        other => other.as_sql(true),
-    }
+/// A stored row as `--format json` prints it.
+#[derive(Serialize)]
+struct StoredRow<'a, R> {
+    window_end: String,
+    window_end_ms: EventTime,
+    #[serde(flatten)]
+    row: &'a RankedRow<R>,
 }
 
 fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
     let config = args.mysql.config()?;
-    let (_, columns) = args.kind.table();
     let mut conn = config.connect()?;
-    let rows = read_view(&mut conn, args.layer, &args.window, args.kind)
-        .map_err(|e| explain(e, &config))
-        .context("reading the view tables")?;
+    let windows =
+        read_windows(&mut conn, args.layer, args.kind, &args.window.to_string(), 0..=i64::MAX as u64, usize::MAX)
+            .map_err(|e| explain(e, &config))
+            .context("reading the view tables")?;
     if args.format == Format::Table {
-        writeln!(out, "{:<19}  {:>4}  {}", "window end (UTC)", "rank", columns.join("  "))?;
+        writeln!(out, "{:<19}  {:>4}  {}", "window end (UTC)", "rank", table(args.kind).1.join("  "))?;
     }
-    for ViewRow { window_end, rank, values } in rows {
+    for (window_end, rows) in windows {
         let end = format_event_time(window_end);
-        match args.format {
-            Format::Tsv => writeln!(out, "{end}\t{rank}\t{}", values.join("\t"))?,
-            Format::Table => writeln!(out, "{end:<19}  {rank:>4}  {}", values.join("  "))?,
-            Format::Json => {
-                let mut object = serde_json::Map::new();
-                object.insert("window_end".into(), end.into());
-                object.insert("rank".into(), rank.into());
-                for (name, value) in columns.iter().zip(values) {
-                    // Hashtags and language codes stay text, even when they look like numbers.
-                    let textual = matches!(*name, "hashtag" | "language");
-                    let value = match (value.parse::<i64>(), value.parse::<f64>()) {
-                        _ if textual => serde_json::Value::String(value),
-                        (Ok(integer), _) => integer.into(),
-                        (_, Ok(real)) if real.is_finite() => real.into(),
-                        _ => serde_json::Value::String(value),
-                    };
-                    object.insert(name.to_string(), value);
+        if args.format == Format::Json {
+            fn json_lines<R: Serialize>(
+                out: &mut impl Write,
+                end: &str,
+                window_end_ms: EventTime,
+                rows: &[RankedRow<R>],
+            ) -> Result<()> {
+                for row in rows {
+                    let stored = StoredRow { window_end: end.to_string(), window_end_ms, row };
+                    writeln!(out, "{}", serde_json::to_string(&stored)?)?;
                 }
-                writeln!(out, "{}", serde_json::Value::Object(object))?;
+                Ok(())
+            }
+            match &rows {
+                ViewRows::Hashtags(rows) => json_lines(out, &end, window_end, rows)?,
+                ViewRows::Tweets(rows) => json_lines(out, &end, window_end, rows)?,
+                ViewRows::Languages(rows) => json_lines(out, &end, window_end, rows)?,
+                ViewRows::Trending(rows) => json_lines(out, &end, window_end, rows)?,
+            }
+            continue;
+        }
+        for (rank, values) in stored_text(&rows)?.into_iter().enumerate().map(|(index, values)| (index + 1, values)) {
+            match args.format {
+                Format::Tsv => writeln!(out, "{end}\t{rank}\t{}", values.join("\t"))?,
+                _ => writeln!(out, "{end:<19}  {rank:>4}  {}", values.join("  "))?,
             }
         }
     }

@@ -28,9 +28,9 @@ use crate::serve::metrics::Metrics;
 use crate::serve::params::{number, only, parse_time, time_range, view_kind};
 use crate::serve::store::{LayerMarks, ViewStore};
 use crate::serve::{gate, push};
-use crate::sink::mysql::{Layer, ViewKind};
-use crate::snapshot_message::Span;
 use crate::time::rfc3339;
+use crate::vocabulary::snapshot::{Span, ViewRows};
+use crate::vocabulary::{Layer, ViewKind};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -360,7 +360,7 @@ struct WindowAnswer<'a> {
 
 /// One window's rows, which layer they came from, and what they count: a closed window's rows
 /// count the window, the open window's the rolling span of the last window length up to `as_of`
-/// (see [`crate::snapshot_message`]).
+/// (see [`crate::vocabulary::snapshot`]).
 #[derive(Serialize)]
 struct WindowRows<R> {
     window_start: String,
@@ -455,7 +455,7 @@ async fn range(
             (first..=last).contains(&open.window_end) && spec_state.answerer(open.window_end) == Some(Answerer::Live)
         });
         if let Some(open) = open {
-            windows.push(WindowRows::open(&spec, open, open.rows.iter().take(k).cloned().collect()));
+            windows.push(WindowRows::open(&spec, open, open.rows.first(k)));
         }
     }
     Ok(Json(json!({
@@ -527,10 +527,7 @@ async fn history(
         closed.into_iter().map(|(end, answerer, ranked)| point(end, answerer, ranked)).collect();
     let live = live_window(&state, &spec_name, ViewKind::Hashtags)?.filter(|(end, _)| (from..=to).contains(end));
     if let Some((end, rows)) = live.filter(|(end, _)| spec_state.answerer(*end) == Some(Answerer::Live)) {
-        let ranked = rows
-            .iter()
-            .find(|row| row["hashtag"] == hashtag.as_str())
-            .and_then(|row| Some((row["rank"].as_u64()?, row["count"].as_u64()?)));
+        let ranked = rows.hashtag(&hashtag).map(|(rank, count)| (rank as u64, count));
         points.push(point(end, Answerer::Live, ranked));
     }
     Ok(Json(json!({
@@ -566,7 +563,7 @@ async fn tweets(
 }
 
 /// The open window of `spec` for `kind` in the live snapshots: its end and rows.
-fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, Vec<Value>)>, ApiError> {
+fn live_window(state: &AppState, spec: &str, kind: ViewKind) -> Result<Option<(EventTime, ViewRows)>, ApiError> {
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
     Ok(live.open(spec, kind).map(|open| (open.window_end, open.rows.clone())))
 }

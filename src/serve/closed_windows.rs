@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 use trendflow_dataflows::EventTime;
 
-use crate::sink::mysql::{Layer, ViewKind};
+use crate::vocabulary::{Layer, ViewKind};
 
 /// How long rows are kept at most.
 const KEPT_FOR: Duration = Duration::from_secs(60);

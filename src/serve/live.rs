@@ -31,8 +31,8 @@ use axum::body::Bytes;
 use tokio::sync::broadcast;
 
 use crate::kafka::{KafkaConfig, Topic};
-use crate::sink::mysql::ViewKind;
-use crate::snapshot_message::{SnapshotMessage, Span};
+use crate::vocabulary::snapshot::{SnapshotMessage, Span, ViewRows};
+use crate::vocabulary::ViewKind;
 
 /// How many of the latest snapshots of each partition a starting server reads, to find the open
 /// windows without reading the topics from their beginning.
@@ -49,7 +49,7 @@ pub struct LiveSnapshot {
     /// The event time the rows are complete to.
     pub as_of: EventTime,
     /// Its ranked rows as published.
-    pub rows: Vec<Value>,
+    pub rows: ViewRows,
     /// The same rows as JSON text, encoded once: most requests ask for every row, and get these
     /// bytes without the rows being copied or encoded again.
     rows_json: Box<RawValue>,
@@ -59,15 +59,14 @@ pub struct LiveSnapshot {
 
 impl LiveSnapshot {
     /// Keeps the rows of `snapshot`, taking them out of it.
-    fn new(snapshot: &mut SnapshotMessage<Value>) -> serde_json::Result<Self> {
-        let rows = std::mem::take(&mut snapshot.rows);
-        let rows_json = serde_json::value::to_raw_value(&rows)?;
+    fn new(snapshot: SnapshotMessage) -> serde_json::Result<Self> {
+        let rows_json = serde_json::value::to_raw_value(&snapshot.rows)?;
         Ok(LiveSnapshot {
             window_end: snapshot.window_end_ms,
             span: snapshot.span,
             span_start: snapshot.span_start_ms,
             as_of: snapshot.as_of_ms,
-            rows,
+            rows: snapshot.rows,
             rows_json,
             received: Instant::now(),
         })
@@ -77,7 +76,7 @@ impl LiveSnapshot {
     pub fn rows_json(&self, k: usize) -> serde_json::Result<Cow<'_, RawValue>> {
         match k >= self.rows.len() {
             true => Ok(Cow::Borrowed(&self.rows_json)),
-            false => serde_json::value::to_raw_value(&self.rows[..k]).map(Cow::Owned),
+            false => serde_json::value::to_raw_value(&self.rows.first(k)).map(Cow::Owned),
         }
     }
 
@@ -268,7 +267,7 @@ impl LiveViews {
     /// replaces the open window's, a final one closes it. A message that is no snapshot is logged
     /// and left out.
     pub fn record(&mut self, kind: ViewKind, partition: i32, offset: i64, payload: &[u8]) {
-        let mut snapshot: SnapshotMessage<Value> = match serde_json::from_slice(payload) {
+        let snapshot = match SnapshotMessage::read(kind, payload) {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 log::warn!(
@@ -283,7 +282,7 @@ impl LiveViews {
         let mut position = self.position.clone();
         position.0.insert((kind, partition), offset);
         let encoded = LiveEvent::new(&position, (kind, partition), offset, spec.clone(), payload)
-            .and_then(|event| LiveSnapshot::new(&mut snapshot).map(|received| (event, received)));
+            .and_then(|event| LiveSnapshot::new(snapshot).map(|received| (event, received)));
         let (event, received) = match encoded {
             Ok(encoded) => encoded,
             Err(error) => {
@@ -445,7 +444,7 @@ fn is_broker_away(error: &KafkaError) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::time::rfc3339;
@@ -465,7 +464,7 @@ mod tests {
             as_of: rfc3339(as_of),
             as_of_ms: as_of,
             partial_baseline: None,
-            rows: rows.as_array().cloned().unwrap_or_default(),
+            rows,
         }
     }
 
@@ -475,8 +474,23 @@ mod tests {
         NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// A snapshot of top hashtags whose first is `top`.
     fn snapshot(end: u64, is_final: bool, top: &str) -> Vec<u8> {
-        serde_json::to_vec(&message(end, is_final, json!([{ "rank": 1, "hashtag": top }]))).unwrap()
+        serde_json::to_vec(&message(end, is_final, json!([{ "rank": 1, "hashtag": top, "count": 1 }]))).unwrap()
+    }
+
+    /// A snapshot of top tweets whose first is `top`.
+    fn tweets(end: u64, top: u64) -> Vec<u8> {
+        let rows = json!([{ "rank": 1, "tweet_id": top, "retweets": 2, "hashtags": 1 }]);
+        serde_json::to_vec(&message(end, false, rows)).unwrap()
+    }
+
+    /// The first hashtag of a ranking of hashtags.
+    fn first_hashtag(snapshot: &LiveSnapshot) -> Option<&str> {
+        match &snapshot.rows {
+            ViewRows::Hashtags(rows) => rows.first().map(|ranked| ranked.row.hashtag.as_str()),
+            _ => None,
+        }
     }
 
     #[test]
@@ -486,14 +500,14 @@ mod tests {
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, false, "b"));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, false, "old"));
         let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
-        assert_eq!((open.window_end, open.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
+        assert_eq!((open.window_end, first_hashtag(open)), (120_000, Some("b")));
         assert!(live.open("5m/1m", ViewKind::Tweets).is_none(), "kinds are kept apart");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "old"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, true, "b"));
         assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
         let closed = live.closed("5m/1m", ViewKind::Hashtags).unwrap();
-        assert_eq!((closed.window_end, closed.rows[0]["hashtag"].as_str()), (120_000, Some("b")));
+        assert_eq!((closed.window_end, first_hashtag(closed)), (120_000, Some("b")));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "late copy"));
         assert_eq!(live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
         live.record(
@@ -508,7 +522,8 @@ mod tests {
             "an empty window is not kept"
         );
         live.record(ViewKind::Hashtags, 0, next_offset(), br#"{ "window": "5m/1m" }"#);
-        assert_eq!(live.received, 7, "a message that is no snapshot is not counted");
+        live.record(ViewKind::Hashtags, 0, next_offset(), &tweets(420_000, 9));
+        assert_eq!(live.received, 7, "a message that is no snapshot of the topic's view is not counted");
     }
 
     #[test]
@@ -534,14 +549,18 @@ mod tests {
         let mut live = LiveViews::default();
         let mut events = live.subscribe(None).later;
         // A line break inside a hashtag, or between the fields, must not end the data line early.
-        let snapshot =
-            serde_json::to_vec_pretty(&message(360_000, false, json!([{ "hashtag": "line\nbreak" }]))).unwrap();
-        live.record(ViewKind::Tweets, 0, next_offset(), &snapshot);
+        let snapshot = serde_json::to_vec_pretty(&message(
+            360_000,
+            false,
+            json!([{ "rank": 1, "hashtag": "line\nbreak", "count": 1 }]),
+        ))
+        .unwrap();
+        live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot);
         let event = events.try_recv().unwrap();
         let frame = std::str::from_utf8(&event.frame).unwrap();
         let lines: Vec<&str> = frame.strip_suffix("\n\n").unwrap().split('\n').collect();
-        assert!(lines[0].starts_with("id: tweets.0."), "{frame}");
-        assert_eq!(lines[1], "event: tweets");
+        assert!(lines[0].starts_with("id: hashtags.0."), "{frame}");
+        assert_eq!(lines[1], "event: hashtags");
         assert_eq!(lines.len(), 3, "{frame}");
         let data = lines[2].strip_prefix("data: ").unwrap();
         assert_eq!(serde_json::from_str::<Value>(data).unwrap(), serde_json::from_slice::<Value>(&snapshot).unwrap());
@@ -558,7 +577,7 @@ mod tests {
         assert!(subscription.reset.is_none());
         assert_eq!(subscription.missed.iter().map(|event| event.offset).collect::<Vec<_>>(), [11, 12]);
         assert_eq!(live.subscribe(None).missed.len(), 0, "a new client gets only what comes next");
-        live.record(ViewKind::Tweets, 3, 7, &snapshot(480_000, false, "b"));
+        live.record(ViewKind::Tweets, 3, 7, &tweets(480_000, 5));
         let next = subscription.later.try_recv().unwrap();
         assert_eq!((next.partition, next.offset, next.spec.as_str()), ((ViewKind::Tweets, 3), 7, "5m/1m"));
         let now = Cursor::parse("hashtags.0.12,tweets.3.7").unwrap();

@@ -6,8 +6,8 @@ use clap::ValueEnum;
 use trendflow_dataflows::EventTime;
 
 use crate::serve::error::ApiError;
-use crate::sink::mysql::ViewKind;
 use crate::time::{parse_created_at, rfc3339};
+use crate::vocabulary::ViewKind;
 
 /// The view named `kind` in a path.
 pub fn view_kind(kind: &str) -> Result<ViewKind, ApiError> {

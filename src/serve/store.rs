@@ -1,5 +1,5 @@
 //! The view tables as the serving layer reads them: the batch runs' boundaries, the speed
-//! layer's latest final windows, and one window's rows, shaped as the ranking topics shape them.
+//! layer's latest final windows, and windows' rows, typed as the ranking topics carry them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,11 +7,12 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::Pool;
 use serde::Serialize;
-use serde_json::{json, Value};
 use trendflow_dataflows::EventTime;
 
 use crate::sink::mysql::heartbeat::SILENT_AFTER;
-use crate::sink::mysql::{Layer, ViewKind};
+use crate::sink::mysql::views::read_windows;
+use crate::vocabulary::snapshot::ViewRows;
+use crate::vocabulary::{Layer, ViewKind};
 
 /// What the view tables say of each window spec's layers: the latest batch run's boundary and
 /// the speed layer's latest final window, and when they were read. The server reads them a few
@@ -143,7 +144,7 @@ impl ViewStore {
         spec: &str,
         end: EventTime,
         k: usize,
-    ) -> mysql::Result<Option<Vec<Value>>> {
+    ) -> mysql::Result<Option<ViewRows>> {
         let mut windows = self.windows_between(layer, kind, spec, end, end, k)?;
         Ok(windows.remove(&end))
     }
@@ -159,45 +160,11 @@ impl ViewStore {
         from: EventTime,
         to: EventTime,
         k: usize,
-    ) -> mysql::Result<BTreeMap<EventTime, Vec<Value>>> {
+    ) -> mysql::Result<BTreeMap<EventTime, ViewRows>> {
         let mut conn = self.conn()?;
-        let mut windows: BTreeMap<EventTime, Vec<Value>> =
-            written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, Vec::new())).collect();
-        let (table, columns) = kind.table();
-        let query = format!(
-            "SELECT window_end_ms, position, {} FROM `{table}` WHERE layer = ? AND window_spec = ? \
-             AND window_end_ms BETWEEN ? AND ? AND position <= ? ORDER BY window_end_ms, position",
-            columns.join(", ")
-        );
-        let params = (layer.name(), spec, from, to, k as u64);
-        let rows: Vec<(EventTime, Value)> = match kind {
-            ViewKind::Hashtags => {
-                conn.exec_map(query, params, |(end, rank, hashtag, count): (u64, u64, String, u64)| {
-                    (end, json!({ "rank": rank, "hashtag": hashtag, "count": count }))
-                })?
-            }
-            ViewKind::Tweets => {
-                conn.exec_map(query, params, |(end, rank, tweet_id, retweets, hashtags): (u64, u64, u64, u64, u64)| {
-                    (end, json!({ "rank": rank, "tweet_id": tweet_id, "retweets": retweets, "hashtags": hashtags }))
-                })?
-            }
-            ViewKind::Languages => {
-                conn.exec_map(query, params, |(end, rank, lang, count): (u64, u64, String, u64)| {
-                    (end, json!({ "rank": rank, "lang": lang, "count": count }))
-                })?
-            }
-            ViewKind::Trending => conn.exec_map(
-                query,
-                params,
-                |(end, rank, hashtag, count, baseline, expected, score, partial): TrendingRow| {
-                    let row = json!({ "rank": rank, "hashtag": hashtag, "count": count, "baseline": baseline,
-                        "expected": expected, "score": score, "partial_baseline": partial });
-                    (end, row)
-                },
-            )?,
-        };
-        for (end, row) in rows {
-            windows.entry(end).or_default().push(row);
+        let mut windows = read_windows(&mut conn, layer, kind, spec, from..=to, k)?;
+        for end in written_between(&mut conn, layer, spec, from, to)? {
+            windows.entry(end).or_insert_with(|| ViewRows::empty(kind));
         }
         Ok(windows)
     }
@@ -216,7 +183,7 @@ impl ViewStore {
         let mut windows: BTreeMap<EventTime, Option<(u64, u64)>> =
             written_between(&mut conn, layer, spec, from, to)?.into_iter().map(|end| (end, None)).collect();
         let ranked: Vec<(EventTime, u64, u64)> = conn.exec(
-            "SELECT window_end_ms, position, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? \
+            "SELECT window_end_ms, position, `count` FROM view_top_hashtags WHERE layer = ? AND window_spec = ? \
              AND hashtag = ? AND window_end_ms BETWEEN ? AND ?",
             (layer.name(), spec, hashtag, from, to),
         )?;
@@ -239,22 +206,24 @@ impl ViewStore {
         self.conn()?.exec_map(
             query,
             params,
-            |(tweet_id, text, lang, created_at_ms): (u64, Option<String>, Option<String>, Option<EventTime>)| {
-                StoredText { tweet_id, text: text.unwrap_or_default(), lang: lang.unwrap_or_default(), created_at_ms }
+            |(tweet_id, text, language, created_at_ms): (u64, Option<String>, Option<String>, Option<EventTime>)| {
+                StoredText {
+                    tweet_id,
+                    text: text.unwrap_or_default(),
+                    language: language.unwrap_or_default(),
+                    created_at_ms,
+                }
             },
         )
     }
 }
-
-/// A stored row of the trending view: window end, rank, then [`ViewKind::table`]'s columns.
-type TrendingRow = (u64, u64, String, u64, u64, f64, f64, bool);
 
 /// A tweet as the archive holds it, for showing the top tweets.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StoredText {
     pub tweet_id: u64,
     pub text: String,
-    pub lang: String,
+    pub language: String,
     pub created_at_ms: Option<EventTime>,
 }
 

@@ -6,7 +6,7 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, 
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::EventTime;
 
-use crate::sink::mysql::ViewKind;
+use crate::vocabulary::ViewKind;
 
 /// The batch run's metrics, shared by its readers (one per worker) and its writer.
 pub struct BatchMetrics {

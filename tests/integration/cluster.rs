@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use trendflow::vocabulary::Layer;
 
 use crate::common::{
     default_graph, run_bounded, seed_dump, seed_tweets, stored_views, trendflow, unused_port, wait_for, Ended,
@@ -122,7 +123,7 @@ fn the_batch_layer_stores_the_reference_views_in_every_layout() {
         let outputs =
             run_cluster(processes, workers, &["batch", "--window", "1m", "--window", "5m/1m"], |c| s.point(c));
         assert_eq!(summed_count(&outputs, "batch: "), 8759, "the processes share the history without overlap");
-        let stored = stored_views(&s.mysql_url, "batch", &specs());
+        let stored = stored_views(&s.mysql_url, Layer::Batch, &specs());
         assert!(
             stored == expected,
             "{processes}×{workers}: {}",
@@ -149,7 +150,7 @@ fn the_speed_layer_stores_the_reference_views_and_verifies_against_the_batch_in_
         let args = [&["stream"][..], &views, &["--until-idle", "3s", "--no-archive", "--from-beginning"]].concat();
         let outputs = run_cluster(processes, workers, &args, |c| s.point(c));
         assert_eq!(summed_count(&outputs, "stream: "), 8759, "{processes}×{workers}: every partition read once");
-        let stored = stored_views(&s.mysql_url, "speed", &specs());
+        let stored = stored_views(&s.mysql_url, Layer::Speed, &specs());
         assert!(
             stored == expected,
             "{processes}×{workers}: {}",

@@ -20,13 +20,15 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use trendflow::service_env::point_at;
-use trendflow::snapshot_message::{SnapshotMessage, Span};
+use trendflow::sink::mysql::views::read_windows;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::rfc3339;
+use trendflow::vocabulary::snapshot::{RankedRow, SnapshotMessage, Span, ViewRows};
+use trendflow::vocabulary::{Layer, ViewKind};
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
 use trendflow_dataflows::reference::{self, SpanViews, Tweets};
-use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TweetScore};
+use trendflow_dataflows::views::{FinalViews, TrendingWindow};
 use trendflow_dataflows::window::{Window, WindowSpec};
 use trendflow_dataflows::Tweet;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -298,11 +300,15 @@ pub fn check_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfi
     let mut spans: HashMap<(u64, u64), SpanViews> = HashMap::new();
     let last_tick = tweets.iter().map(|tweet| (tweet.created_at / tick_ms + 1) * tick_ms).max().unwrap_or(0);
     let mut checked = CheckedSnapshots { live: 0, finals: 0 };
-    for topic in ["top_hashtags", "top_tweets", "trending_hashtags"] {
+    for (topic, kind) in [
+        ("top_hashtags", ViewKind::Hashtags),
+        ("top_tweets", ViewKind::Tweets),
+        ("trending_hashtags", ViewKind::Trending),
+    ] {
         let mut final_windows = BTreeSet::new();
         for (key, payload) in read_topic(&format!("{topic_prefix}{topic}"), 1) {
-            let snapshot: SnapshotMessage<Value> =
-                serde_json::from_str(&payload).unwrap_or_else(|e| panic!("a snapshot on {topic} ({e}): {payload}"));
+            let snapshot = SnapshotMessage::read(kind, payload.as_bytes())
+                .unwrap_or_else(|e| panic!("a snapshot on {topic} ({e}): {payload}"));
             let spec: WindowSpec = snapshot.window.parse().expect("a window spec");
             let (length, as_of, end) = (spec.length_ms(), snapshot.as_of_ms, snapshot.window_end_ms);
             assert_eq!(snapshot.span_start_ms, as_of.saturating_sub(length), "{key}: {payload}");
@@ -321,17 +327,13 @@ pub fn check_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfi
                 checked.live += 1;
             }
             let span = spans.entry((length, as_of)).or_insert_with(|| all.views_over(config, length, as_of));
-            let expected = match topic {
-                "top_hashtags" => ranked_values(&span.hashtags),
-                "top_tweets" => ranked_values(&span.tweets),
+            let expected = match kind {
+                ViewKind::Hashtags => ViewRows::Hashtags(RankedRow::numbered(&span.hashtags, None)),
+                ViewKind::Tweets => ViewRows::Tweets(RankedRow::numbered(&span.tweets, None)),
                 _ => {
                     let trending = span.trending.clone().unwrap_or_default();
                     assert_eq!(snapshot.partial_baseline, Some(trending.partial_baseline), "{key}: {payload}");
-                    let mut rows = ranked_values(&trending.rows);
-                    for row in &mut rows {
-                        row["partial_baseline"] = trending.partial_baseline.into();
-                    }
-                    rows
+                    ViewRows::Trending(RankedRow::numbered(&trending.rows, Some(trending.partial_baseline)))
                 }
             };
             assert_eq!(
@@ -340,9 +342,9 @@ pub fn check_snapshots(topic_prefix: &str, tweets: &[Tweet], config: &GraphConfi
                 snapshot.span_start, snapshot.as_of
             );
         }
-        let expected: BTreeSet<Window> = match topic {
-            "top_hashtags" => finals.hashtags.keys().copied().collect(),
-            "top_tweets" => finals.tweets.keys().copied().collect(),
+        let expected: BTreeSet<Window> = match kind {
+            ViewKind::Hashtags => finals.hashtags.keys().copied().collect(),
+            ViewKind::Tweets => finals.tweets.keys().copied().collect(),
             _ => finals.trending.keys().copied().collect(),
         };
         assert_eq!(final_windows, expected, "{topic}: the windows with a final snapshot");
@@ -367,21 +369,9 @@ pub fn live_snapshot(spec: &str, end: u64, rows: Value) -> Vec<u8> {
         as_of: rfc3339(as_of),
         as_of_ms: as_of,
         partial_baseline: None,
-        rows: rows.as_array().cloned().expect("rows"),
+        rows,
     };
     serde_json::to_vec(&message).expect("a snapshot encodes")
-}
-
-/// Rows as a snapshot message numbers them: each with its rank, from 1.
-fn ranked_values<R: serde::Serialize>(rows: &[R]) -> Vec<Value> {
-    rows.iter()
-        .enumerate()
-        .map(|(rank, row)| {
-            let mut value = serde_json::to_value(row).expect("a row encodes");
-            value["rank"] = (rank + 1).into();
-            value
-        })
-        .collect()
 }
 
 /// Sends raw messages, as (partition, key, payload), waiting until the broker has them all.
@@ -414,51 +404,34 @@ pub fn default_graph(specs: Vec<WindowSpec>) -> GraphConfig {
 }
 
 /// A layer's stored final views of `specs`: every view, the trending view's floats as the f64
-/// values the table holds.
-pub fn stored_views(url: &str, layer: &str, specs: &[WindowSpec]) -> FinalViews {
+/// values the table holds, read as `views` and `verify` read them.
+pub fn stored_views(url: &str, layer: Layer, specs: &[WindowSpec]) -> FinalViews {
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(url).expect("URL")).expect("connecting");
     let mut views = FinalViews::default();
     for spec in specs {
-        let window = |end: i64| Window { spec: *spec, end: end as u64 };
-        let key = (layer, spec.to_string());
-        let rows: Vec<(i64, String, u64)> = conn
-            .exec("SELECT window_end_ms, hashtag, occurrences FROM view_top_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
-            .expect("reading hashtags");
-        for (end, hashtag, count) in rows {
-            views.hashtags.entry(window(end)).or_default().push(HashtagCount { hashtag: hashtag.into(), count });
-        }
-        let rows: Vec<(i64, i64, u64, u64)> = conn
-            .exec("SELECT window_end_ms, tweet_id, retweets, hashtags FROM view_top_tweets WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
-            .expect("reading tweets");
-        for (end, tweet_id, retweets, hashtags) in rows {
-            views.tweets.entry(window(end)).or_default().push(TweetScore {
-                tweet_id: tweet_id as u64,
-                retweets,
-                hashtags,
-            });
-        }
-        let rows: Vec<(i64, String, u64)> = conn
-            .exec("SELECT window_end_ms, language, tweets FROM view_languages WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position", key.clone())
-            .expect("reading languages");
-        for (end, lang, count) in rows {
-            views.languages.entry(window(end)).or_default().push(LanguageCount { lang: lang.into(), count });
-        }
-        let rows: Vec<mysql::Row> = conn
-            .exec(
-                "SELECT window_end_ms, hashtag, occurrences, baseline_occurrences, expected, score, partial_baseline \
-                   FROM view_trending_hashtags WHERE layer = ? AND window_spec = ? ORDER BY window_end_ms, position",
-                key,
-            )
-            .expect("reading trending hashtags");
-        for row in rows {
-            let (end, hashtag, count, baseline, expected, score, partial): (i64, String, u64, u64, f64, f64, bool) =
-                mysql::from_row(row);
-            let trending = views.trending.entry(window(end)).or_default();
-            trending.partial_baseline = partial;
-            trending.rows.push(TrendingHashtag { hashtag: hashtag.into(), count, baseline, expected, score });
+        for kind in ViewKind::ALL {
+            let windows = read_windows(&mut conn, layer, kind, &spec.to_string(), 0..=i64::MAX as u64, usize::MAX)
+                .expect("reading the view tables");
+            for (end, rows) in windows {
+                let window = Window { spec: *spec, end };
+                match rows {
+                    ViewRows::Hashtags(rows) => drop(views.hashtags.insert(window, unranked(rows))),
+                    ViewRows::Tweets(rows) => drop(views.tweets.insert(window, unranked(rows))),
+                    ViewRows::Languages(rows) => drop(views.languages.insert(window, unranked(rows))),
+                    ViewRows::Trending(rows) => {
+                        let partial_baseline = rows.iter().any(|ranked| ranked.partial_baseline == Some(true));
+                        views.trending.insert(window, TrendingWindow { partial_baseline, rows: unranked(rows) });
+                    }
+                }
+            }
         }
     }
     views
+}
+
+/// Rows without their ranks (their order is their rank).
+fn unranked<R>(rows: Vec<RankedRow<R>>) -> Vec<R> {
+    rows.into_iter().map(|ranked| ranked.row).collect()
 }
 
 /// The seed's real dump: `TRENDFLOW_SEED_DUMP`, or the shared data beside the project (never

@@ -157,7 +157,7 @@ fn panel_difference(browser: &mut Browser, server: &Server, kind: &str, spec: &s
         let cells: Vec<String> = cells.as_array().expect("cells").iter().map(text).collect();
         let expected: Vec<String> = match kind {
             "hashtags" => vec![text(&row["rank"]), format!("#{}", text(&row["hashtag"])), text(&row["count"])],
-            "languages" => vec![text(&row["rank"]), text(&row["lang"]), text(&row["count"])],
+            "languages" => vec![text(&row["rank"]), text(&row["language"]), text(&row["count"])],
             "tweets" => {
                 let tweet = archived.iter().find(|tweet| tweet["tweet_id"] == row["tweet_id"]);
                 let tweet = tweet.unwrap_or_else(|| panic!("the archive has tweet {}", row["tweet_id"]));

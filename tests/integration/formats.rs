@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trendflow::vocabulary::Layer;
 
 use crate::common::{stored_views, Services};
 use trendflow_dataflows::views::FinalViews;
@@ -52,7 +53,7 @@ fn loaded_views(file: &Path, expected: &[&str]) -> FinalViews {
         assert!(loaded.contains(line), "{}: expected '{line}' in:\n{loaded}", file.display());
     }
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
-    stored_views(&s.mysql_url, "batch", &specs())
+    stored_views(&s.mysql_url, Layer::Batch, &specs())
 }
 
 #[test]
@@ -129,7 +130,7 @@ fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     for expected in ["10 messages consumed", "2 dead-lettered (0 late", "2 skipped (no tweet)", "6 archived"] {
         assert!(streamed.contains(expected), "expected '{expected}' in: {streamed}");
     }
-    let speed = stored_views(&s.mysql_url, "speed", &specs());
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &specs());
     assert!(speed == seed, "{}", speed.first_difference(&seed).unwrap_or_default());
 
     // A compressed Twitter v2 file, produced as the seed's rows and streamed, gives them too.
@@ -140,6 +141,6 @@ fn a_stream_reads_every_format_from_its_topic_and_produce_sends_files() {
     assert!(produced.contains("produce: 6 tweets") && produced.contains("6 confirmed, 0 failed"), "{produced}");
     assert!(produced.contains("left out of the file: 1 records that hold no tweet, 1 unreadable"), "{produced}");
     s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "--until-idle", "3s"]);
-    let speed = stored_views(&s.mysql_url, "speed", &specs());
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &specs());
     assert!(speed == seed, "{}", speed.first_difference(&seed).unwrap_or_default());
 }

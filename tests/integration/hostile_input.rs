@@ -6,6 +6,7 @@
 //! views are those of the good tweets alone, in both layers. `db load` applies the same rules.
 
 use std::collections::HashSet;
+use trendflow::vocabulary::Layer;
 
 use crate::common::{default_graph, read_topic, seed_json, seed_tweets, send_messages, stored_views, Services};
 use mysql::prelude::Queryable;
@@ -138,7 +139,7 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
     // Both layers hold the views of the good tweets alone.
     let config = default_graph(specs());
     let reference = reference::final_views(&good, &config);
-    let speed = stored_views(&s.mysql_url, "speed", &specs());
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &specs());
     assert!(speed == reference, "{}", speed.first_difference(&reference).unwrap_or_default());
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
     let verified = s.succeed(&["verify"]);
@@ -181,6 +182,6 @@ fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
     s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
     let config = default_graph(specs());
     let reference = reference::final_views(&good, &config);
-    let batch = stored_views(&s.mysql_url, "batch", &specs());
+    let batch = stored_views(&s.mysql_url, Layer::Batch, &specs());
     assert!(batch == reference, "{}", batch.first_difference(&reference).unwrap_or_default());
 }

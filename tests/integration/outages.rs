@@ -10,6 +10,7 @@ use crate::common::{
     LIMIT,
 };
 use mysql::prelude::Queryable;
+use trendflow::vocabulary::Layer;
 use trendflow_dataflows::window::WindowSpec;
 
 /// The port of the tests' own broker, and of their own MariaDB.
@@ -156,9 +157,9 @@ fn batch_and_stream_ride_out_a_database_crash_and_end_when_it_stays_away() {
     let waited = batch.finish(LIMIT);
     waited.succeeded();
     assert!(waited.stderr.contains("reconnected"), "{}", waited.stderr);
-    let after_crash = stored_views(&s.mysql_url, "batch", &specs());
+    let after_crash = stored_views(&s.mysql_url, Layer::Batch, &specs());
     s.succeed(&batch_args);
-    let undisturbed = stored_views(&s.mysql_url, "batch", &specs());
+    let undisturbed = stored_views(&s.mysql_url, Layer::Batch, &specs());
     assert!(!undisturbed.hashtags.is_empty());
     assert!(after_crash == undisturbed, "{}", after_crash.first_difference(&undisturbed).unwrap_or_default());
 

@@ -6,6 +6,7 @@
 //! be right; `/metrics` parses as Prometheus text.
 
 use std::io::{BufRead, BufReader, Read};
+use trendflow::vocabulary::Layer;
 
 use serde_json::{json, Value};
 use trendflow::db::MysqlArgs;
@@ -118,7 +119,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let boundary = newest_first - newest_first % 60_000;
 
     // An open window's live snapshot, as the stream publishes one before its window closes.
-    let speed = stored_views(&s.mysql_url, "speed", &[spec]);
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &[spec]);
     let last_final = speed.hashtags.keys().map(|window| window.end).max().unwrap();
     let live_end = last_final + 60_000;
     let live = live_snapshot("1m", live_end, json!([{ "rank": 1, "hashtag": "breaking", "count": 3 }]));
@@ -133,7 +134,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
         server.json("/api/v1/status", 200)["speed_layer"]["state"] == "running"
     });
     assert_eq!(server.json("/healthz", 200)["status"], "ok");
-    let batch = stored_views(&s.mysql_url, "batch", &[spec]);
+    let batch = stored_views(&s.mysql_url, Layer::Batch, &[spec]);
     let window = |end| Window { spec, end };
 
     // At or before the boundary: the batch layer, though the speed layer holds the window too.
@@ -278,7 +279,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     // The server reads the boundaries a few times a second.
     wait_for("the boundary to move", LIMIT, || server.json(&path, 200)["layer"] == "batch");
     let answer = server.json(&path, 200);
-    let batch = stored_views(&s.mysql_url, "batch", &[spec]);
+    let batch = stored_views(&s.mysql_url, Layer::Batch, &[spec]);
     assert_eq!(answer["rows"], hashtag_rows(&batch, window(after)));
 
     // The archived text of tweets, for the top tweets; an id the archive lacks is left out.
@@ -286,7 +287,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     let texts = server.json(&format!("/api/v1/tweets?ids={},{missing}", shown.id), 200);
     assert_eq!(texts["tweets"].as_array().map(Vec::len), Some(1), "{texts}");
     assert_eq!(texts["tweets"][0]["text"], shown.text.as_str(), "{texts}");
-    assert_eq!(texts["tweets"][0]["lang"], shown.lang.as_str(), "{texts}");
+    assert_eq!(texts["tweets"][0]["language"], shown.lang.as_str(), "{texts}");
     let status = server.json("/api/v1/status", 200);
     assert_eq!((&status["ready"], &status["mysql"], &status["live"]), (&json!(true), &Value::Null, &Value::Null));
     assert_eq!(status["speed_layer"]["state"], "running", "{status}");

@@ -10,8 +10,9 @@ use crate::common::{
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
-use trendflow::snapshot_message::SnapshotMessage;
 use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow::vocabulary::snapshot::SnapshotMessage;
+use trendflow::vocabulary::Layer;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
@@ -64,7 +65,7 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
 
     // The speed layer's own views equal the reference, not only the batch layer's.
     let windows = specs(&["1m", "5m/1m"]);
-    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &windows);
     let expected = reference::final_views(&seed_tweets(), &default_graph(windows.clone()));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 
@@ -85,7 +86,7 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
 
     // verify notices a difference, says where, and fails.
     s.mysql()
-        .query_drop("UPDATE view_top_hashtags SET occurrences = occurrences + 1 WHERE layer = 'speed' AND position = 2 AND window_spec = '1m' ORDER BY window_end_ms LIMIT 1")
+        .query_drop("UPDATE view_top_hashtags SET `count` = `count` + 1 WHERE layer = 'speed' AND position = 2 AND window_spec = '1m' ORDER BY window_end_ms LIMIT 1")
         .unwrap();
     let differs = s.run(&["verify"]);
     let printed = &differs.stdout;
@@ -294,7 +295,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
 
     // The views are those of the good, on-time tweets alone.
     let windows = specs(&["1m"]);
-    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &windows);
     let expected = reference::final_views(&good, &default_graph(windows));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 }
@@ -320,7 +321,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     assert!(log.contains("holding back partitions [0]"), "partition 0 was never held back:\n{log}");
     assert!(summary.contains("2400 messages consumed") && summary.contains(" 0 dead-lettered"), "{summary}");
     let windows = specs(&["1m"]);
-    let speed = stored_views(&s.mysql_url, "speed", &windows);
+    let speed = stored_views(&s.mysql_url, Layer::Speed, &windows);
     let expected = reference::final_views(&tweets, &default_graph(windows));
     assert!(speed == expected, "{}", speed.first_difference(&expected).unwrap_or_default());
 }

@@ -78,7 +78,7 @@ fn read(snapshot: &Snapshot) -> Published {
             View::Languages,
             r,
             Rows::Languages(
-                r.rows.iter().map(|row| LanguageRow { lang: row.lang.to_string(), count: row.count }).collect(),
+                r.rows.iter().map(|row| LanguageRow { lang: row.language.to_string(), count: row.count }).collect(),
             ),
         ),
         Snapshot::Trending(r) => stated(

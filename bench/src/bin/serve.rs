@@ -30,8 +30,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use trendflow::kafka::{KafkaArgs, Topic};
 use trendflow::sink::kafka::KafkaSink;
-use trendflow::snapshot_message::{SnapshotMessage, Span};
 use trendflow::time::{rfc3339, wall_clock_us};
+use trendflow::vocabulary::snapshot::{SnapshotMessage, Span};
 use trendflow_bench::services::ServiceArgs;
 use trendflow_bench::{machine, write_results};
 

@@ -201,7 +201,7 @@ async function showTweets(window) {
     td.firstChild.className = "tweet-text";
     const meta = document.createElement("span");
     meta.className = "tweet-meta";
-    meta.textContent = `id ${row.tweet_id}${tweet && tweet.lang ? `, ${tweet.lang}` : ""}`;
+    meta.textContent = `id ${row.tweet_id}${tweet && tweet.language ? `, ${tweet.language}` : ""}`;
     td.append(meta);
     cell(tr, String(row.retweets), "retweets");
     cell(tr, String(row.hashtags), "hashtag-count");
@@ -213,10 +213,10 @@ function showLanguages(window) {
   $("languages").dataset.layer = window.layer;
   $("languages-source").textContent = describe(window);
   const charted = window.rows.slice(0, LANGUAGES_CHARTED);
-  setBars(page.charts.languages, charted.map((row) => row.lang), charted.map((row) => row.count));
+  setBars(page.charts.languages, charted.map((row) => row.language), charted.map((row) => row.count));
   fillTable("languages-table", window.rows, (tr, row) => {
     cell(tr, String(row.rank));
-    cell(tr, row.lang, "lang");
+    cell(tr, row.language, "lang");
     cell(tr, String(row.count), "count");
   });
 }

@@ -24,7 +24,7 @@ pub use tweets::{
     conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,
     StoredTweets, TweetWriter,
 };
-pub use views::{Layer, ViewKind, ViewWriter};
+pub use views::ViewWriter;
 
 /// Rows per multi-row statement: large enough to amortise round trips, small enough to stay far
 /// below the server's packet and placeholder limits.
