@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
+use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
 use crate::vocabulary::{Layer, ViewKind};
@@ -20,7 +21,7 @@ const KEPT_FOR: Duration = Duration::from_secs(60);
 const ENTRIES: usize = 4_096;
 
 /// A window's first `k` rows of one layer's view: (layer, kind, spec, window end, k).
-pub type WindowKey = (Layer, ViewKind, String, EventTime, usize);
+pub type WindowKey = (Layer, ViewKind, WindowSpec, EventTime, usize);
 
 /// The rows kept, and the latest batch run they were read under.
 #[derive(Default)]
@@ -72,11 +73,11 @@ mod tests {
     #[test]
     fn rows_are_kept_until_a_batch_run_completes() {
         let cache = ClosedWindows::default();
-        let key = (Layer::Batch, ViewKind::Hashtags, "1m".to_string(), 60_000, 10);
+        let key = (Layer::Batch, ViewKind::Hashtags, "1m".parse().unwrap(), 60_000, 10);
         assert!(cache.get(Some(1), &key).is_none());
-        cache.keep(Some(1), key.clone(), rows("first"));
+        cache.keep(Some(1), key, rows("first"));
         assert_eq!(cache.get(Some(1), &key).unwrap().get(), "\"first\"");
-        let other = (Layer::Speed, ViewKind::Hashtags, "1m".to_string(), 60_000, 10);
+        let other = (Layer::Speed, ViewKind::Hashtags, "1m".parse().unwrap(), 60_000, 10);
         assert!(cache.get(Some(1), &other).is_none(), "the layer is part of the key");
         assert!(cache.get(Some(2), &key).is_none(), "a batch run completed");
         assert!(cache.get(Some(1), &key).is_none(), "and what was kept before it is gone");

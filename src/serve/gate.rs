@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -28,13 +28,7 @@ pub async fn guarded(State(state): State<Arc<AppState>>, request: Request, next:
     let mut response = match state.hosts.allows(host.as_deref()) {
         true => REQUEST_ID.scope(id.clone(), next.run(request)).await,
         false => {
-            let refusal = ApiError {
-                status: StatusCode::MISDIRECTED_REQUEST,
-                code: "host_not_allowed",
-                error: format!("this server does not answer for host '{}'", host.unwrap_or_default()),
-                expected: Some(format!("a Host of: {} (serve --allow-host)", state.hosts.describe())),
-                detail: None,
-            };
+            let refusal = ApiError::HostNotAllowed { host: host.unwrap_or_default(), allowed: state.hosts.describe() };
             REQUEST_ID.scope(id.clone(), async { refusal.into_response() }).await
         }
     };
@@ -57,14 +51,7 @@ pub async fn authenticated(State(state): State<Arc<AppState>>, request: Request,
     if request.uri().path() == "/" {
         return Redirect::to("/login").into_response();
     }
-    let refusal = ApiError {
-        status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
-        error: "this server answers only the holders of a token".into(),
-        expected: Some("a header Authorization: Bearer TOKEN, with a token of serve's --auth-token-file".into()),
-        detail: None,
-    };
-    let mut response = refusal.into_response();
+    let mut response = ApiError::Unauthorized.into_response();
     response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
 }

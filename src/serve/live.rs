@@ -25,6 +25,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
 use axum::body::Bytes;
@@ -138,7 +139,7 @@ pub struct LiveEvent {
     /// Where it was published: its partition, and its offset there.
     pub partition: PartitionKey,
     pub offset: i64,
-    pub spec: String,
+    pub spec: WindowSpec,
     pub kind: ViewKind,
     /// The Server-Sent Events frame of this event (its id — the server's [`Cursor`] once it
     /// arrived —, event name, data), encoded once and shared by every client it goes to: the
@@ -155,7 +156,7 @@ impl LiveEvent {
         position: &Cursor,
         partition: PartitionKey,
         offset: i64,
-        spec: String,
+        spec: WindowSpec,
         payload: &[u8],
     ) -> serde_json::Result<Self> {
         let data = match payload.iter().any(|byte| matches!(byte, b'\n' | b'\r')) {
@@ -187,8 +188,8 @@ pub struct Subscription {
 /// and whether the broker answers.
 #[derive(Debug)]
 pub struct LiveViews {
-    open: HashMap<(String, ViewKind), LiveSnapshot>,
-    closed: HashMap<(String, ViewKind), LiveSnapshot>,
+    open: HashMap<(WindowSpec, ViewKind), LiveSnapshot>,
+    closed: HashMap<(WindowSpec, ViewKind), LiveSnapshot>,
     recent: VecDeque<Arc<LiveEvent>>,
     events: broadcast::Sender<Arc<LiveEvent>>,
     /// `None` once the backlog is read and while the broker answers; otherwise why not.
@@ -220,8 +221,8 @@ impl Default for LiveViews {
 
 impl LiveViews {
     /// The open window of `spec` for `kind`, if a live snapshot of it arrived.
-    pub fn open(&self, spec: &str, kind: ViewKind) -> Option<&LiveSnapshot> {
-        self.open.get(&(spec.to_string(), kind))
+    pub fn open(&self, spec: WindowSpec, kind: ViewKind) -> Option<&LiveSnapshot> {
+        self.open.get(&(spec, kind))
     }
 
     /// What a client that saw up to `last_seen` gets: the buffered events after it and a receiver
@@ -254,13 +255,13 @@ impl LiveViews {
 
     /// The final snapshot of the latest window of `spec` that closed for `kind` while the
     /// server followed the topics.
-    pub fn closed(&self, spec: &str, kind: ViewKind) -> Option<&LiveSnapshot> {
-        self.closed.get(&(spec.to_string(), kind))
+    pub fn closed(&self, spec: WindowSpec, kind: ViewKind) -> Option<&LiveSnapshot> {
+        self.closed.get(&(spec, kind))
     }
 
     /// The window specs with an open or a closed window.
-    pub fn specs(&self) -> impl Iterator<Item = &str> {
-        self.open.keys().chain(self.closed.keys()).map(|(spec, _)| spec.as_str())
+    pub fn specs(&self) -> impl Iterator<Item = WindowSpec> + '_ {
+        self.open.keys().chain(self.closed.keys()).map(|(spec, _)| *spec)
     }
 
     /// Takes in one snapshot of `kind` as published at `offset` of `partition`: a newer live one
@@ -277,11 +278,15 @@ impl LiveViews {
                 return;
             }
         };
-        let (spec, window_end, is_final) = (snapshot.window.clone(), snapshot.window_end_ms, snapshot.is_final);
+        let Ok(spec) = snapshot.window.parse::<WindowSpec>() else {
+            log::warn!("a ranking snapshot of no window spec: {}", String::from_utf8_lossy(payload));
+            return;
+        };
+        let (window_end, is_final) = (snapshot.window_end_ms, snapshot.is_final);
         // The event's frame holds the snapshot as published; the snapshot kept holds its rows.
         let mut position = self.position.clone();
         position.0.insert((kind, partition), offset);
-        let encoded = LiveEvent::new(&position, (kind, partition), offset, spec.clone(), payload)
+        let encoded = LiveEvent::new(&position, (kind, partition), offset, spec, payload)
             .and_then(|event| LiveSnapshot::new(snapshot).map(|received| (event, received)));
         let (event, received) = match encoded {
             Ok(encoded) => encoded,
@@ -304,7 +309,7 @@ impl LiveViews {
         let empty = received.rows.is_empty();
         let kept = if is_final { &mut self.closed } else { &mut self.open };
         if !(is_final && empty) && kept.get(&key).is_none_or(|kept| kept.window_end <= window_end) {
-            kept.insert(key.clone(), received);
+            kept.insert(key, received);
         }
         if is_final && self.open.get(&key).is_some_and(|open| open.window_end <= window_end) {
             self.open.remove(&key);
@@ -468,6 +473,10 @@ mod tests {
         }
     }
 
+    fn spec() -> WindowSpec {
+        "5m/1m".parse().unwrap()
+    }
+
     /// The next offset of the test's partition 0.
     fn next_offset() -> i64 {
         static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
@@ -499,28 +508,24 @@ mod tests {
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, false, "a"));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, false, "b"));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, false, "old"));
-        let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
+        let open = live.open(spec(), ViewKind::Hashtags).unwrap();
         assert_eq!((open.window_end, first_hashtag(open)), (120_000, Some("b")));
-        assert!(live.open("5m/1m", ViewKind::Tweets).is_none(), "kinds are kept apart");
+        assert!(live.open(spec(), ViewKind::Tweets).is_none(), "kinds are kept apart");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "old"));
-        assert!(live.open("5m/1m", ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
+        assert!(live.open(spec(), ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, true, "b"));
-        assert!(live.open("5m/1m", ViewKind::Hashtags).is_none());
-        let closed = live.closed("5m/1m", ViewKind::Hashtags).unwrap();
+        assert!(live.open(spec(), ViewKind::Hashtags).is_none());
+        let closed = live.closed(spec(), ViewKind::Hashtags).unwrap();
         assert_eq!((closed.window_end, first_hashtag(closed)), (120_000, Some("b")));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "late copy"));
-        assert_eq!(live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
+        assert_eq!(live.closed(spec(), ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
         live.record(
             ViewKind::Hashtags,
             0,
             next_offset(),
             &serde_json::to_vec(&message(360_000, true, json!([]))).unwrap(),
         );
-        assert_eq!(
-            live.closed("5m/1m", ViewKind::Hashtags).unwrap().window_end,
-            120_000,
-            "an empty window is not kept"
-        );
+        assert_eq!(live.closed(spec(), ViewKind::Hashtags).unwrap().window_end, 120_000, "an empty window is not kept");
         live.record(ViewKind::Hashtags, 0, next_offset(), br#"{ "window": "5m/1m" }"#);
         live.record(ViewKind::Hashtags, 0, next_offset(), &tweets(420_000, 9));
         assert_eq!(live.received, 7, "a message that is no snapshot of the topic's view is not counted");
@@ -536,7 +541,7 @@ mod tests {
             next_offset(),
             &serde_json::to_vec(&message(360_000, false, rows.clone())).unwrap(),
         );
-        let open = live.open("5m/1m", ViewKind::Hashtags).unwrap();
+        let open = live.open(spec(), ViewKind::Hashtags).unwrap();
         let all = open.rows_json(1_000).unwrap();
         assert!(matches!(all, Cow::Borrowed(_)), "every row: the bytes encoded on receipt");
         assert_eq!(serde_json::from_str::<Value>(all.get()).unwrap(), rows);
@@ -579,7 +584,7 @@ mod tests {
         assert_eq!(live.subscribe(None).missed.len(), 0, "a new client gets only what comes next");
         live.record(ViewKind::Tweets, 3, 7, &tweets(480_000, 5));
         let next = subscription.later.try_recv().unwrap();
-        assert_eq!((next.partition, next.offset, next.spec.as_str()), ((ViewKind::Tweets, 3), 7, "5m/1m"));
+        assert_eq!((next.partition, next.offset, next.spec), ((ViewKind::Tweets, 3), 7, spec()));
         let now = Cursor::parse("hashtags.0.12,tweets.3.7").unwrap();
         assert_eq!(now.encode(), "hashtags.0.12,tweets.3.7");
         assert_eq!(live.subscribe(Some(&now)).missed.len(), 0);

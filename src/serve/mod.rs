@@ -7,6 +7,7 @@
 //! or the broker being away makes only what needs it answer 503, and the server recovers by
 //! itself when they return.
 
+pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod closed_windows;
@@ -14,6 +15,7 @@ pub mod connections;
 pub mod dashboard;
 pub mod error;
 pub mod gate;
+pub mod health;
 pub mod hosts;
 pub mod live;
 pub mod merge;

@@ -1,13 +1,12 @@
 //! The live push, `/api/v1/live`: Server-Sent Events from the snapshots the live follower
 //! receives ([`crate::serve::live`]), resumed from a `Last-Event-ID` on any server.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use trendflow_dataflows::window::WindowSpec;
@@ -15,7 +14,7 @@ use trendflow_dataflows::window::WindowSpec;
 use crate::serve::api::AppState;
 use crate::serve::error::ApiError;
 use crate::serve::live::{Cursor, LiveEvent};
-use crate::serve::params::{only, view_kind};
+use crate::serve::params::{LiveQuery, Params};
 
 /// `GET /api/v1/live[?spec=S][&kind=K]`: Server-Sent Events, one per ranking snapshot the speed
 /// layer publishes from now on (or, with a `Last-Event-ID` header, from the one after that id,
@@ -27,18 +26,17 @@ use crate::serve::params::{only, view_kind};
 pub async fn live_push(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(query): Params<LiveQuery>,
 ) -> Result<Response, ApiError> {
-    only(&params, &["spec", "kind"])?;
-    let spec = params
-        .get("spec")
+    let spec = query
+        .spec
         .map(|text| {
-            text.parse::<WindowSpec>().map(|spec| spec.to_string()).map_err(|error| {
+            text.parse::<WindowSpec>().map_err(|error| {
                 ApiError::bad_request(format!("spec '{text}': {error}"), "a window spec such as 5m/1m")
             })
         })
         .transpose()?;
-    let kind = params.get("kind").map(|kind| view_kind(kind)).transpose()?;
+    let kind = query.kind;
     let last_seen = match headers.get("last-event-id") {
         None => None,
         Some(value) => Some(value.to_str().ok().and_then(Cursor::parse).ok_or_else(|| {
@@ -51,7 +49,7 @@ pub async fn live_push(
         (subscription.missed, subscription.later, subscription.cursor, subscription.reset);
     let connected = state.metrics.sse_connected();
     let wanted = Arc::new(move |event: &LiveEvent| {
-        spec.as_deref().is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
+        spec.is_none_or(|spec| spec == event.spec) && kind.is_none_or(|kind| kind == event.kind)
     });
     /// What the live push waits for next.
     enum Next {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::Pool;
 use serde::Serialize;
+use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
 use crate::sink::mysql::heartbeat::SILENT_AFTER;
@@ -19,8 +20,8 @@ use crate::vocabulary::{Layer, ViewKind};
 /// times a second, not for every request.
 #[derive(Clone, Debug, Default)]
 pub struct LayerMarks {
-    pub boundaries: BTreeMap<String, EventTime>,
-    pub speed_finals: BTreeMap<String, EventTime>,
+    pub boundaries: BTreeMap<WindowSpec, EventTime>,
+    pub speed_finals: BTreeMap<WindowSpec, EventTime>,
     /// The newest heartbeat of any stream; `None` if no stream ever ran on these tables.
     pub speed_heartbeat: Option<SpeedHeartbeat>,
     /// The latest complete batch run; `None` before the first.
@@ -117,22 +118,22 @@ impl ViewStore {
     }
 
     /// The latest complete batch run's boundary, per window spec.
-    pub fn boundaries(&self) -> mysql::Result<BTreeMap<String, EventTime>> {
+    pub fn boundaries(&self) -> mysql::Result<BTreeMap<WindowSpec, EventTime>> {
         let rows: Vec<(String, EventTime)> = self.conn()?.query(
             "SELECT r.window_spec, r.boundary_ms FROM batch_runs r \
              JOIN (SELECT window_spec, MAX(run_id) AS run_id FROM batch_runs GROUP BY window_spec) latest \
              ON r.run_id = latest.run_id",
         )?;
-        Ok(rows.into_iter().collect())
+        Ok(by_spec(rows))
     }
 
     /// The end of the latest window the speed layer wrote as final, per window spec.
-    pub fn speed_finals(&self) -> mysql::Result<BTreeMap<String, EventTime>> {
+    pub fn speed_finals(&self) -> mysql::Result<BTreeMap<WindowSpec, EventTime>> {
         let rows: Vec<(String, EventTime)> = self.conn()?.exec(
             "SELECT window_spec, MAX(window_end_ms) FROM view_top_hashtags WHERE layer = ? GROUP BY window_spec",
             (Layer::Speed.name(),),
         )?;
-        Ok(rows.into_iter().collect())
+        Ok(by_spec(rows))
     }
 
     /// The first `k` rows of `layer`'s `kind` view of the window of `spec` ending at `end`, each
@@ -141,7 +142,7 @@ impl ViewStore {
         &self,
         layer: Layer,
         kind: ViewKind,
-        spec: &str,
+        spec: WindowSpec,
         end: EventTime,
         k: usize,
     ) -> mysql::Result<Option<ViewRows>> {
@@ -156,13 +157,13 @@ impl ViewStore {
         &self,
         layer: Layer,
         kind: ViewKind,
-        spec: &str,
+        spec: WindowSpec,
         from: EventTime,
         to: EventTime,
         k: usize,
     ) -> mysql::Result<BTreeMap<EventTime, ViewRows>> {
         let mut conn = self.conn()?;
-        let mut windows = read_windows(&mut conn, layer, kind, spec, from..=to, k)?;
+        let mut windows = read_windows(&mut conn, layer, kind, &spec.to_string(), from..=to, k)?;
         for end in written_between(&mut conn, layer, spec, from, to)? {
             windows.entry(end).or_insert_with(|| ViewRows::empty(kind));
         }
@@ -174,7 +175,7 @@ impl ViewStore {
     pub fn hashtag_between(
         &self,
         layer: Layer,
-        spec: &str,
+        spec: WindowSpec,
         hashtag: &str,
         from: EventTime,
         to: EventTime,
@@ -185,7 +186,7 @@ impl ViewStore {
         let ranked: Vec<(EventTime, u64, u64)> = conn.exec(
             "SELECT window_end_ms, position, `count` FROM view_top_hashtags WHERE layer = ? AND window_spec = ? \
              AND hashtag = ? AND window_end_ms BETWEEN ? AND ?",
-            (layer.name(), spec, hashtag, from, to),
+            (layer.name(), spec.to_string(), hashtag, from, to),
         )?;
         for (end, rank, count) in ranked {
             windows.insert(end, Some((rank, count)));
@@ -232,13 +233,18 @@ pub struct StoredText {
 fn written_between(
     conn: &mut impl Queryable,
     layer: Layer,
-    spec: &str,
+    spec: WindowSpec,
     from: EventTime,
     to: EventTime,
 ) -> mysql::Result<Vec<EventTime>> {
     conn.exec(
         "SELECT DISTINCT window_end_ms FROM view_languages WHERE layer = ? AND window_spec = ? \
          AND window_end_ms BETWEEN ? AND ? ORDER BY window_end_ms",
-        (layer.name(), spec, from, to),
+        (layer.name(), spec.to_string(), from, to),
     )
+}
+
+/// Rows of `(window spec, time)` by spec; a spec no version of trendflow writes is left out.
+fn by_spec(rows: Vec<(String, EventTime)>) -> BTreeMap<WindowSpec, EventTime> {
+    rows.into_iter().filter_map(|(spec, time)| Some((spec.parse().ok()?, time))).collect()
 }
