@@ -13,6 +13,8 @@
 #             storage. Benchmarks use it: every 10 minutes tansu scans all its records for
 #             retention, and while it does, producing stalls for a time that grows with the
 #             database (16 s at 2 GB here).
+#   --stop    stop the broker this script started on the port, keeping its storage
+#             (scripts/test.sh stops the brokers its run started).
 #   --crash   kill the broker this script started on the port with SIGKILL, as a crash would,
 #             keeping its storage; run the script again to restart it (fault-injection tests and
 #             scripts/chaos do). Not a graceful stop: while tansu shuts down gracefully it keeps
@@ -59,6 +61,11 @@ stop_started_broker() {
 fresh=false
 case "${1:-}" in
     --fresh) fresh=true ;;
+    --stop)
+        stop_started_broker
+        say "stopped the broker on port $port, if this script had started one"
+        exit 0
+        ;;
     --crash)
         stop_started_broker KILL
         if answers; then
@@ -69,7 +76,7 @@ case "${1:-}" in
         exit 0
         ;;
     "") ;;
-    *) say "unknown argument '$1' (expected --fresh, --crash or nothing)"; exit 2 ;;
+    *) say "unknown argument '$1' (expected --fresh, --stop, --crash or nothing)"; exit 2 ;;
 esac
 
 if [ ! -x "$tansu" ]; then

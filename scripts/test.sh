@@ -41,6 +41,23 @@ export TRENDFLOW_SEED_DUMP="$seed_dump"
 # The integration tests talk to a real MariaDB and a real broker: install and start them if
 # needed, then drop the databases earlier runs' tests left behind.
 scripts/mysql.sh
+
+# What this run starts beside the development MariaDB is stopped when it ends, whatever the
+# outcome: the test broker, and the brokers and MariaDB instances of tests that crash their own
+# (they note each in TRENDFLOW_TEST_SERVICES as `broker PORT` or `mariadb PORT`). Left running,
+# each idles at a tenth of a core or more and skews whatever is measured next.
+export TRENDFLOW_TEST_SERVICES="${TMPDIR:-/tmp}/trendflow-test-services-$$"
+: >"$TRENDFLOW_TEST_SERVICES"
+stop_started_services() {
+    sort -u "$TRENDFLOW_TEST_SERVICES" | while read -r kind port; do
+        case "$kind" in
+            broker) TRENDFLOW_KAFKA_PORT="$port" scripts/kafka.sh --stop ;;
+            mariadb) scripts/mariadb-instance "$port" stop ;;
+        esac
+    done
+    rm -f "$TRENDFLOW_TEST_SERVICES"
+}
+trap stop_started_services EXIT
 # Unless TRENDFLOW_TEST_BROKERS names brokers to use, the tests get a local broker of their own,
 # emptied on every run: tansu's storage only grows (tests leave their topics behind), and on a
 # large database its periodic retention scan stalls producing for seconds and has made its
@@ -48,6 +65,7 @@ scripts/mysql.sh
 if [ -z "${TRENDFLOW_TEST_BROKERS:-}" ]; then
     test_kafka_port="${TRENDFLOW_TEST_KAFKA_PORT:-9192}"
     TRENDFLOW_KAFKA_PORT="$test_kafka_port" scripts/kafka.sh --fresh
+    echo "broker $test_kafka_port" >>"$TRENDFLOW_TEST_SERVICES"
     export TRENDFLOW_TEST_BROKERS="127.0.0.1:$test_kafka_port"
 fi
 client=$(command -v mariadb || command -v mysql)

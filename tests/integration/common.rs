@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,10 +82,19 @@ pub fn run_script(command: &mut Command) {
     assert!(status.success(), "{command:?} failed");
 }
 
+/// Notes a service of a test's own for `scripts/test.sh` to stop when the run ends (its
+/// `TRENDFLOW_TEST_SERVICES` file; a test run by hand without it leaves the service running).
+fn note_started(kind: &str, port: &str) {
+    let Some(path) = std::env::var_os("TRENDFLOW_TEST_SERVICES") else { return };
+    let mut file = std::fs::OpenOptions::new().append(true).create(true).open(&path).expect("the services file");
+    writeln!(file, "{kind} {port}").expect("noting a started service");
+}
+
 /// A broker of a test's own on `port` (`scripts/kafka.sh` with `argument`: `--fresh`, `--crash`,
 /// or none to start it), for what must not disturb the other tests' broker: crashing it, or
 /// deleting topics, which has made tansu's storage fail while others produce.
 pub fn private_broker(port: &str, argument: Option<&str>) -> String {
+    note_started("broker", port);
     run_script(script("kafka.sh").env("TRENDFLOW_KAFKA_PORT", port).args(argument));
     format!("127.0.0.1:{port}")
 }
@@ -93,6 +102,7 @@ pub fn private_broker(port: &str, argument: Option<&str>) -> String {
 /// Does `action` (`start`, `stop`, `kill`) to a MariaDB of a test's own on `port`
 /// (`scripts/mariadb-instance`), for what must not disturb the other tests' server: crashing it.
 pub fn private_mariadb(port: &str, action: &str) {
+    note_started("mariadb", port);
     run_script(script("mariadb-instance").args([port, action]));
 }
 
