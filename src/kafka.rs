@@ -11,6 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::service_env;
+use crate::vocabulary::ViewKind;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
@@ -75,6 +76,21 @@ impl Topic {
         Topic::TrendingHashtags,
         Topic::DeadLetter,
     ];
+
+    /// The topic a view's snapshots are published to; `None` for a view kept in MySQL alone.
+    pub fn of_view(kind: ViewKind) -> Option<Topic> {
+        match kind {
+            ViewKind::Hashtags => Some(Topic::TopHashtags),
+            ViewKind::Tweets => Some(Topic::TopTweets),
+            ViewKind::Trending => Some(Topic::TrendingHashtags),
+            ViewKind::Languages => None,
+        }
+    }
+
+    /// The view whose snapshots the topic carries, if it carries any.
+    pub fn view(self) -> Option<ViewKind> {
+        ViewKind::ALL.into_iter().find(|kind| Topic::of_view(*kind) == Some(self))
+    }
 
     /// The topic's name before the prefix.
     pub fn base_name(self) -> &'static str {

@@ -11,7 +11,6 @@ use trendflow_dataflows::EventTime;
 use crate::db::{explain, MysqlArgs};
 use crate::sink::mysql::views::{read_windows, stored_text, table};
 use crate::time::format_event_time;
-use crate::vocabulary::snapshot::{RankedRow, ViewRows};
 use crate::vocabulary::{Layer, ViewKind};
 
 /// How to print rows.
@@ -55,13 +54,13 @@ pub fn run(args: ViewsArgs) -> Result<()> {
     }
 }
 
-/// A stored row as `--format json` prints it.
+/// A stored row as `--format json` prints it: its window's end, then the row as the API has it.
 #[derive(Serialize)]
-struct StoredRow<'a, R> {
+struct StoredRow {
     window_end: String,
     window_end_ms: EventTime,
     #[serde(flatten)]
-    row: &'a RankedRow<R>,
+    row: serde_json::Value,
 }
 
 fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
@@ -77,23 +76,14 @@ fn print_views(args: &ViewsArgs, out: &mut impl Write) -> Result<()> {
     for (window_end, rows) in windows {
         let end = format_event_time(window_end);
         if args.format == Format::Json {
-            fn json_lines<R: Serialize>(
-                out: &mut impl Write,
-                end: &str,
-                window_end_ms: EventTime,
-                rows: &[RankedRow<R>],
-            ) -> Result<()> {
-                for row in rows {
-                    let stored = StoredRow { window_end: end.to_string(), window_end_ms, row };
-                    writeln!(out, "{}", serde_json::to_string(&stored)?)?;
-                }
-                Ok(())
-            }
-            match &rows {
-                ViewRows::Hashtags(rows) => json_lines(out, &end, window_end, rows)?,
-                ViewRows::Tweets(rows) => json_lines(out, &end, window_end, rows)?,
-                ViewRows::Languages(rows) => json_lines(out, &end, window_end, rows)?,
-                ViewRows::Trending(rows) => json_lines(out, &end, window_end, rows)?,
+            // A view's rows serialise as a list of rows.
+            let rows = match serde_json::to_value(&rows)? {
+                serde_json::Value::Array(rows) => rows,
+                row => vec![row],
+            };
+            for row in rows {
+                let stored = StoredRow { window_end: end.clone(), window_end_ms: window_end, row };
+                writeln!(out, "{}", serde_json::to_string(&stored)?)?;
             }
             continue;
         }

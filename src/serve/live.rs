@@ -354,7 +354,7 @@ fn subscribe(kafka: &KafkaConfig) -> Result<(BaseConsumer, Backlog)> {
     let consumer = kafka.consumer()?;
     let mut backlog = Backlog::new();
     let mut assignment = TopicPartitionList::new();
-    for topic in [Topic::TopHashtags, Topic::TopTweets, Topic::TrendingHashtags] {
+    for topic in ViewKind::ALL.into_iter().filter_map(Topic::of_view) {
         let name = kafka.topic(topic);
         for partition in 0..kafka.partition_count(&consumer, topic)? {
             let (low, high) = consumer
@@ -384,7 +384,9 @@ fn read(
     stop: &AtomicBool,
 ) -> Result<()> {
     let hashtags = kafka.topic(Topic::TopHashtags);
-    let trending = kafka.topic(Topic::TrendingHashtags);
+    // The view each ranking topic carries, by its name.
+    let views: HashMap<String, ViewKind> =
+        ViewKind::ALL.into_iter().filter_map(|kind| Some((kafka.topic(Topic::of_view(kind)?), kind))).collect();
     let catching_up = || format!("reading the latest {BACKLOG} snapshots of each ranking topic's partitions");
     if let Ok(mut live) = live.write() {
         live.not_ready = (!backlog.is_empty()).then(catching_up);
@@ -411,16 +413,11 @@ fn read(
                 if backlog.get(&key).is_some_and(|high| message.offset() + 1 >= *high) {
                     backlog.remove(&key);
                 }
-                let kind = match message.topic() {
-                    topic if topic == hashtags => ViewKind::Hashtags,
-                    topic if topic == trending => ViewKind::Trending,
-                    _ => ViewKind::Tweets,
-                };
                 if let Ok(mut live) = live.write() {
                     live.not_ready = (!backlog.is_empty()).then(catching_up);
                     live.starting = !backlog.is_empty();
-                    if let Some(payload) = message.payload() {
-                        live.record(kind, message.partition(), message.offset(), payload);
+                    if let Some((payload, kind)) = message.payload().zip(views.get(message.topic())) {
+                        live.record(*kind, message.partition(), message.offset(), payload);
                     }
                 }
             }
