@@ -117,7 +117,7 @@ impl HashtagWriter {
         let row: SeedTweet = serde_json::from_slice(payload).context("decoding a baseline tweet")?;
         let tweet = row.into_tweet().map_err(|e| anyhow::anyhow!("a baseline tweet that is not valid: {e}"))?;
         for hashtag in hashtag_symbols(&tweet.text) {
-            self.sink.send(&self.topic, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag).as_bytes())?;
+            self.sink.send(&self.topic, hashtag.as_bytes(), hashtag_json(&tweet, &hashtag)?.as_bytes())?;
         }
         self.sink.poll();
         Ok(())

@@ -159,7 +159,7 @@ impl WorkerWrites {
                 SourceEvent::Tweet(read) => {
                     if let Some(topic) = &self.hashtags_topic {
                         for hashtag in &read.hashtags {
-                            sink.send(topic, hashtag.as_bytes(), hashtag_json(&read.tweet, hashtag).as_bytes())?;
+                            sink.send(topic, hashtag.as_bytes(), hashtag_json(&read.tweet, hashtag)?.as_bytes())?;
                         }
                     }
                     if let Some(archive) = archive.as_mut() {

@@ -16,7 +16,7 @@ use serde_json::json;
 use trendflow_dataflows::Tweet;
 
 use crate::kafka::KafkaConfig;
-use crate::time::rfc3339;
+use crate::vocabulary::occurrence::HashtagOccurrence;
 
 /// Counts delivery reports, the broker's word on every message, not librdkafka's queue, and keeps
 /// which messages it has yet to confirm: a checkpoint waits for those sent before it, not for
@@ -236,15 +236,8 @@ const FLUSH_QUIET_LIMIT: Duration = Duration::from_secs(30);
 const QUEUE_FULL_NEWS: Duration = Duration::from_secs(2);
 
 /// One hashtag occurrence for the `hashtags` topic, keyed by the hashtag.
-pub fn hashtag_json(tweet: &Tweet, hashtag: &str) -> String {
-    json!({
-        "tweet_id": tweet.id,
-        "hashtag": hashtag,
-        "created_at": rfc3339(tweet.created_at),
-        "created_at_ms": tweet.created_at,
-        "language": tweet.lang,
-    })
-    .to_string()
+pub fn hashtag_json(tweet: &Tweet, hashtag: &str) -> serde_json::Result<String> {
+    serde_json::to_string(&HashtagOccurrence::of(tweet, hashtag))
 }
 
 /// How much of a bad message a dead letter repeats: enough to find and fix it.

@@ -1,6 +1,7 @@
 //! The vocabulary every edge shares: which layer wrote a view ([`Layer`]), which view
-//! ([`ViewKind`]), a view's ranked rows ([`snapshot::ViewRows`]) and the ranking snapshot as it
-//! crosses the broker ([`snapshot::SnapshotMessage`]). The Kafka sink, the MySQL view tables,
+//! ([`ViewKind`]), a view's ranked rows ([`snapshot::ViewRows`]), the ranking snapshot as it
+//! crosses the broker ([`snapshot::SnapshotMessage`]) and a hashtag occurrence on the `hashtags`
+//! topic ([`occurrence::HashtagOccurrence`]). The Kafka sink, the MySQL view tables,
 //! `serve`, `views`, `verify`, the tests and the benchmarks all speak it, so that a field has
 //! one name and one type wherever it goes.
 //!
@@ -8,6 +9,7 @@
 //! view row's tally is `count` (the trending view's baseline tally `baseline`), a language code
 //! is `language`.
 
+pub mod occurrence;
 pub mod snapshot;
 
 use serde::{Deserialize, Serialize};
