@@ -9,14 +9,17 @@
 //! and published once the job has handed every ranking before that tick to its sinks. Event
 //! times have millisecond resolution, so each latency may be overstated by up to a millisecond.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::EventTime;
+
+use crate::time::wall_clock_us;
 
 /// The largest latency recorded exactly: two minutes, in microseconds. Larger ones are recorded
 /// as this, which is still far beyond any sustained rate.
@@ -246,6 +249,99 @@ impl LatencyRecorder {
     /// The latencies recorded so far.
     pub fn latencies(&self) -> &Latencies {
         &self.latencies
+    }
+}
+
+/// End-to-end latency measured over a run whose source drives its input, when a job asks for it
+/// (`stream --latency-report`): an observer the harness calls if it is given one
+/// ([`run_layer`](crate::harness::layer::run_layer)), so that a run without one pays nothing for
+/// it. Each worker measures its own tweets on its thread ([`WorkerLatency`]); the job's thread
+/// notes when it has published each worker's rankings; a worker's latencies join the others' when
+/// it finishes.
+pub struct LatencyObserver {
+    graph: GraphConfig,
+    warmup_ms: u64,
+    /// By worker, what the job has published since the worker last looked.
+    published: Mutex<HashMap<usize, Publications>>,
+    merged: Mutex<Latencies>,
+}
+
+/// Output frontiers whose rankings the job has published, each with when (µs since the Unix epoch).
+type Publications = Vec<(Option<EventTime>, u64)>;
+
+impl LatencyObserver {
+    /// Measures the tweets of `graph`, leaving out those of each worker's first `warmup_ms` of
+    /// event time.
+    pub fn new(graph: GraphConfig, warmup_ms: u64) -> Self {
+        LatencyObserver {
+            graph,
+            warmup_ms,
+            published: Mutex::new(HashMap::new()),
+            merged: Mutex::new(Latencies::new()),
+        }
+    }
+
+    /// Worker `worker`'s measurement.
+    pub(crate) fn worker(&self, worker: usize) -> WorkerLatency<'_> {
+        WorkerLatency { observer: self, worker, recorder: LatencyRecorder::new(self.graph.clone(), self.warmup_ms) }
+    }
+
+    /// Notes that the job has published every ranking of `worker` before `before` (every one, if
+    /// `None`), now.
+    pub(crate) fn published(&self, worker: usize, before: Option<EventTime>) {
+        if let Ok(mut published) = self.published.lock() {
+            published.entry(worker).or_default().push((before, wall_clock_us()));
+        }
+    }
+
+    /// What [`LatencyObserver::published`] noted for `worker` since the last call.
+    fn take_published(&self, worker: usize) -> Publications {
+        self.published.lock().map(|mut published| published.remove(&worker).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// The latencies of the workers that have finished.
+    pub fn latencies(&self) -> Result<Latencies> {
+        self.merged
+            .lock()
+            .map(|merged| merged.clone())
+            .map_err(|_| anyhow!("a worker failed while recording latencies"))
+    }
+}
+
+/// One worker's latency measurement, fed by the harness on the worker's thread.
+pub(crate) struct WorkerLatency<'a> {
+    observer: &'a LatencyObserver,
+    worker: usize,
+    recorder: LatencyRecorder,
+}
+
+impl WorkerLatency<'_> {
+    /// A tweet of event time `time` went into the graph now.
+    pub(crate) fn fed(&mut self, time: EventTime) {
+        self.recorder.fed(time, wall_clock_us());
+    }
+
+    /// The input frontier moved to `frontier` now.
+    pub(crate) fn input_advanced(&mut self, frontier: EventTime) {
+        self.recorder.input_advanced(frontier, wall_clock_us());
+    }
+
+    /// The worker's output frontier is `output_frontier` now (`None`: the graph is done): the
+    /// tweets before it are in every computed ranking, and those the job has published since
+    /// the last look are through.
+    pub(crate) fn output_at(&mut self, output_frontier: Option<EventTime>) {
+        self.recorder.computed_before(output_frontier, wall_clock_us());
+        for (before, at_us) in self.observer.take_published(self.worker) {
+            self.recorder.emitted_before(before, at_us);
+        }
+    }
+
+    /// Adds this worker's latencies to the others'. The tweets of the last tick stay unmeasured:
+    /// their rankings wait for input that never came.
+    pub(crate) fn finish(self) -> Result<()> {
+        let mut merged =
+            self.observer.merged.lock().map_err(|_| anyhow!("a worker failed while recording latencies"))?;
+        merged.add(self.recorder.latencies())
     }
 }
 

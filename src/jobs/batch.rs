@@ -10,8 +10,9 @@ use trendflow_dataflows::Tweet;
 
 use crate::cluster::ClusterArgs;
 use crate::db::MysqlArgs;
-use crate::harness::layer::{run_ordered, LayerPlan, SharedSource, Source};
+use crate::harness::layer::{run_ordered, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
+use crate::harness::plan::LayerPlan;
 use crate::jobs::graph_args::ViewArgs;
 use crate::sink::batch_metrics::{BatchMetrics, READ_COUNT_EVERY};
 use crate::sink::mysql::ViewWriter;
@@ -61,16 +62,7 @@ pub fn run(args: BatchArgs) -> Result<()> {
         read_metrics.read(counted, newest);
         read.map(|_| ())
     });
-    // Each worker reads its share in event-time order, so nothing it reads later is older.
-    let plan = LayerPlan {
-        name: "batch",
-        graph: graph.clone(),
-        slack_ms: 0,
-        changes: false,
-        latest_live_only: false,
-        expected_tweets: None,
-        tell_ranked: false,
-    };
+    let plan = LayerPlan::history(graph.clone());
     let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
         let started = Instant::now();
         writer.write(&snapshot)?;

@@ -14,8 +14,10 @@ use clap::Args;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
 
 use crate::cluster::ClusterArgs;
-use crate::harness::layer::{print_line, run_ordered, LayerPlan, LayerRun, SharedSource, Source};
+use crate::harness::collect::print_line;
+use crate::harness::layer::{run_ordered, LayerRun, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
+use crate::harness::plan::LayerPlan;
 use crate::jobs::graph_args::{LiveArgs, ViewArgs};
 use crate::sink::console::{ranking_line, trending_line};
 use crate::source::generator::{Generator, GeneratorConfig};
@@ -71,25 +73,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         args.cluster.describe()
     );
 
-    let stream_plan = LayerPlan {
-        name: "stream",
-        graph: stream_graph,
-        slack_ms: args.live.lateness,
-        changes: true,
-        latest_live_only: false,
-        expected_tweets: Some(args.tweets),
-        tell_ranked: false,
-    };
+    let stream_plan = LayerPlan::demo_stream(stream_graph, args.live.lateness, args.tweets);
     let (stream, stream_views) = run_generated(&stream_plan, &generator, timely_config.clone(), !args.quiet)?;
-    let batch_plan = LayerPlan {
-        name: "batch",
-        graph: batch_graph,
-        slack_ms: generator.max_disorder_ms(),
-        changes: false,
-        latest_live_only: false,
-        expected_tweets: Some(args.tweets),
-        tell_ranked: false,
-    };
+    let batch_plan = LayerPlan::demo_batch(batch_graph, generator.max_disorder_ms(), args.tweets);
     let (batch, batch_views) = run_generated(&batch_plan, &generator, timely_config, false)?;
 
     let rate = |run: &LayerRun| run.tweets as f64 / run.elapsed.as_secs_f64();

@@ -21,11 +21,11 @@
 //! ([`CheckpointStore`]) once the broker has confirmed them, so a restart — after a crash, a kill
 //! or a stop — resumes there and rewrites nothing that differs.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -33,16 +33,17 @@ use clap::Args;
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::{format_duration, parse_duration};
-use trendflow_dataflows::EventTime;
 
 use crate::checkpoint::Checkpoint;
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
-use crate::harness::latency::{write_report, Latencies, LatencyRecorder};
-use crate::harness::layer::{run_layer, DrivenSource, Feed, LayerPlan, Output, Source};
+use crate::harness::latency::{write_report, LatencyObserver};
+use crate::harness::layer::{run_layer, DrivenSource, Output, Source};
 use crate::harness::memory::peak_rss_bytes;
+use crate::harness::plan::LayerPlan;
 use crate::harness::recovery::StartClock;
 use crate::harness::signal::stop_flag;
+use crate::harness::worker::Feed;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
@@ -52,7 +53,7 @@ use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::formats::Format;
 use crate::source::kafka::reader::{check_positions, HighOffsets, ReadCounts, SourceEvent, TweetsReader};
 use crate::source::mysql::check_schema;
-use crate::time::{rfc3339, wall_clock_us};
+use crate::time::rfc3339;
 use crate::vocabulary::snapshot::{snapshot_json, window_key};
 use crate::vocabulary::Layer;
 
@@ -116,25 +117,17 @@ pub struct StreamArgs {
     pub cluster: ClusterArgs,
 }
 
-/// What the job's workers write besides the graph's input, and where their latencies meet.
+/// What the job's workers write besides the graph's input.
 struct WorkerWrites {
     kafka: KafkaConfig,
     /// Where the archive goes; `None` with `--no-archive`.
     archive: Option<MysqlConfig>,
     /// Where each tweet's hashtags go; `None` with `--no-hashtags-topic`.
     hashtags_topic: Option<String>,
-    /// With `--latency-report`: the graph and the warm-up to measure with.
-    latency: Option<(GraphConfig, u64)>,
-    latencies: Mutex<Latencies>,
-    /// With `--latency-report`: by worker, what the job has published since the worker last looked.
-    published: Mutex<HashMap<usize, Publications>>,
     dead_lettered: AtomicU64,
     archived: Arc<AtomicU64>,
     metrics: Arc<StreamMetrics>,
 }
-
-/// Output frontiers whose rankings the job has published, each with when (µs since the Unix epoch).
-type Publications = Vec<(Option<EventTime>, u64)>;
 
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
 const ARCHIVE_BATCH: usize = 4_096;
@@ -150,7 +143,6 @@ impl WorkerWrites {
             .as_ref()
             .map(|config| Archive::start(config, ARCHIVE_BATCH, ARCHIVE_EVERY, self.archived.clone()))
             .transpose()?;
-        let mut latency = self.latency.as_ref().map(|(graph, warmup)| LatencyRecorder::new(graph.clone(), *warmup));
         // What the worker had written when the last checkpoint was taken: the messages it sent,
         // and the tweets it handed to the archive.
         let mut flushing = (sink.sent_so_far(), None);
@@ -170,10 +162,6 @@ impl WorkerWrites {
                         archive.push(stored)?;
                     }
                 }
-                SourceEvent::Fed(time) => latency.iter_mut().for_each(|latency| latency.fed(time, wall_clock_us())),
-                SourceEvent::Advanced(frontier) => {
-                    latency.iter_mut().for_each(|latency| latency.input_advanced(frontier, wall_clock_us()))
-                }
                 SourceEvent::Rejected(rejection) => {
                     self.dead_lettered.fetch_add(1, Ordering::Relaxed);
                     self.metrics.dead_lettered(&rejection.reason);
@@ -186,13 +174,7 @@ impl WorkerWrites {
                     );
                     sink.send(&dead_letters, rejection.key.unwrap_or_default(), letter.as_bytes())?;
                 }
-                SourceEvent::RoundEnded { output_frontier } => {
-                    if let Some(latency) = latency.as_mut() {
-                        latency.computed_before(output_frontier, wall_clock_us());
-                        for (before, at_us) in self.take_published(worker) {
-                            latency.emitted_before(before, at_us);
-                        }
-                    }
+                SourceEvent::RoundEnded => {
                     sink.poll();
                     if let Some(archive) = archive.as_mut() {
                         archive.check()?;
@@ -214,24 +196,7 @@ impl WorkerWrites {
         if let Some(archive) = archive.as_mut() {
             archive.finish()?;
         }
-        // The tweets of the last tick stay unmeasured: their rankings wait for input that never came.
-        if let (Some(latency), Ok(mut merged)) = (latency, self.latencies.lock()) {
-            merged.add(latency.latencies())?;
-        }
         Ok(())
-    }
-
-    /// With `--latency-report`: notes that the job has published every ranking of `worker` before
-    /// `before`, now.
-    fn published(&self, worker: usize, before: Option<EventTime>) {
-        if let Ok(mut published) = self.published.lock() {
-            published.entry(worker).or_default().push((before, wall_clock_us()));
-        }
-    }
-
-    /// What [`WorkerWrites::published`] noted for `worker` since the last call.
-    fn take_published(&self, worker: usize) -> Publications {
-        self.published.lock().map(|mut published| published.remove(&worker).unwrap_or_default()).unwrap_or_default()
     }
 }
 
@@ -312,9 +277,6 @@ pub fn run(args: StreamArgs) -> Result<()> {
         kafka: kafka.clone(),
         archive: (!args.no_archive).then(|| mysql.clone()),
         hashtags_topic: (!args.no_hashtags_topic).then(|| kafka.topic(Topic::Hashtags)),
-        latency: args.latency_report.is_some().then(|| (graph.clone(), args.latency_warmup)),
-        latencies: Mutex::new(Latencies::new()),
-        published: Mutex::new(HashMap::new()),
         dead_lettered: AtomicU64::new(0),
         archived: Arc::new(AtomicU64::new(0)),
         metrics: metrics.clone(),
@@ -338,21 +300,14 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let (top_hashtags, top_tweets, trending) =
         (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
     let rebuilt = graph.clone();
-    // The ranking topics are keyed by window, and a consumer wants each window's latest ranking.
-    let layer = LayerPlan {
-        name: "stream",
-        graph,
-        slack_ms: args.live.lateness,
-        changes: true,
-        latest_live_only: true,
-        expected_tweets: None,
-        tell_ranked: args.latency_report.is_some(),
-    };
+    let latency =
+        args.latency_report.is_some().then(|| Arc::new(LatencyObserver::new(graph.clone(), args.latency_warmup)));
+    let layer = LayerPlan::stream(graph);
     let mut published = 0u64;
     let mut finished_workers = 0;
     let local_workers = args.cluster.workers;
     let mut unconfirmed = UnconfirmedCheckpoints::default();
-    let run = run_layer(&layer, timely_config, Source::Driven(source), |output, _| {
+    let run = run_layer(&layer, timely_config, Source::Driven(source), latency.clone(), |output, _| {
         match output {
             Output::Checkpoint(checkpoint) => {
                 finished_workers += usize::from(checkpoint.last);
@@ -386,7 +341,6 @@ pub fn run(args: StreamArgs) -> Result<()> {
                 }
                 views.write(&snapshot)?;
             }
-            Output::Ranked { worker, before } => writes.published(worker, before),
             Output::Quiet => {}
         }
         // Whatever came, the broker may have confirmed what a waiting checkpoint covers.
@@ -398,14 +352,13 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let interrupted =
         if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
     let consumed = counts.consumed.load(Ordering::Relaxed);
-    let latency = match &args.latency_report {
-        Some(path) => {
-            let latencies =
-                writes.latencies.lock().map_err(|_| anyhow!("a worker failed while recording latencies"))?;
+    let latency = match (&args.latency_report, latency) {
+        (Some(path), Some(latency)) => {
+            let latencies = latency.latencies()?;
             write_report(path, &latencies)?;
             format!("; {}", latencies.summary_line())
         }
-        None => String::new(),
+        _ => String::new(),
     };
     println!(
         "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \

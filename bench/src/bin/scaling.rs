@@ -19,7 +19,7 @@ use differential_dataflow::input::Input;
 use serde_json::json;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
-use trendflow::harness::layer::{Pacing, BATCH};
+use trendflow::harness::pacing::{Pacing, BATCH};
 use trendflow::jobs::graph_args::{LiveArgs, ViewArgs};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::plot::format_number;

@@ -54,8 +54,8 @@ use trendflow_dataflows::{Contribution, EventTime, Tweet};
 
 use crate::checkpoint::{Checkpoint, ResumePoint};
 use crate::db::MysqlConfig;
-use crate::harness::layer::Feed;
 use crate::harness::recovery::{StartClock, WorkerStep};
+use crate::harness::worker::Feed;
 use crate::kafka::{KafkaConfig, Topic};
 use crate::sink::mysql::{conflict_reason, FirstCopy, KeptTweet, StoredTweets};
 use crate::source::formats::Format;
@@ -70,17 +70,11 @@ pub enum SourceEvent<'a> {
     /// A tweet read for the first time (an earlier run did not handle it): the job archives it,
     /// publishes its hashtags. They come extracted, once; the graph gets the same ones.
     Tweet(&'a ReadTweet),
-    /// A tweet of this event time went into the graph.
-    Fed(EventTime),
-    /// The input frontier moved to this time: no tweet before it follows, and the graph can
-    /// complete every ranking before it.
-    Advanced(EventTime),
     /// A message that holds no usable tweet, a tweet that came late, or one whose id was stored
     /// or read already with other values (a conflict: first write wins).
     Rejected(Rejection<'a>),
-    /// A round of reading ended; every ranking before `output_frontier` is computed and on its way
-    /// to the job's sinks (`None`: every ranking).
-    RoundEnded { output_frontier: Option<EventTime> },
+    /// A round of reading ended: the job looks after its sinks.
+    RoundEnded,
     /// A checkpoint follows: what the job wrote for the tweets read so far must be durable first.
     /// The job starts making it so.
     Flush,
@@ -400,9 +394,8 @@ impl TweetsReader {
                 if !handled {
                     on_event(SourceEvent::Tweet(&read))?;
                 }
-                match feed.push(time, Contribution::with_hashtags(read.tweet, read.hashtags)) {
-                    Ok(()) => on_event(SourceEvent::Fed(time))?,
-                    Err(_) => on_event(rejected(late_reason(time, frontier)))?,
+                if feed.push(time, Contribution::with_hashtags(read.tweet, read.hashtags)).is_err() {
+                    on_event(rejected(late_reason(time, frontier)))?;
                 }
             }
             let now = Instant::now();
@@ -425,17 +418,13 @@ impl TweetsReader {
                 reported = watermark;
             }
             if let Some(time) = watermark.or_else(|| feed.cluster_watermark()) {
-                let before = feed.frontier();
                 feed.advance_to(time);
-                if feed.frontier() > before {
-                    on_event(SourceEvent::Advanced(feed.frontier()))?;
-                }
             }
             caught_up = feed.step();
             if idle_round && caught_up {
                 feed.park(MAX_PARK);
             }
-            on_event(SourceEvent::RoundEnded { output_frontier: feed.output_frontier() })?;
+            on_event(SourceEvent::RoundEnded)?;
             let idle = self.until_idle.is_some_and(|limit| marks.quiet_for() >= limit);
             let last = idle || self.stop.load(Ordering::Relaxed);
             let due = awaiting.is_none() && now.duration_since(positions.taken()) >= self.checkpoint_every;
