@@ -3,10 +3,10 @@
 //!
 //! The Kafka source ([`TweetsReader`]) reads the `tweets` partitions on every worker, feeds the
 //! graph and advances its input frontier to the partitions' watermarks. This job writes what the
-//! source hands it besides: messages that are not tweets, and tweets behind the frontier, go to
-//! the dead-letter topic with the reason; good tweets' hashtags go to the `hashtags` topic (unless
-//! `--no-hashtags-topic`), and
-//! the tweets are archived into MySQL's master dataset, so the batch layer sees them too.
+//! source hands it besides ([`writes`]): messages that are not tweets, and tweets behind the
+//! frontier, go to the dead-letter topic with the reason; good tweets' hashtags go to the
+//! `hashtags` topic (unless `--no-hashtags-topic`), and the tweets are archived into MySQL's
+//! master dataset, so the batch layer sees them too.
 //!
 //! Live rankings of hashtags, tweets and trending hashtags go to `top_hashtags` / `top_tweets` /
 //! `trending_hashtags` whenever they change;
@@ -18,44 +18,45 @@
 //! Every `--checkpoint-every`, each worker flushes what it wrote (archive, dead letters, hashtag
 //! occurrences) and hands the job a [`Checkpoint`]: where to read its partitions again from to
 //! rebuild the windows not yet published. The job writes the rankings ahead of it, and stores it
-//! ([`CheckpointStore`]) once the broker has confirmed them, so a restart — after a crash, a kill
-//! or a stop — resumes there and rewrites nothing that differs.
+//! ([`CheckpointStore`]) once the broker has confirmed them ([`publish`]), so a restart — after a
+//! crash, a kill or a stop — resumes there and rewrites nothing that differs.
 
-use std::collections::VecDeque;
+mod publish;
+mod writes;
+
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use clap::Args;
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
-use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::window::{format_duration, parse_duration};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::ResumePoint;
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::harness::latency::{write_report, LatencyObserver};
-use crate::harness::layer::{run_layer, DrivenSource, Output, Source};
+use crate::harness::layer::{run_layer, LayerRun, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
 use crate::harness::recovery::StartClock;
 use crate::harness::signal::stop_flag;
-use crate::harness::worker::Feed;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
-use crate::sink::kafka::{dead_letter_json, hashtag_json, KafkaSink, SentBefore};
-use crate::sink::mysql::{Archive, CheckpointStore, Heartbeat, StoredTweet, ViewWriter};
+use crate::sink::mysql::{CheckpointStore, Heartbeat};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::formats::Format;
-use crate::source::kafka::reader::{check_positions, HighOffsets, ReadCounts, SourceEvent, TweetsReader};
+use crate::source::kafka::broker::{check_positions, HighOffsets};
+use crate::source::kafka::reader::{ReadCounts, ReadHandles, ReadSettings, TweetsReader};
 use crate::source::mysql::check_schema;
 use crate::time::rfc3339;
-use crate::vocabulary::snapshot::{snapshot_json, window_key};
-use crate::vocabulary::Layer;
+use publish::{Publishable, Published, Publisher};
+use writes::WorkerWrites;
 
 /// Flags of `trendflow stream`.
 #[derive(Args, Debug, Clone)]
@@ -117,86 +118,36 @@ pub struct StreamArgs {
     pub cluster: ClusterArgs,
 }
 
-/// What the job's workers write besides the graph's input.
-struct WorkerWrites {
-    kafka: KafkaConfig,
-    /// Where the archive goes; `None` with `--no-archive`.
-    archive: Option<MysqlConfig>,
-    /// Where each tweet's hashtags go; `None` with `--no-hashtags-topic`.
-    hashtags_topic: Option<String>,
-    dead_lettered: AtomicU64,
-    archived: Arc<AtomicU64>,
-    metrics: Arc<StreamMetrics>,
-}
-
-/// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
-const ARCHIVE_BATCH: usize = 4_096;
-const ARCHIVE_EVERY: Duration = Duration::from_secs(1);
-
-impl WorkerWrites {
-    /// One worker's reading with the source, writing what it hands over.
-    fn read(&self, reader: &TweetsReader, worker: usize, peers: usize, feed: &mut dyn Feed<Checkpoint>) -> Result<()> {
-        let sink = KafkaSink::new(&self.kafka)?;
-        let (tweets, dead_letters) = (self.kafka.topic(Topic::Tweets), self.kafka.topic(Topic::DeadLetter));
-        let mut archive = self
-            .archive
-            .as_ref()
-            .map(|config| Archive::start(config, ARCHIVE_BATCH, ARCHIVE_EVERY, self.archived.clone()))
-            .transpose()?;
-        // What the worker had written when the last checkpoint was taken: the messages it sent,
-        // and the tweets it handed to the archive.
-        let mut flushing = (sink.sent_so_far(), None);
-        reader.read(worker, peers, feed, &mut |event| {
-            match event {
-                SourceEvent::Tweet(read) => {
-                    if let Some(topic) = &self.hashtags_topic {
-                        for hashtag in &read.hashtags {
-                            sink.send(topic, hashtag.as_bytes(), hashtag_json(&read.tweet, hashtag)?.as_bytes())?;
-                        }
-                    }
-                    if let Some(archive) = archive.as_mut() {
-                        let stored = StoredTweet {
-                            hashtags: Some(read.hashtags.iter().map(|hashtag| hashtag.to_string()).collect()),
-                            ..StoredTweet::new(read.tweet.clone(), read.date_time.clone(), read.ingested_at)
-                        };
-                        archive.push(stored)?;
-                    }
-                }
-                SourceEvent::Rejected(rejection) => {
-                    self.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                    self.metrics.dead_lettered(&rejection.reason);
-                    let letter = dead_letter_json(
-                        &rejection.reason,
-                        &tweets,
-                        rejection.partition,
-                        rejection.offset,
-                        rejection.payload,
-                    );
-                    sink.send(&dead_letters, rejection.key.unwrap_or_default(), letter.as_bytes())?;
-                }
-                SourceEvent::RoundEnded => {
-                    sink.poll();
-                    if let Some(archive) = archive.as_mut() {
-                        archive.check()?;
-                    }
-                }
-                SourceEvent::Flush => {
-                    flushing = (sink.sent_so_far(), archive.as_mut().map(Archive::flush).transpose()?)
-                }
-                SourceEvent::Flushed { durable } => {
-                    let stored = match (archive.as_mut(), flushing.1) {
-                        (Some(archive), Some(handed)) => archive.stored(handed)?,
-                        _ => true,
-                    };
-                    *durable = stored && sink.confirmed(flushing.0)?;
-                }
-            }
-            Ok(())
-        })?;
-        if let Some(archive) = archive.as_mut() {
-            archive.finish()?;
+impl StreamArgs {
+    /// How the workers read, from the flags: `partitions` of the topic on `kafka`, for a graph
+    /// whose rankings span `horizon_ms` of event time, looking tweets up in `mysql` unless
+    /// `--no-archive`.
+    fn read_settings(
+        &self,
+        kafka: &KafkaConfig,
+        mysql: &MysqlConfig,
+        partitions: i32,
+        horizon_ms: u64,
+    ) -> ReadSettings {
+        ReadSettings {
+            kafka: kafka.clone(),
+            master: (!self.no_archive).then(|| mysql.clone()),
+            partitions,
+            lateness_ms: self.live.lateness,
+            max_event_ahead_ms: self.max_event_ahead,
+            format: self.format,
+            idle_after: Duration::from_millis(self.idle_timeout),
+            until_idle: self.until_idle.map(Duration::from_millis),
+            checkpoint_every: Duration::from_millis(self.checkpoint_every.max(1)),
+            horizon_ms,
         }
-        Ok(())
+    }
+
+    /// Where the workers write besides the graph, from the flags.
+    fn worker_writes(&self, kafka: &KafkaConfig, mysql: &MysqlConfig, metrics: Arc<StreamMetrics>) -> WorkerWrites {
+        let archive = (!self.no_archive).then(|| mysql.clone());
+        let hashtags_topic = (!self.no_hashtags_topic).then(|| kafka.topic(Topic::Hashtags));
+        WorkerWrites::new(kafka, archive, hashtags_topic, metrics)
     }
 }
 
@@ -205,8 +156,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let clock = Arc::new(StartClock::start(args.cluster.workers));
     // First, so that a signal during the start stops the job cleanly too.
     let stop = stop_flag()?;
-    let kafka = args.kafka.config()?;
-    let mysql = args.mysql.config()?;
+    let (kafka, mysql) = (args.kafka.config()?, args.mysql.config()?);
     let mut graph = args.views.graph(args.live.tick)?;
     let timely_config = args.cluster.timely_config()?;
     check_schema(&mysql)?;
@@ -230,10 +180,41 @@ pub fn run(args: StreamArgs) -> Result<()> {
         graph = graph.with_earlier_input(resume.rebuild_from);
     }
     clock.job_step("MySQL");
+    let partitions = open_topic(&kafka, &resume, cluster)?;
+    clock.job_step("broker");
+    let counts = Arc::new(ReadCounts::default());
+    let handles =
+        ReadHandles { stop: stop.clone(), counts: counts.clone(), clock: clock.clone(), speaker: cluster.speaker() };
+    let settings = args.read_settings(&kafka, &mysql, partitions, graph.horizon_ms());
+    let reader = TweetsReader::new(settings, resume.clone(), handles);
+    let metrics = Arc::new(StreamMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
+    let writes = Arc::new(args.worker_writes(&kafka, &mysql, metrics.clone()));
+    if let Some(listen) = args.metrics_listen {
+        serve_metrics(listen, &kafka, &metrics, &counts, &writes, &cluster.speaker())?;
+    }
+    let publishable = Publishable::new(graph.clone(), resume.rebuild_from, stop.clone(), cluster.workers);
+    let mut publisher = Publisher::open(&kafka, &mysql, publishable, checkpoints, metrics)?;
+    clock.job_step("sinks");
+    let latency =
+        args.latency_report.as_ref().map(|_| Arc::new(LatencyObserver::new(graph.clone(), args.latency_warmup)));
+    let source = Source::Driven(writes.source(reader));
+    let run = run_layer(&LayerPlan::stream(graph), timely_config, source, latency.clone(), |output, _| {
+        publisher.handle(output)
+    })?;
+    let published = publisher.finish()?;
+    let latency = report_latency(args.latency_report.as_deref(), latency.as_deref())?;
+    let stopped = stop.load(Ordering::Relaxed);
+    let topic = format!("{partitions} partitions of {kafka}");
+    println!("{}", Summary { args: &args, topic, run, counts: &counts, writes: &writes, published, latency, stopped });
+    Ok(())
+}
+
+/// Checks the `tweets` topic on the broker: how many partitions it has, and that it still holds
+/// the stored positions; says where reading resumes, and warns of workers left without input.
+fn open_topic(kafka: &KafkaConfig, resume: &ResumePoint, cluster: &ClusterArgs) -> Result<i32> {
     let metadata = kafka.metadata_client()?;
     let partitions = kafka.partition_count(&metadata, Topic::Tweets)?;
-    check_positions(&kafka, &metadata, &resume)?;
-    clock.job_step("broker");
+    check_positions(kafka, &metadata, resume)?;
     if !resume.offsets.is_empty() {
         let offsets: Vec<String> =
             resume.offsets.iter().map(|(partition, offset)| format!("{partition}@{offset}")).collect();
@@ -244,7 +225,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
             rfc3339(resume.rebuild_from)
         );
     }
-    let workers = args.cluster.total_workers();
+    let workers = cluster.total_workers();
     if workers > partitions as usize {
         log::warn!(
             "{workers} workers share {partitions} partitions of '{}': {} workers will have no input; \
@@ -253,167 +234,78 @@ pub fn run(args: StreamArgs) -> Result<()> {
             workers - partitions as usize
         );
     }
-    let counts = Arc::new(ReadCounts::default());
-    let metrics = Arc::new(StreamMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
-    let reader = Arc::new(TweetsReader {
-        kafka: kafka.clone(),
-        master: (!args.no_archive).then(|| mysql.clone()),
-        partitions,
-        lateness_ms: args.live.lateness,
-        max_event_ahead_ms: args.max_event_ahead,
-        format: args.format,
-        idle_after: Duration::from_millis(args.idle_timeout),
-        until_idle: args.until_idle.map(Duration::from_millis),
-        stop: stop.clone(),
-        resume: resume.clone(),
-        horizon_ms: graph.horizon_ms(),
-        checkpoint_every: Duration::from_millis(args.checkpoint_every.max(1)),
-        counts: counts.clone(),
-        started: Instant::now(),
-        clock: clock.clone(),
-        speaker: cluster.speaker(),
-    });
-    let writes = Arc::new(WorkerWrites {
-        kafka: kafka.clone(),
-        archive: (!args.no_archive).then(|| mysql.clone()),
-        hashtags_topic: (!args.no_hashtags_topic).then(|| kafka.topic(Topic::Hashtags)),
-        dead_lettered: AtomicU64::new(0),
-        archived: Arc::new(AtomicU64::new(0)),
-        metrics: metrics.clone(),
-    });
-    if let Some(listen) = args.metrics_listen {
-        let (metrics, counts, writes) = (metrics.clone(), counts.clone(), writes.clone());
-        let registry = metrics.registry.clone();
-        // The partitions' high offsets are asked for at each scrape, off the workers' way.
-        let offsets = HighOffsets::new(&kafka)?;
-        let refresh = move || metrics.refresh(&counts, writes.archived.load(Ordering::Relaxed), |p| offsets.of(p));
-        let address = crate::metrics::expose(listen, registry, refresh)?;
-        println!("{}metrics on http://{address}/metrics", cluster.speaker());
-    }
-    let source: DrivenSource<Checkpoint> = {
-        let writes = writes.clone();
-        Arc::new(move |worker, peers, feed| writes.read(&reader, worker, peers, feed))
-    };
-    let mut views = ViewWriter::new(&mysql, Layer::Speed)?;
-    let rankings = KafkaSink::new(&kafka)?;
-    clock.job_step("sinks");
-    let (top_hashtags, top_tweets, trending) =
-        (kafka.topic(Topic::TopHashtags), kafka.topic(Topic::TopTweets), kafka.topic(Topic::TrendingHashtags));
-    let rebuilt = graph.clone();
-    let latency =
-        args.latency_report.is_some().then(|| Arc::new(LatencyObserver::new(graph.clone(), args.latency_warmup)));
-    let layer = LayerPlan::stream(graph);
-    let mut published = 0u64;
-    let mut finished_workers = 0;
-    let local_workers = args.cluster.workers;
-    let mut unconfirmed = UnconfirmedCheckpoints::default();
-    let run = run_layer(&layer, timely_config, Source::Driven(source), latency.clone(), |output, _| {
-        match output {
-            Output::Checkpoint(checkpoint) => {
-                finished_workers += usize::from(checkpoint.last);
-                unconfirmed.push(checkpoint, &rankings);
-            }
-            Output::Snapshot(snapshot) => 'publish: {
-                // Once stopped by a signal, the workers close their inputs after their last
-                // checkpoint and the graph closes every window: those rankings are incomplete,
-                // and must not be published as final.
-                if stop.load(Ordering::Relaxed) && finished_workers == local_workers {
-                    break 'publish;
-                }
-                // Written before the restart, and not rebuilt in full: the tweets they began with
-                // (for a trending window, its baseline's) were not read again.
-                if rebuilt.reaches_from(&snapshot) < resume.rebuild_from {
-                    break 'publish;
-                }
-                let topic = match snapshot {
-                    Snapshot::Hashtags(_) => Some(&top_hashtags),
-                    Snapshot::Tweets(_) => Some(&top_tweets),
-                    Snapshot::Languages(_) => None,
-                    Snapshot::Trending(_) => Some(&trending),
-                };
-                if let Some(topic) = topic {
-                    let key = window_key(&snapshot.window());
-                    let message = snapshot_json(&snapshot).context("encoding a ranking snapshot")?;
-                    rankings.send(topic, key.as_bytes(), message.as_bytes())?;
-                    rankings.poll();
-                    published += 1;
-                    metrics.published(snapshot.window().end);
-                }
-                views.write(&snapshot)?;
-            }
-            Output::Quiet => {}
-        }
-        // Whatever came, the broker may have confirmed what a waiting checkpoint covers.
-        unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)
-    })?;
-    let delivered = rankings.flush()?;
-    unconfirmed.store_confirmed(&rankings, &mut checkpoints, &metrics)?;
-    let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
-    let interrupted =
-        if stop.load(Ordering::Relaxed) { " (stopped by signal: open windows not published)" } else { "" };
-    let consumed = counts.consumed.load(Ordering::Relaxed);
-    let latency = match (&args.latency_report, latency) {
-        (Some(path), Some(latency)) => {
-            let latencies = latency.latencies()?;
-            write_report(path, &latencies)?;
-            format!("; {}", latencies.summary_line())
-        }
-        _ => String::new(),
-    };
-    println!(
-        "{}stream: {consumed} messages consumed from {partitions} partitions of {kafka} in {:.2} s \
-         ({:.0} messages/s between the first and the last); \
-         {} windows closed (layer speed), {published} ranking snapshots ({} confirmed); \
-         {} dead-lettered ({} late, lateness {}), {} skipped (no tweet), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
-        args.cluster.speaker(),
-        run.elapsed.as_secs_f64(),
-        consumed as f64 / counts.active().as_secs_f64().max(1e-3),
-        run.windows_closed,
-        delivered.delivered,
-        writes.dead_lettered.load(Ordering::Relaxed),
-        run.late,
-        format_duration(args.live.lateness),
-        counts.skipped.load(Ordering::Relaxed),
-        counts.duplicates.load(Ordering::Relaxed),
-        writes.archived.load(Ordering::Relaxed),
-        checkpoints.stored,
-    );
+    Ok(partitions)
+}
+
+/// Serves the job's metrics at `listen`. The partitions' high offsets are asked for at each
+/// scrape, off the workers' way.
+fn serve_metrics(
+    listen: SocketAddr,
+    kafka: &KafkaConfig,
+    metrics: &Arc<StreamMetrics>,
+    counts: &Arc<ReadCounts>,
+    writes: &Arc<WorkerWrites>,
+    speaker: &str,
+) -> Result<()> {
+    let (metrics, counts, writes) = (metrics.clone(), counts.clone(), writes.clone());
+    let registry = metrics.registry.clone();
+    let offsets = HighOffsets::new(kafka)?;
+    let refresh = move || metrics.refresh(&counts, writes.archived.load(Ordering::Relaxed), |p| offsets.of(p));
+    let address = crate::metrics::expose(listen, registry, refresh)?;
+    println!("{speaker}metrics on http://{address}/metrics");
     Ok(())
 }
 
-/// The checkpoints whose rankings the broker has yet to confirm, in the order taken. The rankings
-/// ahead of a checkpoint are in the view tables when it arrives (each write commits), but a
-/// restart may skip them only once the broker has them too. Waiting for that at each checkpoint
-/// would hold up publishing for a broker round trip every second, so the job goes on and stores
-/// each checkpoint once the broker has confirmed the rankings sent before it.
-#[derive(Default)]
-struct UnconfirmedCheckpoints(VecDeque<(Checkpoint, SentBefore)>);
+/// With `--latency-report`: writes the workers' latencies to `path`, and gives their summary for
+/// the job's closing line.
+fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Result<String> {
+    let (Some(path), Some(latency)) = (path, latency) else { return Ok(String::new()) };
+    let latencies = latency.latencies()?;
+    write_report(path, &latencies)?;
+    Ok(format!("; {}", latencies.summary_line()))
+}
 
-impl UnconfirmedCheckpoints {
-    fn push(&mut self, checkpoint: Checkpoint, rankings: &KafkaSink) {
-        self.0.push_back((checkpoint, rankings.sent_so_far()));
-    }
+/// The job's closing line: what it read, published and wrote.
+struct Summary<'a> {
+    args: &'a StreamArgs,
+    /// The partitions read, and where.
+    topic: String,
+    run: LayerRun,
+    counts: &'a ReadCounts,
+    writes: &'a WorkerWrites,
+    published: Published,
+    /// With `--latency-report`, the latencies' summary.
+    latency: String,
+    /// Whether a signal stopped the job.
+    stopped: bool,
+}
 
-    /// Stores, in order, each checkpoint whose rankings the broker has confirmed, without waiting.
-    fn store_confirmed(
-        &mut self,
-        rankings: &KafkaSink,
-        store: &mut CheckpointStore,
-        metrics: &StreamMetrics,
-    ) -> Result<()> {
-        let stored = store.stored;
-        while let Some((_, sent)) = self.0.front() {
-            if !rankings.confirmed(*sent)? {
-                break;
-            }
-            if let Some((checkpoint, _)) = self.0.pop_front() {
-                store.commit(checkpoint)?;
-            }
-        }
-        if store.stored > stored {
-            metrics.checkpoint_stored();
-        }
-        Ok(())
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Summary { args, topic, run, counts, writes, published, latency, stopped } = self;
+        let consumed = counts.consumed.load(Ordering::Relaxed);
+        let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
+        let interrupted = if *stopped { " (stopped by signal: open windows not published)" } else { "" };
+        write!(
+            f,
+            "{}stream: {consumed} messages consumed from {topic} in {:.2} s \
+             ({:.0} messages/s between the first and the last); \
+             {} windows closed (layer speed), {} ranking snapshots ({} confirmed); \
+             {} dead-lettered ({} late, lateness {}), {} skipped (no tweet), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
+            args.cluster.speaker(),
+            run.elapsed.as_secs_f64(),
+            consumed as f64 / counts.active().as_secs_f64().max(1e-3),
+            run.windows_closed,
+            published.snapshots,
+            published.confirmed,
+            writes.dead_lettered.load(Ordering::Relaxed),
+            run.late,
+            format_duration(args.live.lateness),
+            counts.skipped.load(Ordering::Relaxed),
+            counts.duplicates.load(Ordering::Relaxed),
+            writes.archived.load(Ordering::Relaxed),
+            published.checkpoints_stored,
+        )
     }
 }
 

@@ -1,8 +1,14 @@
-//! The `tweets` topic as a source: each worker reads its partitions ([`reader`]), decodes their
-//! messages (here), knows how complete its input is ([`watermarks`]), drops copies and remembers
-//! where a restart must read again from ([`replay`]). The job gets tweets and rejected messages as
-//! [`reader::SourceEvent`]s, and checkpoints through the harness, in order with the rankings.
+//! The `tweets` topic as a source: each worker reads its partitions ([`reader`], through
+//! [`polling`], minding the [`broker`]), decodes their messages (here), knows how complete its
+//! input is ([`watermarks`]), drops copies ([`dedup`]) and remembers where a restart must read
+//! again from ([`replay`]). The job gets tweets and rejected messages as the worker's
+//! [`reader::ReadHandler`], and checkpoints through the harness, in order with the rankings, once
+//! it has made durable what it wrote before them ([`checkpointing`]).
 
+pub mod broker;
+pub mod checkpointing;
+pub mod dedup;
+pub mod polling;
 pub mod reader;
 pub mod replay;
 pub mod watermarks;
