@@ -8,14 +8,17 @@
 //! rankings are computed once the graph's output frontier passes the tick the tweet enters at,
 //! and published once the job has handed every ranking before that tick to its sinks. Event
 //! times have millisecond resolution, so each latency may be overstated by up to a millisecond.
+//!
+//! The stream measures only when asked to (`--latency-report`): it then gives its run a
+//! [`LatencyObserver`], which the harness calls. What it writes is a [`report::LatencyReport`].
+
+pub mod report;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{anyhow, Context, Result};
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::EventTime;
 
@@ -24,10 +27,6 @@ use crate::time::wall_clock_us;
 /// The largest latency recorded exactly: two minutes, in microseconds. Larger ones are recorded
 /// as this, which is still far beyond any sustained rate.
 const HIGHEST_US: u64 = 120_000_000;
-
-/// The percentiles a report gives, with their names.
-pub const PERCENTILES: [(&str, f64); 5] =
-    [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)];
 
 /// An empty latency histogram, in microseconds, with three significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -78,36 +77,7 @@ impl Latencies {
         Ok(())
     }
 
-    /// The end-to-end [`summary`], with the consumed one under `consumed`, trendflow's own share
-    /// under `own`, its part before the sinks under `ranked` and its part after the tweet's tick
-    /// closed under `closed`, the end-to-end
-    /// [`percentile_curve`] under `percentile_curve_ms`, and every histogram in full
-    /// (`histogram_us`, see [`histogram_json`]) so that several runs can be merged.
-    pub fn report(&self) -> Value {
-        let mut report = summary(&self.emitted);
-        report["percentile_curve_ms"] = json!(percentile_curve(&self.emitted));
-        report["histogram_us"] = histogram_json(&self.emitted);
-        for (name, histogram) in
-            [("consumed", &self.consumed), ("own", &self.own), ("ranked", &self.ranked), ("closed", &self.closed)]
-        {
-            report[name] = summary(histogram);
-            report[name]["histogram_us"] = histogram_json(histogram);
-        }
-        report
-    }
-
-    /// The latencies of a [`Latencies::report`].
-    pub fn from_report(report: &Value) -> Option<Self> {
-        Some(Latencies {
-            emitted: histogram_from_json(&report["histogram_us"])?,
-            consumed: histogram_from_json(&report["consumed"]["histogram_us"])?,
-            own: histogram_from_json(&report["own"]["histogram_us"])?,
-            ranked: histogram_from_json(&report["ranked"]["histogram_us"])?,
-            closed: histogram_from_json(&report["closed"]["histogram_us"])?,
-        })
-    }
-
-    /// The one-line form of the report, for the job's own summary.
+    /// The one-line form of the latencies, for the job's own summary.
     pub fn summary_line(&self) -> String {
         let ms =
             |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
@@ -350,50 +320,6 @@ fn latency_us(started_us: u64, now_us: u64) -> u64 {
     now_us.saturating_sub(started_us).max(1)
 }
 
-/// A histogram in full: `[value, count]` for each recorded bucket, the value (µs) being the
-/// highest one the bucket stands for.
-pub fn histogram_json(histogram: &Histogram<u64>) -> Value {
-    let buckets: Vec<[u64; 2]> =
-        histogram.iter_recorded().map(|bucket| [bucket.value_iterated_to(), bucket.count_at_value()]).collect();
-    json!(buckets)
-}
-
-/// The histogram [`histogram_json`] wrote, or `None` if `value` is not one.
-pub fn histogram_from_json(value: &Value) -> Option<Histogram<u64>> {
-    let mut histogram = new_histogram();
-    for bucket in value.as_array()? {
-        histogram.record_n(bucket[0].as_u64()?, bucket[1].as_u64()?).ok()?;
-    }
-    Some(histogram)
-}
-
-/// A histogram's count, percentiles and maximum, in milliseconds.
-pub fn summary(histogram: &Histogram<u64>) -> Value {
-    let ms = |micros: u64| micros as f64 / 1_000.0;
-    let mut summary = json!({ "tweets": histogram.len(), "max_ms": ms(histogram.max()) });
-    for (name, percentile) in PERCENTILES {
-        summary[format!("{name}_ms")] = json!(ms(histogram.value_at_percentile(percentile)));
-    }
-    summary
-}
-
-/// The latency (ms) at percentiles spaced evenly on a "nines" scale, from 0% to 99.99%: the
-/// points of a latency CDF plot, as (percentile, milliseconds).
-pub fn percentile_curve(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
-    (0..=40)
-        .map(|step| {
-            let percentile = 100.0 * (1.0 - 10f64.powf(-(step as f64) / 10.0));
-            (percentile, histogram.value_at_percentile(percentile) as f64 / 1_000.0)
-        })
-        .collect()
-}
-
-/// Writes [`Latencies::report`] to `path` as JSON.
-pub fn write_report(path: &Path, latencies: &Latencies) -> Result<()> {
-    let text = serde_json::to_string_pretty(&latencies.report()).context("encoding the latency report")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing the latency report to {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,25 +417,5 @@ mod tests {
         latencies.emitted_before(None, 6_000_000);
         assert_eq!(latencies.latencies().consumed.len(), 3);
         assert_eq!(latencies.latencies().emitted.len(), 3);
-    }
-
-    #[test]
-    fn the_report_has_the_percentiles_in_milliseconds() {
-        let mut latencies = recorder(0);
-        for time in 0..1_000 {
-            latencies.fed(time, time * 1_000 + 500);
-        }
-        latencies.emitted_before(None, 2_000_000);
-        let report = latencies.latencies().report();
-        assert_eq!(report["tweets"], 1_000);
-        let p50 = report["p50_ms"].as_f64().unwrap();
-        assert!((1_490.0..1_510.0).contains(&p50), "{report}");
-        assert!(report["p99_ms"].as_f64().unwrap() > p50);
-        assert_eq!(report["consumed"]["p99_ms"], 0.5);
-        assert_eq!(report["own"]["tweets"], 1_000);
-        assert!((1_490.0..1_510.0).contains(&report["own"]["p50_ms"].as_f64().unwrap()), "{report}");
-        // The report holds the histograms in full: read back, they give the same report.
-        let read_back = Latencies::from_report(&report).unwrap();
-        assert_eq!(read_back.report(), report);
     }
 }

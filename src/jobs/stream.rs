@@ -39,7 +39,8 @@ use trendflow_dataflows::window::{format_duration, parse_duration};
 use crate::checkpoint::ResumePoint;
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
-use crate::harness::latency::{write_report, LatencyObserver};
+use crate::harness::latency::report::LatencyReport;
+use crate::harness::latency::LatencyObserver;
 use crate::harness::layer::{run_layer, LayerRun, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
@@ -261,7 +262,7 @@ fn serve_metrics(
 fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Result<String> {
     let (Some(path), Some(latency)) = (path, latency) else { return Ok(String::new()) };
     let latencies = latency.latencies()?;
-    write_report(path, &latencies)?;
+    LatencyReport::write(path, &latencies)?;
     Ok(format!("; {}", latencies.summary_line()))
 }
 

@@ -41,8 +41,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
-use trendflow::harness::latency::{percentile_curve, summary as latency_summary, Latencies, PERCENTILES};
+use serde::Serialize;
+use serde_json::Value;
+use trendflow::harness::latency::report::{percentile_curve, LatencyReport, LatencySummary, PERCENTILES};
+use trendflow::harness::latency::Latencies;
 use trendflow::jobs::graph_args::ViewArgs;
 use trendflow_bench::broker_baseline::{round_trip, Load};
 use trendflow_bench::mock_broker::MockBroker;
@@ -149,13 +151,58 @@ impl RateRun {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let machine = machine();
-    let path = match (args.through_broker, args.arrive_every) {
+    let path = describe_path(&args);
+    print_header(&args, &path);
+    let mut services = match (args.through_broker, args.mock_broker) {
+        (true, true) => Some(Services::with_mock_broker(&args.services.server, MockBroker::start()?)?),
+        (true, false) => Some(args.services.connect()?),
+        (false, _) => None,
+    };
+    let mut runs = Vec::new();
+    let mut curves = Vec::new();
+    let mut best_rate = None;
+    for &rate in &args.rates {
+        let run = measure_rate(services.as_mut(), &args, rate)?;
+        let result = RateResult::of(&args, rate, &run);
+        print_rate(&args, &result, &run);
+        if !run.saturated && result.emitted.p99_ms < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
+            best_rate = Some(rate);
+        }
+        let on_nines_scale =
+            result.percentile_curve_ms.iter().map(|&(percentile, ms)| (-(1.0 - percentile / 100.0).log10(), ms));
+        curves.push((format!("{} tweets/s", format_number(rate)), on_nines_scale.filter(|(x, _)| *x <= 3.0).collect()));
+        runs.push(result);
+    }
+    match best_rate {
+        Some(rate) => println!("highest rate with p99 under {P99_BOUND_MS} ms: {} tweets/s", format_number(rate)),
+        None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
+    }
+    let name = results_name(&args);
+    let results = Results::of(&args, &path, best_rate, runs);
+    let results = write_results(&name, &serde_json::to_value(results).context("encoding the results")?)?;
+    let chart = LineChart {
+        title: &format!("Open-loop latency {path}, {} worker(s), tick {}", args.workers, format_duration(args.tick)),
+        x_label: "percentile",
+        y_label: "latency (ms)",
+        x_format: &nines,
+        series: curves,
+    };
+    println!("results: {} and {}", results.display(), chart.write(&name)?.display());
+    Ok(())
+}
+
+/// Where the latency is measured, in words.
+fn describe_path(args: &Args) -> String {
+    match (args.through_broker, args.arrive_every) {
         (true, _) if args.mock_broker => "end to end through librdkafka's mock broker".to_string(),
         (true, _) => "end to end through the broker".to_string(),
         (false, Some(every)) => format!("in process, arriving every {}", format_duration(every)),
         (false, None) => "in process".to_string(),
-    };
+    }
+}
+
+/// What is measured, and the table's header.
+fn print_header(args: &Args, path: &str) {
     println!(
         "open-loop latency {path}: {} worker(s), tick {}, windows {}, top {}",
         args.workers,
@@ -168,93 +215,52 @@ fn main() -> Result<()> {
         print!("  {name:>8}");
     }
     println!("  {:>8}", "max");
-    let mut services = match (args.through_broker, args.mock_broker) {
-        (true, true) => Some(Services::with_mock_broker(&args.services.server, MockBroker::start()?)?),
-        (true, false) => Some(args.services.connect()?),
-        (false, _) => None,
-    };
-    // Whether tweets arrive apart from their schedule, so that trendflow's own share is measured.
-    let arrivals = args.through_broker || args.arrive_every.is_some();
-    let mut runs = Vec::new();
-    let mut curves = Vec::new();
-    let mut best_rate = None;
-    for &rate in &args.rates {
-        let run = measure_rate(services.as_mut(), &args, rate)?;
-        let (latencies, emitted) = (&run.latencies, &run.latencies.emitted);
-        let summary = latency_summary(emitted);
-        let ms = |name: &str| summary[name].as_f64().unwrap_or(f64::NAN);
-        print!("{:>10}", format_number(rate));
-        for (name, _) in PERCENTILES {
-            print!("  {:>8.2}", ms(&format!("{name}_ms")));
+}
+
+/// One rate's line of the table.
+fn print_rate(args: &Args, result: &RateResult, run: &RateRun) {
+    print!("{:>10}", format_number(result.tweets_per_second));
+    for (_, ms) in result.emitted.percentiles() {
+        print!("  {ms:>8.2}");
+    }
+    print!("  {:>8.2}", result.emitted.max_ms);
+    let latencies = &run.latencies;
+    let at = |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
+    if arrivals(args) {
+        print!(
+            "  (consumed after p50 {:.2}, p99 {:.2}; own share p50 {:.2}, p99 {:.2}",
+            at(&latencies.consumed, 50.0),
+            at(&latencies.consumed, 99.0),
+            at(&latencies.own, 50.0),
+            at(&latencies.own, 99.0)
+        );
+        if args.through_broker {
+            print!(", to computed {:.2}", at(&latencies.ranked, 99.0));
         }
-        print!("  {:>8.2}", ms("max_ms"));
-        let at =
-            |histogram: &Histogram<u64>, percentile: f64| histogram.value_at_percentile(percentile) as f64 / 1_000.0;
-        if arrivals {
-            print!(
-                "  (consumed after p50 {:.2}, p99 {:.2}; own share p50 {:.2}, p99 {:.2}",
-                at(&latencies.consumed, 50.0),
-                at(&latencies.consumed, 99.0),
-                at(&latencies.own, 50.0),
-                at(&latencies.own, 99.0)
-            );
-            if args.through_broker {
-                print!(", to computed {:.2}", at(&latencies.ranked, 99.0));
-            }
-            print!(", after the tick closed {:.2})", at(&latencies.closed, 99.0));
-        }
-        let mut broker_alone = vec![];
-        if let Some(BrokerAlone { tweets, with_hashtag_records }) = &run.broker_alone {
-            broker_alone.push(("broker_alone", "broker alone", "broker", tweets));
-            if let Some(loaded) = with_hashtag_records {
-                broker_alone.push((
-                    "broker_alone_with_hashtag_records",
-                    "broker alone with the hashtag records",
-                    "loaded_broker",
-                    loaded,
-                ));
-            }
-        }
-        for (_, label, _, broker) in &broker_alone {
+        print!(", after the tick closed {:.2})", at(&latencies.closed, 99.0));
+    }
+    if let Some(BrokerAlone { tweets, with_hashtag_records }) = &run.broker_alone {
+        let loaded = with_hashtag_records.iter().map(|loaded| ("broker alone with the hashtag records", loaded));
+        for (label, broker) in std::iter::once(("broker alone", tweets)).chain(loaded) {
             print!(
                 "  ({label} p50 {:.2}, p99 {:.2}; trendflow adds {:+.2} to p99)",
                 at(broker, 50.0),
                 at(broker, 99.0),
-                at(emitted, 99.0) - at(broker, 99.0)
+                at(&latencies.emitted, 99.0) - at(broker, 99.0)
             );
         }
-        println!("  {}", if run.saturated { "saturated" } else { "" });
-        if !run.saturated && ms("p99_ms") < P99_BOUND_MS && best_rate.is_none_or(|best| rate > best) {
-            best_rate = Some(rate);
-        }
-        let curve = percentile_curve(emitted);
-        let mut result = json!({ "tweets_per_second": rate, "saturated": run.saturated });
-        if let (Some(result), Some(summary)) = (result.as_object_mut(), summary.as_object()) {
-            result.extend(summary.iter().map(|(key, value)| (key.clone(), value.clone())));
-        }
-        if arrivals {
-            result["consumed"] = latency_summary(&latencies.consumed);
-            result["own_share"] = latency_summary(&latencies.own);
-            if args.through_broker {
-                result["own_share_until_computed"] = latency_summary(&latencies.ranked);
-            }
-            result["own_share_after_tick_closed"] = latency_summary(&latencies.closed);
-        }
-        for (key, _, name, broker) in &broker_alone {
-            result[*key] = latency_summary(broker);
-            result[format!("added_to_{name}_p99_ms")] = json!(at(emitted, 99.0) - at(broker, 99.0));
-            result[format!("p99_vs_{name}")] = json!(at(emitted, 99.0) / at(broker, 99.0));
-        }
-        result["percentile_curve_ms"] = json!(curve);
-        runs.push(result);
-        let on_nines_scale = curve.iter().map(|&(percentile, ms)| (-(1.0 - percentile / 100.0).log10(), ms));
-        curves.push((format!("{} tweets/s", format_number(rate)), on_nines_scale.filter(|(x, _)| *x <= 3.0).collect()));
     }
-    match best_rate {
-        Some(rate) => println!("highest rate with p99 under {P99_BOUND_MS} ms: {} tweets/s", format_number(rate)),
-        None => println!("no rate kept p99 under {P99_BOUND_MS} ms"),
-    }
-    let name = format!(
+    println!("  {}", if run.saturated { "saturated" } else { "" });
+}
+
+/// Whether tweets arrive apart from their schedule, so that trendflow's own share is measured.
+fn arrivals(args: &Args) -> bool {
+    args.through_broker || args.arrive_every.is_some()
+}
+
+/// The results' file name: what was measured, and on how many workers.
+fn results_name(args: &Args) -> String {
+    format!(
         "latency{}{}{}{}{}-w{}",
         if args.through_broker { "-broker" } else { "" },
         if args.mock_broker { "-mock" } else { "" },
@@ -262,37 +268,121 @@ fn main() -> Result<()> {
         if args.no_hashtags_topic { "-no-hashtags-topic" } else { "" },
         if args.archive { "-archive" } else { "" },
         args.workers
-    );
-    let results = write_results(
-        &name,
-        &json!({
-            "benchmark": format!("open-loop latency, {path}"),
-            "machine": machine,
-            "workers": args.workers,
-            "broker": args.through_broker.then_some(if args.mock_broker { "librdkafka mock cluster" } else { "external" }),
-            "partitions": args.through_broker.then(|| partitions(&args)),
-            "hashtags_topic": args.through_broker.then_some(!args.no_hashtags_topic),
-            "archive": args.through_broker.then_some(args.archive),
-            "tick_ms": args.tick,
-            "arrive_every_ms": args.arrive_every,
-            "windows": args.views.windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-            "top": args.views.top,
-            "seconds": args.seconds,
-            "warmup_seconds": args.warmup,
-            "runs_per_rate": args.runs,
-            "highest_rate_with_p99_under_100ms": best_rate,
-            "runs": runs,
-        }),
-    )?;
-    let chart = LineChart {
-        title: &format!("Open-loop latency {path}, {} worker(s), tick {}", args.workers, format_duration(args.tick)),
-        x_label: "percentile",
-        y_label: "latency (ms)",
-        x_format: &nines,
-        series: curves,
-    };
-    println!("results: {} and {}", results.display(), chart.write(&name)?.display());
-    Ok(())
+    )
+}
+
+/// The results file.
+#[derive(Serialize)]
+struct Results {
+    benchmark: String,
+    machine: Value,
+    workers: usize,
+    broker: Option<&'static str>,
+    partitions: Option<u32>,
+    hashtags_topic: Option<bool>,
+    archive: Option<bool>,
+    tick_ms: u64,
+    arrive_every_ms: Option<u64>,
+    windows: Vec<String>,
+    top: usize,
+    seconds: u64,
+    warmup_seconds: u64,
+    runs_per_rate: u32,
+    highest_rate_with_p99_under_100ms: Option<f64>,
+    runs: Vec<RateResult>,
+}
+
+impl Results {
+    fn of(args: &Args, path: &str, best_rate: Option<f64>, runs: Vec<RateResult>) -> Self {
+        let broker = if args.mock_broker { "librdkafka mock cluster" } else { "external" };
+        Results {
+            benchmark: format!("open-loop latency, {path}"),
+            machine: machine(),
+            workers: args.workers,
+            broker: args.through_broker.then_some(broker),
+            partitions: args.through_broker.then(|| partitions(args)),
+            hashtags_topic: args.through_broker.then_some(!args.no_hashtags_topic),
+            archive: args.through_broker.then_some(args.archive),
+            tick_ms: args.tick,
+            arrive_every_ms: args.arrive_every,
+            windows: args.views.windows.iter().map(|w| w.to_string()).collect(),
+            top: args.views.top,
+            seconds: args.seconds,
+            warmup_seconds: args.warmup,
+            runs_per_rate: args.runs,
+            highest_rate_with_p99_under_100ms: best_rate,
+            runs,
+        }
+    }
+}
+
+/// One rate's results: the end-to-end latency's summary, its parts when tweets arrive apart from
+/// their schedule, and, through the broker, the broker alone beside it.
+#[derive(Serialize)]
+struct RateResult {
+    tweets_per_second: f64,
+    saturated: bool,
+    #[serde(flatten)]
+    emitted: LatencySummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumed: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_share: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_share_until_computed: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own_share_after_tick_closed: Option<LatencySummary>,
+    #[serde(flatten)]
+    broker: Option<BrokerComparison>,
+    percentile_curve_ms: Vec<(f64, f64)>,
+}
+
+/// The broker's own latency at a rate, and what trendflow adds to its p99.
+#[derive(Serialize)]
+struct BrokerComparison {
+    broker_alone: LatencySummary,
+    added_to_broker_p99_ms: f64,
+    p99_vs_broker: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker_alone_with_hashtag_records: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    added_to_loaded_broker_p99_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p99_vs_loaded_broker: Option<f64>,
+}
+
+impl RateResult {
+    fn of(args: &Args, rate: f64, run: &RateRun) -> Self {
+        let latencies = &run.latencies;
+        let parts = arrivals(args);
+        let part = |histogram: &Histogram<u64>| parts.then(|| LatencySummary::of(histogram));
+        RateResult {
+            tweets_per_second: rate,
+            saturated: run.saturated,
+            emitted: LatencySummary::of(&latencies.emitted),
+            consumed: part(&latencies.consumed),
+            own_share: part(&latencies.own),
+            own_share_until_computed: part(&latencies.ranked).filter(|_| args.through_broker),
+            own_share_after_tick_closed: part(&latencies.closed),
+            broker: run.broker_alone.as_ref().map(|alone| BrokerComparison::of(&latencies.emitted, alone)),
+            percentile_curve_ms: percentile_curve(&latencies.emitted),
+        }
+    }
+}
+
+impl BrokerComparison {
+    fn of(emitted: &Histogram<u64>, alone: &BrokerAlone) -> Self {
+        let p99 = |histogram: &Histogram<u64>| histogram.value_at_percentile(99.0) as f64 / 1_000.0;
+        let loaded = alone.with_hashtag_records.as_ref();
+        BrokerComparison {
+            broker_alone: LatencySummary::of(&alone.tweets),
+            added_to_broker_p99_ms: p99(emitted) - p99(&alone.tweets),
+            p99_vs_broker: p99(emitted) / p99(&alone.tweets),
+            broker_alone_with_hashtag_records: loaded.map(LatencySummary::of),
+            added_to_loaded_broker_p99_ms: loaded.map(|loaded| p99(emitted) - p99(loaded)),
+            p99_vs_loaded_broker: loaded.map(|loaded| p99(emitted) / p99(loaded)),
+        }
+    }
 }
 
 /// Runs one rate `--runs` times, in process or through the broker, and merges the runs; stops
@@ -372,10 +462,9 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         ["produce", "--from", "generator", "--live", "--rate", &rate.to_string(), "--tweets", &tweets.to_string()];
     run.succeed(&produce)?;
     wait(stream)?;
-    let text = std::fs::read(&report_path).with_context(|| format!("reading {}", report_path.display()))?;
+    let report = LatencyReport::read(&report_path)?;
     std::fs::remove_file(&report_path).with_context(|| format!("removing {}", report_path.display()))?;
-    let report: Value = serde_json::from_slice(&text).context("decoding the stream's latency report")?;
-    let latencies = Latencies::from_report(&report).context("the stream's latency report has no histograms")?;
+    let latencies = report.latencies().context("the histograms of the stream's latency report")?;
     if latencies.emitted.is_empty() {
         bail!("the stream measured no tweets at {rate} tweets/s");
     }
