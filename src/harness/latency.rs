@@ -225,7 +225,7 @@ impl LatencyRecorder {
 /// End-to-end latency measured over a run whose source drives its input, when a job asks for it
 /// (`stream --latency-report`): an observer the harness calls if it is given one
 /// ([`run_layer`](crate::harness::layer::run_layer)), so that a run without one pays nothing for
-/// it. Each worker measures its own tweets on its thread ([`WorkerLatency`]); the job's thread
+/// it. Each worker measures its own tweets on its thread (`WorkerLatency`); the job's thread
 /// notes when it has published each worker's rankings; a worker's latencies join the others' when
 /// it finishes.
 pub struct LatencyObserver {

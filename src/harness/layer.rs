@@ -10,7 +10,7 @@
 //! MySQL or Kafka) and shows progress. A driven source's checkpoints — whatever it needs to
 //! resume, opaque here — come back the same way, in order with the rankings, so the job knows
 //! which rankings a checkpoint covers. What the run does is set by its
-//! [`LayerPlan`](crate::harness::plan::LayerPlan); a job that measures latency gives the run a
+//! [`LayerPlan`]; a job that measures latency gives the run a
 //! [`LatencyObserver`] too.
 //!
 //! The first failure — of a sink on the calling thread, or of a worker (its source, a producer) —

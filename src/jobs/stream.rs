@@ -3,7 +3,7 @@
 //!
 //! The Kafka source ([`TweetsReader`]) reads the `tweets` partitions on every worker, feeds the
 //! graph and advances its input frontier to the partitions' watermarks. This job writes what the
-//! source hands it besides ([`writes`]): messages that are not tweets, and tweets behind the
+//! source hands it besides (`writes`): messages that are not tweets, and tweets behind the
 //! frontier, go to the dead-letter topic with the reason; good tweets' hashtags go to the
 //! `hashtags` topic (unless `--no-hashtags-topic`), and the tweets are archived into MySQL's
 //! master dataset, so the batch layer sees them too.
@@ -16,9 +16,9 @@
 //! still open are not published as final.
 //!
 //! Every `--checkpoint-every`, each worker flushes what it wrote (archive, dead letters, hashtag
-//! occurrences) and hands the job a [`Checkpoint`]: where to read its partitions again from to
+//! occurrences) and hands the job a [`Checkpoint`](crate::checkpoint::Checkpoint): where to read its partitions again from to
 //! rebuild the windows not yet published. The job writes the rankings ahead of it, and stores it
-//! ([`CheckpointStore`]) once the broker has confirmed them ([`publish`]), so a restart — after a
+//! ([`CheckpointStore`]) once the broker has confirmed them (`publish`), so a restart — after a
 //! crash, a kill or a stop — resumes there and rewrites nothing that differs.
 
 mod publish;

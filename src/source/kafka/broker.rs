@@ -94,7 +94,7 @@ impl BrokerWatch {
 
     /// Unless a message came since the last time, asks the broker for the topic's metadata;
     /// fails once it has not answered for longer than allowed. The question may take
-    /// [`METADATA_PATIENCE`]: a broker that answers slowly is busy, not away.
+    /// `METADATA_PATIENCE`: a broker that answers slowly is busy, not away.
     pub fn check_if_quiet(&mut self, consumer: &BaseConsumer) -> Result<()> {
         if std::mem::take(&mut self.heard) {
             return Ok(());
