@@ -23,6 +23,7 @@ use crate::source::kafka::{decode, Decoded, MAX_MESSAGE_BYTES};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, SeedTweet};
 use crate::time::{format_utc_date_time, parse_created_at, zone_offset_hours};
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// What a fuzz target does with one input.
 pub type Check = fn(&[u8]);
@@ -72,7 +73,7 @@ pub fn kafka_message(data: &[u8]) {
     let earliest = tweet.created_at - bound;
     assert_eq!(decoded_at(earliest), same, "ingested exactly the bound before its event time");
     let too_early = decoded_at(earliest - 1);
-    let refused = too_early.as_ref().is_err_and(|reason| reason.contains("ahead of its ingestion time"));
+    let refused = too_early.as_ref().is_err_and(|reason| reason.kind() == RejectionKind::AheadOfIngestion);
     assert!(refused, "ingested a millisecond before the bound allows: {too_early:?}");
     assert_eq!(decoded_at(tweet.created_at + DECADE_MS), same, "ingested ten years after its event time");
     let message = serde_json::to_vec(&archived(&tweet, &date_time)).expect("a row serializes");
@@ -109,7 +110,7 @@ pub fn csv_file(data: &[u8]) {
         writer.serialize(record).expect("writing to memory");
     }
     let written = writer.into_inner().expect("writing to memory");
-    let again: Result<Vec<SeedTweet>, String> = csv_rows(&written[..]).collect();
+    let again: Result<Vec<SeedTweet>, Reason> = csv_rows(&written[..]).collect();
     assert_eq!(again, Ok(rows), "written back as\n{}", String::from_utf8_lossy(&written));
 }
 
@@ -126,8 +127,8 @@ pub fn json_lines_file(data: &[u8]) {
         .collect();
     rows.iter().for_each(row_taken);
     let written: String = rows.iter().map(|row| serde_json::to_string(row).expect("a row serializes") + "\n").collect();
-    let again: Vec<Result<Parsed, String>> = json_lines(written.as_bytes(), Format::Auto).collect();
-    let expected: Vec<Result<Parsed, String>> = rows.into_iter().map(|row| Ok(Parsed::Rows(vec![row]))).collect();
+    let again: Vec<Result<Parsed, Reason>> = json_lines(written.as_bytes(), Format::Auto).collect();
+    let expected: Vec<Result<Parsed, Reason>> = rows.into_iter().map(|row| Ok(Parsed::Rows(vec![row]))).collect();
     assert_eq!(again, expected, "written back as\n{written}");
 }
 

@@ -24,6 +24,7 @@ use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::time::format_utc_date_time;
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// The longest text taken, in bytes: the largest message the stream accepts.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
@@ -57,6 +58,25 @@ pub enum Misfit {
     Future { event: EventTime, ingested: EventTime, bound: u64 },
 }
 
+impl Misfit {
+    /// The kind of refusal this is, for the dead-letter metric.
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            Misfit::Id { .. } => RejectionKind::IdOutOfRange,
+            Misfit::Text(_) => RejectionKind::TextTooLong,
+            Misfit::Language { .. } => RejectionKind::LanguageTooLong,
+            Misfit::Hashtag { .. } => RejectionKind::HashtagTooLong,
+            Misfit::Future { .. } => RejectionKind::AheadOfIngestion,
+        }
+    }
+}
+
+impl From<Misfit> for Reason {
+    fn from(misfit: Misfit) -> Self {
+        Reason::new(misfit.kind(), misfit.to_string())
+    }
+}
+
 /// Checks everything about `tweet` that does not depend on when it arrived.
 pub fn check_tweet(tweet: &Tweet) -> Result<(), Misfit> {
     check_id("tweet_id", tweet.id)?;
@@ -77,13 +97,22 @@ pub fn check_tweet(tweet: &Tweet) -> Result<(), Misfit> {
     // its characters (`İ` becomes two): a text whose runs are all at most 150 characters holds
     // none longer than 300, and extraction, the costly part, is left to the texts that might.
     if tweet.text.split_whitespace().any(|run| run.chars().nth(MAX_HASHTAG_CHARS / 2).is_some()) {
-        if let Some(long) =
-            extract_hashtags(&tweet.text).into_iter().find(|tag| tag.chars().nth(MAX_HASHTAG_CHARS).is_some())
-        {
-            return Err(Misfit::Hashtag { shown: prefix(&long, 20), chars: long.chars().count() });
-        }
+        extract_hashtags(&tweet.text).iter().try_for_each(|tag| check_hashtag(tag))?;
     }
     Ok(())
+}
+
+/// Checks a hashtag row of the seed's dump: its id as MySQL stores it, and its length.
+pub fn check_hashtag_row(id: u64, hashtag: &str) -> Result<(), Misfit> {
+    sql_hashtag_id(id)?;
+    check_hashtag(hashtag)
+}
+
+fn check_hashtag(hashtag: &str) -> Result<(), Misfit> {
+    match hashtag.chars().nth(MAX_HASHTAG_CHARS) {
+        Some(_) => Err(Misfit::Hashtag { shown: prefix(hashtag, 20), chars: hashtag.chars().count() }),
+        None => Ok(()),
+    }
 }
 
 /// Checks that `event`, the tweet's event time, is at most `bound_ms` ahead of `ingested`.
@@ -187,6 +216,32 @@ mod tests {
         // Long text is fine as long as no single hashtag is long.
         let text = "#short ".repeat(1_000);
         assert!(check_tweet(&tweet(1, &text, "en")).is_ok());
+    }
+
+    #[test]
+    fn a_dump_s_hashtag_row_needs_an_id_mysql_stores_and_a_tag_its_column_holds() {
+        assert_eq!(check_hashtag_row(0, "legendary"), Ok(()), "Twitter's hashtag ids begin at 0");
+        assert!(check_hashtag_row(1, &"ß".repeat(MAX_HASHTAG_CHARS)).is_ok());
+        let long = check_hashtag_row(1, &"a".repeat(MAX_HASHTAG_CHARS + 1)).unwrap_err();
+        assert!(matches!(long, Misfit::Hashtag { chars: 301, .. }), "{long}");
+        let id = check_hashtag_row(u64::MAX, "x").unwrap_err();
+        assert_eq!(id, Misfit::Id { field: "hashtag_id", value: u64::MAX.into() });
+    }
+
+    #[test]
+    fn each_misfit_is_a_kind_of_its_own_and_keeps_its_values_in_the_detail() {
+        let misfits = [
+            Misfit::Id { field: "tweet_id", value: 0 },
+            Misfit::Text(MAX_TEXT_BYTES + 1),
+            Misfit::Language { shown: "english-as".into(), chars: 17 },
+            Misfit::Hashtag { shown: "a".repeat(20), chars: 400 },
+            Misfit::Future { event: 2, ingested: 1, bound: 0 },
+        ];
+        let kinds: std::collections::HashSet<RejectionKind> = misfits.iter().map(Misfit::kind).collect();
+        assert_eq!(kinds.len(), misfits.len());
+        let reason = Reason::from(Misfit::Id { field: "user_id", value: -7 });
+        assert_eq!(reason.kind(), RejectionKind::IdOutOfRange);
+        assert!(reason.detail().starts_with("user_id -7 is outside"), "{reason}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
-use crate::limits::{sql_hashtag_id, DEFAULT_MAX_EVENT_AHEAD, MAX_HASHTAG_CHARS};
+use crate::limits::{check_hashtag_row, DEFAULT_MAX_EVENT_AHEAD};
 use crate::sink::mysql::{FirstWrites, SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};
@@ -19,6 +19,7 @@ use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 use crate::time::wall_clock_ms;
+use crate::vocabulary::rejection::Reason;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum DbCommand {
@@ -110,10 +111,10 @@ struct Rejections {
 }
 
 impl Rejections {
-    fn note(&mut self, reason: String) {
+    fn note(&mut self, reason: Reason) {
         self.count += 1;
         if self.examples.len() < 10 {
-            self.examples.push(reason);
+            self.examples.push(reason.to_string());
         }
     }
 
@@ -128,7 +129,7 @@ impl Rejections {
         self.conflicts += written.conflicts.len() as u64;
         for conflict in written.conflicts {
             if self.conflict_examples.len() < 10 {
-                self.conflict_examples.push(conflict.reason);
+                self.conflict_examples.push(conflict.reason.to_string());
             }
         }
         written.stored + written.unchanged
@@ -192,7 +193,7 @@ fn load(args: &LoadArgs) -> Result<()> {
 
 /// CSV and JSON lines: hashtags come from extraction, as for every stream source.
 fn load_records(
-    records: impl Iterator<Item = Result<Parsed, String>>,
+    records: impl Iterator<Item = Result<Parsed, Reason>>,
     config: &crate::db::MysqlConfig,
     ingestion: Ingestion,
     rejected: &mut Rejections,
@@ -206,7 +207,7 @@ fn load_records(
                 for row in rows {
                     match stored(row, ingestion) {
                         Ok(tweet) => chunk.push(tweet),
-                        Err(reason) => rejected.note(reason.to_string()),
+                        Err(reason) => rejected.note(reason.into()),
                     }
                 }
             }
@@ -241,11 +242,11 @@ fn load_dump(
     let mut loaded = 0;
     for row in DumpReader::new(input) {
         match row.map_err(|e| anyhow!(e))? {
-            DumpRow::Hashtag { hashtag_id, hashtag } => match hashtag_fits(hashtag_id, &hashtag) {
+            DumpRow::Hashtag { hashtag_id, hashtag } => match check_hashtag_row(hashtag_id, &hashtag) {
                 Ok(()) => tags.push((hashtag_id, hashtag)),
-                Err(reason) => {
+                Err(misfit) => {
                     rejected_tags.insert(hashtag_id);
-                    rejected.note(format!("hashtag {hashtag_id}: {reason}"));
+                    rejected.note(Reason::from(misfit).at(format!("hashtag {hashtag_id}")));
                 }
             },
             DumpRow::Tweet(row) => {
@@ -254,7 +255,7 @@ fn load_dump(
                     Ok(tweet) => tweets.push(tweet),
                     Err(reason) => {
                         rejected_ids.insert(id);
-                        rejected.note(reason.to_string());
+                        rejected.note(reason.into());
                     }
                 }
             }
@@ -271,15 +272,6 @@ fn load_dump(
     }
     loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, rejected)?;
     Ok(loaded)
-}
-
-/// Whether a dump's hashtag row fits its columns (`bigint` id, `varchar(300)` text).
-fn hashtag_fits(id: u64, hashtag: &str) -> Result<(), String> {
-    sql_hashtag_id(id).map_err(|e| e.to_string())?;
-    match hashtag.chars().count() {
-        chars if chars > MAX_HASHTAG_CHARS => Err(format!("{chars} characters; at most {MAX_HASHTAG_CHARS} fit")),
-        _ => Ok(()),
-    }
 }
 
 /// Writes buffered dump rows in the order the foreign keys need — hashtags, tweets, then the

@@ -1,5 +1,5 @@
 //! Writing to Kafka: a producer that counts what the broker confirmed, and the messages trendflow
-//! publishes — ranking snapshots, hashtag occurrences, dead letters.
+//! publishes — ranking snapshots, hashtag occurrences, dead letters ([`crate::vocabulary::dead_letter`]).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +12,6 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
-use serde_json::json;
 use trendflow_dataflows::Tweet;
 
 use crate::kafka::KafkaConfig;
@@ -240,25 +239,6 @@ pub fn hashtag_json(tweet: &Tweet, hashtag: &str) -> serde_json::Result<String> 
     serde_json::to_string(&HashtagOccurrence::of(tweet, hashtag))
 }
 
-/// How much of a bad message a dead letter repeats: enough to find and fix it.
-const DEAD_LETTER_PAYLOAD_BYTES: usize = 64 * 1024;
-
-/// A dead letter: why the message could not be used, where it came from, and (the start of) what
-/// it held, as text with invalid UTF-8 replaced.
-pub fn dead_letter_json(reason: &str, topic: &str, partition: i32, offset: i64, payload: Option<&[u8]>) -> String {
-    let payload = payload.unwrap_or_default();
-    let shown = &payload[..payload.len().min(DEAD_LETTER_PAYLOAD_BYTES)];
-    json!({
-        "reason": reason,
-        "topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "payload_bytes": payload.len(),
-        "payload": String::from_utf8_lossy(shown),
-    })
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,19 +281,5 @@ mod tests {
         unconfirmed.answered(2);
         assert!(unconfirmed.answered_before(unconfirmed.next()));
         assert_eq!(unconfirmed.sent(), 4);
-    }
-
-    #[test]
-    fn a_dead_letter_keeps_the_reason_the_source_and_a_readable_payload() {
-        let value: serde_json::Value =
-            serde_json::from_str(&dead_letter_json("invalid UTF-8", "tweets", 2, 41, Some(b"a\xffb"))).unwrap();
-        assert_eq!(value["reason"], "invalid UTF-8");
-        assert_eq!((value["partition"].as_i64(), value["offset"].as_i64()), (Some(2), Some(41)));
-        assert_eq!(value["payload"], "a\u{fffd}b");
-        let huge = vec![b'x'; 2 * DEAD_LETTER_PAYLOAD_BYTES];
-        let value: serde_json::Value =
-            serde_json::from_str(&dead_letter_json("too big", "tweets", 0, 0, Some(&huge))).unwrap();
-        assert_eq!(value["payload_bytes"].as_u64(), Some(huge.len() as u64));
-        assert_eq!(value["payload"].as_str().map(str::len), Some(DEAD_LETTER_PAYLOAD_BYTES));
     }
 }

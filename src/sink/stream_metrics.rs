@@ -11,6 +11,7 @@ use trendflow_dataflows::EventTime;
 
 use crate::source::kafka::reader::ReadCounts;
 use crate::time::wall_clock_ms;
+use crate::vocabulary::rejection::RejectionKind;
 
 /// The stream's metrics. Counts the reader and the writers keep as atomics are brought up to
 /// date at each scrape ([`StreamMetrics::refresh`]); the rest are recorded as they happen.
@@ -41,7 +42,10 @@ impl StreamMetrics {
             duplicates: counter("duplicates_total", "Copies of recent tweets dropped")?,
             archived: counter("tweets_archived_total", "Tweets written to MySQL's master dataset")?,
             dead_lettered: IntCounterVec::new(
-                Opts::new("trendflow_stream_dead_lettered_total", "Messages sent to the dead-letter topic, by reason"),
+                Opts::new(
+                    "trendflow_stream_dead_lettered_total",
+                    "Messages sent to the dead-letter topic, by the kind of their reason",
+                ),
                 &["reason"],
             )?,
             snapshots: counter("snapshots_published_total", "Ranking snapshots published to the ranking topics")?,
@@ -86,11 +90,11 @@ impl StreamMetrics {
         Ok(metrics)
     }
 
-    /// Counts a dead letter. Its reason's kind — the text before the first ':' — is the label,
-    /// so that the values stay few ("late", "malformed tweet JSON", "invalid UTF-8", ...).
-    pub fn dead_lettered(&self, reason: &str) {
-        let kind: String = reason.split(':').next().unwrap_or(reason).chars().take(40).collect();
-        self.dead_lettered.with_label_values(&[kind.trim()]).inc();
+    /// Counts a dead letter of `kind`. The kind alone is the label, never the reason's detail:
+    /// the label values are the few of [`RejectionKind::ALL`], however many messages are refused
+    /// and whatever values (sizes, ids) their reasons name.
+    pub fn dead_lettered(&self, kind: RejectionKind) {
+        self.dead_lettered.with_label_values(&[kind.label()]).inc();
     }
 
     /// Counts a snapshot published for the window ending at `window_end`.

@@ -9,8 +9,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::source::formats::{parse_record, Format, Parsed};
-use crate::source::seed_dump::{DumpReader, DumpRow};
+use crate::source::seed_dump::{DumpError, DumpReader, DumpRow};
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// What a file holds, by its extension under any compression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +67,7 @@ impl TweetFile {
     /// The file's records, each the tweets it holds, or what it is instead, or why it is neither;
     /// JSON lines are read as `format`. A dump yields its tweets (its hashtag rows are Twitter's
     /// entities, which only `db load` keeps) and ends at its first broken statement.
-    pub fn records(self, format: Format) -> Box<dyn Iterator<Item = Result<Parsed, String>> + Send> {
+    pub fn records(self, format: Format) -> Box<dyn Iterator<Item = Result<Parsed, Reason>> + Send> {
         match self.contents {
             Contents::Dump => Box::new(
                 DumpReader::new(self.reader)
@@ -76,7 +77,11 @@ impl TweetFile {
                         (false, Ok(_)) => Some(None),
                         (false, Err(error)) => {
                             *failed = true;
-                            Some(Some(Err(error.to_string())))
+                            let kind = match error {
+                                DumpError::Io(_) => RejectionKind::Unreadable,
+                                DumpError::Syntax { .. } => RejectionKind::MalformedDump,
+                            };
+                            Some(Some(Err(Reason::new(kind, error.to_string()))))
                         }
                     })
                     .flatten(),
@@ -88,19 +93,27 @@ impl TweetFile {
 }
 
 /// The rows of a CSV file of the seed's columns, with a header line; a reason names its record.
-pub fn csv_rows(input: impl Read) -> impl Iterator<Item = Result<SeedTweet, String>> {
-    csv::Reader::from_reader(input)
-        .into_deserialize::<SeedTweet>()
-        .enumerate()
-        .map(|(i, row)| row.map_err(|e| format!("CSV record {}: {e}", i + 1)))
+pub fn csv_rows(input: impl Read) -> impl Iterator<Item = Result<SeedTweet, Reason>> {
+    csv::Reader::from_reader(input).into_deserialize::<SeedTweet>().enumerate().map(|(i, row)| {
+        row.map_err(|e| {
+            let kind = match e.kind() {
+                csv::ErrorKind::Deserialize { .. } => RejectionKind::InvalidField,
+                csv::ErrorKind::Utf8 { .. } => RejectionKind::InvalidUtf8,
+                csv::ErrorKind::Io(_) => RejectionKind::Unreadable,
+                _ => RejectionKind::MalformedCsv,
+            };
+            Reason::new(kind, format!("CSV record {}: {e}", i + 1))
+        })
+    })
 }
 
 /// The records of JSON lines of `format`, blank lines skipped; a reason names its line.
-pub fn json_lines(input: impl BufRead + Send, format: Format) -> impl Iterator<Item = Result<Parsed, String>> + Send {
+pub fn json_lines(input: impl BufRead + Send, format: Format) -> impl Iterator<Item = Result<Parsed, Reason>> + Send {
     input.lines().enumerate().filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty())).map(
         move |(i, line)| {
-            let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
-            parse_record(&line, format).map_err(|e| format!("line {}: {e}", i + 1))
+            let line =
+                line.map_err(|e| Reason::new(RejectionKind::Unreadable, e.to_string()).at(format!("line {}", i + 1)))?;
+            parse_record(&line, format).map_err(|reason| reason.at(format!("line {}", i + 1)))
         },
     )
 }
@@ -151,7 +164,9 @@ mod tests {
         let file = "tweet_id,tweet,date_time,language\n7,#a,2021-08-29 19:51:27 EDT,en\nx,#b,,\n";
         let rows: Vec<_> = csv_rows(file.as_bytes()).collect();
         assert_eq!(rows[0].as_ref().map(|row| row.tweet_id), Ok(7));
-        assert!(rows[1].as_ref().unwrap_err().starts_with("CSV record 2: "), "{:?}", rows[1]);
+        let reason = rows[1].as_ref().unwrap_err();
+        assert!(reason.detail().starts_with("CSV record 2: "), "{reason}");
+        assert_eq!(reason.kind(), RejectionKind::InvalidField);
     }
 
     #[test]
@@ -160,7 +175,9 @@ mod tests {
         let records: Vec<_> = json_lines(file.as_bytes(), Format::Auto).collect();
         assert_eq!(records.len(), 2);
         assert!(matches!(&records[0], Ok(Parsed::Rows(rows)) if rows[0].tweet_id == 7));
-        assert!(records[1].as_ref().unwrap_err().starts_with("line 4: "), "{:?}", records[1]);
+        let reason = records[1].as_ref().unwrap_err();
+        assert!(reason.detail().starts_with("line 4: "), "{reason}");
+        assert_eq!(reason.kind(), RejectionKind::InvalidField);
     }
 
     #[test]

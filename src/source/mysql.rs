@@ -10,6 +10,7 @@ use crate::db::{column_type, explain, MysqlConfig, WIDENED_COLUMNS};
 use crate::harness::layer::{Push, Stopped};
 use crate::limits::{check_tweet, graph_id, Misfit};
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// A stored tweet as the batch layer reads it: `tweet_id, tweet, created_at_ms, language,
 /// user_id, retweet_of`.
@@ -64,7 +65,8 @@ pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mu
             let (id, text, created_at, lang, user_id, retweet_of): HistoryRow =
                 mysql::from_row_opt(row?).map_err(|e| mysql::Error::FromRowError(e.0))?;
             let Ok(created_at) = EventTime::try_from(created_at) else {
-                refuse(&mut refused, id, &format!("created_at_ms {created_at} is before 1970"));
+                let before_1970 = format!("created_at_ms {created_at} is before 1970");
+                refuse(&mut refused, id, Reason::new(RejectionKind::InvalidDate, before_1970));
                 continue;
             };
             if !read.first_sighting(id, created_at) {
@@ -88,7 +90,7 @@ pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mu
                     kill_query(config, connection_id);
                     break;
                 }
-                Err(reason) => refuse(&mut refused, id, &reason.to_string()),
+                Err(misfit) => refuse(&mut refused, id, misfit.into()),
             }
         }
         Ok(())
@@ -103,7 +105,7 @@ pub fn push_history(config: &MysqlConfig, worker: usize, peers: usize, push: &mu
 }
 
 /// Notes a stored row the batch layer leaves out; the first few are shown.
-fn refuse(refused: &mut u64, id: i64, reason: &str) {
+fn refuse(refused: &mut u64, id: i64, reason: Reason) {
     *refused += 1;
     if *refused <= 10 {
         log::warn!("stored tweet {id} stays out of the batch views: {reason}");

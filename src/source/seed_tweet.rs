@@ -7,6 +7,7 @@ use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::limits::{check_event_time, check_tweet, Misfit};
 use crate::time::{format_utc_date_time, parse_created_at, DateTimeError};
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// The seed's columns (`tweet_id`, `tweet`, `date_time`, `language`) and trendflow's optional
 /// additions. Field names are the seed producer's, so its messages deserialize unchanged.
@@ -33,6 +34,23 @@ pub enum RowError {
     BadDate { id: u64, reason: DateTimeError },
     #[error("tweet {id}: {reason}")]
     Misfit { id: u64, reason: Misfit },
+}
+
+impl RowError {
+    /// The kind of refusal this is, for the dead-letter metric.
+    pub fn kind(&self) -> RejectionKind {
+        match self {
+            RowError::MissingText(_) | RowError::MissingDate(_) => RejectionKind::InvalidField,
+            RowError::BadDate { .. } => RejectionKind::InvalidDate,
+            RowError::Misfit { reason, .. } => reason.kind(),
+        }
+    }
+}
+
+impl From<RowError> for Reason {
+    fn from(error: RowError) -> Self {
+        Reason::new(error.kind(), error.to_string())
+    }
 }
 
 /// When a tweet came in, and how far ahead of that its event time may be ([`crate::limits`]).
@@ -141,7 +159,13 @@ mod tests {
             user_id: None,
             retweet_of: None,
         };
-        let error = row.into_tweet().unwrap_err().to_string();
-        assert!(error.starts_with("tweet 7: 'soon' is not a date"), "{error}");
+        let error = row.clone().into_tweet().unwrap_err();
+        assert_eq!(error.kind(), RejectionKind::InvalidDate);
+        assert!(error.to_string().starts_with("tweet 7: 'soon' is not a date"), "{error}");
+        let undated = SeedTweet { date_time: None, ..row };
+        assert_eq!(
+            Reason::from(undated.into_tweet().unwrap_err()),
+            Reason::new(RejectionKind::InvalidField, "tweet 7: no date_time")
+        );
     }
 }

@@ -1,15 +1,18 @@
 //! The vocabulary every edge shares: which layer wrote a view ([`Layer`]), which view
 //! ([`ViewKind`]), a view's ranked rows ([`snapshot::ViewRows`]), the ranking snapshot as it
-//! crosses the broker ([`snapshot::SnapshotMessage`]) and a hashtag occurrence on the `hashtags`
-//! topic ([`occurrence::HashtagOccurrence`]). The Kafka sink, the MySQL view tables,
-//! `serve`, `views`, `verify`, the tests and the benchmarks all speak it, so that a field has
-//! one name and one type wherever it goes.
+//! crosses the broker ([`snapshot::SnapshotMessage`]), a hashtag occurrence on the `hashtags` topic
+//! ([`occurrence::HashtagOccurrence`]), why input is refused
+//! ([`rejection::Reason`]) and the dead letter that says so ([`dead_letter::DeadLetter`]). The
+//! Kafka sink, the MySQL view tables, `serve`, `views`, `verify`, the tests and the benchmarks
+//! all speak it, so that a field has one name and one type wherever it goes.
 //!
 //! Field names, one per field everywhere (topics, tables, the API, `views --format json`): a
 //! view row's tally is `count` (the trending view's baseline tally `baseline`), a language code
 //! is `language`.
 
+pub mod dead_letter;
 pub mod occurrence;
+pub mod rejection;
 pub mod snapshot;
 
 use serde::{Deserialize, Serialize};

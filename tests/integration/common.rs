@@ -24,6 +24,7 @@ use trendflow::sink::mysql::views::read_windows;
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::rfc3339;
+use trendflow::vocabulary::dead_letter::DeadLetter;
 use trendflow::vocabulary::snapshot::{RankedRow, SnapshotMessage, Span, ViewRows};
 use trendflow::vocabulary::{Layer, ViewKind};
 use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
@@ -289,6 +290,12 @@ pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
         }
     }
     messages
+}
+
+/// The dead letters of `topic`, read as [`read_topic`] reads, until at least `at_least` are in.
+pub fn read_dead_letters(topic: &str, at_least: usize) -> Vec<DeadLetter> {
+    let letters = read_topic(topic, at_least);
+    letters.iter().map(|(_, value)| serde_json::from_str(value).expect("a dead letter")).collect()
 }
 
 /// How many snapshots [`check_snapshots`] checked, of all three ranking topics.
@@ -718,6 +725,11 @@ impl Metrics {
             })
             .collect();
         (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+
+    /// The time series of `metric`: how many samples of it there are, one per set of labels.
+    pub fn series(&self, metric: &str) -> usize {
+        self.scrape.samples.iter().filter(|sample| sample.metric == metric).count()
     }
 }
 

@@ -8,16 +8,22 @@
 use std::collections::HashSet;
 use trendflow::vocabulary::Layer;
 
-use crate::common::{default_graph, read_topic, seed_json, seed_tweets, send_messages, stored_views, Services};
+use crate::common::{
+    default_graph, read_dead_letters, seed_json, seed_tweets, send_messages, stored_views, wait_for, Metrics, Services,
+    LIMIT,
+};
 use mysql::prelude::Queryable;
+use trendflow::vocabulary::dead_letter::DeadLetter;
+use trendflow::vocabulary::rejection::RejectionKind;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
-/// A message that must be dead-lettered, and what its reason must say.
+/// A message that must be dead-lettered, what its reason must say, and its kind.
 struct Hostile {
     payload: Vec<u8>,
     reason: &'static str,
+    kind: RejectionKind,
 }
 
 fn seed_row_json(id: &str, fields: &str) -> Vec<u8> {
@@ -32,31 +38,42 @@ fn hostile_corpus() -> Vec<Hostile> {
         r#"{{"tweet_id": 17, "tweet": "a tag #{} here", "date_time": "2021-08-29 20:00:00 EDT"}}"#,
         "h".repeat(400)
     );
+    use RejectionKind::*;
     [
-        (b"".to_vec(), "empty message"),
-        (b"{\"tweet_id\": 1, ".to_vec(), "malformed tweet JSON: EOF while parsing"),
-        (b"{\"tweet\": \"#x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}".to_vec(), "missing field `tweet_id`"),
-        (b"{\"tweet_id\": \"one\", \"tweet\": \"#x\"}".to_vec(), "invalid type"),
-        (b"\xff\xfe{}".to_vec(), "invalid UTF-8"),
-        (vec![b' '; (1 << 20) + 1], "exceeds the limit of 1048576 bytes"),
+        (b"".to_vec(), "empty message", EmptyMessage),
+        (b"{\"tweet_id\": 1, ".to_vec(), "malformed tweet JSON: EOF while parsing", MalformedJson),
+        (
+            b"{\"tweet\": \"#x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}".to_vec(),
+            "missing field `tweet_id`",
+            InvalidField,
+        ),
+        (b"{\"tweet_id\": \"one\", \"tweet\": \"#x\"}".to_vec(), "invalid type", InvalidField),
+        (b"\xff\xfe{}".to_vec(), "invalid UTF-8", InvalidUtf8),
+        (vec![b' '; (1 << 20) + 1], "exceeds the limit of 1048576 bytes", TooLarge),
         (
             b"{\"tweet_id\": 2, \"tweet\": \"#x\", \"date_time\": \"1970-01-01 00:00:00 UTC\"}".to_vec(),
             "outside 2006..2100",
+            InvalidDate,
         ),
-        (seed_row_json("-5", ""), "invalid value: integer `-5`"),
-        (seed_row_json("0", ""), "tweet_id 0 is outside MySQL's bigint ids"),
-        (seed_row_json("9223372036854775808", ""), "tweet_id 9223372036854775808 is outside"),
-        (seed_row_json("11", r#", "retweet_of": 0"#), "retweet_of 0 is outside"),
-        (seed_row_json("12", r#", "user_id": 18446744073709551615"#), "user_id 18446744073709551615 is outside"),
-        (seed_row_json("13", &long_language), "has 40 characters; at most 10 fit"),
-        (long_hashtag.into_bytes(), "has 400 characters; at most 300 fit"),
+        (seed_row_json("-5", ""), "invalid value: integer `-5`", InvalidField),
+        (seed_row_json("0", ""), "tweet_id 0 is outside MySQL's bigint ids", IdOutOfRange),
+        (seed_row_json("9223372036854775808", ""), "tweet_id 9223372036854775808 is outside", IdOutOfRange),
+        (seed_row_json("11", r#", "retweet_of": 0"#), "retweet_of 0 is outside", IdOutOfRange),
+        (
+            seed_row_json("12", r#", "user_id": 18446744073709551615"#),
+            "user_id 18446744073709551615 is outside",
+            IdOutOfRange,
+        ),
+        (seed_row_json("13", &long_language), "has 40 characters; at most 10 fit", LanguageTooLong),
+        (long_hashtag.into_bytes(), "has 400 characters; at most 300 fit", HashtagTooLong),
         (
             br##"{"tweet_id": 14, "tweet": "#fromthefuture", "date_time": "2099-08-29 20:00:00 EDT"}"##.to_vec(),
             "ahead of its ingestion time",
+            AheadOfIngestion,
         ),
     ]
     .into_iter()
-    .map(|(payload, reason)| Hostile { payload, reason })
+    .map(|(payload, reason, kind)| Hostile { payload, reason, kind })
     .collect()
 }
 
@@ -67,28 +84,20 @@ fn long_post(at: &Tweet) -> Tweet {
     Tweet { id: 1_432_000_000_000_000_001, text, ..at.clone() }
 }
 
-/// The reasons of every dead letter in `topic`, read until `count` are in.
-fn dead_letter_reasons(topic: &str, count: usize) -> Vec<String> {
-    read_topic(topic, count)
-        .iter()
-        .map(|(_, value)| {
-            let letter: serde_json::Value = serde_json::from_str(value).expect("a dead letter is JSON");
-            letter["reason"].as_str().expect("a reason").to_string()
-        })
-        .collect()
-}
-
 fn specs() -> Vec<WindowSpec> {
     ["1m", "5m/1m"].iter().map(|text| text.parse().unwrap()).collect()
 }
 
-/// Each expected reason is given to exactly one dead letter, and no letter has another.
-fn assert_one_letter_each(reasons: &[String], corpus: &[Hostile]) {
+/// Each expected reason is given to exactly one dead letter, of the expected kind, and no letter
+/// has another.
+fn assert_one_letter_each(letters: &[DeadLetter], corpus: &[Hostile]) {
     for hostile in corpus {
-        let matching = reasons.iter().filter(|reason| reason.contains(hostile.reason)).count();
-        assert_eq!(matching, 1, "{matching} dead letters say '{}': {reasons:#?}", hostile.reason);
+        let matching: Vec<&DeadLetter> =
+            letters.iter().filter(|letter| letter.reason.contains(hostile.reason)).collect();
+        assert_eq!(matching.len(), 1, "{} dead letters say '{}': {letters:#?}", matching.len(), hostile.reason);
+        assert_eq!(matching[0].kind, hostile.kind, "{:?}", matching[0]);
     }
-    assert_eq!(reasons.len(), corpus.len(), "{reasons:#?}");
+    assert_eq!(letters.len(), corpus.len(), "{letters:#?}");
 }
 
 #[test]
@@ -123,8 +132,8 @@ fn a_hostile_corpus_among_the_seeds_tweets_is_accounted_for_and_changes_no_view(
     for line in expected {
         assert!(streamed.contains(&line), "expected '{line}' in: {streamed}");
     }
-    let reasons = dead_letter_reasons(&format!("{}tweets_dead_letter", s.topic_prefix), corpus.len());
-    assert_one_letter_each(&reasons, &corpus);
+    let letters = read_dead_letters(&format!("{}tweets_dead_letter", s.topic_prefix), corpus.len());
+    assert_one_letter_each(&letters, &corpus);
 
     // The long post is stored whole, with the time the broker took it.
     let long = good.iter().find(|tweet| tweet.text.len() > 65_535).unwrap();
@@ -184,4 +193,43 @@ fn db_load_rejects_by_the_same_rules_and_the_batch_views_hold_the_good_rows() {
     let reference = reference::final_views(&good, &config);
     let batch = stored_views(&s.mysql_url, Layer::Batch, &specs());
     assert!(batch == reference, "{}", batch.first_difference(&reference).unwrap_or_default());
+}
+
+/// The dead-letter metric's labels are the kinds of reasons, never their values: thirty messages
+/// refused for two kinds, each naming a value of its own (an id, a language's length), add two
+/// series to the stream's metrics, however many values there are.
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn refusals_with_thirty_values_of_two_kinds_add_at_most_two_metric_series() {
+    let s = Services::streaming("hostilelabels", 1);
+    let mut stream = s.watch(&["stream", "--window", "1m", "--no-archive", "--metrics-listen", "127.0.0.1:0"]);
+    let url = stream.metrics_url();
+    let series = || Metrics::scrape(&url).series("trendflow_stream_dead_lettered_total");
+    let before = series();
+    let messages: Vec<(i32, String, Vec<u8>)> = (0..15u64)
+        .flat_map(|i| {
+            let id = format!("{}", i64::MAX as u64 + 1 + i);
+            let language = format!(r#", "language": "{}""#, "x".repeat(11 + i as usize));
+            [
+                (0, format!("id-{i}"), seed_row_json(&id, "")),
+                (0, format!("language-{i}"), seed_row_json("20", &language)),
+            ]
+        })
+        .collect();
+    send_messages(&format!("{}tweets", s.topic_prefix), &messages);
+    let dead_lettered = || Metrics::scrape(&url).value("trendflow_stream_dead_lettered_total", &[]);
+    wait_for("the stream to dead-letter all thirty messages", LIMIT, || dead_lettered() == Some(30.0));
+
+    let metrics = Metrics::scrape(&url);
+    assert!(series() <= before + 2, "{}", metrics.text);
+    for kind in [RejectionKind::IdOutOfRange, RejectionKind::LanguageTooLong] {
+        let count = metrics.value("trendflow_stream_dead_lettered_total", &[("reason", kind.label())]);
+        assert_eq!(count, Some(15.0), "{}", metrics.text);
+    }
+    // The values live on in the dead letters: thirty reasons, each its own.
+    let letters = read_dead_letters(&format!("{}tweets_dead_letter", s.topic_prefix), messages.len());
+    let reasons: HashSet<&str> = letters.iter().map(|letter| letter.reason.as_str()).collect();
+    assert_eq!(reasons.len(), messages.len(), "{reasons:#?}");
+    stream.terminate();
+    stream.finish(LIMIT).succeeded();
 }

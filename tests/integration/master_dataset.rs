@@ -5,12 +5,16 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::common::{read_topic, run_bounded, seed_dump, seed_tweets, trendflow, wait_for_or_explain, Services, LIMIT};
+use crate::common::{
+    read_dead_letters, run_bounded, seed_dump, seed_tweets, trendflow, wait_for_or_explain, Services, LIMIT,
+};
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::format_utc_date_time;
+use trendflow::vocabulary::dead_letter::DeadLetter;
+use trendflow::vocabulary::rejection::RejectionKind;
 use trendflow_dataflows::Tweet;
 
 /// Every column of every stored tweet, in id order.
@@ -169,12 +173,9 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
 
     // One dead letter per conflicting message, with the conflict's reason.
     let dead_letters = kafka.topic(Topic::DeadLetter);
-    let conflicts = || -> Vec<serde_json::Value> {
-        read_topic(&dead_letters, 0)
-            .iter()
-            .map(|(_, value)| serde_json::from_str::<serde_json::Value>(value).expect("a dead letter is JSON"))
-            .filter(|letter| letter["reason"].as_str().is_some_and(|reason| reason.starts_with("conflict: ")))
-            .collect()
+    let conflicts = || -> Vec<DeadLetter> {
+        let letters = read_dead_letters(&dead_letters, 0);
+        letters.into_iter().filter(|letter| letter.kind == RejectionKind::Conflict).collect()
     };
     wait_for_or_explain(
         "a dead letter for each conflicting copy",
@@ -190,9 +191,12 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
     assert_eq!(letters.len(), conflicting.len(), "one dead letter per conflicting message: {letters:?}");
     for row in &conflicting {
         let named = format!("tweet {} ", row.tweet_id);
-        let letter = letters.iter().find(|letter| letter["reason"].as_str().is_some_and(|r| r.contains(&named)));
-        let reason = letter.and_then(|letter| letter["reason"].as_str()).unwrap_or_else(|| panic!("no {named}"));
-        assert!(reason.contains("with other values (first write wins): "), "{reason}");
+        let letter = letters.iter().find(|letter| letter.reason.contains(&named));
+        let reason = &letter.unwrap_or_else(|| panic!("no {named}")).reason;
+        assert!(
+            reason.starts_with("conflict: ") && reason.contains("with other values (first write wins): "),
+            "{reason}"
+        );
     }
     let restamped_reason = format!(
         "conflict: tweet {} is stored already with other values (first write wins): created_at {}, not {}",
@@ -200,7 +204,7 @@ fn resent_ids_with_other_values_change_no_stored_tweet_are_dead_lettered_and_bot
         trendflow::time::rfc3339(picked[0].created_at),
         trendflow::time::rfc3339(now)
     );
-    assert!(letters.iter().any(|letter| letter["reason"] == restamped_reason.as_str()), "{restamped_reason}");
+    assert!(letters.iter().any(|letter| letter.reason == restamped_reason), "{restamped_reason}");
 
     // The stored tweets are as first written; the new one with its first values.
     let tweets_after = stored_tweets(&s);

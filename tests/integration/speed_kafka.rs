@@ -4,8 +4,8 @@
 //! changes nothing else; and the errors a user meets are clear.
 
 use crate::common::{
-    check_snapshots, default_graph, read_topic, run_bounded, seed_dump, seed_json, seed_tweets, send_messages,
-    stored_views, wait_for, Metrics, Services, LIMIT,
+    check_snapshots, default_graph, read_dead_letters, read_topic, run_bounded, seed_dump, seed_json, seed_tweets,
+    send_messages, stored_views, wait_for, Metrics, Services, LIMIT,
 };
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
@@ -274,14 +274,13 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     assert!(summary.contains("608 messages consumed") && summary.contains("7 dead-lettered (1 late"), "{summary}");
     assert!(summary.contains("1 duplicates dropped"), "{summary}");
 
-    let letters = read_topic(&format!("{}tweets_dead_letter", s.topic_prefix), 7);
+    let letters = read_dead_letters(&format!("{}tweets_dead_letter", s.topic_prefix), 7);
     let reasons: Vec<String> = letters
-        .iter()
-        .map(|(_, value)| {
-            let value: serde_json::Value = serde_json::from_str(value).unwrap();
-            assert_eq!(value["topic"], tweets_topic.as_str());
-            assert!(value["offset"].as_i64().is_some_and(|offset| offset >= 0), "{value}");
-            value["reason"].as_str().unwrap().to_string()
+        .into_iter()
+        .map(|letter| {
+            assert_eq!(letter.topic, tweets_topic);
+            assert!(letter.offset >= 0, "{letter:?}");
+            letter.reason
         })
         .collect();
     assert_eq!(reasons.len(), 7, "{reasons:?}");
@@ -385,12 +384,12 @@ fn a_stream_serves_its_operator_metrics_for_prometheus() {
     let metrics = scrape();
     let text = &metrics.text;
     assert_eq!(
-        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "malformed tweet JSON")]),
+        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "malformed_json")]),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "empty message")]),
+        metrics.value("trendflow_stream_dead_lettered_total", &[("reason", "empty_message")]),
         Some(1.0),
         "{text}"
     );

@@ -8,19 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::checkpoint::Checkpoint;
 use crate::db::MysqlConfig;
 use crate::harness::layer::DrivenSource;
 use crate::harness::worker::Feed;
 use crate::kafka::{KafkaConfig, Topic};
-use crate::sink::kafka::{dead_letter_json, hashtag_json, KafkaSink, SentBefore};
+use crate::sink::kafka::{hashtag_json, KafkaSink, SentBefore};
 use crate::sink::mysql::archive::HandedBefore;
 use crate::sink::mysql::{Archive, StoredTweet};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::kafka::checkpointing::Durability;
 use crate::source::kafka::reader::{ReadHandler, ReadTweet, Rejection, TweetsReader};
+use crate::vocabulary::dead_letter::DeadLetter;
 
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].
 const ARCHIVE_BATCH: usize = 4_096;
@@ -117,10 +118,11 @@ impl ReadHandler for WorkerSinks<'_> {
 
     fn rejected(&mut self, rejection: Rejection<'_>) -> Result<()> {
         self.writes.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        self.writes.metrics.dead_lettered(&rejection.reason);
+        self.writes.metrics.dead_lettered(rejection.reason.kind());
         let letter =
-            dead_letter_json(&rejection.reason, &self.tweets, rejection.partition, rejection.offset, rejection.payload);
-        self.producer.send(&self.dead_letters, rejection.key.unwrap_or_default(), letter.as_bytes())
+            DeadLetter::new(&rejection.reason, &self.tweets, rejection.partition, rejection.offset, rejection.payload);
+        let letter = serde_json::to_vec(&letter).context("encoding a dead letter")?;
+        self.producer.send(&self.dead_letters, rejection.key.unwrap_or_default(), &letter)
     }
 
     fn round_ended(&mut self) -> Result<()> {

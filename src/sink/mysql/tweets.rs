@@ -27,6 +27,7 @@ use crate::db::{explain, MysqlConfig};
 use crate::limits::{sql_hashtag_id, sql_id, Misfit};
 use crate::sink::mysql::insert_rows;
 use crate::time::{format_utc_date_time, rfc3339};
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// A tweet to store, with the `date_time` text to keep for it (the seed's own text for seed rows)
 /// and when it came in (the Kafka record's timestamp, or the load's time).
@@ -169,21 +170,24 @@ pub enum FirstCopy {
 }
 
 /// Why a copy of tweet `id` with other values than its first is refused: the reason of its dead
-/// letter, or of a load's report. Its first word, before the ':', is its kind, the label the
-/// stream's metrics count it by.
-pub fn conflict_reason(id: u64, first: FirstCopy, differences: &[String]) -> String {
+/// letter, or of a load's report.
+pub fn conflict_reason(id: u64, first: FirstCopy, differences: &[String]) -> Reason {
     let first = match first {
         FirstCopy::Stored => "is stored already",
         FirstCopy::Read => "was read already",
     };
-    format!("conflict: tweet {id} {first} with other values (first write wins): {}", differences.join(", "))
+    let differences = differences.join(", ");
+    Reason::new(
+        RejectionKind::Conflict,
+        format!("conflict: tweet {id} {first} with other values (first write wins): {differences}"),
+    )
 }
 
 /// A copy left out because its tweet is stored with other values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conflict {
     pub tweet_id: u64,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// What a write of tweets did, by first write wins.
@@ -217,7 +221,7 @@ enum Verdict {
     New,
     Unchanged,
     /// With the reason.
-    Conflict(String),
+    Conflict(Reason),
 }
 
 /// The verdict on each of `tweets`, in order, given the stored values of those of their ids that
@@ -551,19 +555,19 @@ mod tests {
         assert_eq!(verdicts[2..4], [Verdict::New, Verdict::Unchanged]);
         assert_eq!(
             verdicts[1],
-            Verdict::Conflict(
+            Verdict::Conflict(Reason::new(
+                RejectionKind::Conflict,
                 "conflict: tweet 1 is stored already with other values (first write wins): \
                  created_at 2021-08-29T23:55:00.000Z, not 2026-01-01T00:00:00.000Z"
-                    .into()
-            )
+            ))
         );
         assert_eq!(
             verdicts[4],
-            Verdict::Conflict(
+            Verdict::Conflict(Reason::new(
+                RejectionKind::Conflict,
                 "conflict: tweet 2 is stored already with other values (first write wins): \
                  text \"#new\", not \"#other\""
-                    .into()
-            )
+            ))
         );
         let report = report(&writes, verdicts);
         assert_eq!((report.stored, report.unchanged, report.kept()), (1, 2, 3));

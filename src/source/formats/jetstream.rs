@@ -18,8 +18,9 @@ use std::hash::Hasher;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::Parsed;
+use super::{missing, Parsed};
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::Reason;
 
 /// The collection of posts.
 const POST: &str = "app.bsky.feed.post";
@@ -49,17 +50,18 @@ struct Post {
 }
 
 /// The post an event creates, or what the event is instead.
-pub(super) fn parse(record: Map<String, Value>) -> Result<Parsed, String> {
-    let event = Event::deserialize(Value::Object(record)).map_err(|e| format!("malformed Jetstream event: {e}"))?;
+pub(super) fn parse(record: Map<String, Value>) -> Result<Parsed, Reason> {
+    let event = Event::deserialize(Value::Object(record)).map_err(|e| Reason::json("malformed Jetstream event", &e))?;
     let commit = match (event.kind.as_str(), event.commit) {
         ("commit", Some(commit)) => commit,
-        ("commit", None) => return Err("malformed Jetstream event: a commit without its commit".into()),
+        ("commit", None) => return Err(missing("malformed Jetstream event: a commit without its commit")),
         (kind, _) => return Ok(Parsed::Skipped(format!("Bluesky {kind} event"))),
     };
     if commit.collection != POST || commit.operation != "create" {
         return Ok(Parsed::Skipped(format!("Bluesky {} of {}", commit.operation, commit.collection)));
     }
-    let post = commit.record.ok_or("malformed Jetstream event: a post's creation without its record")?;
+    let post =
+        commit.record.ok_or_else(|| missing("malformed Jetstream event: a post's creation without its record"))?;
     let uri = format!("at://{}/{POST}/{}", event.did, commit.rkey);
     Ok(Parsed::Rows(vec![SeedTweet {
         tweet_id: bluesky_id(&uri),

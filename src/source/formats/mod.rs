@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// Which shape records have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -47,21 +48,25 @@ pub enum Parsed {
 }
 
 /// The tweets of one record (a JSON object as text) of `format`, or why it holds none.
-pub fn parse_record(text: &str, format: Format) -> Result<Parsed, String> {
+pub fn parse_record(text: &str, format: Format) -> Result<Parsed, Reason> {
+    let malformed = |error: serde_json::Error| Reason::json("malformed tweet JSON", &error);
     // The seed's rows are most of what trendflow reads: straight into their struct.
     if format == Format::Seed || (format == Format::Auto && text.contains("\"tweet_id\"")) {
-        let row = serde_json::from_str::<SeedTweet>(text).map_err(|e| format!("malformed tweet JSON: {e}"))?;
+        let row = serde_json::from_str::<SeedTweet>(text).map_err(malformed)?;
         return Ok(Parsed::Rows(vec![row]));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("malformed tweet JSON: {e}"))?;
+    let value: Value = serde_json::from_str(text).map_err(malformed)?;
     let Value::Object(record) = value else {
-        return Err("malformed tweet JSON: not an object".into());
+        return Err(Reason::new(RejectionKind::UnknownFormat, "malformed tweet JSON: not an object"));
     };
     let format = match format {
-        Format::Auto => detect(&record).ok_or(
-            "not a tweet in any known format (the seed's rows, Twitter v1.1 or v2, Bluesky Jetstream); \
-             choose one with --format to see what is missing",
-        )?,
+        Format::Auto => detect(&record).ok_or_else(|| {
+            Reason::new(
+                RejectionKind::UnknownFormat,
+                "not a tweet in any known format (the seed's rows, Twitter v1.1 or v2, Bluesky Jetstream); \
+                 choose one with --format to see what is missing",
+            )
+        })?,
         format => format,
     };
     match format {
@@ -69,9 +74,9 @@ pub fn parse_record(text: &str, format: Format) -> Result<Parsed, String> {
         Format::TwitterV2 => twitter_v2::parse(record),
         Format::Jetstream => jetstream::parse(record),
         // Auto is resolved above.
-        Format::Seed | Format::Auto => SeedTweet::deserialize(Value::Object(record))
-            .map(|row| Parsed::Rows(vec![row]))
-            .map_err(|e| format!("malformed tweet JSON: {e}")),
+        Format::Seed | Format::Auto => {
+            SeedTweet::deserialize(Value::Object(record)).map(|row| Parsed::Rows(vec![row])).map_err(malformed)
+        }
     }
 }
 
@@ -93,8 +98,13 @@ fn detect(record: &Map<String, Value>) -> Option<Format> {
 
 /// A decimal id of a JSON string field (Twitter sends ids as strings: they exceed what a JSON
 /// number holds exactly in most parsers).
-fn id_from_text(field: &str, text: &str) -> Result<u64, String> {
-    text.parse().map_err(|_| format!("{field} '{text}' is not a decimal id"))
+fn id_from_text(field: &str, text: &str) -> Result<u64, Reason> {
+    text.parse().map_err(|_| Reason::new(RejectionKind::InvalidField, format!("{field} '{text}' is not a decimal id")))
+}
+
+/// A record of a known format that lacks a part it must have.
+fn missing(what: &str) -> Reason {
+    Reason::new(RejectionKind::InvalidField, what)
 }
 
 #[cfg(test)]
@@ -119,9 +129,23 @@ mod tests {
     #[test]
     fn records_that_are_no_tweet_in_any_format_say_so() {
         let reason = parse_record(r#"{"hello": "world"}"#, Format::Auto).unwrap_err();
-        assert!(reason.starts_with("not a tweet in any known format"), "{reason}");
-        assert!(parse_record("[1, 2]", Format::Auto).unwrap_err().contains("not an object"));
+        assert_eq!(reason.kind(), RejectionKind::UnknownFormat);
+        assert!(reason.detail().starts_with("not a tweet in any known format"), "{reason}");
+        let array = parse_record("[1, 2]", Format::Auto).unwrap_err();
+        assert_eq!(array.kind(), RejectionKind::UnknownFormat);
+        assert!(array.detail().contains("not an object"), "{array}");
         let forced = parse_record(r#"{"hello": "world"}"#, Format::TwitterV1).unwrap_err();
-        assert!(forced.contains("id_str"), "{forced}");
+        assert_eq!(forced.kind(), RejectionKind::InvalidField);
+        assert!(forced.detail().contains("id_str"), "{forced}");
+    }
+
+    #[test]
+    fn broken_json_is_malformed_and_a_field_of_the_wrong_shape_invalid() {
+        let kind = |text: &str| parse_record(text, Format::Auto).unwrap_err().kind();
+        assert_eq!(kind("{\"tweet_id\": 1, "), RejectionKind::MalformedJson);
+        assert_eq!(kind("{not json"), RejectionKind::MalformedJson);
+        assert_eq!(kind("{\"tweet_id\": \"one\"}"), RejectionKind::InvalidField);
+        assert_eq!(kind("{\"tweet\": \"x\", \"date_time\": \"2021-08-29 19:51:27 EDT\"}"), RejectionKind::InvalidField);
+        assert_eq!(kind(r#"{"id": 5, "text": "x"}"#), RejectionKind::InvalidField);
     }
 }

@@ -7,8 +7,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{id_from_text, Parsed};
+use super::{id_from_text, missing, Parsed};
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::Reason;
 
 /// The top-level fields of the stream's notices, which are not statuses.
 const NOTICES: [&str; 8] =
@@ -42,13 +43,13 @@ pub(super) fn is_notice(record: &Map<String, Value>) -> bool {
 }
 
 /// The status `record` holds, or the notice it is.
-pub(super) fn parse(record: Map<String, Value>) -> Result<Parsed, String> {
+pub(super) fn parse(record: Map<String, Value>) -> Result<Parsed, Reason> {
     if let Some(notice) = NOTICES.iter().find(|notice| record.contains_key(**notice)) {
         return Ok(Parsed::Skipped(format!("Twitter v1.1 {notice} notice")));
     }
     let status =
-        Status::deserialize(Value::Object(record)).map_err(|e| format!("malformed Twitter v1.1 status: {e}"))?;
-    let id = status.id_str.ok_or("a Twitter v1.1 status without id_str")?;
+        Status::deserialize(Value::Object(record)).map_err(|e| Reason::json("malformed Twitter v1.1 status", &e))?;
+    let id = status.id_str.ok_or_else(|| missing("a Twitter v1.1 status without id_str"))?;
     let optional_id = |field: &str, holder: Option<IdOnly>| {
         holder.and_then(|holder| holder.id_str).map(|id| id_from_text(field, &id)).transpose()
     };
@@ -92,8 +93,8 @@ mod tests {
             r#"{"delete": {"status": {"id": 1, "id_str": "1", "user_id": 3}, "timestamp_ms": "1630281087000"}}"#;
         assert_eq!(parse_record(deletion, Format::Auto), Ok(Parsed::Skipped("Twitter v1.1 delete notice".into())));
         let reason = parse_record(r##"{"id_str": "12x", "text": "#a"}"##, Format::Auto).unwrap_err();
-        assert_eq!(reason, "id_str '12x' is not a decimal id");
+        assert_eq!(reason.detail(), "id_str '12x' is not a decimal id");
         let reason = parse_record(r##"{"id_str": 12, "text": "#a"}"##, Format::Auto).unwrap_err();
-        assert!(reason.starts_with("malformed Twitter v1.1 status: invalid type"), "{reason}");
+        assert!(reason.detail().starts_with("malformed Twitter v1.1 status: invalid type"), "{reason}");
     }
 }

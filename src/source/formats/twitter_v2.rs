@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{id_from_text, Parsed};
 use crate::source::seed_tweet::SeedTweet;
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 #[derive(Deserialize)]
 struct V2Tweet {
@@ -36,11 +37,16 @@ struct NoteTweet {
 }
 
 /// The tweets of a page, or the one tweet `record` is.
-pub(super) fn parse(mut record: Map<String, Value>) -> Result<Parsed, String> {
+pub(super) fn parse(mut record: Map<String, Value>) -> Result<Parsed, Reason> {
     let tweets = match record.remove("data") {
         Some(Value::Array(tweets)) => tweets,
         Some(tweet @ Value::Object(_)) => vec![tweet],
-        Some(_) => return Err("malformed Twitter v2 page: data is neither a tweet nor a list of tweets".into()),
+        Some(_) => {
+            return Err(Reason::new(
+                RejectionKind::InvalidField,
+                "malformed Twitter v2 page: data is neither a tweet nor a list of tweets",
+            ))
+        }
         None if record.contains_key("errors") => {
             return Ok(Parsed::Skipped("Twitter v2 page with errors and no data".into()))
         }
@@ -49,8 +55,8 @@ pub(super) fn parse(mut record: Map<String, Value>) -> Result<Parsed, String> {
     tweets.into_iter().map(row).collect::<Result<_, _>>().map(Parsed::Rows)
 }
 
-fn row(tweet: Value) -> Result<SeedTweet, String> {
-    let tweet = V2Tweet::deserialize(tweet).map_err(|e| format!("malformed Twitter v2 tweet: {e}"))?;
+fn row(tweet: Value) -> Result<SeedTweet, Reason> {
+    let tweet = V2Tweet::deserialize(tweet).map_err(|e| Reason::json("malformed Twitter v2 tweet", &e))?;
     let retweet_of = tweet.referenced_tweets.iter().find(|reference| reference.kind == "retweeted");
     Ok(SeedTweet {
         tweet_id: id_from_text("id", &tweet.id)?,
@@ -92,6 +98,7 @@ mod tests {
         let errors = r#"{"errors": [{"title": "Not Found Error"}]}"#;
         assert!(matches!(parse_record(errors, Format::Auto), Ok(Parsed::Skipped(_))));
         let reason = parse_record(r#"{"data": [{"id": 5, "text": "x"}]}"#, Format::Auto).unwrap_err();
-        assert!(reason.starts_with("malformed Twitter v2 tweet: invalid type"), "{reason}");
+        assert!(reason.detail().starts_with("malformed Twitter v2 tweet: invalid type"), "{reason}");
+        assert_eq!(reason.kind(), RejectionKind::InvalidField);
     }
 }

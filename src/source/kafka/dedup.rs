@@ -32,6 +32,7 @@ use trendflow_dataflows::{EventTime, Tweet};
 use crate::db::MysqlConfig;
 use crate::sink::mysql::{conflict_reason, FirstCopy, KeptTweet, StoredTweets};
 use crate::time::rfc3339;
+use crate::vocabulary::rejection::Reason;
 
 /// What a worker keeps of a tweet it read, to tell a copy (the same values) from a conflict (the
 /// same id, other values): its event time, and a hash of the other values the views count (text,
@@ -83,7 +84,7 @@ pub enum Sighting {
     /// A copy of one of them, with its values: dropped.
     Copy,
     /// Its id with other values: the reason, for the dead letter.
-    Conflict(String),
+    Conflict(Reason),
 }
 
 /// How far the worker's reading has got when it asks its job to flush the archive: a tweet
@@ -249,6 +250,7 @@ impl SeenTweets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocabulary::rejection::RejectionKind;
 
     fn tweet(id: u64, created_at: EventTime, text: &str) -> Tweet {
         Tweet { id, text: text.into(), created_at, lang: "en".into(), user_id: Some(3), retweet_of: None }
@@ -283,8 +285,9 @@ mod tests {
         assert_eq!(read(&mut recent, &first, 0), Sighting::New);
         let restamped = Tweet { created_at: 1_767_225_600_000, ..first.clone() };
         let Sighting::Conflict(reason) = read(&mut recent, &restamped, 0) else { panic!("a conflict") };
+        assert_eq!(reason.kind(), RejectionKind::Conflict);
         assert_eq!(
-            reason,
+            reason.detail(),
             "conflict: tweet 7 was read already with other values (first write wins): \
              created_at 2021-08-29T23:55:00.000Z, not 2026-01-01T00:00:00.000Z"
         );
@@ -295,7 +298,7 @@ mod tests {
             Tweet { retweet_of: Some(3), ..first.clone() },
         ] {
             let Sighting::Conflict(reason) = read(&mut recent, &other, 0) else { panic!("a conflict: {other:?}") };
-            assert!(reason.ends_with("(first write wins): another text, language, user_id or retweet_of"), "{reason}");
+            assert!(reason.detail().ends_with("(first write wins): another text, language, user_id or retweet_of"));
         }
         assert_eq!(read(&mut recent, &first, 0), Sighting::Copy, "the first values are still the ones remembered");
     }

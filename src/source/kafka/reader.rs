@@ -44,6 +44,7 @@ use crate::source::kafka::watermarks::PartitionWatermarks;
 use crate::source::kafka::{decode, Decoded};
 use crate::source::seed_tweet::Ingestion;
 use crate::time::{rfc3339, wall_clock_ms};
+use crate::vocabulary::rejection::{Reason, RejectionKind};
 
 /// What the job does with what a worker reads, besides ranking it; and, as its [`Durability`],
 /// its word on whether that is durable yet, which each checkpoint waits for.
@@ -72,7 +73,7 @@ pub struct ReadTweet {
 
 /// A message the job dead-letters: where it is, what it holds, and why it is no good.
 pub struct Rejection<'a> {
-    pub reason: String,
+    pub reason: Reason,
     pub partition: i32,
     pub offset: i64,
     pub key: Option<&'a [u8]>,
@@ -242,7 +243,7 @@ struct WorkerReading<'r, H: Durability> {
 /// A message of a burst, decoded.
 struct ReadMessage<'a> {
     message: BorrowedMessage<'a>,
-    decoded: Result<Decoded, String>,
+    decoded: Result<Decoded, Reason>,
     /// Whether an earlier run handled it before it stopped.
     handled: bool,
     ingested_at: EventTime,
@@ -454,7 +455,7 @@ impl StartProgress {
 }
 
 /// What the job dead-letters of `message`, and why.
-fn rejection<'m>(message: &'m BorrowedMessage<'_>, reason: String) -> Rejection<'m> {
+fn rejection<'m>(message: &'m BorrowedMessage<'_>, reason: Reason) -> Rejection<'m> {
     Rejection {
         reason,
         partition: message.partition(),
@@ -464,6 +465,7 @@ fn rejection<'m>(message: &'m BorrowedMessage<'_>, reason: String) -> Rejection<
     }
 }
 
-fn late_reason(time: EventTime, frontier: EventTime) -> String {
-    format!("late: event time {} is behind the watermark {}", rfc3339(time), rfc3339(frontier))
+fn late_reason(time: EventTime, frontier: EventTime) -> Reason {
+    let detail = format!("late: event time {} is behind the watermark {}", rfc3339(time), rfc3339(frontier));
+    Reason::new(RejectionKind::Late, detail)
 }
