@@ -14,10 +14,13 @@ use crate::harness::layer::{run_ordered, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
 use crate::jobs::graph_args::ViewArgs;
+use crate::jobs::report::ReportArgs;
 use crate::sink::batch_metrics::{BatchMetrics, READ_COUNT_EVERY};
 use crate::sink::mysql::ViewWriter;
 use crate::source::mysql::{check_schema, push_history};
-use crate::time::{rfc3339, wall_clock_ms};
+use crate::time::wall_clock_ms;
+use crate::vocabulary::report::batch::{BatchReport, Boundary};
+use crate::vocabulary::report::per_second;
 use crate::vocabulary::Layer;
 
 /// Flags of `trendflow batch`.
@@ -33,6 +36,8 @@ pub struct BatchArgs {
     /// the newest event time read, windows written and the time each write took.
     #[arg(long = "metrics-listen", value_name = "ADDRESS:PORT")]
     pub metrics_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Runs the batch layer and reports what it wrote.
@@ -81,21 +86,19 @@ pub fn run(args: BatchArgs) -> Result<()> {
         Some(newest) => writer.record_batch_run(&owned, run.tweets, newest, wall_clock_ms())?,
         None => Vec::new(),
     };
-    let boundaries: Vec<String> =
-        boundaries.iter().map(|(spec, boundary)| format!("{spec} up to {}", rfc3339(*boundary))).collect();
-    let boundaries = match boundaries.is_empty() {
-        true => "no boundary recorded (no tweets)".to_string(),
-        false => format!("boundaries {}", boundaries.join(", ")),
+    let report = BatchReport {
+        source: config.to_string(),
+        tweets: run.tweets,
+        seconds: run.elapsed.as_secs_f64(),
+        tweets_per_second: per_second(run.tweets, run.elapsed.as_secs_f64()),
+        windows_written: run.windows_closed,
+        stale_views_removed: stale,
+        boundaries: boundaries
+            .into_iter()
+            .map(|(spec, up_to_ms)| Boundary { window: spec.to_string(), up_to_ms })
+            .collect(),
+        peak_memory_bytes: peak_rss_bytes(),
     };
-    let memory =
-        peak_rss_bytes().map(|bytes| format!(", peak memory {} MiB", bytes / (1024 * 1024))).unwrap_or_default();
-    println!(
-        "{}batch: {} tweets from {config} in {:.2} s ({:.0} tweets/s), {} windows written (layer batch), {stale} stale views removed, {boundaries}{memory}",
-        args.cluster.speaker(),
-        run.tweets,
-        run.elapsed.as_secs_f64(),
-        run.tweets as f64 / run.elapsed.as_secs_f64().max(1e-9),
-        run.windows_closed,
-    );
+    args.report.publish(&args.cluster.speaker(), &report)?;
     Ok(())
 }

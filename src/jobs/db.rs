@@ -1,6 +1,6 @@
 //! `trendflow db`: create the schema, load tweets from files, generate tweets into MySQL.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
 use crate::db::{init, MysqlArgs};
+use crate::jobs::report::ReportArgs;
 use crate::limits::{check_hashtag_row, DEFAULT_MAX_EVENT_AHEAD};
 use crate::sink::mysql::{FirstWrites, SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
@@ -20,6 +21,8 @@ use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, RowError, SeedTweet};
 use crate::time::wall_clock_ms;
 use crate::vocabulary::rejection::Reason;
+use crate::vocabulary::report::db::{GenerateReport, LeftOut, LoadReport};
+use crate::vocabulary::report::per_second;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum DbCommand {
@@ -56,6 +59,8 @@ pub struct LoadArgs {
     pub format: Format,
     #[command(flatten)]
     pub mysql: MysqlArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -71,6 +76,8 @@ pub struct GenerateArgs {
     pub rate: f64,
     #[command(flatten)]
     pub mysql: MysqlArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Rows written per transaction.
@@ -96,65 +103,12 @@ pub fn run(command: DbCommand) -> Result<()> {
     }
 }
 
-/// Records rejected while loading, with the first reasons; those skipped (no tweet in them), by
-/// what they were; and copies of stored tweets, by first write wins.
-#[derive(Default)]
-struct Rejections {
-    count: u64,
-    examples: Vec<String>,
-    skipped: BTreeMap<String, u64>,
-    /// Tweets found stored with the same values.
-    unchanged: u64,
-    /// Tweets found stored with other values, left as stored, with the first reasons.
-    conflicts: u64,
-    conflict_examples: Vec<String>,
-}
-
-impl Rejections {
-    fn note(&mut self, reason: Reason) {
-        self.count += 1;
-        if self.examples.len() < 10 {
-            self.examples.push(reason.to_string());
-        }
-    }
-
-    fn skip(&mut self, what: String) {
-        *self.skipped.entry(what).or_default() += 1;
-    }
-
-    /// Notes what a write found stored already; returns how many tweets it stored or found
-    /// stored with their values.
-    fn written(&mut self, written: FirstWrites) -> u64 {
-        self.unchanged += written.unchanged;
-        self.conflicts += written.conflicts.len() as u64;
-        for conflict in written.conflicts {
-            if self.conflict_examples.len() < 10 {
-                self.conflict_examples.push(conflict.reason.to_string());
-            }
-        }
-        written.stored + written.unchanged
-    }
-
-    fn report(&self) {
-        if !self.skipped.is_empty() {
-            let kinds: Vec<String> = self.skipped.iter().map(|(what, count)| format!("{count} {what}")).collect();
-            println!("skipped {} records that hold no tweet: {}", self.skipped.values().sum::<u64>(), kinds.join(", "));
-        }
-        if self.count > 0 {
-            println!("rejected {} rows, e.g.:", self.count);
-            self.examples.iter().for_each(|reason| println!("  {reason}"));
-        }
-        if self.unchanged > 0 {
-            println!("{} of the tweets were stored already with the same values", self.unchanged);
-        }
-        if self.conflicts > 0 {
-            println!(
-                "left {} tweets as stored: they are stored already with other values (first write wins), e.g.:",
-                self.conflicts
-            );
-            self.conflict_examples.iter().for_each(|reason| println!("  {reason}"));
-        }
-    }
+/// Notes in `left_out` what a write found stored already; returns how many tweets it stored or
+/// found stored with their values.
+fn note_written(left_out: &mut LeftOut, written: FirstWrites) -> u64 {
+    left_out.unchanged += written.unchanged;
+    written.conflicts.iter().for_each(|conflict| left_out.conflict(&conflict.reason));
+    written.kept()
 }
 
 fn progress_bar(len: u64, unit: &str) -> Result<ProgressBar> {
@@ -176,19 +130,21 @@ fn load(args: &LoadArgs) -> Result<()> {
     let file = files::open(&args.file, move |file| Box::new(bar.wrap_read(file)))?;
     let started = Instant::now();
     let ingestion = Ingestion { at: wall_clock_ms(), max_event_ahead_ms: args.max_event_ahead };
-    let mut rejected = Rejections::default();
+    let mut left_out = LeftOut::default();
     let loaded = match file.contents {
-        Contents::Dump => load_dump(file.reader, &config, ingestion, &mut rejected)?,
-        _ => load_records(file.records(args.format), &config, ingestion, &mut rejected)?,
+        Contents::Dump => load_dump(file.reader, &config, ingestion, &mut left_out)?,
+        _ => load_records(file.records(args.format), &config, ingestion, &mut left_out)?,
     };
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "loaded {loaded} tweets into {config} in {seconds:.2} s ({:.0} rows/s)",
-        loaded as f64 / seconds.max(1e-9)
-    );
-    rejected.report();
-    Ok(())
+    let report = LoadReport {
+        loaded,
+        target: config.to_string(),
+        seconds,
+        rows_per_second: per_second(loaded, seconds),
+        left_out,
+    };
+    args.report.publish("", &report)
 }
 
 /// CSV and JSON lines: hashtags come from extraction, as for every stream source.
@@ -196,7 +152,7 @@ fn load_records(
     records: impl Iterator<Item = Result<Parsed, Reason>>,
     config: &crate::db::MysqlConfig,
     ingestion: Ingestion,
-    rejected: &mut Rejections,
+    left_out: &mut LeftOut,
 ) -> Result<u64> {
     let mut writer = TweetWriter::new(config)?;
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -207,18 +163,18 @@ fn load_records(
                 for row in rows {
                     match stored(row, ingestion) {
                         Ok(tweet) => chunk.push(tweet),
-                        Err(reason) => rejected.note(reason.into()),
+                        Err(reason) => left_out.rejected(reason.into()),
                     }
                 }
             }
-            Ok(Parsed::Skipped(what)) => rejected.skip(what),
-            Err(reason) => rejected.note(reason),
+            Ok(Parsed::Skipped(what)) => left_out.skipped(what),
+            Err(reason) => left_out.rejected(reason),
         }
         if chunk.len() >= CHUNK {
-            loaded += rejected.written(writer.write(std::mem::take(&mut chunk))?);
+            loaded += note_written(left_out, writer.write(std::mem::take(&mut chunk))?);
         }
     }
-    loaded += rejected.written(writer.write(chunk)?);
+    loaded += note_written(left_out, writer.write(chunk)?);
     Ok(loaded)
 }
 
@@ -234,7 +190,7 @@ fn load_dump(
     input: impl BufRead,
     config: &crate::db::MysqlConfig,
     ingestion: Ingestion,
-    rejected: &mut Rejections,
+    left_out: &mut LeftOut,
 ) -> Result<u64> {
     let mut writer = SeedRowWriter::new(config)?;
     let (mut tags, mut tweets, mut links) = (Vec::new(), Vec::new(), Vec::new());
@@ -246,7 +202,7 @@ fn load_dump(
                 Ok(()) => tags.push((hashtag_id, hashtag)),
                 Err(misfit) => {
                     rejected_tags.insert(hashtag_id);
-                    rejected.note(Reason::from(misfit).at(format!("hashtag {hashtag_id}")));
+                    left_out.rejected(Reason::from(misfit).at(format!("hashtag {hashtag_id}")));
                 }
             },
             DumpRow::Tweet(row) => {
@@ -255,7 +211,7 @@ fn load_dump(
                     Ok(tweet) => tweets.push(tweet),
                     Err(reason) => {
                         rejected_ids.insert(id);
-                        rejected.note(reason.into());
+                        left_out.rejected(reason.into());
                     }
                 }
             }
@@ -267,10 +223,10 @@ fn load_dump(
             DumpRow::TweetHashtag { .. } => {}
         }
         if tags.len() + tweets.len() + links.len() >= CHUNK {
-            loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, rejected)?;
+            loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, left_out)?;
         }
     }
-    loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, rejected)?;
+    loaded += flush_dump_rows(&mut writer, &mut tags, &mut tweets, &mut links, &mut rejected_ids, left_out)?;
     Ok(loaded)
 }
 
@@ -283,14 +239,14 @@ fn flush_dump_rows(
     tweets: &mut Vec<StoredTweet>,
     links: &mut Vec<(u64, u64, u32)>,
     rejected_ids: &mut HashSet<u64>,
-    rejected: &mut Rejections,
+    left_out: &mut LeftOut,
 ) -> Result<u64> {
     writer.write_hashtags(std::mem::take(tags))?;
     let written = writer.write_tweets(std::mem::take(tweets))?;
     rejected_ids.extend(written.conflicts.iter().map(|conflict| conflict.tweet_id));
     links.retain(|(tweet_id, _, _)| !rejected_ids.contains(tweet_id));
     writer.write_links(std::mem::take(links))?;
-    Ok(rejected.written(written))
+    Ok(note_written(left_out, written))
 }
 
 fn generate(args: &GenerateArgs) -> Result<()> {
@@ -320,13 +276,14 @@ fn generate(args: &GenerateArgs) -> Result<()> {
     written.add(writer.write(chunk)?);
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "generated {} tweets into {config} in {seconds:.2} s ({:.0} tweets/s)",
-        args.tweets,
-        args.tweets as f64 / seconds.max(1e-9)
-    );
-    let mut rejected = Rejections::default();
-    rejected.written(written);
-    rejected.report();
-    Ok(())
+    let mut left_out = LeftOut::default();
+    note_written(&mut left_out, written);
+    let report = GenerateReport {
+        generated: args.tweets,
+        target: config.to_string(),
+        seconds,
+        tweets_per_second: per_second(args.tweets, seconds),
+        left_out,
+    };
+    args.report.publish("", &report)
 }

@@ -19,8 +19,11 @@ use crate::harness::layer::{run_ordered, LayerRun, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
 use crate::jobs::graph_args::{LiveArgs, ViewArgs};
+use crate::jobs::report::ReportArgs;
 use crate::sink::console::{ranking_line, trending_line};
 use crate::source::generator::{Generator, GeneratorConfig};
+use crate::vocabulary::report::demo::{DemoReport, DemoRun};
+use crate::vocabulary::report::per_second;
 
 /// Flags of `trendflow demo`.
 #[derive(Args, Debug, Clone)]
@@ -44,6 +47,8 @@ pub struct DemoArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Runs the demo and prints its summary; a difference between the layers is an error.
@@ -78,35 +83,26 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let batch_plan = LayerPlan::demo_batch(batch_graph, generator.max_disorder_ms(), args.tweets);
     let (batch, batch_views) = run_generated(&batch_plan, &generator, timely_config, false)?;
 
-    let rate = |run: &LayerRun| run.tweets as f64 / run.elapsed.as_secs_f64();
-    println!(
-        "stream: {} tweets in {:.2} s ({:.0} tweets/s), {} windows, {} ranking updates, {} late",
-        stream.tweets,
-        stream.elapsed.as_secs_f64(),
-        rate(&stream),
-        stream_views.window_count(),
-        stream.changes,
-        stream.late
-    );
-    println!(
-        "batch:  {} tweets in {:.2} s ({:.0} tweets/s), {} windows",
-        batch.tweets,
-        batch.elapsed.as_secs_f64(),
-        rate(&batch),
-        batch_views.window_count()
-    );
-    if let Some(bytes) = peak_rss_bytes() {
-        println!("peak memory: {} MiB", bytes / (1024 * 1024));
-    }
-    match stream_views.first_difference(&batch_views) {
-        None => {
-            println!("identical: yes");
-            Ok(())
-        }
-        Some(difference) => {
-            println!("identical: no");
-            bail!("stream and batch final views differ (left: stream, right: batch): {difference}")
-        }
+    let figures = |run: &LayerRun, views: &FinalViews| DemoRun {
+        tweets: run.tweets,
+        seconds: run.elapsed.as_secs_f64(),
+        tweets_per_second: per_second(run.tweets, run.elapsed.as_secs_f64()),
+        windows: views.window_count(),
+        ranking_updates: run.changes,
+        late: run.late,
+    };
+    let first_difference = stream_views.first_difference(&batch_views);
+    let report = DemoReport {
+        stream: figures(&stream, &stream_views),
+        batch: figures(&batch, &batch_views),
+        peak_memory_bytes: peak_rss_bytes(),
+        identical: first_difference.is_none(),
+        first_difference,
+    };
+    args.report.publish("", &report)?;
+    match report.first_difference {
+        None => Ok(()),
+        Some(difference) => bail!("stream and batch final views differ (left: stream, right: batch): {difference}"),
     }
 }
 

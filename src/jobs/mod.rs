@@ -6,6 +6,7 @@ pub mod db;
 pub mod demo;
 pub mod graph_args;
 pub mod produce;
+pub mod report;
 pub mod serve;
 pub mod stream;
 pub mod topics;

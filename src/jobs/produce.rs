@@ -12,6 +12,7 @@ use trendflow_dataflows::EventTime;
 
 use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
+use crate::jobs::report::ReportArgs;
 use crate::kafka::{KafkaArgs, Topic};
 use crate::sink::kafka::KafkaSink;
 use crate::source::files;
@@ -20,6 +21,8 @@ use crate::source::generator::{Generator, GeneratorConfig};
 use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
 use crate::time::{format_utc_date_time, wall_clock_us};
+use crate::vocabulary::report::per_second;
+use crate::vocabulary::report::produce::ProduceReport;
 
 /// Where `produce` takes its tweets from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +85,8 @@ pub struct ProduceArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub mysql: MysqlArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// When to send each tweet.
@@ -228,19 +233,20 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     };
     progress.finish_and_clear();
     let sent = pacer.sent + skipped;
-    let report = sink.flush()?;
-    let elapsed = pacer.started.elapsed().as_secs_f64();
-    let interrupted = if stop.load(Ordering::Relaxed) { " (interrupted)" } else { "" };
-    println!(
-        "produce: {sent} tweets from {source} to '{topic}' in {elapsed:.2} s ({:.0} tweets/s), {} confirmed, {} failed{interrupted}",
-        sent as f64 / elapsed.max(1e-9),
-        report.delivered,
-        report.failed,
-    );
-    if not_tweets + unreadable > 0 {
-        println!(
-            "left out of the file: {not_tweets} records that hold no tweet, {unreadable} unreadable (see the warnings)"
-        );
-    }
+    let delivered = sink.flush()?;
+    let seconds = pacer.started.elapsed().as_secs_f64();
+    let report = ProduceReport {
+        source,
+        topic,
+        sent,
+        seconds,
+        tweets_per_second: per_second(sent, seconds),
+        confirmed: delivered.delivered,
+        failed: delivered.failed,
+        interrupted: stop.load(Ordering::Relaxed),
+        not_tweets,
+        unreadable,
+    };
+    args.report.publish("", &report)?;
     Ok(())
 }

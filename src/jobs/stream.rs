@@ -24,7 +24,6 @@
 mod publish;
 mod writes;
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -41,12 +40,13 @@ use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
 use crate::harness::latency::report::LatencyReport;
 use crate::harness::latency::LatencyObserver;
-use crate::harness::layer::{run_layer, LayerRun, Source};
+use crate::harness::layer::{run_layer, Source};
 use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
-use crate::harness::recovery::StartClock;
+use crate::harness::recovery::{JobStep, StartClock};
 use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
+use crate::jobs::report::ReportArgs;
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
 use crate::sink::mysql::{CheckpointStore, Heartbeat};
@@ -56,7 +56,8 @@ use crate::source::kafka::broker::{check_positions, HighOffsets};
 use crate::source::kafka::reader::{ReadCounts, ReadHandles, ReadSettings, TweetsReader};
 use crate::source::mysql::check_schema;
 use crate::time::rfc3339;
-use publish::{Publishable, Published, Publisher};
+use crate::vocabulary::report::stream::{StreamReport, StreamRun};
+use publish::{Publishable, Publisher};
 use writes::WorkerWrites;
 
 /// Flags of `trendflow stream`.
@@ -117,6 +118,8 @@ pub struct StreamArgs {
     pub mysql: MysqlArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 impl StreamArgs {
@@ -154,7 +157,7 @@ impl StreamArgs {
 
 /// Runs the speed layer until the input is idle (`--until-idle`) or a signal stops it.
 pub fn run(args: StreamArgs) -> Result<()> {
-    let clock = Arc::new(StartClock::start(args.cluster.workers));
+    let clock = Arc::new(start_clock(&args));
     // First, so that a signal during the start stops the job cleanly too.
     let stop = stop_flag()?;
     let (kafka, mysql) = (args.kafka.config()?, args.mysql.config()?);
@@ -180,12 +183,11 @@ pub fn run(args: StreamArgs) -> Result<()> {
     if resume.offsets.values().any(|offset| *offset > 0) {
         graph = graph.with_earlier_input(resume.rebuild_from);
     }
-    clock.job_step("MySQL");
+    clock.job_step(JobStep::Mysql);
     let partitions = open_topic(&kafka, &resume, cluster)?;
-    clock.job_step("broker");
+    clock.job_step(JobStep::Broker);
     let counts = Arc::new(ReadCounts::default());
-    let handles =
-        ReadHandles { stop: stop.clone(), counts: counts.clone(), clock: clock.clone(), speaker: cluster.speaker() };
+    let handles = ReadHandles { stop: stop.clone(), counts: counts.clone(), clock: clock.clone() };
     let settings = args.read_settings(&kafka, &mysql, partitions, graph.horizon_ms());
     let reader = TweetsReader::new(settings, resume.clone(), handles);
     let metrics = Arc::new(StreamMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
@@ -195,7 +197,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     }
     let publishable = Publishable::new(graph.clone(), resume.rebuild_from, stop.clone(), cluster.workers);
     let mut publisher = Publisher::open(&kafka, &mysql, publishable, checkpoints, metrics)?;
-    clock.job_step("sinks");
+    clock.job_step(JobStep::Sinks);
     let latency =
         args.latency_report.as_ref().map(|_| Arc::new(LatencyObserver::new(graph.clone(), args.latency_warmup)));
     let source = Source::Driven(writes.source(reader));
@@ -204,10 +206,45 @@ pub fn run(args: StreamArgs) -> Result<()> {
     })?;
     let published = publisher.finish()?;
     let latency = report_latency(args.latency_report.as_deref(), latency.as_deref())?;
-    let stopped = stop.load(Ordering::Relaxed);
-    let topic = format!("{partitions} partitions of {kafka}");
-    println!("{}", Summary { args: &args, topic, run, counts: &counts, writes: &writes, published, latency, stopped });
+    let consumed = counts.consumed.load(Ordering::Relaxed);
+    let run = StreamRun {
+        brokers: kafka.to_string(),
+        partitions,
+        resumed_from: resume.offsets.clone(),
+        seconds: run.elapsed.as_secs_f64(),
+        messages_consumed: consumed,
+        messages_per_second: consumed as f64 / counts.active().as_secs_f64().max(1e-3),
+        windows_closed: run.windows_closed,
+        snapshots_published: published.snapshots,
+        snapshots_confirmed: published.confirmed,
+        dead_lettered: writes.dead_lettered.load(Ordering::Relaxed),
+        late: run.late,
+        lateness_ms: args.live.lateness,
+        skipped: counts.skipped.load(Ordering::Relaxed),
+        duplicates: counts.duplicates.load(Ordering::Relaxed),
+        archived: writes.archived.load(Ordering::Relaxed),
+        checkpoints_stored: published.checkpoints_stored,
+        peak_memory_bytes: peak_rss_bytes(),
+        stopped_by_signal: stop.load(Ordering::Relaxed),
+    };
+    args.report.publish(&cluster.speaker(), &StreamReport { started: clock.report(), run: Some(run) })?;
+    if let Some(latency) = latency {
+        println!("{}{latency}", cluster.speaker());
+    }
     Ok(())
+}
+
+/// A clock for the job's start: once every local worker has caught up, it prints the start's
+/// figures (`started: MySQL 31 ms, ...`) and writes them to the report (`--report`), while the
+/// stream reads on.
+fn start_clock(args: &StreamArgs) -> StartClock {
+    let (speaker, report) = (args.cluster.speaker(), args.report.clone());
+    StartClock::start(args.cluster.workers, move |started| {
+        println!("{speaker}started: {started}");
+        if let Err(error) = report.write(&StreamReport { started: Some(started.clone()), run: None }) {
+            log::warn!("{error:#}");
+        }
+    })
 }
 
 /// Checks the `tweets` topic on the broker: how many partitions it has, and that it still holds
@@ -257,57 +294,12 @@ fn serve_metrics(
     Ok(())
 }
 
-/// With `--latency-report`: writes the workers' latencies to `path`, and gives their summary for
-/// the job's closing line.
-fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Result<String> {
-    let (Some(path), Some(latency)) = (path, latency) else { return Ok(String::new()) };
+/// With `--latency-report`: writes the workers' latencies to `path`, and gives their summary.
+fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Result<Option<String>> {
+    let (Some(path), Some(latency)) = (path, latency) else { return Ok(None) };
     let latencies = latency.latencies()?;
     LatencyReport::write(path, &latencies)?;
-    Ok(format!("; {}", latencies.summary_line()))
-}
-
-/// The job's closing line: what it read, published and wrote.
-struct Summary<'a> {
-    args: &'a StreamArgs,
-    /// The partitions read, and where.
-    topic: String,
-    run: LayerRun,
-    counts: &'a ReadCounts,
-    writes: &'a WorkerWrites,
-    published: Published,
-    /// With `--latency-report`, the latencies' summary.
-    latency: String,
-    /// Whether a signal stopped the job.
-    stopped: bool,
-}
-
-impl fmt::Display for Summary<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Summary { args, topic, run, counts, writes, published, latency, stopped } = self;
-        let consumed = counts.consumed.load(Ordering::Relaxed);
-        let memory = peak_rss_bytes().map(|b| format!(", peak memory {} MiB", b / (1024 * 1024))).unwrap_or_default();
-        let interrupted = if *stopped { " (stopped by signal: open windows not published)" } else { "" };
-        write!(
-            f,
-            "{}stream: {consumed} messages consumed from {topic} in {:.2} s \
-             ({:.0} messages/s between the first and the last); \
-             {} windows closed (layer speed), {} ranking snapshots ({} confirmed); \
-             {} dead-lettered ({} late, lateness {}), {} skipped (no tweet), {} duplicates dropped, {} archived, {} checkpoints stored{memory}{latency}{interrupted}",
-            args.cluster.speaker(),
-            run.elapsed.as_secs_f64(),
-            consumed as f64 / counts.active().as_secs_f64().max(1e-3),
-            run.windows_closed,
-            published.snapshots,
-            published.confirmed,
-            writes.dead_lettered.load(Ordering::Relaxed),
-            run.late,
-            format_duration(args.live.lateness),
-            counts.skipped.load(Ordering::Relaxed),
-            counts.duplicates.load(Ordering::Relaxed),
-            writes.archived.load(Ordering::Relaxed),
-            published.checkpoints_stored,
-        )
-    }
+    Ok(Some(latencies.summary_line()))
 }
 
 /// Names what a stream computes, for its stored positions: its window specs, top K and trending

@@ -8,8 +8,10 @@ use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::db::{explain, MysqlArgs};
+use crate::jobs::report::ReportArgs;
 use crate::sink::mysql::views::{read_windows, table};
 use crate::time::format_event_time;
+use crate::vocabulary::report::verify::{ComparedWindows, VerifyReport};
 use crate::vocabulary::snapshot::ViewRows;
 use crate::vocabulary::{Layer, ViewKind};
 use trendflow_dataflows::EventTime;
@@ -25,6 +27,8 @@ pub struct VerifyArgs {
     pub max_differences: usize,
     #[command(flatten)]
     pub mysql: MysqlArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// What a comparison found.
@@ -70,33 +74,29 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         }
         compare(spec, views, args.max_differences, &mut comparison);
     }
-    let total: usize = comparison.compared.values().map(|compared| compared.windows).sum();
+    let report = VerifyReport {
+        compared: comparison
+            .compared
+            .iter()
+            .map(|(spec, compared)| ComparedWindows {
+                window: spec.clone(),
+                windows: compared.windows,
+                first_end_ms: compared.range.map(|(first, _)| first),
+                last_end_ms: compared.range.map(|(_, last)| last),
+            })
+            .collect(),
+        differing_windows: comparison.differing_windows.len(),
+        differences: comparison.differences,
+    };
+    let total = report.windows_compared();
     if total == 0 {
         bail!("no window has final views from both the speed and the batch layer: run trendflow stream and trendflow batch first");
     }
-    let covered: Vec<String> =
-        comparison.compared.iter().map(|(spec, compared)| format!("{} windows of {spec}", compared.windows)).collect();
-    let ranges: Vec<String> = comparison
-        .compared
-        .iter()
-        .filter_map(|(spec, compared)| {
-            compared
-                .range
-                .map(|(from, to)| format!("{spec} ending {} to {}", format_event_time(from), format_event_time(to)))
-        })
-        .collect();
-    let what = format!(
-        "hashtags, tweets, languages and trending; every window either layer holds where both cover: {}",
-        ranges.join(", ")
-    );
-    if comparison.differing_windows.is_empty() {
-        println!("identical: {} ({what})", covered.join(", "));
-        return Ok(());
+    args.report.publish("", &report)?;
+    if !report.identical() {
+        bail!("the layers differ in {} of the {total} windows compared ({})", report.differing_windows, report.scope());
     }
-    for difference in &comparison.differences {
-        println!("{difference}");
-    }
-    bail!("the layers differ in {} of the {total} windows compared ({what})", comparison.differing_windows.len())
+    Ok(())
 }
 
 /// Window specs that both layers have written some view for.

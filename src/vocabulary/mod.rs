@@ -2,9 +2,10 @@
 //! ([`ViewKind`]), a view's ranked rows ([`snapshot::ViewRows`]), the ranking snapshot as it
 //! crosses the broker ([`snapshot::SnapshotMessage`]), a hashtag occurrence on the `hashtags` topic
 //! ([`occurrence::HashtagOccurrence`]), why input is refused
-//! ([`rejection::Reason`]) and the dead letter that says so ([`dead_letter::DeadLetter`]). The
-//! Kafka sink, the MySQL view tables, `serve`, `views`, `verify`, the tests and the benchmarks
-//! all speak it, so that a field has one name and one type wherever it goes.
+//! ([`rejection::Reason`]), the dead letter that says so ([`dead_letter::DeadLetter`]) and what
+//! each job reports when it ends ([`report`]). The Kafka sink, the MySQL view tables, `serve`,
+//! `views`, `verify`, the tests and the benchmarks all speak it, so that a field has one name and
+//! one type wherever it goes.
 //!
 //! Field names, one per field everywhere (topics, tables, the API, `views --format json`): a
 //! view row's tally is `count` (the trending view's baseline tally `baseline`), a language code
@@ -13,6 +14,7 @@
 pub mod dead_letter;
 pub mod occurrence;
 pub mod rejection;
+pub mod report;
 pub mod snapshot;
 
 use serde::{Deserialize, Serialize};

@@ -292,6 +292,18 @@ pub fn read_topic(topic: &str, at_least: usize) -> Vec<(String, String)> {
     messages
 }
 
+/// A path of the test's own for a job's report (`--report PATH`), in the temporary directory.
+pub fn report_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("trendflow_test_{}.json", unique(name)))
+}
+
+/// The report a job wrote to `path`, read as its type; the file is removed.
+pub fn take_report<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> T {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading the report {}: {e}", path.display()));
+    std::fs::remove_file(path).expect("removing the report");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("decoding the report {}: {e}\n{text}", path.display()))
+}
+
 /// The dead letters of `topic`, read as [`read_topic`] reads, until at least `at_least` are in.
 pub fn read_dead_letters(topic: &str, at_least: usize) -> Vec<DeadLetter> {
     let letters = read_topic(topic, at_least);

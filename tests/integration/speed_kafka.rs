@@ -4,13 +4,15 @@
 //! changes nothing else; and the errors a user meets are clear.
 
 use crate::common::{
-    check_snapshots, default_graph, read_dead_letters, read_topic, run_bounded, seed_dump, seed_json, seed_tweets,
-    send_messages, stored_views, wait_for, Metrics, Services, LIMIT,
+    check_snapshots, default_graph, read_dead_letters, read_topic, report_path, run_bounded, seed_dump, seed_json,
+    seed_tweets, send_messages, stored_views, take_report, wait_for, Metrics, Services, LIMIT,
 };
 use mysql::prelude::Queryable;
 use trendflow::kafka::Topic;
 use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::generator::{Generator, GeneratorConfig};
+use trendflow::vocabulary::report::batch::BatchReport;
+use trendflow::vocabulary::report::stream::StreamReport;
 use trendflow::vocabulary::snapshot::SnapshotMessage;
 use trendflow::vocabulary::Layer;
 use trendflow_dataflows::hashtags::extract_hashtags;
@@ -52,14 +54,44 @@ fn the_seed_through_kafka_gives_the_batch_layers_views_and_publishes_them() {
 
     let produced = s.succeed(&["produce"]);
     assert!(produced.contains("produce: 8759 tweets") && produced.contains("8759 confirmed, 0 failed"), "{produced}");
-    let streamed = s.succeed(&["stream", "--window", "1m", "--window", "5m/1m", "-w", "2", "--until-idle", "3s"]);
+    let stream_report = report_path("seedstream");
+    let report = stream_report.to_str().expect("UTF-8 path");
+    let streamed = s.succeed(&[
+        "stream",
+        "--window",
+        "1m",
+        "--window",
+        "5m/1m",
+        "-w",
+        "2",
+        "--until-idle",
+        "3s",
+        "--report",
+        report,
+    ]);
     assert!(
         streamed.contains("8759 messages consumed")
             && streamed.contains("0 dead-lettered")
             && streamed.contains("8759 archived"),
         "{streamed}"
     );
-    s.succeed(&["batch", "--window", "1m", "--window", "5m/1m"]);
+    // The report holds the summary's figures, and how the start went.
+    let StreamReport { started, run } = take_report(&stream_report);
+    let run = run.expect("the run, once the stream has ended");
+    assert!(started.is_some_and(|started| started.caught_up_ms >= started.workers_ms), "{streamed}");
+    let counts = (run.messages_consumed, run.dead_lettered, run.late, run.skipped, run.duplicates, run.archived);
+    assert_eq!(counts, (8_759, 0, 0, 0, 0, 8_759), "{run:?}");
+    assert_eq!((run.partitions, run.windows_closed, run.stopped_by_signal), (3, 24, false), "{run:?}");
+    assert_eq!(run.snapshots_confirmed, run.snapshots_published, "{run:?}");
+    assert!(run.resumed_from.is_empty() && run.checkpoints_stored > 0, "{run:?}");
+    let batch_report = report_path("seedbatch");
+    let batched =
+        s.succeed(&["batch", "--window", "1m", "--window", "5m/1m", "--report", batch_report.to_str().expect("UTF-8")]);
+    let batch: BatchReport = take_report(&batch_report);
+    assert_eq!((batch.tweets, batch.windows_written, batch.stale_views_removed), (8_759, 24, 0), "{batched}");
+    let spans: Vec<&str> = batch.boundaries.iter().map(|boundary| boundary.window.as_str()).collect();
+    assert_eq!(spans, ["1m", "5m/1m"], "{batched}");
+    assert!(batched.starts_with(&format!("{batch}")), "the summary printed is the report's: {batched}");
     let verified = s.succeed(&["verify"]);
     assert!(verified.starts_with("identical: 10 windows of 1m, 14 windows of 5m/1m"), "{verified}");
 

@@ -145,10 +145,8 @@ pub struct ReadHandles {
     /// Set by a signal: stop after a last checkpoint.
     pub stop: Arc<AtomicBool>,
     pub counts: Arc<ReadCounts>,
-    /// When each step of the start ended; the last worker to catch up prints them, prefixed by
-    /// `speaker`.
+    /// When each step of the start ended: it reports the start once every local worker caught up.
     pub clock: Arc<StartClock>,
-    pub speaker: String,
 }
 
 /// How the workers read the `tweets` topic; one for all of a process's workers.
@@ -215,12 +213,10 @@ impl TweetsReader {
         Ok(())
     }
 
-    /// Records that this worker reached `step` of its start; the last local worker to catch up
-    /// prints how long each step took.
+    /// Records that this worker reached `step` of its start: the clock reports the start once
+    /// every local worker has caught up.
     fn reached(&self, step: WorkerStep) {
-        if self.handles.clock.worker_reached(step) && step == WorkerStep::CaughtUp {
-            println!("{}started: {}", self.handles.speaker, self.handles.clock.summary());
-        }
+        self.handles.clock.worker_reached(step);
     }
 }
 
