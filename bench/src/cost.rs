@@ -13,9 +13,11 @@
 //! hash and compare integers, not strings.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use trendflow_dataflows::graph::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::symbol::Symbol;
@@ -305,6 +307,36 @@ impl Interner {
 
     fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
+    }
+}
+
+/// What the `cost` program reports (`--report PATH`): its run over the generated tweets, as
+/// `trendflow demo` reports the graph's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostReport {
+    pub tweets: u64,
+    pub seconds: f64,
+    pub tweets_per_second: f64,
+    /// Windows with final views.
+    pub windows: usize,
+    /// Tweets behind the watermark.
+    pub late: u64,
+    /// Hashtag occurrences counted: the events of a sliding-window top-K.
+    pub hashtag_occurrences: u64,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl fmt::Display for CostReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cost: {} tweets in {:.2} s ({:.0} tweets/s), {} windows, {} late, {} hashtag occurrences",
+            self.tweets, self.seconds, self.tweets_per_second, self.windows, self.late, self.hashtag_occurrences
+        )?;
+        if let Some(bytes) = self.peak_memory_bytes {
+            write!(f, "\npeak memory: {} MiB", bytes / (1024 * 1024))?;
+        }
+        Ok(())
     }
 }
 

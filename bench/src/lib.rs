@@ -1,5 +1,6 @@
 //! What trendflow's benchmark programs share: running the `trendflow` binary as a measured child
-//! process (wall time and its own peak RSS), the machine's description, and result files.
+//! process (wall time and its own peak RSS) and reading the report it writes (`--report`, never
+//! what it prints), the machine's description, and result files.
 //!
 //! Each program under `src/bin` is one scenario; `README.md` has the commands and the figures.
 
@@ -11,11 +12,13 @@ pub mod plot;
 pub mod services;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 /// A finished child process: how long it took, the processor time it used (user and system, all
@@ -51,6 +54,64 @@ pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
     let seconds = |time: libc::timeval| Duration::new(time.tv_sec as u64, time.tv_usec as u32 * 1_000);
     let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
     Ok(ChildRun { wall, cpu, peak_rss_bytes: usage.ru_maxrss as u64 * 1024, stdout })
+}
+
+/// Runs `command`, a job that reports (`trendflow batch`, `demo`, `stream`, the `cost` program),
+/// to completion and measures it, as [`run_measured`]; returns the run and the report the job
+/// wrote, read from a temporary file it was given with `--report`.
+pub fn run_reported<T: DeserializeOwned>(command: &mut Command) -> Result<(ChildRun, T)> {
+    let report = ReportFile::new("run");
+    let run = run_measured(report.pass_to(command))?;
+    Ok((run, report.written()?))
+}
+
+/// A temporary file for a job's report (`--report PATH`), read back as its type; removed when
+/// dropped.
+pub struct ReportFile {
+    path: PathBuf,
+}
+
+impl ReportFile {
+    /// A file of this process's own in the temporary directory, named after `what` it reports.
+    pub fn new(what: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let number = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("trendflow-bench-{}-{number}-{what}.json", std::process::id());
+        ReportFile { path: std::env::temp_dir().join(name) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds `--report PATH` to `command`'s arguments.
+    pub fn pass_to<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command.arg("--report").arg(&self.path)
+    }
+
+    /// The report, once the job has written it; `None` before.
+    pub fn read<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        let text = match std::fs::read(&self.path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error).with_context(|| format!("reading the report {}", self.path.display())),
+        };
+        let report =
+            serde_json::from_slice(&text).with_context(|| format!("decoding the report {}", self.path.display()));
+        report.map(Some)
+    }
+
+    /// The report; an error if the job wrote none.
+    pub fn written<T: DeserializeOwned>(&self) -> Result<T> {
+        self.read()?.with_context(|| format!("the job wrote no report to {}", self.path.display()))
+    }
+}
+
+impl Drop for ReportFile {
+    fn drop(&mut self) {
+        // Absent when the job never wrote it.
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// The `trendflow` binary of the same build as this benchmark (`cargo build --release` puts both
@@ -156,6 +217,21 @@ mod tests {
         assert!(busy.cpu > Duration::ZERO && busy.cpu <= busy.wall + Duration::from_millis(50));
         let error = run_measured(Command::new("sh").args(["-c", "echo oops; exit 3"])).err().unwrap().to_string();
         assert!(error.contains("oops"), "{error}");
+    }
+
+    #[test]
+    fn a_report_is_read_as_its_type_once_written_and_removed_after() {
+        let report = ReportFile::new("test");
+        assert_eq!(report.read::<Value>().unwrap(), None);
+        let (run, written): (ChildRun, Value) =
+            run_reported(Command::new("sh").args(["-c", "echo '{\"tweets\": 3}' > \"$2\"", "sh"])).unwrap();
+        assert_eq!((run.stdout.as_str(), written["tweets"].as_u64()), ("", Some(3)));
+        std::fs::write(report.path(), "{}").unwrap();
+        let path = report.path().to_path_buf();
+        drop(report);
+        assert!(!path.exists(), "removed once dropped");
+        let error = run_reported::<Value>(&mut Command::new("true")).err().unwrap().to_string();
+        assert!(error.starts_with("the job wrote no report to "), "{error}");
     }
 
     #[test]

@@ -122,11 +122,13 @@ impl Run {
     }
 }
 
-/// Waits for a spawned `trendflow` command and returns its standard output (if it was piped).
-pub fn wait(child: Child) -> Result<String> {
+/// Waits for a spawned `trendflow` command (reading what it prints to a pipe, if it was given
+/// one, so that it never blocks on a full pipe); fails if it failed. What a job did is in its
+/// report (`--report`), not in what it printed.
+pub fn wait(child: Child) -> Result<()> {
     let output = child.wait_with_output().context("waiting for trendflow")?;
     if !output.status.success() {
         bail!("trendflow failed: {}", String::from_utf8_lossy(&output.stderr));
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(())
 }

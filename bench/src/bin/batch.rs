@@ -19,7 +19,8 @@ use mysql::prelude::Queryable;
 use serde_json::{json, Value};
 use trendflow::service_env;
 use trendflow::source::mysql::{history_query, HistoryRow};
-use trendflow_bench::{machine, median, run_measured, trendflow_binary, write_results};
+use trendflow::vocabulary::report::batch::BatchReport;
+use trendflow_bench::{machine, median, run_measured, run_reported, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Batch layer against a bare scan, at several history sizes")]
@@ -65,13 +66,13 @@ fn main() -> Result<()> {
             let mut seconds = Vec::new();
             let mut peak = 0;
             for _ in 0..args.repeat {
-                let run = run_measured(
+                let (run, report): (_, BatchReport) = run_reported(
                     Command::new(&trendflow)
                         .args(["batch", "-w", &workers.to_string()])
                         .env(service_env::MYSQL_URL, &url),
                 )?;
-                if !run.stdout.contains(&format!("batch: {size} tweets")) {
-                    bail!("the batch layer did not read {size} tweets: {}", run.stdout);
+                if report.tweets != size {
+                    bail!("the batch layer read {} tweets, not {size}: {report}", report.tweets);
                 }
                 seconds.push(run.wall.as_secs_f64());
                 peak = peak.max(run.peak_rss_bytes);

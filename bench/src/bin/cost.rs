@@ -12,8 +12,10 @@ use anyhow::{anyhow, Result};
 use clap::Parser;
 use trendflow::harness::memory::peak_rss_bytes;
 use trendflow::jobs::graph_args::ViewArgs;
+use trendflow::jobs::report::ReportArgs;
 use trendflow::source::generator::{Generator, GeneratorConfig};
-use trendflow_bench::cost::Baseline;
+use trendflow::vocabulary::report::per_second;
+use trendflow_bench::cost::{Baseline, CostReport};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -29,6 +31,8 @@ struct Args {
     /// Seed of the generator (the demo's default, for the same tweets).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 fn main() -> Result<()> {
@@ -39,17 +43,17 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let mut baseline = Baseline::new(&graph, generator.max_disorder_ms());
     generator.share(0, 1).for_each(|tweet| baseline.push(tweet));
-    let (late, occurrences) = (baseline.late(), baseline.occurrences());
+    let (late, hashtag_occurrences) = (baseline.late(), baseline.occurrences());
     let views = baseline.finish();
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "cost: {} tweets in {seconds:.2} s ({:.0} tweets/s), {} windows, {late} late, {occurrences} hashtag occurrences",
-        args.tweets,
-        args.tweets as f64 / seconds,
-        views.window_count()
-    );
-    if let Some(bytes) = peak_rss_bytes() {
-        println!("peak memory: {} MiB", bytes / (1024 * 1024));
-    }
-    Ok(())
+    let report = CostReport {
+        tweets: args.tweets,
+        seconds,
+        tweets_per_second: per_second(args.tweets, seconds),
+        windows: views.window_count(),
+        late,
+        hashtag_occurrences,
+        peak_memory_bytes: peak_rss_bytes(),
+    };
+    args.report.publish("", &report)
 }

@@ -21,8 +21,9 @@ use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 use serde_json::{json, Value};
 use trendflow::time::parse_created_at;
+use trendflow::vocabulary::report::stream::StreamReport;
 use trendflow_bench::services::{wait, Run, ServiceArgs};
-use trendflow_bench::{machine, median, run_measured, write_results};
+use trendflow_bench::{machine, median, run_measured, run_reported, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Speed layer throughput and freshness through a real broker")]
@@ -64,8 +65,9 @@ fn main() -> Result<()> {
         // The stream reads the source run's topic, archiving into a database of its own.
         let mut run = services.fresh(&format!("w{workers}"), args.partitions)?;
         run.prefix = source.prefix.clone();
-        let streamed = run_measured(&mut run.command(&["stream", "-w", &workers.to_string(), "--until-idle", "3"]))?;
-        let rate = number_before(&streamed.stdout, " messages/s between")?;
+        let (streamed, report): (_, StreamReport) =
+            run_reported(&mut run.command(&["stream", "-w", &workers.to_string(), "--until-idle", "3"]))?;
+        let rate = report.run.context("the stream reported no run")?.messages_per_second;
         let mib = streamed.peak_rss_bytes / (1024 * 1024);
         println!("stream, {workers} worker(s): {rate:.0} tweets/s, peak RSS {mib} MiB");
         streams.push(json!({"workers": workers, "tweets_per_second": rate, "peak_rss_mib": mib}));
@@ -128,13 +130,6 @@ fn main() -> Result<()> {
     )?;
     println!("results: {}", path.display());
     Ok(())
-}
-
-/// The number just before `marker` in a summary line, such as `(27802 messages/s between`.
-fn number_before(text: &str, marker: &str) -> Result<f64> {
-    let before = text.split(marker).next().filter(|before| before.len() < text.len());
-    let number = before.and_then(|before| before.rsplit(['(', ' ']).next()).and_then(|n| n.parse().ok());
-    number.ok_or_else(|| anyhow!("no '{marker}' figure in: {text}"))
 }
 
 /// For each final snapshot on top_hashtags: its window end, and the milliseconds from the window's

@@ -17,9 +17,10 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
 use trendflow::harness::memory::rss_bytes_of;
+use trendflow::vocabulary::report::stream::StreamReport;
 use trendflow_bench::plot::LineChart;
 use trendflow_bench::services::{wait, ServiceArgs};
-use trendflow_bench::{machine, write_results};
+use trendflow_bench::{machine, write_results, ReportFile};
 
 #[derive(Parser, Debug)]
 #[command(about = "The stream job's RSS over a long replay through a real broker")]
@@ -47,9 +48,10 @@ fn main() -> Result<()> {
     let run = services.fresh("stream_memory", args.partitions)?;
     run.succeed(&["produce", "--from", "generator", "--tweets", &args.tweets.to_string()])?;
     let started = Instant::now();
-    let stream = run
-        .command(&["stream", "-w", &args.workers.to_string(), "--no-archive", "--until-idle", "10"])
-        .stdout(Stdio::piped())
+    let report = ReportFile::new("stream_memory");
+    let stream = report
+        .pass_to(&mut run.command(&["stream", "-w", &args.workers.to_string(), "--no-archive", "--until-idle", "10"]))
+        .stdout(Stdio::null())
         .spawn()
         .context("starting the stream")?;
     let mut samples: Vec<(f64, f64)> = Vec::new();
@@ -57,13 +59,14 @@ fn main() -> Result<()> {
         samples.push((started.elapsed().as_secs_f64(), bytes as f64 / (1024.0 * 1024.0)));
         sleep(Duration::from_secs(args.sample_secs));
     }
-    let summary = wait(stream)?;
+    wait(stream)?;
+    let streamed = report.written::<StreamReport>()?.run.context("the stream reported no run")?;
     run.succeed(&["topics", "delete", "--yes"])?;
     // The first quarter fills the window horizon; after it, memory should stay level.
     let level: Vec<f64> = samples.iter().skip(samples.len() / 4).map(|(_, mib)| *mib).collect();
     let low = level.iter().copied().reduce(f64::min).unwrap_or(0.0);
     let high = level.iter().copied().reduce(f64::max).unwrap_or(0.0);
-    println!("{}", summary.trim());
+    println!("{streamed}");
     println!("RSS after the first quarter of the run between {low:.0} and {high:.0} MiB");
     let path = write_results(
         "stream-memory",
@@ -73,7 +76,7 @@ fn main() -> Result<()> {
             "tweets": args.tweets,
             "partitions": args.partitions,
             "workers": args.workers,
-            "stream_summary": summary.trim(),
+            "stream": streamed,
             "rss_after_first_quarter_mib": {"min": low, "max": high},
             "samples": samples.iter().map(|(secs, mib)| json!({"seconds": secs, "rss_mib": mib})).collect::<Vec<_>>(),
         }),

@@ -22,11 +22,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
 use serde_json::{json, Value};
+use trendflow::vocabulary::report::demo::DemoReport;
+use trendflow_bench::cost::CostReport;
 use trendflow_bench::plot::{format_number, LineChart};
-use trendflow_bench::{machine, median, run_measured, sibling_binary, trendflow_binary, write_results};
+use trendflow_bench::{machine, median, run_reported, sibling_binary, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Graph throughput against window specs and workers, next to the COST baseline")]
@@ -150,13 +152,13 @@ fn demo(trendflow: &Path, args: &Args, specs: &[String], workers: usize, trendin
     if !trending {
         command.arg("--no-trending");
     }
-    let demo = run_measured(&mut command)?;
-    if !demo.stdout.contains("identical: yes") {
-        bail!("the demo's stream and batch views differ: {}", demo.stdout);
+    let (demo, report): (_, DemoReport) = run_reported(&mut command)?;
+    if !report.identical {
+        bail!("the demo's stream and batch views differ: {}", report.first_difference.unwrap_or_default());
     }
     Ok(DemoRun {
-        stream: rate_of(&demo.stdout, "stream:")?,
-        batch: rate_of(&demo.stdout, "batch:")?,
+        stream: report.stream.tweets_per_second,
+        batch: report.batch.tweets_per_second,
         cores: demo.cpu.as_secs_f64() / demo.wall.as_secs_f64(),
         peak_rss_bytes: demo.peak_rss_bytes,
     })
@@ -210,9 +212,10 @@ fn measure(trendflow: &Path, cost: &Path, args: &Args, specs: &[String], workers
         batch.push(run.batch);
         cores.push(run.cores);
         graph_peak = graph_peak.max(run.peak_rss_bytes);
-        let run = run_measured(Command::new(cost).args(["--tweets", &tweets]).args(&window_flags))?;
-        baseline.push(rate_of(&run.stdout, "cost:")?);
-        occurrences = number_before(&run.stdout, " hashtag occurrences")?;
+        let (run, report): (_, CostReport) =
+            run_reported(Command::new(cost).args(["--tweets", &tweets]).args(&window_flags))?;
+        baseline.push(report.tweets_per_second);
+        occurrences = report.hashtag_occurrences as f64;
         cost_peak = cost_peak.max(run.peak_rss_bytes);
     }
     Ok(Measured {
@@ -282,26 +285,4 @@ fn occurrences_per_core(measured: &Measured) -> Value {
         "cores_busy": measured.graph_cores,
         "nexmark_q5_events_per_core_second": NEXMARK_Q5_PER_CORE.iter().map(|(system, rate)| json!({"system": system, "rate": rate})).collect::<Vec<_>>(),
     })
-}
-
-/// The number just before `suffix` in `stdout`.
-fn number_before(stdout: &str, suffix: &str) -> Result<f64> {
-    let at = stdout.find(suffix).with_context(|| format!("no '{suffix}' in {stdout}"))?;
-    let number = stdout[..at].rsplit(|c: char| !c.is_ascii_digit()).next().unwrap_or_default();
-    number.parse().with_context(|| format!("no number before '{suffix}' in {stdout}"))
-}
-
-/// The tweets/s of the summary line starting with `label`: "label N tweets in S s (R tweets/s)".
-fn rate_of(stdout: &str, label: &str) -> Result<f64> {
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with(label))
-        .with_context(|| format!("no '{label}' line in {stdout}"))?;
-    let rate = line
-        .split('(')
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|number| number.parse().ok())
-        .with_context(|| format!("no rate in '{line}'"))?;
-    Ok(rate)
 }
