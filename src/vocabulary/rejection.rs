@@ -100,7 +100,7 @@ impl RejectionKind {
     }
 
     /// The kind a JSON (de)serialization error is: bad syntax, or a field of the wrong shape.
-    pub fn of_json(error: &serde_json::Error) -> RejectionKind {
+    fn of_json(error: &serde_json::Error) -> RejectionKind {
         match error.classify() {
             serde_json::error::Category::Data => RejectionKind::InvalidField,
             _ => RejectionKind::MalformedJson,

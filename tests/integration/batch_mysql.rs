@@ -2,8 +2,14 @@
 //! `trendflow batch` run, and its stored views checked against the reference implementation and
 //! against the same ranking computed by MariaDB itself in SQL; plus the errors a user meets.
 
-use crate::common::{default_graph, seed_dump, seed_tweets, server_url, stored_views, Services};
+use std::collections::BTreeMap;
+
+use crate::common::{
+    default_graph, report_path, seed_dump, seed_tweets, server_url, stored_views, take_report, Services,
+};
 use mysql::prelude::Queryable;
+use trendflow::vocabulary::rejection::RejectionKind;
+use trendflow::vocabulary::report::db::LoadReport;
 use trendflow::vocabulary::Layer;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
@@ -172,11 +178,17 @@ fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
         loaded.contains("loaded 2 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("tweet 2"),
         "{loaded}"
     );
-    let loaded = db.succeed(&["db", "load", jsonl.to_str().unwrap()]);
+    let report = report_path("files");
+    let loaded = db.succeed(&["db", "load", jsonl.to_str().unwrap(), "--report", report.to_str().unwrap()]);
     assert!(
         loaded.contains("loaded 1 tweets") && loaded.contains("rejected 1 rows") && loaded.contains("line 2"),
         "{loaded}"
     );
+    // The report counts the refusals by kind, and keeps their reasons.
+    let report: LoadReport = take_report(&report);
+    assert_eq!(report.loaded, 1);
+    assert_eq!(report.left_out.rejected, BTreeMap::from([(RejectionKind::MalformedJson, 1)]), "{loaded}");
+    assert!(report.left_out.rejected_examples[0].starts_with("line 2: malformed tweet JSON"), "{loaded}");
 
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).unwrap()).unwrap();
     let rust: Option<i64> = conn
