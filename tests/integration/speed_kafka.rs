@@ -345,7 +345,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
 
     let mut stream = s.command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"]);
-    stream.env("RUST_LOG", "trendflow::source::kafka::reader=debug");
+    stream.env("RUST_LOG", "trendflow::source::kafka::polling=debug");
     let ended = run_bounded(stream);
     let (summary, log) = (&ended.stdout, &ended.stderr);
     assert!(ended.status.success(), "{summary}\n{log}");
