@@ -97,6 +97,19 @@ enum Pace {
     Rate(f64),
 }
 
+impl Pace {
+    /// The pace `--speedup` or `--rate` asks for; as fast as the broker takes tweets without either.
+    fn of(speedup: Option<f64>, rate: Option<f64>) -> Result<Pace> {
+        match (speedup, rate) {
+            (Some(x), _) if !(x > 0.0 && x.is_finite()) => Err(anyhow!("--speedup must be a positive number")),
+            (_, Some(n)) if !(n > 0.0 && n.is_finite()) => Err(anyhow!("--rate must be a positive number")),
+            (Some(x), _) => Ok(Pace::Speedup(x)),
+            (_, Some(n)) => Ok(Pace::Rate(n)),
+            (None, None) => Ok(Pace::AsFastAsPossible),
+        }
+    }
+}
+
 /// Sleeps until a tweet is due: against its event time (relative to the first tweet's) for a
 /// speedup, against its position for a rate.
 struct Pacer {
@@ -144,13 +157,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     if args.live && args.from == ProduceSource::Mysql {
         return Err(anyhow!(LIVE_FROM_MYSQL));
     }
-    let pace = match (args.speedup, args.rate) {
-        (Some(x), _) if !(x > 0.0 && x.is_finite()) => return Err(anyhow!("--speedup must be a positive number")),
-        (_, Some(n)) if !(n > 0.0 && n.is_finite()) => return Err(anyhow!("--rate must be a positive number")),
-        (Some(x), _) => Pace::Speedup(x),
-        (_, Some(n)) => Pace::Rate(n),
-        (None, None) => Pace::AsFastAsPossible,
-    };
+    let pace = Pace::of(args.speedup, args.rate)?;
     let kafka = args.kafka.config()?;
     let topic = kafka.topic(Topic::Tweets);
     kafka.partition_count(&kafka.metadata_client()?, Topic::Tweets)?;

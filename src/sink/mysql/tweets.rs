@@ -176,11 +176,9 @@ pub fn conflict_reason(id: u64, first: FirstCopy, differences: &[String]) -> Rea
         FirstCopy::Stored => "is stored already",
         FirstCopy::Read => "was read already",
     };
-    let differences = differences.join(", ");
-    Reason::new(
-        RejectionKind::Conflict,
-        format!("conflict: tweet {id} {first} with other values (first write wins): {differences}"),
-    )
+    let detail =
+        format!("conflict: tweet {id} {first} with other values (first write wins): {}", differences.join(", "));
+    Reason::new(RejectionKind::Conflict, detail)
 }
 
 /// A copy left out because its tweet is stored with other values.
