@@ -18,7 +18,7 @@ use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::config::GraphConfig;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::symbol::Symbol;
 use trendflow_dataflows::views::{FinalViews, HashtagCount, LanguageCount, TweetScore};

@@ -23,7 +23,8 @@ use timely::dataflow::operators::Probe;
 use trendflow::harness::latency::{Latencies, LatencyRecorder};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow::time::wall_clock_us;
-use trendflow_dataflows::graph::{rankings, GraphConfig};
+use trendflow_dataflows::config::GraphConfig;
+use trendflow_dataflows::graph::rankings;
 use trendflow_dataflows::{Contribution, EventTime};
 
 /// One latency measurement: a rate held for a while.

@@ -9,6 +9,7 @@
 //! * [`hashtags`]: hashtag extraction by Twitter's rules;
 //! * [`symbol`]: the interned strings hashtags and languages are kept as;
 //! * [`window`]: window specs and which windows hold a moment;
+//! * [`config`]: what the graph computes and how often;
 //! * [`graph`]: the graph itself, from tweets to [`graph::Views`];
 //! * [`top_k`]: the hierarchical top-K reduction the rankings use;
 //! * [`publish`]: rankings out of the graph, as they change and as windows close;
@@ -16,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod graph;
 pub mod hashtags;
 pub mod publish;

@@ -60,7 +60,7 @@ pub struct Baselines<'scope> {
     /// frontier follows the graph's input, as [`publish`]'s `input` does.
     pub earliest: StreamVec<'scope, EventTime, EventTime>,
     /// A time before which the input had tweets the graph is not fed (see
-    /// [`crate::graph::GraphConfig::with_earlier_input`]).
+    /// [`crate::config::GraphConfig::with_earlier_input`]).
     pub earlier_input: Option<EventTime>,
     /// Each window length's baseline, in milliseconds.
     pub lengths: BTreeMap<u64, u64>,

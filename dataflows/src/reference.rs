@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::graph::{GraphConfig, TrendConfig};
+use crate::config::{GraphConfig, TrendConfig};
 use crate::hashtags::extract_hashtags;
 use crate::symbol::Symbol;
 use crate::views::{FinalViews, HashtagCount, LanguageCount, TrendingHashtag, TrendingWindow, TweetScore};

@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::graph::{rankings, GraphConfig};
+use crate::config::GraphConfig;
+use crate::graph::rankings;
 use crate::views::Snapshot;
 use crate::{Contribution, Tweet};
 use differential_dataflow::input::Input;

@@ -67,7 +67,7 @@ impl WindowSpec {
     /// ```
     pub fn windows_containing(self, time: EventTime) -> impl Iterator<Item = Window> {
         // The first end strictly after `time`, then every slide while the window still reaches back to `time`.
-        let first_end = (time / self.slide_ms + 1) * self.slide_ms;
+        let first_end = enters_at(time, self.slide_ms);
         let last_end = time.saturating_add(self.length_ms);
         (0..)
             .map(move |i| first_end + i * self.slide_ms)
@@ -133,11 +133,15 @@ pub fn parse_duration(text: &str) -> Result<u64, WindowError> {
 }
 
 /// Why a duration or a window spec could not be read; each says what would be right.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
     /// A length or slide of zero.
+    #[error("window length and slide must be positive")]
     NotPositive,
     /// A slide longer than the length (durations as written).
+    #[error(
+        "window slide {slide} is longer than its length {length}: windows would leave gaps; use LENGTH/SLIDE with SLIDE <= LENGTH"
+    )]
     Gaps {
         /// The window's length.
         length: String,
@@ -145,29 +149,12 @@ pub enum WindowError {
         slide: String,
     },
     /// Not a number and a unit.
+    #[error("invalid duration '{0}': expected a number and a unit (ms, s, m, h, d), such as 5m or 30s")]
     Duration(String),
     /// More milliseconds than fit.
+    #[error("duration '{0}' is too long")]
     TooLong(String),
 }
-
-impl fmt::Display for WindowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WindowError::NotPositive => write!(f, "window length and slide must be positive"),
-            WindowError::Gaps { length, slide } => write!(
-                f,
-                "window slide {slide} is longer than its length {length}: windows would leave gaps; use LENGTH/SLIDE with SLIDE <= LENGTH"
-            ),
-            WindowError::Duration(text) => write!(
-                f,
-                "invalid duration '{text}': expected a number and a unit (ms, s, m, h, d), such as 5m or 30s"
-            ),
-            WindowError::TooLong(text) => write!(f, "duration '{text}' is too long"),
-        }
-    }
-}
-
-impl std::error::Error for WindowError {}
 
 /// The greatest common divisor: the longest step that lands on every multiple of both, such as
 /// the tick that divides a window's length and slide.
@@ -181,6 +168,12 @@ pub fn gcd(a: u64, b: u64) -> u64 {
         0 => a,
         _ => gcd(b, a % b),
     }
+}
+
+/// The first boundary of `tick` after `time`: where a tweet of that time enters a state that
+/// moves by `tick`, and the end of the first window of slide `tick` that holds it.
+pub(crate) fn enters_at(time: EventTime, tick: u64) -> EventTime {
+    (time / tick + 1) * tick
 }
 
 /// Writes milliseconds in the largest unit that divides them exactly.

@@ -2,7 +2,7 @@
 //! equal the reference implementation's, and so does every live ranking over the span it states.
 
 use proptest::prelude::*;
-use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
 use trendflow_dataflows::reference::{self, Tweets};
 use trendflow_dataflows::testing::{published, Feed};
 use trendflow_dataflows::views::{FinalViews, Ranking, Snapshot};

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, Context, Result};
 use hdrhistogram::Histogram;
-use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::config::GraphConfig;
 use trendflow_dataflows::EventTime;
 
 use crate::time::wall_clock_us;

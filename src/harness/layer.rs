@@ -154,7 +154,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+    use trendflow_dataflows::config::{GraphConfig, TrendConfig};
     use trendflow_dataflows::Contribution;
 
     #[test]

@@ -1,7 +1,7 @@
 //! How a layer feeds the graph, named after what each job means by it: the batch layer over the
 //! stored history, the stream job, and the demo's two runs over generated tweets.
 
-use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::config::GraphConfig;
 
 /// Which rankings a layer's run hands its job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

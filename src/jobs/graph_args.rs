@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use trendflow_dataflows::graph::{ConfigError, GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{ConfigError, GraphConfig, TrendConfig};
 use trendflow_dataflows::window::{parse_duration, WindowError, WindowSpec};
 
 /// Which views: `--window` (repeatable) and `--top`.

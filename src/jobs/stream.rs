@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
 use trendflow_dataflows::window::{format_duration, parse_duration};
 
 use crate::checkpoint::ResumePoint;

@@ -14,7 +14,7 @@ use crate::common::{
     Services, Watched, LIMIT,
 };
 use mysql::prelude::Queryable;
-use trendflow_dataflows::graph::TrendConfig;
+use trendflow_dataflows::config::TrendConfig;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 

@@ -27,7 +27,7 @@ use trendflow::time::rfc3339;
 use trendflow::vocabulary::dead_letter::DeadLetter;
 use trendflow::vocabulary::snapshot::{RankedRow, SnapshotMessage, Span, ViewRows};
 use trendflow::vocabulary::{Layer, ViewKind};
-use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
 use trendflow_dataflows::reference::{self, SpanViews, Tweets};
 use trendflow_dataflows::views::{FinalViews, TrendingWindow};
 use trendflow_dataflows::window::{Window, WindowSpec};

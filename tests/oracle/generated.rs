@@ -6,7 +6,7 @@
 //! fragments that each try one rule of hashtag extraction, glued together or apart.
 
 use proptest::prelude::*;
-use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use trendflow::source::seed_dump::{DumpReader, DumpRow};
-use trendflow_dataflows::graph::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 

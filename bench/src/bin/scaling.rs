@@ -24,7 +24,8 @@ use trendflow::jobs::graph_args::{LiveArgs, ViewArgs};
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow_bench::plot::format_number;
 use trendflow_bench::{machine, median, write_results};
-use trendflow_dataflows::graph::{rankings, GraphConfig};
+use trendflow_dataflows::config::GraphConfig;
+use trendflow_dataflows::graph::rankings;
 use trendflow_dataflows::{Contribution, EventTime};
 
 #[global_allocator]

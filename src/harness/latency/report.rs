@@ -155,7 +155,7 @@ pub fn percentile_curve(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
 mod tests {
     use super::*;
     use crate::harness::latency::LatencyRecorder;
-    use trendflow_dataflows::graph::GraphConfig;
+    use trendflow_dataflows::config::GraphConfig;
 
     #[test]
     fn the_report_has_the_percentiles_in_milliseconds_and_the_histograms_in_full() {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use trendflow_dataflows::graph::GraphConfig;
+use trendflow_dataflows::config::GraphConfig;
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::EventTime;
 

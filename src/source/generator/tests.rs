@@ -1,7 +1,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use differential_dataflow::input::Input;
-use trendflow_dataflows::graph::{rankings, GraphConfig, TrendConfig};
+use trendflow_dataflows::config::{GraphConfig, TrendConfig};
+use trendflow_dataflows::graph::rankings;
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
