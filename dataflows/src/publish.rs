@@ -80,22 +80,15 @@ pub fn publish_with_baselines<'scope, R>(
 where
     R: ExchangeData,
 {
-    let windows = windows.to_vec();
     let Baselines { earliest: earliest_events, earlier_input, lengths: baseline_ms } = baselines;
-    // The earliest event time seen (or known of): exact for every window whose end the frontier
-    // has passed.
-    let mut earliest: Option<EventTime> = earlier_input;
-    // Whether the baseline of the span of `length` that ends at `end` starts before the input.
-    let partial = move |length: u64, end: EventTime, earliest: Option<EventTime>| {
-        baseline_ms.get(&length).is_some_and(|baseline| match end.checked_sub(length + baseline) {
-            Some(start) => earliest.is_none_or(|earliest| start < earliest),
-            None => true,
-        })
+    let mut published = Published {
+        windows: windows.to_vec(),
+        baseline_ms,
+        earliest: earlier_input,
+        pending: BTreeMap::new(),
+        rows_by_length: BTreeMap::new(),
+        next_end: vec![None; windows.len()],
     };
-    let mut pending: BTreeMap<EventTime, Vec<(u64, R, isize)>> = BTreeMap::new();
-    let mut rows_by_length: BTreeMap<u64, BTreeMap<R, isize>> = BTreeMap::new();
-    // For each spec, the end of the next window to publish; none while its length's state is empty.
-    let mut next_end: Vec<Option<EventTime>> = vec![None; windows.len()];
     let pact = Exchange::new(|((length, _), _, _): &((u64, R), EventTime, isize)| length.hashed());
     view.inner.binary_frontier::<_, CapacityContainerBuilder<Vec<()>>, _, _, _, _>(
         earliest_events,
@@ -107,67 +100,22 @@ where
             move |(input, frontier), (starts, start_frontier), _output| {
                 input.for_each(|_time, updates| {
                     for ((length, row), time, diff) in updates.drain(..) {
-                        pending.entry(time).or_default().push((length, row, diff));
+                        published.pending.entry(time).or_default().push((length, row, diff));
                     }
                 });
                 starts.for_each(|_time, times| {
                     for time in times.drain(..) {
-                        earliest = Some(earliest.map_or(time, |earliest: EventTime| earliest.min(time)));
+                        published.earliest = Some(published.earliest.map_or(time, |earliest| earliest.min(time)));
                     }
                 });
                 let complete = |time: &EventTime| !frontier.less_equal(time) && !start_frontier.less_equal(time);
-                loop {
-                    let update_time = pending.keys().next().copied().filter(complete);
-                    let boundary = next_end
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(spec, end)| end.filter(complete).map(|end| (end, spec)))
-                        .min();
-                    match (update_time, boundary) {
-                        // A window ends before the next changes: its contents are the state as it stands.
-                        (_, Some((end, spec))) if update_time.is_none_or(|time| end < time) => {
-                            let window = Window { spec: windows[spec], end };
-                            match rows_by_length.get(&window.spec.length_ms()) {
-                                Some(rows) => {
-                                    let partial = partial(window.spec.length_ms(), end, earliest);
-                                    emit(ranking(window, rows, end, true, partial));
-                                    next_end[spec] = Some(end + window.spec.slide_ms());
-                                }
-                                None => next_end[spec] = None,
-                            }
-                        }
-                        (Some(time), _) => {
-                            let updates = pending.remove(&time).unwrap_or_default();
-                            let mut changed = BTreeSet::new();
-                            for (length, row, diff) in updates {
-                                let rows = rows_by_length.entry(length).or_default();
-                                let count = rows.entry(row.clone()).or_default();
-                                *count += diff;
-                                if *count == 0 {
-                                    rows.remove(&row);
-                                }
-                                if rows.is_empty() {
-                                    rows_by_length.remove(&length);
-                                }
-                                changed.insert(length);
-                            }
-                            // Once the input has ended, every window still holding tweets gets its
-                            // final ranking: a live one on the way would be out of date on arrival.
-                            let live = changes && !start_frontier.frontier().is_empty();
-                            for (spec, window) in
-                                windows.iter().enumerate().filter(|(_, w)| changed.contains(&w.length_ms()))
-                            {
-                                let end =
-                                    *next_end[spec].get_or_insert(time.div_ceil(window.slide_ms()) * window.slide_ms());
-                                if live && end != time {
-                                    if let Some(rows) = rows_by_length.get(&window.length_ms()) {
-                                        let partial = partial(window.length_ms(), time, earliest);
-                                        emit(ranking(Window { spec: *window, end }, rows, time, false, partial));
-                                    }
-                                }
-                            }
-                        }
-                        _ => break,
+                // Once the input has ended, every window still holding tweets gets its final
+                // ranking: a live one on the way would be out of date on arrival.
+                let live = changes && !start_frontier.frontier().is_empty();
+                while let Some(next) = published.next(complete) {
+                    match next {
+                        Next::WindowEnds { end, spec } => published.close(spec, end, &mut emit),
+                        Next::Changes(time) => published.apply(time, live, &mut emit),
                     }
                 }
                 // Everything before the inputs' frontier has been emitted.
@@ -183,6 +131,98 @@ where
             }
         },
     )
+}
+
+/// What publishing a view keeps between activations: each window length's rows as they stand,
+/// the changes waiting for their time, and where each spec's next window ends.
+struct Published<R> {
+    windows: Vec<WindowSpec>,
+    /// Each window length's baseline, in milliseconds (none without baselines).
+    baseline_ms: BTreeMap<u64, u64>,
+    /// The earliest event time seen (or known of): exact for every window whose end the frontier
+    /// has passed.
+    earliest: Option<EventTime>,
+    pending: BTreeMap<EventTime, Vec<(u64, R, isize)>>,
+    rows_by_length: BTreeMap<u64, BTreeMap<R, isize>>,
+    /// For each spec, the end of the next window to publish; none while its length's state is empty.
+    next_end: Vec<Option<EventTime>>,
+}
+
+/// What publishing does next, in time order.
+enum Next {
+    /// The window of spec `spec` ending at `end` closes.
+    WindowEnds { end: EventTime, spec: usize },
+    /// The changes of this time apply.
+    Changes(EventTime),
+}
+
+impl<R: Ord + Clone> Published<R> {
+    /// The earliest of the next window end and the next changes among the times `complete` says
+    /// the inputs have passed; a window that ends before the next changes goes first.
+    fn next(&self, complete: impl Fn(&EventTime) -> bool) -> Option<Next> {
+        let update_time = self.pending.keys().next().copied().filter(&complete);
+        let boundary = self
+            .next_end
+            .iter()
+            .enumerate()
+            .filter_map(|(spec, end)| end.filter(&complete).map(|end| (end, spec)))
+            .min();
+        match (update_time, boundary) {
+            // A window ends before the next changes: its contents are the state as it stands.
+            (_, Some((end, spec))) if update_time.is_none_or(|time| end < time) => Some(Next::WindowEnds { end, spec }),
+            (time, _) => time.map(Next::Changes),
+        }
+    }
+
+    /// Emits the final ranking of the window of `spec` ending at `end`, and moves the spec on to
+    /// its next window; or, with its length's state empty, stops it until changes come.
+    fn close(&mut self, spec: usize, end: EventTime, emit: &mut impl FnMut(Ranking<R>)) {
+        let window = Window { spec: self.windows[spec], end };
+        match self.rows_by_length.get(&window.spec.length_ms()) {
+            Some(rows) => {
+                let partial = self.partial(window.spec.length_ms(), end);
+                emit(ranking(window, rows, end, true, partial));
+                self.next_end[spec] = Some(end + window.spec.slide_ms());
+            }
+            None => self.next_end[spec] = None,
+        }
+    }
+
+    /// Applies the changes of `time` and, when `live`, emits the live ranking of each spec whose
+    /// length's rows changed and whose window does not end at `time` (its final ranking will).
+    fn apply(&mut self, time: EventTime, live: bool, emit: &mut impl FnMut(Ranking<R>)) {
+        let updates = self.pending.remove(&time).unwrap_or_default();
+        let mut changed = BTreeSet::new();
+        for (length, row, diff) in updates {
+            let rows = self.rows_by_length.entry(length).or_default();
+            let count = rows.entry(row.clone()).or_default();
+            *count += diff;
+            if *count == 0 {
+                rows.remove(&row);
+            }
+            if rows.is_empty() {
+                self.rows_by_length.remove(&length);
+            }
+            changed.insert(length);
+        }
+        for (spec, window) in self.windows.iter().enumerate().filter(|(_, w)| changed.contains(&w.length_ms())) {
+            let end = *self.next_end[spec].get_or_insert(time.div_ceil(window.slide_ms()) * window.slide_ms());
+            if live && end != time {
+                if let Some(rows) = self.rows_by_length.get(&window.length_ms()) {
+                    let partial = self.partial(window.length_ms(), time);
+                    emit(ranking(Window { spec: *window, end }, rows, time, false, partial));
+                }
+            }
+        }
+    }
+
+    /// Whether the baseline of the span of `length` that ends at `end` starts before the input.
+    fn partial(&self, length: u64, end: EventTime) -> bool {
+        self.baseline_ms.get(&length).is_some_and(|baseline| match end.checked_sub(length + baseline) {
+            Some(start) => self.earliest.is_none_or(|earliest| start < earliest),
+            None => true,
+        })
+    }
 }
 
 /// The ranking of `window` whose rows count the span of its length up to `as_of`.
