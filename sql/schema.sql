@@ -98,9 +98,10 @@ CREATE TABLE IF NOT EXISTS `batch_runs` (
 -- `rebuild_from_ms` on is at or after `next_offset`, and every window that starts before it has
 -- been written. Every message before `handled_to` has been archived, dead-lettered and its
 -- hashtags published: reading it again only feeds the graph. `consumer` names the views the
--- stream computes (window specs, top K and the trending view's settings).
+-- stream computes (window specs, top K and the trending view's settings), as JSON; ASCII, so that
+-- the name and the topic fit in the primary key.
 CREATE TABLE IF NOT EXISTS `source_offsets` (
-  `consumer` varchar(191) NOT NULL,
+  `consumer` varchar(1024) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   `topic` varchar(249) NOT NULL,
   `kafka_partition` int(11) NOT NULL,
   `next_offset` bigint(20) NOT NULL,
@@ -112,7 +113,7 @@ CREATE TABLE IF NOT EXISTS `source_offsets` (
 -- How far each process of a stream has written its rankings: all of those before
 -- `published_before_ms`. A position is stored only once every process has written its windows.
 CREATE TABLE IF NOT EXISTS `stream_progress` (
-  `consumer` varchar(191) NOT NULL,
+  `consumer` varchar(1024) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   `topic` varchar(249) NOT NULL,
   `process` int(11) NOT NULL,
   `published_before_ms` bigint(20) NOT NULL,
@@ -124,7 +125,7 @@ CREATE TABLE IF NOT EXISTS `stream_progress` (
 -- `stopped` when it ends cleanly. The serving layer shows the open window only while the speed
 -- layer beats; a stream killed, or cut off, stops beating and its open window is no longer shown.
 CREATE TABLE IF NOT EXISTS `stream_heartbeats` (
-  `consumer` varchar(191) NOT NULL,
+  `consumer` varchar(1024) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   `process` int(11) NOT NULL,
   `beat_ms` bigint(20) NOT NULL,
   `stopped` tinyint(1) NOT NULL,

@@ -10,6 +10,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
 use crate::service_env;
+use crate::sink::mysql::checkpoints::migrate_consumer_names;
 use crate::sink::mysql::views::RENAMED_COLUMNS;
 use crate::time::parse_created_at;
 
@@ -258,6 +259,7 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
                 .map_err(|e| explain(e, config))?;
         }
     }
+    let streams_renamed = migrate_consumer_names(&mut conn, config)?;
     let index: Option<String> = conn
         .exec_first(
             "SELECT index_name FROM information_schema.statistics WHERE table_schema = ? AND table_name = 'tweets' AND index_name = 'tweets_by_time'",
@@ -268,7 +270,7 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
         conn.query_drop("CREATE INDEX `tweets_by_time` ON `tweets` (`created_at_ms`)")
             .map_err(|e| explain(e, config))?;
     }
-    backfill_event_times(&mut conn, config)
+    Ok(InitReport { streams_renamed, ..backfill_event_times(&mut conn, config)? })
 }
 
 /// What `init` found to repair.
@@ -279,6 +281,8 @@ pub struct InitReport {
     /// Rows whose `date_time` could not be read, with the reason (first few).
     pub unreadable: Vec<String>,
     pub unreadable_count: u64,
+    /// Streams whose stored positions were renamed from an earlier version's name for their views.
+    pub streams_renamed: usize,
 }
 
 /// The schema file without its `--` comment lines (which may hold semicolons).

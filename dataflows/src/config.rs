@@ -1,13 +1,15 @@
 //! What the graph computes and how often, validated before any dataflow is built.
 //!
 //! The jobs turn their flags into a [`GraphConfig`], the reference implementation reads one to
-//! state the views, and a stream names its stored positions after what one computes: none of
-//! them builds a graph to do so. So the configuration, its rules and its errors live
+//! state the views, and a stream names its stored positions after the [`ViewSet`] one computes:
+//! none of them builds a graph to do so. So the configuration, its rules and its errors live
 //! here, apart from the operators of [`crate::graph`], which only read it. A setting that cannot
 //! work (a tick that misses some window's end, a baseline that is no multiple of its tick) is
 //! refused with a [`ConfigError`] that says what would be right, never discovered mid-run.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::views::Snapshot;
 use crate::window::{enters_at, format_duration, gcd, WindowSpec};
@@ -279,6 +281,57 @@ impl GraphConfig {
     pub fn lengths(&self) -> Vec<u64> {
         self.ticks.iter().map(|&(length, _)| length).collect()
     }
+
+    /// What this graph computes, apart from how often: see [`ViewSet`].
+    ///
+    /// ```
+    /// use trendflow_dataflows::config::{GraphConfig, TrendConfig};
+    /// let specs = vec!["5m/1m".parse().unwrap()];
+    /// let live = GraphConfig::new(specs.clone(), 10, 1_000).unwrap();
+    /// let batch = GraphConfig::coarsest(specs, 10).unwrap();
+    /// // An hour's baseline is the default for a 5-minute window: the same views.
+    /// let an_hour = TrendConfig::new(Some(3_600_000), TrendConfig::MIN_COUNT).unwrap();
+    /// assert_eq!(
+    ///     live.with_trending(an_hour).unwrap().view_set(),
+    ///     batch.with_trending(TrendConfig::default()).unwrap().view_set(),
+    /// );
+    /// ```
+    pub fn view_set(&self) -> ViewSet {
+        let trending = self.trending.map(|trend| TrendingView {
+            baselines_ms: self.baselines(),
+            min_count: trend.min_count(),
+            min_score: trend.min_score(),
+        });
+        ViewSet { windows: self.windows.clone(), top_k: self.top_k, trending }
+    }
+}
+
+/// What a graph computes, apart from how often: its window specs, the rows of each ranking, and
+/// the trending view's settings as each window length has them. Two configurations with the same
+/// view set publish the same rows for every window, whatever their ticks or where their input
+/// starts; a stream's stored positions belong to its view set, since positions stored for other
+/// views would resume too late for these (a restart rebuilds only the windows that start after
+/// the stored rebuild point, and the other views' earlier windows were never written).
+///
+/// Serialised, it is what the views are known by outside the graph: its fields are its
+/// serialised form, so a change of them changes every stored name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSet {
+    windows: Vec<WindowSpec>,
+    top_k: usize,
+    trending: Option<TrendingView>,
+}
+
+/// The trending view of a [`ViewSet`]: each window length's baseline rather than the setting
+/// that gave it, so that one baseline given two ways (a duration, or the default multiple of each
+/// length) is one view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendingView {
+    baselines_ms: BTreeMap<u64, u64>,
+    min_count: u64,
+    min_score: f64,
 }
 
 /// Why a graph configuration is refused; each says what would be right.
@@ -345,5 +398,43 @@ mod tests {
         // A tweet at 0:30 is in the 150 s state at 1:00, the 5 m state at 1:00, the hour's at 5:00.
         assert_eq!(config.enters_at(30_000), 300_000);
         assert_eq!(config.finest_tick(), 30_000);
+    }
+
+    fn standard(trending: Option<TrendConfig>) -> GraphConfig {
+        let specs = vec!["5m/1m".parse().unwrap(), "1h/5m".parse().unwrap()];
+        let graph = GraphConfig::new(specs, 10, 1_000).unwrap();
+        match trending {
+            Some(trend) => graph.with_trending(trend).unwrap(),
+            None => graph,
+        }
+    }
+
+    #[test]
+    fn the_views_belong_to_the_trending_settings_too() {
+        let default = standard(Some(TrendConfig::default())).view_set();
+        let others = [
+            standard(None),
+            standard(Some(TrendConfig::new(Some(7_200_000), TrendConfig::MIN_COUNT).unwrap())),
+            standard(Some(TrendConfig::new(None, 7).unwrap())),
+            standard(Some(TrendConfig::default().with_min_score(0.5).unwrap())),
+        ];
+        for other in others {
+            assert_ne!(other.view_set(), default, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_views_are_the_same_whatever_the_ticks_and_the_input_start() {
+        let specs = vec!["5m/1m".parse().unwrap(), "1h/5m".parse().unwrap()];
+        let batch = GraphConfig::coarsest(specs, 10).unwrap().with_trending(TrendConfig::default()).unwrap();
+        let resumed = standard(Some(TrendConfig::default())).with_earlier_input(42);
+        assert_eq!(batch.view_set(), resumed.view_set());
+    }
+
+    #[test]
+    fn a_view_set_reads_back_from_its_serialised_form() {
+        let views = standard(Some(TrendConfig::default().with_min_score(0.5).unwrap())).view_set();
+        let text = serde_json::to_string(&views).unwrap();
+        assert_eq!(serde_json::from_str::<ViewSet>(&text).unwrap(), views);
     }
 }

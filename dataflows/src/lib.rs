@@ -9,7 +9,7 @@
 //! * [`hashtags`]: hashtag extraction by Twitter's rules;
 //! * [`symbol`]: the interned strings hashtags and languages are kept as;
 //! * [`window`]: window specs and which windows hold a moment;
-//! * [`config`]: what the graph computes and how often;
+//! * [`config`]: what the graph computes and how often, and the [`config::ViewSet`] it is known by;
 //! * [`graph`]: the graph itself, from tweets to [`graph::Views`];
 //! * [`top_k`]: the hierarchical top-K reduction the rankings use;
 //! * [`publish`]: rankings out of the graph, as they change and as windows close;

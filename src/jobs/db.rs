@@ -89,6 +89,12 @@ pub fn run(command: DbCommand) -> Result<()> {
             let config = args.mysql.config()?;
             let report = init(&config)?;
             println!("schema ready in {config}; event times filled in for {} tweets", report.event_times_filled);
+            if report.streams_renamed > 0 {
+                println!(
+                    "stored positions carried over to this version's names of their views: {} streams",
+                    report.streams_renamed
+                );
+            }
             if report.unreadable_count > 0 {
                 println!(
                     "{} tweets have an unreadable date_time and stay out of the views, e.g.:",

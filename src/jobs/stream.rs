@@ -32,9 +32,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use trendflow_dataflows::config::{GraphConfig, TrendConfig};
-use trendflow_dataflows::window::{format_duration, parse_duration};
+use trendflow_dataflows::window::parse_duration;
 
+use crate::checkpoint::consumer::consumer_name;
 use crate::checkpoint::ResumePoint;
 use crate::cluster::ClusterArgs;
 use crate::db::{MysqlArgs, MysqlConfig};
@@ -300,79 +300,4 @@ fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Res
     let latencies = latency.latencies()?;
     LatencyReport::write(path, &latencies)?;
     Ok(Some(latencies.summary_line()))
-}
-
-/// Names what a stream computes, for its stored positions: its window specs, top K and trending
-/// view. Positions stored for other views would resume too late for these: a restart rebuilds
-/// only the windows that start after the stored rebuild point, and the other views' earlier ones
-/// were never written. The default trending view adds nothing to the name, which positions
-/// stored before it had settings of its own keep.
-fn consumer_name(graph: &GraphConfig) -> String {
-    let specs: Vec<String> = graph.windows().iter().map(ToString::to_string).collect();
-    let mut name = format!("stream {} top {}", specs.join(","), graph.top_k());
-    // The baselines as each window length has them, so that one setting given two ways (a
-    // duration, or the default multiple of each length) names the same views.
-    let trend = |trend: &TrendConfig| {
-        let baselines: Vec<String> =
-            graph.lengths().into_iter().map(|length| format_duration(trend.baseline_ms(length))).collect();
-        (baselines.join(","), trend.min_count())
-    };
-    match graph.trending() {
-        None => name.push_str(" without trending"),
-        Some(settings) if trend(settings) == trend(&TrendConfig::default()) => {}
-        Some(settings) => {
-            let (baselines, min_count) = trend(settings);
-            name.push_str(&format!(" trending baseline {baselines} min {min_count}"));
-        }
-    }
-    // The minimum score came later than the other settings: named only when not the default.
-    if let Some(min_score) = graph.trending().map(TrendConfig::min_score).filter(|z| *z != TrendConfig::MIN_SCORE) {
-        name.push_str(&format!(" score {min_score}"));
-    }
-    name
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn graph(trending: Option<TrendConfig>) -> GraphConfig {
-        let specs = vec!["5m/1m".parse().expect("a spec"), "1h/5m".parse().expect("a spec")];
-        let graph = GraphConfig::new(specs, 10, 1_000).expect("a graph");
-        match trending {
-            Some(trend) => graph.with_trending(trend).expect("a trending graph"),
-            None => graph,
-        }
-    }
-
-    fn trend(baseline_ms: Option<u64>, min_count: u64) -> Option<TrendConfig> {
-        Some(TrendConfig::new(baseline_ms, min_count).expect("trend settings"))
-    }
-
-    #[test]
-    fn stored_positions_belong_to_the_trending_settings_too() {
-        let default = consumer_name(&graph(Some(TrendConfig::default())));
-        // As named before the trending view's settings were part of it.
-        assert_eq!(default, "stream 5m/1m,1h/5m top 10");
-        assert_eq!(consumer_name(&graph(None)), "stream 5m/1m,1h/5m top 10 without trending");
-        assert_eq!(
-            consumer_name(&graph(trend(Some(7_200_000), 5))),
-            "stream 5m/1m,1h/5m top 10 trending baseline 2h,2h min 5"
-        );
-        assert_eq!(consumer_name(&graph(trend(None, 7))), "stream 5m/1m,1h/5m top 10 trending baseline 1h,12h min 7");
-        let scored = TrendConfig::default().with_min_score(0.5).expect("trend settings");
-        assert_eq!(consumer_name(&graph(Some(scored))), "stream 5m/1m,1h/5m top 10 score 0.5");
-    }
-
-    #[test]
-    fn one_trending_setting_given_two_ways_names_the_same_views() {
-        let one_spec = |trending| {
-            let graph = GraphConfig::new(vec!["5m/1m".parse().expect("a spec")], 10, 1_000).expect("a graph");
-            consumer_name(&graph.with_trending(trending).expect("a trending graph"))
-        };
-        let twelve_lengths = TrendConfig::default();
-        let an_hour = TrendConfig::new(Some(3_600_000), TrendConfig::MIN_COUNT).expect("trend settings");
-        assert_eq!(one_spec(an_hour), one_spec(twelve_lengths));
-        assert_eq!(one_spec(an_hour), "stream 5m/1m top 10");
-    }
 }

@@ -24,3 +24,4 @@ mod serve_network;
 mod sink_failures;
 mod speed_kafka;
 mod topics;
+mod upgrade;

@@ -6,6 +6,11 @@
 //! memory only. So a stored position is not simply "the next message": it is the offset from
 //! which reading again yields every tweet from `rebuilds_from` on, stored only once every window
 //! that starts before `rebuilds_from` has been written.
+//!
+//! Positions are stored per stream, under a name that says which views it computes: see
+//! [`consumer`].
+
+pub mod consumer;
 
 use std::collections::BTreeMap;
 
