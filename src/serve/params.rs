@@ -114,7 +114,7 @@ pub struct LiveQuery {
 
 impl Query for LiveQuery {
     const TAKES: &'static str =
-        "spec (a window spec such as 5m/1m), kind (hashtags, tweets, languages or trending); both optional";
+        "spec (a window spec such as 5m/1m), kind (a view: hashtags, tweets, languages, trending); both optional";
 }
 
 /// A whole number from 1 to `MAX`.
@@ -188,8 +188,10 @@ pub fn time_range(from: Time, to: Time) -> Result<(EventTime, EventTime), ApiErr
 
 /// The view named `kind` in a path.
 pub fn view_kind(kind: &str) -> Result<ViewKind, ApiError> {
-    ViewKind::from_str(kind, true)
-        .map_err(|_| ApiError::not_found(format!("no view '{kind}'"), "hashtags, tweets, languages or trending"))
+    ViewKind::from_str(kind, true).map_err(|_| {
+        let views: Vec<&str> = ViewKind::ALL.iter().map(|kind| kind.name()).collect();
+        ApiError::not_found(format!("no view '{kind}'"), format!("one of: {}", views.join(", ")))
+    })
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ fn serve_merges_batch_speed_and_live_and_the_boundary_moves_with_a_batch_run() {
     // Bad requests: JSON that says what would be right.
     let beyond = live_end + 600_000;
     for (path, status, expected) in [
-        ("/api/v1/windows/emoji?spec=1m".to_string(), 404, "hashtags, tweets, languages or trending"),
+        ("/api/v1/windows/emoji?spec=1m".to_string(), 404, "one of: hashtags, tweets, languages, trending"),
         ("/api/v1/windows/hashtags".into(), 400, "spec, one of: 1m"),
         ("/api/v1/windows/hashtags?spec=5x".into(), 400, "one of: 1m"),
         ("/api/v1/windows/hashtags?spec=5m".into(), 404, "one of: 1m"),
