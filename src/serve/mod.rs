@@ -14,6 +14,7 @@ pub mod closed_windows;
 pub mod connections;
 pub mod dashboard;
 pub mod error;
+pub mod follower;
 pub mod gate;
 pub mod health;
 pub mod hosts;
@@ -56,7 +57,7 @@ pub fn serve(
 ) -> Result<()> {
     let Exposure { limits, tls, hosts, access } = exposure;
     let live = Arc::new(RwLock::new(live::LiveViews::default()));
-    let follower = live::follow(kafka, live.clone(), stop.clone());
+    let follower = follower::follow(kafka, live.clone(), stop.clone());
     let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
     let state = Arc::new(api::AppState {
         store: store::ViewStore::new(mysql.request_pool(api::MYSQL_DEADLINE)?),
