@@ -353,7 +353,10 @@ fn a_stream_killed_under_serve_is_reported_stopped_and_the_latest_window_is_its_
     // Two minutes of event time: one-minute windows closed, and one still open when the tweets
     // end; the stream then idles, its open window's live snapshot the latest.
     s.succeed(&["produce", "--from", "generator", "--tweets", "12000"]);
-    let stream = s.watch(&["stream", "--window", "1m", "--lateness", "1s", "--no-archive"]);
+    let mut stream = s.watch(&["stream", "--window", "1m", "--lateness", "1s", "--no-archive"]);
+    // Caught up with every tweet: the window open now is the last one, not one the backlog will
+    // close while the test looks.
+    stream.wait_for_output("started: ", LIMIT);
     let server = Server::start(&s);
     let latest = || server.json("/api/v1/windows/hashtags?spec=1m", 200);
     let speed_state = || server.json("/api/v1/status", 200)["speed_layer"]["state"].clone();
