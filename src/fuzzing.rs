@@ -16,10 +16,10 @@
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::{EventTime, Tweet};
 
+use crate::kafka::source::{decode, Decoded, MAX_MESSAGE_BYTES};
 use crate::limits::{check_tweet, MAX_HASHTAG_CHARS};
 use crate::source::files::{csv_rows, json_lines};
 use crate::source::formats::{Format, Parsed};
-use crate::source::kafka::{decode, Decoded, MAX_MESSAGE_BYTES};
 use crate::source::seed_dump::{DumpReader, DumpRow};
 use crate::source::seed_tweet::{Ingestion, SeedTweet};
 use crate::time::{format_utc_date_time, parse_created_at, zone_offset_hours};

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
+use trendflow::jobs::report::read_report;
 
 /// A finished child process: how long it took, the processor time it used (user and system, all
 /// threads), its peak resident memory, and what it printed.
@@ -91,14 +93,7 @@ impl ReportFile {
 
     /// The report, once the job has written it; `None` before.
     pub fn read<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        let text = match std::fs::read(&self.path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(error).with_context(|| format!("reading the report {}", self.path.display())),
-        };
-        let report =
-            serde_json::from_slice(&text).with_context(|| format!("decoding the report {}", self.path.display()));
-        report.map(Some)
+        read_report(&self.path)
     }
 
     /// The report; an error if the job wrote none.
@@ -190,9 +185,9 @@ pub fn results_dir() -> Result<PathBuf> {
 ///
 /// The results are stamped with what they measured: the commit (`-dirty` with uncommitted
 /// changes), the date, and the machine when the benchmark did not record it itself.
-pub fn write_results(name: &str, results: &Value) -> Result<PathBuf> {
+pub fn write_results(name: &str, results: &impl Serialize) -> Result<PathBuf> {
     let path = results_dir()?.join(format!("{name}.json"));
-    let mut results = results.clone();
+    let mut results = serde_json::to_value(results).context("encoding the results")?;
     if let Value::Object(fields) = &mut results {
         fields.insert("commit".into(), commit().into());
         fields.insert("date".into(), trendflow::time::rfc3339(trendflow::time::wall_clock_us() / 1_000).into());

@@ -10,10 +10,11 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::window::parse_duration;
 
-use crate::db::{init, MysqlArgs};
 use crate::jobs::report::ReportArgs;
 use crate::limits::{check_hashtag_row, DEFAULT_MAX_EVENT_AHEAD};
-use crate::sink::mysql::{FirstWrites, SeedRowWriter, StoredTweet, TweetWriter};
+use crate::mysql::schema::init;
+use crate::mysql::MysqlArgs;
+use crate::mysql::{FirstWrites, SeedRowWriter, StoredTweet, TweetWriter};
 use crate::source::files::{self, Contents};
 use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
@@ -129,7 +130,7 @@ fn progress_bar(len: u64, unit: &str) -> Result<ProgressBar> {
 
 fn load(args: &LoadArgs) -> Result<()> {
     let config = args.mysql.config()?;
-    crate::source::mysql::check_schema(&config)?;
+    crate::mysql::schema::check_schema(&config)?;
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let progress = progress_bar(size, "bytes")?;
     let bar = progress.clone();
@@ -156,7 +157,7 @@ fn load(args: &LoadArgs) -> Result<()> {
 /// CSV and JSON lines: hashtags come from extraction, as for every stream source.
 fn load_records(
     records: impl Iterator<Item = Result<Parsed, Reason>>,
-    config: &crate::db::MysqlConfig,
+    config: &crate::mysql::MysqlConfig,
     ingestion: Ingestion,
     left_out: &mut LeftOut,
 ) -> Result<u64> {
@@ -194,7 +195,7 @@ fn stored(row: SeedTweet, ingestion: Ingestion) -> Result<StoredTweet, RowError>
 /// A hashtag too long for its column is rejected, and with it the links to it.
 fn load_dump(
     input: impl BufRead,
-    config: &crate::db::MysqlConfig,
+    config: &crate::mysql::MysqlConfig,
     ingestion: Ingestion,
     left_out: &mut LeftOut,
 ) -> Result<u64> {
@@ -257,7 +258,7 @@ fn flush_dump_rows(
 
 fn generate(args: &GenerateArgs) -> Result<()> {
     let config = args.mysql.config()?;
-    crate::source::mysql::check_schema(&config)?;
+    crate::mysql::schema::check_schema(&config)?;
     let generator = Generator::new(GeneratorConfig {
         seed: args.seed,
         tweets: args.tweets,

@@ -10,15 +10,15 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use trendflow_dataflows::EventTime;
 
-use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
 use crate::jobs::report::ReportArgs;
+use crate::kafka::producer::KafkaSink;
 use crate::kafka::{KafkaArgs, Topic};
-use crate::sink::kafka::KafkaSink;
+use crate::mysql::history::for_each_stored_row;
+use crate::mysql::MysqlArgs;
 use crate::source::files;
 use crate::source::formats::{Format, Parsed};
 use crate::source::generator::{Generator, GeneratorConfig};
-use crate::source::mysql::for_each_stored_row;
 use crate::source::seed_tweet::SeedTweet;
 use crate::time::{format_utc_date_time, wall_clock_us};
 use crate::vocabulary::report::per_second;
@@ -168,8 +168,6 @@ pub fn run(args: ProduceArgs) -> Result<()> {
     let progress = ProgressBar::no_length();
     progress.set_style(ProgressStyle::with_template("produce {pos} tweets, {per_sec}, {msg}")?);
     let mut skipped = 0u64;
-    // With --from FILE: records that hold no tweet (deletion notices), and records not read.
-    let (mut not_tweets, mut unreadable) = (0u64, 0u64);
     let mut send = |mut row: SeedTweet| -> Result<bool> {
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
@@ -196,10 +194,42 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         }
         Ok(true)
     };
+    let (source, LeftOut { not_tweets, unreadable }) = read_source(&args, &mut send)?;
+    progress.finish_and_clear();
+    let sent = pacer.sent + skipped;
+    let delivered = sink.flush()?;
+    let seconds = pacer.started.elapsed().as_secs_f64();
+    let report = ProduceReport {
+        source,
+        topic,
+        sent,
+        seconds,
+        tweets_per_second: per_second(sent, seconds),
+        confirmed: delivered.delivered,
+        failed: delivered.failed,
+        interrupted: stop.load(Ordering::Relaxed),
+        not_tweets,
+        unreadable,
+    };
+    args.report.publish("", &report)?;
+    Ok(())
+}
+
+/// With `--from FILE`: records that hold no tweet (deletion notices), and records not read.
+#[derive(Default)]
+struct LeftOut {
+    not_tweets: u64,
+    unreadable: u64,
+}
+
+/// Hands every tweet of the source `args` name to `send`, in order, until `send` says stop;
+/// returns the source's name, and what a file held that was no tweet.
+fn read_source(args: &ProduceArgs, send: &mut impl FnMut(SeedTweet) -> Result<bool>) -> Result<(String, LeftOut)> {
+    let mut left_out = LeftOut::default();
     let source = match &args.from {
         ProduceSource::Mysql => {
             let mysql = args.mysql.config()?;
-            for_each_stored_row(&mysql, &mut send)?;
+            for_each_stored_row(&mysql, &mut *send)?;
             format!("{mysql}")
         }
         ProduceSource::Generator => {
@@ -228,9 +258,9 @@ pub fn run(args: ProduceArgs) -> Result<()> {
                             }
                         }
                     }
-                    Ok(Parsed::Skipped(_)) => not_tweets += 1,
+                    Ok(Parsed::Skipped(_)) => left_out.not_tweets += 1,
                     Err(reason) => {
-                        unreadable += 1;
+                        left_out.unreadable += 1;
                         log::warn!("{}: {reason}", path.display());
                     }
                 }
@@ -238,22 +268,5 @@ pub fn run(args: ProduceArgs) -> Result<()> {
             path.display().to_string()
         }
     };
-    progress.finish_and_clear();
-    let sent = pacer.sent + skipped;
-    let delivered = sink.flush()?;
-    let seconds = pacer.started.elapsed().as_secs_f64();
-    let report = ProduceReport {
-        source,
-        topic,
-        sent,
-        seconds,
-        tweets_per_second: per_second(sent, seconds),
-        confirmed: delivered.delivered,
-        failed: delivered.failed,
-        interrupted: stop.load(Ordering::Relaxed),
-        not_tweets,
-        unreadable,
-    };
-    args.report.publish("", &report)?;
-    Ok(())
+    Ok((source, left_out))
 }

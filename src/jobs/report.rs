@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The report flag, shared by every job that reports.
@@ -46,6 +47,17 @@ pub fn write_report(path: &Path, report: &impl Serialize) -> Result<()> {
     std::fs::rename(&partial, path).with_context(|| format!("moving the report to {}", path.display()))
 }
 
+/// Reads the report at `path` as a `T`; `None` while no report is there (a job that has not
+/// written it yet). A reader never sees half a report: [`write_report`] replaces it whole.
+pub fn read_report<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error).with_context(|| format!("reading the report {}", path.display())),
+    };
+    serde_json::from_slice(&text).map(Some).with_context(|| format!("decoding the report {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,10 +68,11 @@ mod tests {
         let args = ReportArgs { report: Some(path.clone()) };
         args.write(&serde_json::json!({"tweets": 1})).unwrap();
         args.write(&serde_json::json!({"tweets": 2})).unwrap();
-        let read: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let read: serde_json::Value = read_report(&path).unwrap().expect("the report");
         assert_eq!(read["tweets"], 2);
         assert!(!path.with_extension("json.partial").exists(), "nothing is left beside it");
         std::fs::remove_file(&path).unwrap();
+        assert!(read_report::<serde_json::Value>(&path).unwrap().is_none(), "no report yet");
         ReportArgs::default().write(&1).unwrap();
     }
 

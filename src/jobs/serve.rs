@@ -9,14 +9,14 @@ use anyhow::{bail, Result};
 use clap::Args;
 use trendflow_dataflows::window::parse_duration;
 
-use crate::db::MysqlArgs;
 use crate::harness::signal::stop_flag;
 use crate::kafka::KafkaArgs;
+use crate::mysql::schema::check_schema;
+use crate::mysql::MysqlArgs;
 use crate::serve::auth::{Access, TokenFile};
 use crate::serve::connections::{ConnectionLimits, Tls};
 use crate::serve::hosts::AllowedHosts;
 use crate::serve::Exposure;
-use crate::source::mysql::check_schema;
 
 /// Flags of `trendflow serve`.
 #[derive(Args, Debug, Clone)]

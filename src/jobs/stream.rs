@@ -37,7 +37,6 @@ use trendflow_dataflows::window::parse_duration;
 use crate::checkpoint::consumer::consumer_name;
 use crate::checkpoint::ResumePoint;
 use crate::cluster::ClusterArgs;
-use crate::db::{MysqlArgs, MysqlConfig};
 use crate::harness::latency::report::LatencyReport;
 use crate::harness::latency::LatencyObserver;
 use crate::harness::layer::{run_layer, Source};
@@ -46,15 +45,16 @@ use crate::harness::plan::LayerPlan;
 use crate::harness::recovery::{JobStep, StartClock};
 use crate::harness::signal::stop_flag;
 use crate::jobs::graph_args::{parse_wait, LiveArgs, ViewArgs};
-use crate::jobs::report::ReportArgs;
+use crate::jobs::report::{write_report, ReportArgs};
+use crate::kafka::source::broker::{check_positions, HighOffsets};
+use crate::kafka::source::reader::{ReadCounts, ReadHandles, ReadSettings, TweetsReader};
 use crate::kafka::{KafkaArgs, KafkaConfig, Topic};
 use crate::limits::DEFAULT_MAX_EVENT_AHEAD;
-use crate::sink::mysql::{CheckpointStore, Heartbeat};
+use crate::mysql::schema::check_schema;
+use crate::mysql::{CheckpointStore, Heartbeat};
+use crate::mysql::{MysqlArgs, MysqlConfig};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::source::formats::Format;
-use crate::source::kafka::broker::{check_positions, HighOffsets};
-use crate::source::kafka::reader::{ReadCounts, ReadHandles, ReadSettings, TweetsReader};
-use crate::source::mysql::check_schema;
 use crate::time::rfc3339;
 use crate::vocabulary::report::stream::{StreamReport, StreamRun};
 use publish::{Publishable, Publisher};
@@ -298,6 +298,6 @@ fn serve_metrics(
 fn report_latency(path: Option<&Path>, latency: Option<&LatencyObserver>) -> Result<Option<String>> {
     let (Some(path), Some(latency)) = (path, latency) else { return Ok(None) };
     let latencies = latency.latencies()?;
-    LatencyReport::write(path, &latencies)?;
+    write_report(path, &LatencyReport::of(&latencies))?;
     Ok(Some(latencies.summary_line()))
 }

@@ -11,8 +11,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::jobs::graph_args::parse_wait;
+use crate::kafka::producer::KafkaSink;
 use crate::kafka::{KafkaArgs, Topic};
-use crate::sink::kafka::KafkaSink;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum TopicsCommand {

@@ -7,9 +7,9 @@ use clap::Args;
 use mysql::prelude::Queryable;
 use trendflow_dataflows::window::WindowSpec;
 
-use crate::db::{explain, MysqlArgs};
 use crate::jobs::report::ReportArgs;
-use crate::sink::mysql::views::{read_windows, table};
+use crate::mysql::views::{read_windows, table};
+use crate::mysql::{explain, MysqlArgs};
 use crate::time::format_event_time;
 use crate::vocabulary::report::verify::{ComparedWindows, VerifyReport};
 use crate::vocabulary::snapshot::ViewRows;

@@ -8,8 +8,8 @@ use serde::Serialize;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::db::{explain, MysqlArgs};
-use crate::sink::mysql::views::{read_windows, stored_text, table};
+use crate::mysql::views::{read_windows, stored_text, table};
+use crate::mysql::{explain, MysqlArgs};
 use crate::time::format_event_time;
 use crate::vocabulary::{Layer, ViewKind};
 

@@ -6,11 +6,11 @@ use serde::Serialize;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
+use crate::mysql::serving::{SpeedLayer, StoredText};
 use crate::serve::live::LiveSnapshot;
 use crate::serve::merge::Answerer;
-use crate::serve::store::{SpeedLayer, StoredText};
 use crate::time::rfc3339;
-use crate::vocabulary::snapshot::Span;
+use crate::vocabulary::snapshot::Coverage;
 use crate::vocabulary::ViewKind;
 
 /// The latest complete batch run's boundary of a spec, which every answer names: windows ending
@@ -102,50 +102,21 @@ pub struct RangeAnswer<R> {
 /// (see [`crate::vocabulary::snapshot`]).
 #[derive(Serialize)]
 pub struct WindowRows<R> {
-    pub window_start: String,
-    pub window_end: String,
-    pub window_end_ms: EventTime,
+    #[serde(flatten)]
+    pub coverage: Coverage,
     pub layer: Answerer,
-    #[serde(rename = "final")]
-    pub is_final: bool,
-    pub span: Span,
-    pub span_start: String,
-    pub span_start_ms: EventTime,
-    pub as_of: String,
-    pub as_of_ms: EventTime,
     pub rows: R,
 }
 
 impl<R> WindowRows<R> {
     /// The rows of the closed window of `spec` ending at `end`.
     pub fn closed(spec: &WindowSpec, end: EventTime, answerer: Answerer, rows: R) -> Self {
-        let start = end.saturating_sub(spec.length_ms());
-        WindowRows {
-            window_start: rfc3339(start),
-            window_end: rfc3339(end),
-            window_end_ms: end,
-            layer: answerer,
-            is_final: true,
-            span: Span::Window,
-            span_start: rfc3339(start),
-            span_start_ms: start,
-            as_of: rfc3339(end),
-            as_of_ms: end,
-            rows,
-        }
+        WindowRows { coverage: Coverage::closed(end.saturating_sub(spec.length_ms()), end), layer: answerer, rows }
     }
 
-    /// The rows of the open window of `spec`, as the live snapshot `open` counts them.
-    pub fn open(spec: &WindowSpec, open: &LiveSnapshot, rows: R) -> Self {
-        WindowRows {
-            is_final: false,
-            span: open.span,
-            span_start: rfc3339(open.span_start),
-            span_start_ms: open.span_start,
-            as_of: rfc3339(open.as_of),
-            as_of_ms: open.as_of,
-            ..WindowRows::closed(spec, open.window_end, Answerer::Live, rows)
-        }
+    /// The rows of the open window, as the live snapshot `open` counts them.
+    pub fn open(open: &LiveSnapshot, rows: R) -> Self {
+        WindowRows { coverage: open.coverage.clone(), layer: Answerer::Live, rows }
     }
 }
 

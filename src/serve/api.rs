@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
+use crate::mysql::serving::{LayerMarks, ViewStore};
 use crate::serve::answers::{
     BatchBoundary, History, HistoryPoint, RangeAnswer, SpecHeld, Specs, Tweets, WindowAnswer, WindowRows,
 };
@@ -28,7 +29,6 @@ use crate::serve::metrics::Metrics;
 use crate::serve::params::{
     time_range, view_kind, HistoryQuery, Params, RangeQuery, TweetsQuery, WindowQuery, DEFAULT_PAGE, MAX_K,
 };
-use crate::serve::store::{LayerMarks, ViewStore};
 use crate::serve::{gate, health, push};
 use crate::time::rfc3339;
 use crate::vocabulary::snapshot::ViewRows;
@@ -136,12 +136,12 @@ fn spec_names(marks: &LayerMarks, live: &LiveViews) -> BTreeSet<WindowSpec> {
 /// What each layer holds of `spec` for one kind of view. The speed layer's latest final window
 /// is the later of the view table's and the latest final snapshot the server received.
 fn spec_state(marks: &LayerMarks, live: &LiveViews, spec: WindowSpec, kind: ViewKind) -> SpecState {
-    let received_final = live.closed(spec, kind).map(|closed| closed.window_end);
+    let received_final = live.closed(spec, kind).map(|closed| closed.window_end());
     let open = live.open(spec, kind).filter(|_| marks.speed_layer().shows_open_windows());
     SpecState {
         boundary: marks.boundaries.get(&spec).copied(),
         speed_final: marks.speed_finals.get(&spec).copied().max(received_final),
-        live: open.map(|open| open.window_end),
+        live: open.map(|open| open.window_end()),
     }
 }
 
@@ -165,8 +165,8 @@ async fn specs(State(state): State<Arc<AppState>>) -> Result<Json<Specs>, ApiErr
                 boundary: BatchBoundary::of(state.boundary),
                 speed_latest_final: state.speed_final.map(rfc3339),
                 speed_latest_final_ms: state.speed_final,
-                live_window_end: open.map(|open| rfc3339(open.window_end)),
-                live_window_end_ms: open.map(|open| open.window_end),
+                live_window_end: open.map(|open| rfc3339(open.window_end())),
+                live_window_end_ms: open.map(|open| open.window_end()),
                 live_age_ms: open.map(LiveSnapshot::age_ms),
             }
         })
@@ -192,7 +192,7 @@ async fn window(
     };
     let answer = |rows: &RawValue, open: Option<&LiveSnapshot>| {
         let window = match open {
-            Some(open) => WindowRows::open(&spec, open, rows),
+            Some(open) => WindowRows::open(open, rows),
             None => WindowRows::closed(&spec, end, answerer, rows),
         };
         let boundary = BatchBoundary::of(spec_state.boundary);
@@ -206,10 +206,10 @@ async fn window(
         let received = match answerer {
             Answerer::Live => Some(
                 live.open(spec, kind)
-                    .filter(|open| open.window_end == end)
+                    .filter(|open| open.window_end() == end)
                     .ok_or_else(|| ApiError::not_found("the open window closed meanwhile", "the same request again"))?,
             ),
-            _ => live.closed(spec, kind).filter(|closed| closed.window_end == end),
+            _ => live.closed(spec, kind).filter(|closed| closed.window_end() == end),
         };
         if let Some(received) = received {
             let open = (answerer == Answerer::Live).then_some(received);
@@ -292,10 +292,11 @@ async fn range(
         windows.extend(answers.into_iter().map(|(end, answerer, rows)| WindowRows::closed(&spec, end, answerer, rows)));
         let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
         let open = live.open(spec, kind).filter(|open| {
-            (first..=last).contains(&open.window_end) && spec_state.answerer(open.window_end) == Some(Answerer::Live)
+            (first..=last).contains(&open.window_end())
+                && spec_state.answerer(open.window_end()) == Some(Answerer::Live)
         });
         if let Some(open) = open {
-            windows.push(WindowRows::open(&spec, open, open.rows.first(k)));
+            windows.push(WindowRows::open(open, open.rows.first(k)));
         }
     }
     let boundary = BatchBoundary::of(spec_state.boundary);
@@ -371,7 +372,7 @@ async fn tweets(
 /// The open window of `spec` for `kind` in the live snapshots: its end and rows.
 fn live_window(state: &AppState, spec: WindowSpec, kind: ViewKind) -> Result<Option<(EventTime, ViewRows)>, ApiError> {
     let live = state.live.read().map_err(|_| ApiError::unavailable("the live follower failed"))?;
-    Ok(live.open(spec, kind).map(|open| (open.window_end, open.rows.clone())))
+    Ok(live.open(spec, kind).map(|open| (open.window_end(), open.rows.clone())))
 }
 
 /// The `spec` parameter, which must name a window spec some layer holds, with what each layer

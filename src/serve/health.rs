@@ -8,10 +8,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::mysql::serving::LayerMarks;
 use crate::serve::answers::{Health, Readiness, Status};
 use crate::serve::api::{mysql, AppState};
 use crate::serve::error::ApiError;
-use crate::serve::store::LayerMarks;
 
 /// `GET /healthz`: the server runs.
 pub async fn healthz() -> Json<Health> {

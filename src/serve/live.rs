@@ -1,5 +1,5 @@
 //! The speed layer's live rankings, as `stream` publishes them to the ranking topics: the
-//! follower ([`crate::serve::follower`]) keeps, per window spec and kind, the latest
+//! follower ([`crate::kafka::follower`]) keeps, per window spec and kind, the latest
 //! snapshot of the window still open, and the final snapshot of the latest window closed. When
 //! the final snapshot of the open window arrives, the window has closed; the server answers for
 //! it from that final snapshot (the same rows the stream writes to its view table), and for
@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use clap::ValueEnum;
@@ -25,19 +25,17 @@ use trendflow_dataflows::EventTime;
 use axum::body::Bytes;
 use tokio::sync::broadcast;
 
-use crate::vocabulary::snapshot::{SnapshotMessage, Span, ViewRows};
+use crate::kafka::follower::{Followed, FollowerState, ReadSnapshot};
+use crate::vocabulary::snapshot::{Coverage, SnapshotMessage, ViewRows};
 use crate::vocabulary::ViewKind;
 
 /// A snapshot the server keeps: the latest of an open window, or the final one of the latest
 /// closed window.
 #[derive(Debug)]
 pub struct LiveSnapshot {
-    pub window_end: EventTime,
-    /// What its rows count: the window, or for the open window the rolling span up to `as_of`.
-    pub span: Span,
-    pub span_start: EventTime,
-    /// The event time the rows are complete to.
-    pub as_of: EventTime,
+    /// The window, and what its rows count: the window, or for the open window the rolling span
+    /// up to `as_of`.
+    pub coverage: Coverage,
     /// Its ranked rows as published.
     pub rows: ViewRows,
     /// The same rows as JSON text, encoded once: most requests ask for every row, and get these
@@ -51,15 +49,12 @@ impl LiveSnapshot {
     /// Keeps the rows of `snapshot`, taking them out of it.
     fn new(snapshot: SnapshotMessage) -> serde_json::Result<Self> {
         let rows_json = serde_json::value::to_raw_value(&snapshot.rows)?;
-        Ok(LiveSnapshot {
-            window_end: snapshot.window_end_ms,
-            span: snapshot.span,
-            span_start: snapshot.span_start_ms,
-            as_of: snapshot.as_of_ms,
-            rows: snapshot.rows,
-            rows_json,
-            received: Instant::now(),
-        })
+        Ok(LiveSnapshot { coverage: snapshot.coverage, rows: snapshot.rows, rows_json, received: Instant::now() })
+    }
+
+    /// The end of its window.
+    pub fn window_end(&self) -> EventTime {
+        self.coverage.window_end_ms
     }
 
     /// The first `k` rows as JSON.
@@ -208,6 +203,20 @@ impl Default for LiveViews {
     }
 }
 
+impl Followed for RwLock<LiveViews> {
+    fn update(&self, state: FollowerState, snapshot: Option<ReadSnapshot<'_>>) {
+        let Ok(mut live) = self.write() else { return };
+        (live.not_ready, live.starting) = match state {
+            FollowerState::Starting(why) => (Some(why), true),
+            FollowerState::Ready => (None, false),
+            FollowerState::Degraded(why) => (Some(why), false),
+        };
+        if let Some(snapshot) = snapshot {
+            live.record(snapshot.kind, snapshot.partition, snapshot.offset, snapshot.payload);
+        }
+    }
+}
+
 impl LiveViews {
     /// The open window of `spec` for `kind`, if a live snapshot of it arrived.
     pub fn open(&self, spec: WindowSpec, kind: ViewKind) -> Option<&LiveSnapshot> {
@@ -271,7 +280,7 @@ impl LiveViews {
             log::warn!("a ranking snapshot of no window spec: {}", String::from_utf8_lossy(payload));
             return;
         };
-        let (window_end, is_final) = (snapshot.window_end_ms, snapshot.is_final);
+        let (window_end, is_final) = (snapshot.coverage.window_end_ms, snapshot.coverage.is_final);
         // The event's frame holds the snapshot as published; the snapshot kept holds its rows.
         let mut position = self.position.clone();
         position.0.insert((kind, partition), offset);
@@ -297,10 +306,10 @@ impl LiveViews {
         // A window that closed empty has no rows in the view tables either: it is not served.
         let empty = received.rows.is_empty();
         let kept = if is_final { &mut self.closed } else { &mut self.open };
-        if !(is_final && empty) && kept.get(&key).is_none_or(|kept| kept.window_end <= window_end) {
+        if !(is_final && empty) && kept.get(&key).is_none_or(|kept| kept.window_end() <= window_end) {
             kept.insert(key, received);
         }
-        if is_final && self.open.get(&key).is_some_and(|open| open.window_end <= window_end) {
+        if is_final && self.open.get(&key).is_some_and(|open| open.window_end() <= window_end) {
             self.open.remove(&key);
         }
     }
@@ -311,25 +320,15 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::time::rfc3339;
 
     /// A `5m/1m` snapshot of the window ending at `end`, live as of a second before it.
     fn message(end: u64, is_final: bool, rows: Value) -> SnapshotMessage<Value> {
-        let as_of = if is_final { end } else { end - 1_000 };
-        SnapshotMessage {
-            window: "5m/1m".into(),
-            window_start: rfc3339(end.saturating_sub(300_000)),
-            window_end: rfc3339(end),
-            window_end_ms: end,
-            is_final,
-            span: if is_final { Span::Window } else { Span::Rolling },
-            span_start: rfc3339(as_of.saturating_sub(300_000)),
-            span_start_ms: as_of.saturating_sub(300_000),
-            as_of: rfc3339(as_of),
-            as_of_ms: as_of,
-            partial_baseline: None,
-            rows,
-        }
+        let start = end.saturating_sub(300_000);
+        let coverage = match is_final {
+            true => Coverage::closed(start, end),
+            false => Coverage::rolling(start, end, (end - 1_000).saturating_sub(300_000), end - 1_000),
+        };
+        SnapshotMessage { window: "5m/1m".into(), coverage, partial_baseline: None, rows }
     }
 
     fn spec() -> WindowSpec {
@@ -368,23 +367,27 @@ mod tests {
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, false, "b"));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, false, "old"));
         let open = live.open(spec(), ViewKind::Hashtags).unwrap();
-        assert_eq!((open.window_end, first_hashtag(open)), (120_000, Some("b")));
+        assert_eq!((open.window_end(), first_hashtag(open)), (120_000, Some("b")));
         assert!(live.open(spec(), ViewKind::Tweets).is_none(), "kinds are kept apart");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "old"));
         assert!(live.open(spec(), ViewKind::Hashtags).is_some(), "an earlier window's close leaves it open");
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(120_000, true, "b"));
         assert!(live.open(spec(), ViewKind::Hashtags).is_none());
         let closed = live.closed(spec(), ViewKind::Hashtags).unwrap();
-        assert_eq!((closed.window_end, first_hashtag(closed)), (120_000, Some("b")));
+        assert_eq!((closed.window_end(), first_hashtag(closed)), (120_000, Some("b")));
         live.record(ViewKind::Hashtags, 0, next_offset(), &snapshot(60_000, true, "late copy"));
-        assert_eq!(live.closed(spec(), ViewKind::Hashtags).unwrap().window_end, 120_000, "the latest stays");
+        assert_eq!(live.closed(spec(), ViewKind::Hashtags).unwrap().window_end(), 120_000, "the latest stays");
         live.record(
             ViewKind::Hashtags,
             0,
             next_offset(),
             &serde_json::to_vec(&message(360_000, true, json!([]))).unwrap(),
         );
-        assert_eq!(live.closed(spec(), ViewKind::Hashtags).unwrap().window_end, 120_000, "an empty window is not kept");
+        assert_eq!(
+            live.closed(spec(), ViewKind::Hashtags).unwrap().window_end(),
+            120_000,
+            "an empty window is not kept"
+        );
         live.record(ViewKind::Hashtags, 0, next_offset(), br#"{ "window": "5m/1m" }"#);
         live.record(ViewKind::Hashtags, 0, next_offset(), &tweets(420_000, 9));
         assert_eq!(live.received, 7, "a message that is no snapshot of the topic's view is not counted");

@@ -14,7 +14,6 @@ pub mod closed_windows;
 pub mod connections;
 pub mod dashboard;
 pub mod error;
-pub mod follower;
 pub mod gate;
 pub mod health;
 pub mod hosts;
@@ -23,7 +22,6 @@ pub mod merge;
 pub mod metrics;
 pub mod params;
 pub mod push;
-pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +30,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 
-use crate::db::MysqlConfig;
 use crate::kafka::KafkaConfig;
+use crate::mysql::MysqlConfig;
 use crate::serve::auth::Access;
 use crate::serve::connections::{ConnectionLimits, Tls};
 use crate::serve::hosts::AllowedHosts;
@@ -57,10 +55,10 @@ pub fn serve(
 ) -> Result<()> {
     let Exposure { limits, tls, hosts, access } = exposure;
     let live = Arc::new(RwLock::new(live::LiveViews::default()));
-    let follower = follower::follow(kafka, live.clone(), stop.clone());
+    let follower = crate::kafka::follower::follow(kafka, live.clone(), stop.clone());
     let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
     let state = Arc::new(api::AppState {
-        store: store::ViewStore::new(mysql.request_pool(api::MYSQL_DEADLINE)?),
+        store: crate::mysql::serving::ViewStore::new(mysql.request_pool(api::MYSQL_DEADLINE)?),
         marks: RwLock::new(None),
         live,
         metrics: metrics::Metrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use prometheus::{Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry};
 use trendflow_dataflows::EventTime;
 
-use crate::source::kafka::reader::ReadCounts;
+use crate::kafka::source::reader::ReadCounts;
 use crate::time::wall_clock_ms;
 use crate::vocabulary::rejection::RejectionKind;
 

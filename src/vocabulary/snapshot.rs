@@ -33,6 +33,19 @@ pub enum Span {
 pub struct SnapshotMessage<Rows = ViewRows> {
     /// The window spec, as written on the command line (`5m/1m`).
     pub window: String,
+    #[serde(flatten)]
+    pub coverage: Coverage,
+    /// For the trending view: whether the baseline starts before the first tweet the stream saw,
+    /// so that the expected counts are too low (the baseline is still filling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_baseline: Option<bool>,
+    pub rows: Rows,
+}
+
+/// Which window rows belong to, and the span of event time they count: what a snapshot says
+/// beside its rows, and what the serving layer's answers say beside theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
     pub window_start: String,
     pub window_end: String,
     pub window_end_ms: EventTime,
@@ -46,11 +59,28 @@ pub struct SnapshotMessage<Rows = ViewRows> {
     /// The event time the rows are complete to, and the end of what they count.
     pub as_of: String,
     pub as_of_ms: EventTime,
-    /// For the trending view: whether the baseline starts before the first tweet the stream saw,
-    /// so that the expected counts are too low (the baseline is still filling).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partial_baseline: Option<bool>,
-    pub rows: Rows,
+}
+
+impl Coverage {
+    /// The closed window `[start, end)`: its rows count the window and will not change.
+    pub fn closed(start: EventTime, end: EventTime) -> Self {
+        Coverage { is_final: true, span: Span::Window, ..Coverage::rolling(start, end, start, end) }
+    }
+
+    /// The open window `[start, end)`, its rows counting `[span_start, as_of)`.
+    pub fn rolling(start: EventTime, end: EventTime, span_start: EventTime, as_of: EventTime) -> Self {
+        Coverage {
+            window_start: rfc3339(start),
+            window_end: rfc3339(end),
+            window_end_ms: end,
+            is_final: false,
+            span: Span::Rolling,
+            span_start: rfc3339(span_start),
+            span_start_ms: span_start,
+            as_of: rfc3339(as_of),
+            as_of_ms: as_of,
+        }
+    }
 }
 
 /// A row as published: its rank (from 1), the view's own fields, and for the trending view the
@@ -183,25 +213,15 @@ impl SnapshotMessage {
         let rows = ViewRows::of(snapshot);
         let window = snapshot.window();
         let (span_start, as_of) = snapshot.span();
-        let is_final = snapshot.is_final();
+        let coverage = match snapshot.is_final() {
+            true => Coverage::closed(window.start(), window.end),
+            false => Coverage::rolling(window.start(), window.end, span_start, as_of),
+        };
         let partial_baseline = match snapshot {
             Snapshot::Trending(ranking) => Some(ranking.partial_baseline),
             _ => None,
         };
-        SnapshotMessage {
-            window: window.spec.to_string(),
-            window_start: rfc3339(window.start()),
-            window_end: rfc3339(window.end),
-            window_end_ms: window.end,
-            is_final,
-            span: if is_final { Span::Window } else { Span::Rolling },
-            span_start: rfc3339(span_start),
-            span_start_ms: span_start,
-            as_of: rfc3339(as_of),
-            as_of_ms: as_of,
-            partial_baseline,
-            rows,
-        }
+        SnapshotMessage { window: window.spec.to_string(), coverage, partial_baseline, rows }
     }
 
     /// A snapshot of `kind`'s view as published in `payload`.
@@ -227,15 +247,7 @@ impl<Rows> SnapshotMessage<Rows> {
     pub fn with_rows<Other>(self, turn: impl FnOnce(Rows) -> Other) -> SnapshotMessage<Other> {
         SnapshotMessage {
             window: self.window,
-            window_start: self.window_start,
-            window_end: self.window_end,
-            window_end_ms: self.window_end_ms,
-            is_final: self.is_final,
-            span: self.span,
-            span_start: self.span_start,
-            span_start_ms: self.span_start_ms,
-            as_of: self.as_of,
-            as_of_ms: self.as_of_ms,
+            coverage: self.coverage,
             partial_baseline: self.partial_baseline,
             rows: turn(self.rows),
         }
@@ -292,9 +304,9 @@ mod tests {
         });
         let text = snapshot_json(&snapshot).unwrap();
         let message = SnapshotMessage::read(ViewKind::Trending, text.as_bytes()).unwrap();
-        assert_eq!((message.is_final, message.span), (false, Span::Rolling));
-        assert_eq!((message.span_start_ms, message.as_of_ms), (as_of - 300_000, as_of));
-        assert_eq!(message.as_of, "2021-08-29T23:54:35.000Z");
+        assert_eq!((message.coverage.is_final, message.coverage.span), (false, Span::Rolling));
+        assert_eq!((message.coverage.span_start_ms, message.coverage.as_of_ms), (as_of - 300_000, as_of));
+        assert_eq!(message.coverage.as_of, "2021-08-29T23:54:35.000Z");
         assert_eq!(message.partial_baseline, Some(true));
         let ViewRows::Trending(rows) = &message.rows else { panic!("trending rows") };
         assert_eq!((rows[0].rank, rows[0].partial_baseline), (1, Some(true)));

@@ -219,7 +219,7 @@ fn generated_tweets_go_into_the_three_tables() {
     // shares by MOD(tweet_id, 2) once gave one worker everything.)
     let shares: Vec<usize> = (0..2)
         .map(|worker| {
-            let (query, params) = trendflow::source::mysql::history_query(worker, 2, None);
+            let (query, params) = trendflow::mysql::history::history_query(worker, 2, None);
             conn.exec::<mysql::Row, _, _>(query, params).unwrap().len()
         })
         .collect();

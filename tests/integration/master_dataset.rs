@@ -9,8 +9,8 @@ use crate::common::{
     read_dead_letters, run_bounded, seed_dump, seed_tweets, trendflow, wait_for_or_explain, Services, LIMIT,
 };
 use mysql::prelude::Queryable;
+use trendflow::kafka::producer::KafkaSink;
 use trendflow::kafka::Topic;
-use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::seed_tweet::SeedTweet;
 use trendflow::time::format_utc_date_time;
 use trendflow::vocabulary::dead_letter::DeadLetter;

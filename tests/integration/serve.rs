@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader, Read};
 use trendflow::vocabulary::Layer;
 
 use serde_json::{json, Value};
-use trendflow::db::MysqlArgs;
-use trendflow::sink::mysql::Heartbeat;
+use trendflow::mysql::Heartbeat;
+use trendflow::mysql::MysqlArgs;
 use trendflow_dataflows::views::FinalViews;
 use trendflow_dataflows::window::{Window, WindowSpec};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
-use trendflow::db::MysqlArgs;
-use trendflow::sink::mysql::{Archive, StoredTweet};
+use trendflow::mysql::MysqlArgs;
+use trendflow::mysql::{Archive, StoredTweet};
 use trendflow_dataflows::Tweet;
 
 use crate::common::{seed_tweets, wait_for, Services, LIMIT};

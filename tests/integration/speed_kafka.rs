@@ -8,8 +8,8 @@ use crate::common::{
     seed_tweets, send_messages, stored_views, take_report, wait_for, Metrics, Services, LIMIT,
 };
 use mysql::prelude::Queryable;
+use trendflow::kafka::producer::KafkaSink;
 use trendflow::kafka::Topic;
-use trendflow::sink::kafka::KafkaSink;
 use trendflow::source::generator::{Generator, GeneratorConfig};
 use trendflow::vocabulary::report::batch::BatchReport;
 use trendflow::vocabulary::report::stream::StreamReport;
@@ -295,7 +295,7 @@ fn bad_and_late_messages_are_dead_lettered_with_their_reason_and_duplicates_chan
     let closed_after_late = || {
         read_topic(&format!("{}top_hashtags", s.topic_prefix), 0).iter().any(|(_, value)| {
             let snapshot: SnapshotMessage<serde_json::Value> = serde_json::from_str(value).expect("a snapshot");
-            snapshot.is_final && snapshot.window_end_ms > late.created_at + 120_000
+            snapshot.coverage.is_final && snapshot.coverage.window_end_ms > late.created_at + 120_000
         })
     };
     wait_for("a final ranking of a window two minutes after the late tweet", LIMIT, closed_after_late);
@@ -345,7 +345,7 @@ fn a_partition_far_ahead_of_another_waits_for_it_and_the_views_hold_every_tweet(
     send_raw(&tweets_topic, 0, &messages(&tweets[1500..]));
 
     let mut stream = s.command(&["stream", "--window", "1m", "-w", "1", "--until-idle", "5s", "--no-archive"]);
-    stream.env("RUST_LOG", "trendflow::source::kafka::polling=debug");
+    stream.env("RUST_LOG", "trendflow::kafka::source::polling=debug");
     let ended = run_bounded(stream);
     let (summary, log) = (&ended.stdout, &ended.stderr);
     assert!(ended.status.success(), "{summary}\n{log}");

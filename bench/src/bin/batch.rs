@@ -17,8 +17,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
 use serde_json::{json, Value};
+use trendflow::mysql::history::{history_query, HistoryRow};
 use trendflow::service_env;
-use trendflow::source::mysql::{history_query, HistoryRow};
 use trendflow::vocabulary::report::batch::BatchReport;
 use trendflow_bench::{machine, median, run_measured, run_reported, trendflow_binary, write_results};
 

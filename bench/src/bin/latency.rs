@@ -51,7 +51,7 @@ use trendflow_bench::mock_broker::MockBroker;
 use trendflow_bench::open_loop::{OpenLoop, GIVE_UP};
 use trendflow_bench::plot::{format_number, LineChart};
 use trendflow_bench::services::{wait, ServiceArgs, Services};
-use trendflow_bench::{machine, write_results};
+use trendflow_bench::{machine, write_results, ReportFile};
 use trendflow_dataflows::window::{format_duration, parse_duration};
 
 #[global_allocator]
@@ -435,13 +435,13 @@ fn in_process(args: &Args, rate: f64) -> Result<RateRun> {
 /// stream reads its topic from the beginning), then a live producer.
 fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usize) -> Result<RateRun> {
     let run = services.fresh(&format!("latency{}r{attempt}", rate as u64), partitions(args))?;
-    let report_path = std::env::temp_dir().join(format!("{}latency.json", run.prefix));
+    let report_file = ReportFile::new("latency");
     let (workers, tick, warmup) = (args.workers.to_string(), format_duration(args.tick), format!("{}s", args.warmup));
     let mut stream_args = vec!["stream", "-w", &workers, "--tick", &tick, "--lateness", "0s"];
     if !args.archive {
         stream_args.push("--no-archive");
     }
-    let report = report_path.to_str().context("a temporary path that is not UTF-8")?;
+    let report = report_file.path().to_str().context("a temporary path that is not UTF-8")?;
     // Idle long enough that the producer's start-up, or a broker stall, does not look like the
     // end of the input.
     stream_args.extend(["--until-idle", "10", "--latency-report", report, "--latency-warmup", &warmup]);
@@ -462,8 +462,7 @@ fn through_broker(services: &mut Services, args: &Args, rate: f64, attempt: usiz
         ["produce", "--from", "generator", "--live", "--rate", &rate.to_string(), "--tweets", &tweets.to_string()];
     run.succeed(&produce)?;
     wait(stream)?;
-    let report = LatencyReport::read(&report_path)?;
-    std::fs::remove_file(&report_path).with_context(|| format!("removing {}", report_path.display()))?;
+    let report: LatencyReport = report_file.written()?;
     let latencies = report.latencies().context("the histograms of the stream's latency report")?;
     if latencies.emitted.is_empty() {
         bail!("the stream measured no tweets at {rate} tweets/s");

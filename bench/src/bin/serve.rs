@@ -20,20 +20,24 @@
 //! ```
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-use trendflow::kafka::{KafkaArgs, Topic};
-use trendflow::sink::kafka::KafkaSink;
-use trendflow::time::{rfc3339, wall_clock_us};
-use trendflow::vocabulary::snapshot::{SnapshotMessage, Span};
-use trendflow_bench::services::ServiceArgs;
-use trendflow_bench::{machine, write_results};
+use trendflow::kafka::producer::KafkaSink;
+use trendflow::kafka::Topic;
+use trendflow::time::wall_clock_us;
+use trendflow::vocabulary::report::batch::BatchReport;
+use trendflow::vocabulary::snapshot::{Coverage, RankedRow, SnapshotMessage};
+use trendflow_bench::services::{Run, ServiceArgs};
+use trendflow_bench::{machine, run_reported, write_results};
+use trendflow_dataflows::views::HashtagCount;
 
 #[derive(Parser, Debug)]
 #[command(about = "Serving layer: window queries at several connection counts, live-push fan-out")]
@@ -57,6 +61,46 @@ struct Args {
     services: ServiceArgs,
 }
 
+/// What the benchmark writes to `bench/results/serve.json`.
+#[derive(Serialize)]
+struct ServeResults {
+    machine: Value,
+    tweets: u64,
+    seconds: u64,
+    queries: Vec<QueryResult>,
+    fan_out: FanOut,
+}
+
+/// One wrk measurement of one query at one connection count.
+#[derive(Serialize)]
+struct QueryResult {
+    query: &'static str,
+    connections: usize,
+    #[serde(flatten)]
+    measured: WrkRun,
+}
+
+/// The live push's fan-out: from a snapshot's publication to the last client, and to the first.
+#[derive(Serialize)]
+struct FanOut {
+    clients: usize,
+    events: usize,
+    last_p50_ms: f64,
+    last_p99_ms: f64,
+    last_max_ms: f64,
+    first_p50_ms: f64,
+    first_p99_ms: f64,
+}
+
+/// A live snapshot as the stream publishes one, stamped with the moment it was sent: the server
+/// passes every field of a snapshot on to its live push, and the clients read the stamp back.
+#[derive(Serialize, Deserialize)]
+struct StampedSnapshot {
+    #[serde(flatten)]
+    snapshot: SnapshotMessage<Vec<RankedRow<HashtagCount>>>,
+    sent_at_us: u64,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -66,37 +110,21 @@ fn main() -> Result<()> {
     let mut services = args.services.connect()?;
     let run = services.fresh("serve", 1)?;
     run.succeed(&["db", "generate", "--tweets", &args.tweets.to_string()])?;
-    let batch = run.succeed(&["batch", "--window", "1m", "--window", "5m/1m"])?;
-    let boundary = boundary_of(&batch)?;
-    let kafka = KafkaArgs {
-        brokers: args.services.brokers.clone(),
-        settings: Vec::new(),
-        topic_prefix: run.prefix.clone(),
-        kafka_wait_secs: 10,
-    }
-    .config()?;
+    let (_, batch): (_, BatchReport) =
+        run_reported(&mut run.command(&["batch", "--window", "1m", "--window", "5m/1m"]))?;
+    let boundary = batch
+        .boundaries
+        .iter()
+        .find(|boundary| boundary.window == "5m/1m")
+        .map(|boundary| boundary.up_to_ms)
+        .context("the batch run recorded no 5m/1m boundary")?;
+    let kafka = run.kafka()?;
     let snapshots = KafkaSink::new(&kafka)?;
     let top_hashtags = kafka.topic(Topic::TopHashtags);
     let publish = |end: u64| -> Result<()> {
-        // A live snapshot as the stream publishes one, stamped with the moment it was sent: the
-        // server passes every field of a snapshot on to its live push.
-        let as_of = end - 1_000;
-        let mut snapshot = serde_json::to_value(SnapshotMessage {
-            window: "5m/1m".into(),
-            window_start: rfc3339(end - 300_000),
-            window_end: rfc3339(end),
-            window_end_ms: end,
-            is_final: false,
-            span: Span::Rolling,
-            span_start: rfc3339(as_of - 300_000),
-            span_start_ms: as_of - 300_000,
-            as_of: rfc3339(as_of),
-            as_of_ms: as_of,
-            partial_baseline: None,
-            rows: vec![json!({ "rank": 1, "hashtag": "breaking", "count": 3 })],
-        })?;
-        snapshot["sent_at_us"] = wall_clock_us().into();
-        snapshots.send(&top_hashtags, b"5m/1m", snapshot.to_string().as_bytes())?;
+        let stamped =
+            serde_json::to_string(&StampedSnapshot { snapshot: live_snapshot(end), sent_at_us: wall_clock_us() })?;
+        snapshots.send(&top_hashtags, b"5m/1m", stamped.as_bytes())?;
         snapshots.flush().map(|_| ())
     };
     publish(boundary + 60_000)?;
@@ -105,75 +133,107 @@ fn main() -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let live_url = format!("{base}/api/v1/windows/hashtags?spec=5m/1m");
     wait_for_the_live_window(&agent, &live_url, None)?;
-
-    // The same server over TLS with a token, beside it: what security costs, measured in the
-    // same run. The certificate is made here (openssl), for 127.0.0.1.
-    let dir = std::env::temp_dir().join(format!("{}tls", run.prefix));
-    std::fs::create_dir_all(&dir)?;
-    let (cert, key, tokens) = (dir.join("served.crt"), dir.join("served.key"), dir.join("tokens"));
-    let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .context("running openssl to make a certificate")?;
-    if !made.status.success() {
-        bail!("openssl made no certificate: {}", String::from_utf8_lossy(&made.stderr));
-    }
-    std::fs::write(&tokens, format!("{TOKEN}\n"))?;
-    let path = |file: &std::path::Path| file.to_string_lossy().into_owned();
-    let secure_flags = ["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--auth-token-file", &path(&tokens)];
-    let (mut secure_server, secure_base) = start_server(&run, &secure_flags)?;
-    let unverified = ureq::tls::TlsConfig::builder().disable_verification(true).build();
-    let secure_agent: ureq::Agent =
-        ureq::Agent::config_builder().http_status_as_error(false).tls_config(unverified).build().into();
-    let secure_live_url = format!("{secure_base}/api/v1/windows/hashtags?spec=5m/1m");
-    wait_for_the_live_window(&secure_agent, &secure_live_url, Some(TOKEN))?;
+    let secure = SecureServer::start(&run)?;
 
     let targets = [
         ("latest window (live, from memory)", live_url.clone(), false),
-        ("latest window, TLS and token", secure_live_url, true),
+        ("latest window, TLS and token", secure.live_url.clone(), true),
         ("closed window (batch, kept once read)", format!("{live_url}&at={boundary}"), false),
     ];
-    let mut queries = Vec::new();
-    println!("{:>38}  {:>11}  {:>12}  {:>9}  {:>9}", "query", "connections", "requests/s", "p50", "p99");
-    for (name, url, secure) in &targets {
-        for &connections in &args.connections {
-            let measured = wrk(url, connections, args.seconds, secure.then_some(TOKEN))?;
-            println!(
-                "{name:>38}  {connections:>11}  {:>12.0}  {:>6.2} ms  {:>6.2} ms",
-                measured.requests_per_sec, measured.p50_ms, measured.p99_ms
-            );
-            queries.push(
-                json!({ "query": name, "connections": connections, "requests_per_sec": measured.requests_per_sec,
-                                 "p50_ms": measured.p50_ms, "p99_ms": measured.p99_ms }),
-            );
-        }
-    }
-
+    let queries = measure_queries(&targets, &args)?;
     let fan_out =
         fan_out(&agent, &base, args.clients, args.events, |i| publish(boundary + 120_000 + i as u64 * 60_000))?;
     println!(
         "live push to {} clients, {} snapshots: publish to last client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; \
          to first client p50 {:.1} ms",
-        args.clients,
-        args.events,
-        fan_out["last_p50_ms"],
-        fan_out["last_p99_ms"],
-        fan_out["last_max_ms"],
-        fan_out["first_p50_ms"]
+        fan_out.clients,
+        fan_out.events,
+        fan_out.last_p50_ms,
+        fan_out.last_p99_ms,
+        fan_out.last_max_ms,
+        fan_out.first_p50_ms
     );
-    for server in [&mut server, &mut secure_server] {
-        server.kill().ok();
-        server.wait().ok();
-    }
-    std::fs::remove_dir_all(&dir).ok();
-    let results = json!({ "machine": machine, "tweets": args.tweets, "seconds": args.seconds, "queries": queries, "fan_out": fan_out });
+    server.kill().ok();
+    server.wait().ok();
+    drop(secure);
+    let results = ServeResults { machine, tweets: args.tweets, seconds: args.seconds, queries, fan_out };
     println!("results: {}", write_results("serve", &results)?.display());
     Ok(())
+}
+
+/// The live snapshot of the `5m/1m` window ending at `end`, one row, as the stream would publish it.
+fn live_snapshot(end: u64) -> SnapshotMessage<Vec<RankedRow<HashtagCount>>> {
+    let as_of = end - 1_000;
+    SnapshotMessage {
+        window: "5m/1m".into(),
+        coverage: Coverage::rolling(end - 300_000, end, as_of - 300_000, as_of),
+        partial_baseline: None,
+        rows: RankedRow::numbered(&[HashtagCount { hashtag: "breaking".into(), count: 3 }], None),
+    }
+}
+
+/// Runs wrk on each target at each of `--connections`, printing a table as it goes.
+fn measure_queries(targets: &[(&'static str, String, bool)], args: &Args) -> Result<Vec<QueryResult>> {
+    let mut queries = Vec::new();
+    println!("{:>38}  {:>11}  {:>12}  {:>9}  {:>9}", "query", "connections", "requests/s", "p50", "p99");
+    for (query, url, secure) in targets {
+        for &connections in &args.connections {
+            let measured = wrk(url, connections, args.seconds, secure.then_some(TOKEN))?;
+            println!(
+                "{query:>38}  {connections:>11}  {:>12.0}  {:>6.2} ms  {:>6.2} ms",
+                measured.requests_per_sec, measured.p50_ms, measured.p99_ms
+            );
+            queries.push(QueryResult { query, connections, measured });
+        }
+    }
+    Ok(queries)
+}
+
+/// The same server over TLS with a token, beside the plain one: what security costs, measured in
+/// the same run. Its certificate is made here (openssl), for 127.0.0.1; stopped when dropped.
+struct SecureServer {
+    server: std::process::Child,
+    live_url: String,
+    dir: PathBuf,
+}
+
+impl SecureServer {
+    fn start(run: &Run) -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("{}tls", run.prefix));
+        std::fs::create_dir_all(&dir)?;
+        let (cert, key, tokens) = (dir.join("served.crt"), dir.join("served.key"), dir.join("tokens"));
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .context("running openssl to make a certificate")?;
+        if !made.status.success() {
+            bail!("openssl made no certificate: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        std::fs::write(&tokens, format!("{TOKEN}\n"))?;
+        let path = |file: &Path| file.to_string_lossy().into_owned();
+        let flags = ["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--auth-token-file", &path(&tokens)];
+        let (server, base) = start_server(run, &flags)?;
+        let unverified = ureq::tls::TlsConfig::builder().disable_verification(true).build();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).tls_config(unverified).build().into();
+        let live_url = format!("{base}/api/v1/windows/hashtags?spec=5m/1m");
+        let secure = SecureServer { server, live_url, dir };
+        wait_for_the_live_window(&agent, &secure.live_url, Some(TOKEN))?;
+        Ok(secure)
+    }
+}
+
+impl Drop for SecureServer {
+    fn drop(&mut self) {
+        self.server.kill().ok();
+        self.server.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
 }
 
 /// The token the TLS server is measured with.
@@ -181,7 +241,7 @@ const TOKEN: &str = "bench-reader";
 
 /// Starts `trendflow serve` with `flags` on a port of its own; gives the process and the address
 /// it says it serves on.
-fn start_server(run: &trendflow_bench::services::Run, flags: &[&str]) -> Result<(std::process::Child, String)> {
+fn start_server(run: &Run, flags: &[&str]) -> Result<(std::process::Child, String)> {
     let mut server =
         run.command(&[&["serve", "--listen", "127.0.0.1:0"], flags].concat()).stdout(Stdio::piped()).spawn()?;
     let mut first_line = String::new();
@@ -209,16 +269,6 @@ fn wait_for_the_live_window(agent: &ureq::Agent, url: &str, token: Option<&str>)
     })
 }
 
-/// The `5m/1m` boundary the batch run printed (`5m/1m up to 2021-...Z`), in ms.
-fn boundary_of(batch: &str) -> Result<u64> {
-    let text = batch
-        .split("5m/1m up to ")
-        .nth(1)
-        .and_then(|rest| rest.split([',', ' ']).next())
-        .with_context(|| format!("no 5m/1m boundary in: {batch}"))?;
-    trendflow::time::parse_created_at(text).with_context(|| format!("the boundary {text}"))
-}
-
 /// Polls `ready` until it holds, for up to a minute.
 fn wait_until(mut ready: impl FnMut() -> bool) -> Result<()> {
     for _ in 0..600 {
@@ -231,6 +281,7 @@ fn wait_until(mut ready: impl FnMut() -> bool) -> Result<()> {
 }
 
 /// What one wrk run measured.
+#[derive(Serialize)]
 struct WrkRun {
     requests_per_sec: f64,
     p50_ms: f64,
@@ -285,7 +336,7 @@ fn fan_out(
     clients: usize,
     events: usize,
     publish: impl Fn(usize) -> Result<()>,
-) -> Result<Value> {
+) -> Result<FanOut> {
     let (receipts, received) = mpsc::channel::<(u64, u64, u64)>();
     let address = base.trim_start_matches("http://").to_string();
     let request = format!("GET /api/v1/live?spec=5m/1m&kind=hashtags HTTP/1.1\r\nHost: {address}\r\n\r\n");
@@ -339,11 +390,15 @@ fn fan_out(
         by_snapshot.values().map(|(sent, _, last, _)| last.saturating_sub(*sent) as f64 / 1_000.0).collect();
     let first: Vec<f64> =
         by_snapshot.values().map(|(sent, first, _, _)| first.saturating_sub(*sent) as f64 / 1_000.0).collect();
-    Ok(json!({
-        "clients": clients, "events": events,
-        "last_p50_ms": ms(last.clone(), 0.5), "last_p99_ms": ms(last.clone(), 0.99), "last_max_ms": ms(last, 1.0),
-        "first_p50_ms": ms(first.clone(), 0.5), "first_p99_ms": ms(first, 0.99),
-    }))
+    Ok(FanOut {
+        clients,
+        events,
+        last_p50_ms: ms(last.clone(), 0.5),
+        last_p99_ms: ms(last.clone(), 0.99),
+        last_max_ms: ms(last, 1.0),
+        first_p50_ms: ms(first.clone(), 0.5),
+        first_p99_ms: ms(first, 0.99),
+    })
 }
 
 /// Reads one client's stream until it has `events` snapshots, sending for each its window end,
@@ -358,10 +413,8 @@ async fn read_events(stream: tokio::net::TcpStream, events: usize, receipts: mps
         }
         let Some(data) = line.trim_end().strip_prefix("data:") else { continue };
         let at = wall_clock_us();
-        let Ok(snapshot) = serde_json::from_str::<Value>(data.trim()) else { continue };
-        if let (Some(end), Some(sent)) = (snapshot["window_end_ms"].as_u64(), snapshot["sent_at_us"].as_u64()) {
-            let _ = receipts.send((end, sent, at));
-            seen += 1;
-        }
+        let Ok(stamped) = serde_json::from_str::<StampedSnapshot>(data.trim()) else { continue };
+        let _ = receipts.send((stamped.snapshot.coverage.window_end_ms, stamped.sent_at_us, at));
+        seen += 1;
     }
 }

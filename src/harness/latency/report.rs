@@ -1,8 +1,6 @@
 //! What a latency measurement reports: `stream --latency-report` writes a [`LatencyReport`], and
 //! the latency benchmark reads it back and merges several runs' histograms.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -124,19 +122,6 @@ impl LatencyReport {
             ranked: self.ranked.histogram_us.histogram()?,
             closed: self.closed.histogram_us.histogram()?,
         })
-    }
-
-    /// Writes the report of `latencies` to `path` as JSON.
-    pub fn write(path: &Path, latencies: &Latencies) -> Result<()> {
-        let text =
-            serde_json::to_string_pretty(&LatencyReport::of(latencies)).context("encoding the latency report")?;
-        std::fs::write(path, text + "\n").with_context(|| format!("writing the latency report to {}", path.display()))
-    }
-
-    /// Reads the report at `path`.
-    pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_slice(&text).with_context(|| format!("decoding the latency report {}", path.display()))
     }
 }
 

@@ -12,11 +12,11 @@ use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::EventTime;
 
 use crate::checkpoint::Checkpoint;
-use crate::db::MysqlConfig;
 use crate::harness::layer::Output;
+use crate::kafka::producer::{KafkaSink, SentBefore};
 use crate::kafka::{KafkaConfig, Topic};
-use crate::sink::kafka::{KafkaSink, SentBefore};
-use crate::sink::mysql::{CheckpointStore, ViewWriter};
+use crate::mysql::MysqlConfig;
+use crate::mysql::{CheckpointStore, ViewWriter};
 use crate::sink::stream_metrics::StreamMetrics;
 use crate::vocabulary::snapshot::{snapshot_json, window_key};
 use crate::vocabulary::{Layer, ViewKind};

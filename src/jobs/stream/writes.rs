@@ -11,16 +11,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::checkpoint::Checkpoint;
-use crate::db::MysqlConfig;
 use crate::harness::layer::DrivenSource;
 use crate::harness::worker::Feed;
+use crate::kafka::producer::{hashtag_json, KafkaSink, SentBefore};
+use crate::kafka::source::checkpointing::Durability;
+use crate::kafka::source::reader::{ReadHandler, ReadTweet, Rejection, TweetsReader};
 use crate::kafka::{KafkaConfig, Topic};
-use crate::sink::kafka::{hashtag_json, KafkaSink, SentBefore};
-use crate::sink::mysql::archive::HandedBefore;
-use crate::sink::mysql::{Archive, StoredTweet};
+use crate::mysql::archive::HandedBefore;
+use crate::mysql::MysqlConfig;
+use crate::mysql::{Archive, StoredTweet};
 use crate::sink::stream_metrics::StreamMetrics;
-use crate::source::kafka::checkpointing::Durability;
-use crate::source::kafka::reader::{ReadHandler, ReadTweet, Rejection, TweetsReader};
 use crate::vocabulary::dead_letter::DeadLetter;
 
 /// Archive writes go in batches of this many tweets, or at least every [`ARCHIVE_EVERY`].

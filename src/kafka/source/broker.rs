@@ -9,7 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::checkpoint::ResumePoint;
-use crate::kafka::{KafkaConfig, Topic};
+use crate::kafka::{is_broker_away, KafkaConfig, Topic};
 
 /// The message when the broker no longer has the records at a stored position.
 const POSITION_LOST: &str = "the broker no longer has the records at the stored positions (deleted by retention, \
@@ -32,13 +32,11 @@ impl From<KafkaError> for ConsumerError {
     fn from(error: KafkaError) -> Self {
         match error {
             KafkaError::PartitionEOF(partition) => ConsumerError::End(partition),
-            error => match error.rdkafka_error_code() {
-                Some(RDKafkaErrorCode::AutoOffsetReset) => ConsumerError::PositionLost(error),
-                Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure) => {
-                    ConsumerError::BrokerAway(error)
-                }
-                _ => ConsumerError::Transient(error),
-            },
+            error if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) => {
+                ConsumerError::PositionLost(error)
+            }
+            error if is_broker_away(&error) => ConsumerError::BrokerAway(error),
+            error => ConsumerError::Transient(error),
         }
     }
 }

@@ -1,20 +1,18 @@
-//! The thread that follows the ranking topics for `serve`: it keeps [`LiveViews`] up to date,
-//! reading the latest snapshots of every partition when it starts, and waits out a broker that
-//! is away while the server answers from MySQL.
+//! The thread that follows the ranking topics for `serve`: it keeps the server's live views
+//! ([`Followed`]) up to date, reading the latest snapshots of every partition when it starts,
+//! and waits out a broker that is away while the server answers from MySQL.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::kafka::{KafkaConfig, Topic};
-use crate::serve::live::LiveViews;
+use crate::kafka::{is_broker_away, KafkaConfig, Topic};
 use crate::vocabulary::ViewKind;
 
 /// How many of the latest snapshots of each partition a starting server reads, to find the open
@@ -26,22 +24,46 @@ const BROKER_AWAY: &str = "the broker is not answering";
 /// What a client is told while the ranking topics cannot be read for another reason.
 const CANNOT_READ: &str = "the ranking topics cannot be read; the server's log says why";
 
+/// Where the follower stands, as the server tells its clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FollowerState {
+    /// Connecting, or reading the backlog, and why the server is not ready: the latest window it
+    /// would answer may be stale yet.
+    Starting(String),
+    /// The backlog is read and the broker answers.
+    Ready,
+    /// The broker is away, or the topics cannot be read, in words for any client: the server
+    /// answers without the open window until that passes.
+    Degraded(String),
+}
+
+/// A snapshot as the follower read it: its view, where it was published, and its bytes.
+pub struct ReadSnapshot<'a> {
+    pub kind: ViewKind,
+    pub partition: i32,
+    pub offset: i64,
+    pub payload: &'a [u8],
+}
+
+/// What the follower keeps up to date: the server's live views.
+pub trait Followed: Send + Sync + 'static {
+    /// Takes in the follower's state, and the snapshot it has just read, if any.
+    fn update(&self, state: FollowerState, snapshot: Option<ReadSnapshot<'_>>);
+}
+
 /// Follows the ranking topics on a thread of its own until `stop` is set, keeping `live` up to
 /// date. A broker that is away is waited for: the server answers from MySQL meanwhile.
 ///
 /// What is wrong is told to clients in words that name no broker, topic or setting (they may be
 /// anyone); the details go to the log.
-pub fn follow(kafka: KafkaConfig, live: Arc<RwLock<LiveViews>>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn follow(kafka: KafkaConfig, live: Arc<impl Followed>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            let result =
-                subscribe(&kafka).and_then(|(consumer, backlog)| read(&kafka, &consumer, backlog, &live, &stop));
+            let result = subscribe(&kafka)
+                .and_then(|(consumer, backlog)| read(&kafka, &consumer, backlog, live.as_ref(), &stop));
             if let Err(error) = result {
                 log::warn!("following the ranking topics: {error:#}; trying again");
-                if let Ok(mut live) = live.write() {
-                    live.not_ready = Some(CANNOT_READ.into());
-                    live.starting = false;
-                }
+                live.update(FollowerState::Degraded(CANNOT_READ.into()), None);
                 std::thread::sleep(Duration::from_secs(1));
             }
         }
@@ -84,18 +106,20 @@ fn read(
     kafka: &KafkaConfig,
     consumer: &BaseConsumer,
     mut backlog: Backlog,
-    live: &RwLock<LiveViews>,
+    live: &impl Followed,
     stop: &AtomicBool,
 ) -> Result<()> {
     let hashtags = kafka.topic(Topic::TopHashtags);
     // The view each ranking topic carries, by its name.
     let views: HashMap<String, ViewKind> =
         ViewKind::ALL.into_iter().filter_map(|kind| Some((kafka.topic(Topic::of_view(kind)?), kind))).collect();
-    let catching_up = || format!("reading the latest {BACKLOG} snapshots of each ranking topic's partitions");
-    if let Ok(mut live) = live.write() {
-        live.not_ready = (!backlog.is_empty()).then(catching_up);
-        live.starting = !backlog.is_empty();
-    }
+    let reading = |backlog: &Backlog| match backlog.is_empty() {
+        true => FollowerState::Ready,
+        false => FollowerState::Starting(format!(
+            "reading the latest {BACKLOG} snapshots of each ranking topic's partitions"
+        )),
+    };
+    live.update(reading(&backlog), None);
     // Whether the broker was last found away: until a message or the broker's metadata says
     // otherwise, the server is not ready.
     let mut away = false;
@@ -105,10 +129,7 @@ fn read(
             // (the stream publishes nothing until its own wait for the broker ends).
             None if away && consumer.fetch_metadata(Some(&hashtags), Duration::from_secs(1)).is_ok() => {
                 away = false;
-                if let Ok(mut live) = live.write() {
-                    live.not_ready = (!backlog.is_empty()).then(catching_up);
-                    live.starting = !backlog.is_empty();
-                }
+                live.update(reading(&backlog), None);
             }
             None => {}
             Some(Ok(message)) => {
@@ -117,33 +138,23 @@ fn read(
                 if backlog.get(&key).is_some_and(|high| message.offset() + 1 >= *high) {
                     backlog.remove(&key);
                 }
-                if let Ok(mut live) = live.write() {
-                    live.not_ready = (!backlog.is_empty()).then(catching_up);
-                    live.starting = !backlog.is_empty();
-                    if let Some((payload, kind)) = message.payload().zip(views.get(message.topic())) {
-                        live.record(*kind, message.partition(), message.offset(), payload);
-                    }
-                }
+                let snapshot = message.payload().zip(views.get(message.topic())).map(|(payload, kind)| ReadSnapshot {
+                    kind: *kind,
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    payload,
+                });
+                live.update(reading(&backlog), snapshot);
             }
             Some(Err(error)) if is_broker_away(&error) => {
                 if !away {
                     log::warn!("following the ranking topics: {}", kafka.explain(error));
                 }
                 away = true;
-                if let Ok(mut live) = live.write() {
-                    live.not_ready = Some(BROKER_AWAY.into());
-                    live.starting = false;
-                }
+                live.update(FollowerState::Degraded(BROKER_AWAY.into()), None);
             }
             Some(Err(error)) => return Err(kafka.explain(error)),
         }
     }
     Ok(())
-}
-
-fn is_broker_away(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
-    )
 }

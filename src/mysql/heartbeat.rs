@@ -16,7 +16,7 @@ use anyhow::Result;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::db::{explain, MysqlConfig};
+use crate::mysql::{explain, MysqlConfig};
 
 /// How often a running stream beats.
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);

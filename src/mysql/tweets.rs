@@ -23,9 +23,9 @@ use mysql::{Conn, TxOpts, Value};
 use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::db::{explain, MysqlConfig};
 use crate::limits::{sql_hashtag_id, sql_id, Misfit};
-use crate::sink::mysql::insert_rows;
+use crate::mysql::insert_rows;
+use crate::mysql::{explain, MysqlConfig};
 use crate::time::{format_utc_date_time, rfc3339};
 use crate::vocabulary::rejection::{Reason, RejectionKind};
 

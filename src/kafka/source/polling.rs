@@ -15,9 +15,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use trendflow_dataflows::window::format_duration;
 use trendflow_dataflows::EventTime;
 
+use crate::kafka::source::broker::{position_lost, BrokerWatch, ConsumerError};
+use crate::kafka::source::watermarks::PartitionWatermarks;
 use crate::kafka::{KafkaConfig, Topic};
-use crate::source::kafka::broker::{position_lost, BrokerWatch, ConsumerError};
-use crate::source::kafka::watermarks::PartitionWatermarks;
 
 /// What a burst read, in the order read.
 pub enum Polled<'a> {

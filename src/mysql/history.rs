@@ -2,13 +2,13 @@
 
 use std::collections::HashSet;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use mysql::prelude::Queryable;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::db::{column_type, explain, MysqlConfig, WIDENED_COLUMNS};
 use crate::harness::layer::{Push, Stopped};
 use crate::limits::{check_tweet, graph_id, Misfit};
+use crate::mysql::{explain, MysqlConfig};
 use crate::source::seed_tweet::SeedTweet;
 use crate::vocabulary::rejection::{Reason, RejectionKind};
 
@@ -140,27 +140,6 @@ impl HistoryPosition {
         }
         self.ids_at_last_time.insert(id)
     }
-}
-
-/// Fails with "run trendflow db init" unless the schema, with trendflow's columns, is in place.
-pub fn check_schema(config: &MysqlConfig) -> Result<()> {
-    const OUT_OF_DATE: &str = "the schema is missing or out of date: run trendflow db init";
-    let mut conn = config.connect()?;
-    conn.query_drop("SELECT created_at_ms, ingested_at_ms FROM tweets LIMIT 0")
-        .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
-        .and_then(|()| conn.query_drop("SELECT handled_to FROM source_offsets LIMIT 0"))
-        .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
-        .and_then(|()| conn.query_drop("SELECT boundary_ms FROM batch_runs LIMIT 0"))
-        .and_then(|()| conn.query_drop("SELECT beat_ms FROM stream_heartbeats LIMIT 0"))
-        .map_err(|e| explain(e, config))
-        .context(OUT_OF_DATE)?;
-    for (table, column, widened, _) in WIDENED_COLUMNS {
-        let found = column_type(&mut conn, config, table, column)?;
-        if found.as_deref() != Some(widened) {
-            bail!("{OUT_OF_DATE}: {table}.{column} is {}, not {widened}", found.unwrap_or_else(|| "missing".into()));
-        }
-    }
-    Ok(())
 }
 
 /// `tweet_id, tweet, date_time, language, user_id, retweet_of` as stored.

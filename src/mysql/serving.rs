@@ -10,8 +10,8 @@ use serde::Serialize;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::sink::mysql::heartbeat::SILENT_AFTER;
-use crate::sink::mysql::views::read_windows;
+use crate::mysql::heartbeat::SILENT_AFTER;
+use crate::mysql::views::read_windows;
 use crate::vocabulary::snapshot::ViewRows;
 use crate::vocabulary::{Layer, ViewKind};
 
@@ -28,7 +28,7 @@ pub struct LayerMarks {
     pub batch_run: Option<i64>,
 }
 
-/// A stream's latest heartbeat (see [`crate::sink::mysql::heartbeat`]).
+/// A stream's latest heartbeat (see [`crate::mysql::heartbeat`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpeedHeartbeat {
     /// How long before the read it beat, by the MySQL server's clock.

@@ -20,7 +20,7 @@ use trendflow_dataflows::EventTime;
 
 use crate::checkpoint::consumer::{is_consumer_name, legacy_consumer_name};
 use crate::checkpoint::{Checkpoint, PartitionPosition, ResumePoint};
-use crate::db::{explain, MysqlConfig};
+use crate::mysql::{explain, MysqlConfig};
 
 /// The tables whose rows belong to a stream by its name, in their `consumer` column.
 const NAMED_BY_CONSUMER: [&str; 3] = ["source_offsets", "stream_progress", "stream_heartbeats"];

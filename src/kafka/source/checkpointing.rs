@@ -16,8 +16,8 @@ use trendflow_dataflows::EventTime;
 
 use crate::checkpoint::Checkpoint;
 use crate::harness::worker::Feed;
-use crate::source::kafka::dedup::{RememberedBefore, SeenTweets};
-use crate::source::kafka::replay::Positions;
+use crate::kafka::source::dedup::{RememberedBefore, SeenTweets};
+use crate::kafka::source::replay::Positions;
 
 /// The job's side of the handshake: what it wrote for the tweets read so far, made durable on
 /// request, and its word on whether that is done.

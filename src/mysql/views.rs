@@ -12,9 +12,9 @@ use trendflow_dataflows::views::{HashtagCount, LanguageCount, Snapshot, Trending
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::EventTime;
 
-use crate::db::MysqlConfig;
 use crate::limits::{sql_id, Misfit};
-use crate::sink::mysql::insert_rows;
+use crate::mysql::insert_rows;
+use crate::mysql::MysqlConfig;
 use crate::vocabulary::snapshot::{RankedRow, ViewRows};
 use crate::vocabulary::{Layer, ViewKind};
 

@@ -29,8 +29,8 @@ use std::hash::Hasher;
 use anyhow::Result;
 use trendflow_dataflows::{EventTime, Tweet};
 
-use crate::db::MysqlConfig;
-use crate::sink::mysql::{conflict_reason, FirstCopy, KeptTweet, StoredTweets};
+use crate::mysql::MysqlConfig;
+use crate::mysql::{conflict_reason, FirstCopy, KeptTweet, StoredTweets};
 use crate::time::rfc3339;
 use crate::vocabulary::rejection::Reason;
 

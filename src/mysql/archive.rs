@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
-use crate::db::MysqlConfig;
-use crate::sink::mysql::{StoredTweet, TweetWriter};
+use crate::mysql::MysqlConfig;
+use crate::mysql::{StoredTweet, TweetWriter};
 
 /// What a worker hands its archive's thread.
 enum Handed {

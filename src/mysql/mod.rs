@@ -1,6 +1,8 @@
-//! Writing to MySQL: tweets into the master dataset ([`tweets`]; the stream's by a thread of
-//! their own, [`archive`]), final rankings into the view tables ([`views`]), where a
-//! restarted stream resumes ([`checkpoints`]), and that a stream runs ([`heartbeat`]).
+//! MySQL, every use of it in one place: reaching the server ([`connection`]), the schema and its
+//! migrations ([`schema`]), the master dataset's tweets ([`tweets`]; the stream's by a thread of
+//! their own, [`archive`]) and the batch layer's read of them ([`history`]), the view tables
+//! ([`views`]) and the serving layer's queries of them ([`serving`]), where a restarted stream
+//! resumes ([`checkpoints`]) and that a stream runs ([`heartbeat`]).
 //!
 //! Every write is idempotent — a tweet is stored once, by first write wins (a copy with its values
 //! is a no-op, one with other values a reported conflict), a window's view rows are replaced as a
@@ -10,7 +12,11 @@
 
 pub mod archive;
 pub mod checkpoints;
+pub mod connection;
 pub mod heartbeat;
+pub mod history;
+pub mod schema;
+pub mod serving;
 pub mod tweets;
 pub mod views;
 
@@ -19,6 +25,7 @@ use mysql::Value;
 
 pub use archive::Archive;
 pub use checkpoints::CheckpointStore;
+pub use connection::{explain, MysqlArgs, MysqlConfig};
 pub use heartbeat::Heartbeat;
 pub use tweets::{
     conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,

@@ -1,24 +1,16 @@
-//! Kafka: validated connection settings, trendflow's topics, and creating them.
-//!
-//! Everything goes through librdkafka (the `rdkafka` crate) with standard Kafka APIs only —
-//! metadata, create-topics, produce, fetch with explicit partition assignment — so any Kafka-API
-//! broker works: Apache Kafka, Redpanda, tansu. Consumer groups are deliberately not used: the
-//! stream job assigns partitions to timely workers itself, which is both what timely needs (a
-//! fixed owner per partition) and what slow or partial group-coordinator implementations cannot
-//! break.
+//! Reaching the brokers: validated connection settings, the clients made from them, and errors
+//! that say what to do.
 
 use std::fmt;
 use std::time::Duration;
 
+use super::Topic;
 use crate::service_env;
-use crate::vocabulary::ViewKind;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, FromClientConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
 /// The broker `scripts/kafka.sh` starts on this machine.
@@ -46,62 +38,6 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
         _ => Err(format!("'{text}' is not KEY=VALUE")),
-    }
-}
-
-/// trendflow's topics, by role (the prefix is added to their names); also the topic argument of
-/// `trendflow topics read|write`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Topic {
-    /// Input: one message per tweet, key the tweet id, value the seed producer's JSON.
-    Tweets,
-    /// Output: one message per extracted hashtag occurrence.
-    Hashtags,
-    /// Output: ranking snapshots of hashtags, keyed by window spec and end.
-    TopHashtags,
-    /// Output: ranking snapshots of tweets, keyed by window spec and end.
-    TopTweets,
-    /// Output: ranking snapshots of trending hashtags, keyed by window spec and end.
-    TrendingHashtags,
-    /// Input that could not be used, with the reason.
-    DeadLetter,
-}
-
-impl Topic {
-    pub const ALL: [Topic; 6] = [
-        Topic::Tweets,
-        Topic::Hashtags,
-        Topic::TopHashtags,
-        Topic::TopTweets,
-        Topic::TrendingHashtags,
-        Topic::DeadLetter,
-    ];
-
-    /// The topic a view's snapshots are published to; `None` for a view kept in MySQL alone.
-    pub fn of_view(kind: ViewKind) -> Option<Topic> {
-        match kind {
-            ViewKind::Hashtags => Some(Topic::TopHashtags),
-            ViewKind::Tweets => Some(Topic::TopTweets),
-            ViewKind::Trending => Some(Topic::TrendingHashtags),
-            ViewKind::Languages => None,
-        }
-    }
-
-    /// The view whose snapshots the topic carries, if it carries any.
-    pub fn view(self) -> Option<ViewKind> {
-        ViewKind::ALL.into_iter().find(|kind| Topic::of_view(*kind) == Some(self))
-    }
-
-    /// The topic's name before the prefix.
-    pub fn base_name(self) -> &'static str {
-        match self {
-            Topic::Tweets => "tweets",
-            Topic::Hashtags => "hashtags",
-            Topic::TopHashtags => "top_hashtags",
-            Topic::TopTweets => "top_tweets",
-            Topic::TrendingHashtags => "trending_hashtags",
-            Topic::DeadLetter => "tweets_dead_letter",
-        }
     }
 }
 
@@ -258,9 +194,7 @@ impl KafkaConfig {
     /// A one-line explanation of a Kafka error that says what would fix it.
     pub fn explain(&self, error: rdkafka::error::KafkaError) -> anyhow::Error {
         let hint = match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown) => {
-                "; is the broker running? scripts/kafka.sh installs and starts one"
-            }
+            _ if is_broker_away(&error) => "; is the broker running? scripts/kafka.sh installs and starts one",
             Some(RDKafkaErrorCode::OperationTimedOut) => {
                 "; no broker answered in time: check --brokers / TRENDFLOW_BROKERS, or run scripts/kafka.sh"
             }
@@ -273,73 +207,23 @@ impl KafkaConfig {
         };
         anyhow!("{self}: {error}{hint}")
     }
+}
 
-    /// Creates every trendflow topic that does not exist yet; returns the names it created.
-    /// Existing topics are left as they are, whatever their partition count.
-    pub fn create_topics(&self, partitions: i32, replication: i32) -> Result<Vec<String>> {
-        if partitions < 1 || replication < 1 {
-            bail!("--partitions and --replication must be at least 1");
-        }
-        // Asking the broker first makes this quiet and idempotent on brokers that answer
-        // create-topics for an existing topic with something other than TopicAlreadyExists.
-        let names = self.trendflow_topics(false)?;
-        if names.is_empty() {
-            return Ok(names);
-        }
-        let new_topics: Vec<NewTopic> =
-            names.iter().map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(replication))).collect();
-        let (admin, options) = self.admin()?;
-        let results = futures_executor::block_on(admin.create_topics(&new_topics, &options));
-        self.check(results, RDKafkaErrorCode::TopicAlreadyExists, "creating")?;
-        Ok(names)
-    }
-
-    /// Deletes whichever of trendflow's topics (under the prefix) exist, and returns their names.
-    pub fn delete_topics(&self) -> Result<Vec<String>> {
-        let names = self.trendflow_topics(true)?;
-        if names.is_empty() {
-            return Ok(names);
-        }
-        let topics: Vec<&str> = names.iter().map(String::as_str).collect();
-        let (admin, options) = self.admin()?;
-        let results = futures_executor::block_on(admin.delete_topics(&topics, &options));
-        self.check(results, RDKafkaErrorCode::UnknownTopicOrPartition, "deleting")?;
-        Ok(names)
-    }
-
-    /// The names of trendflow's topics (under the prefix) that the broker has (`existing`), or
-    /// that it lacks.
-    fn trendflow_topics(&self, existing: bool) -> Result<Vec<String>> {
-        let metadata = self.metadata_client()?.fetch_metadata(None, self.wait).map_err(|e| self.explain(e))?;
-        let known: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
-        let names = Topic::ALL.iter().map(|t| self.topic(*t));
-        Ok(names.filter(|name| known.contains(&name.as_str()) == existing).collect())
-    }
-
-    fn admin(&self) -> Result<(AdminClient<DefaultClientContext>, AdminOptions)> {
-        let admin =
-            self.client_config().create().with_context(|| format!("creating a Kafka admin client for {self}"))?;
-        Ok((admin, AdminOptions::new().operation_timeout(Some(self.wait))))
-    }
-
-    /// The outcome of an admin request on topics: an error unless every topic succeeded or
-    /// failed with `harmless` (it was already as asked).
-    fn check(&self, results: KafkaResult<Vec<TopicResult>>, harmless: RDKafkaErrorCode, verb: &str) -> Result<()> {
-        for result in results.map_err(|e| self.explain(e)).with_context(|| format!("{verb} topics"))? {
-            match result {
-                Err((name, code)) if code != harmless => bail!("{self}: {verb} topic '{name}': {code}"),
-                _ => {}
-            }
-        }
-        Ok(())
-    }
+/// Whether `error` says the broker is away (down, or the connection to it failed), as opposed to
+/// a refusal of what was asked: librdkafka reconnects by itself, so a caller waits rather than
+/// fails.
+pub fn is_broker_away(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
+    )
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn args(settings: &[&str]) -> KafkaArgs {
+    pub(crate) fn args(settings: &[&str]) -> KafkaArgs {
         KafkaArgs {
             brokers: DEFAULT_BROKERS.into(),
             settings: settings.iter().map(|s| parse_setting(s).unwrap()).collect(),
@@ -360,12 +244,5 @@ mod tests {
         let error = args(&["no.such.setting=1"]).config().unwrap_err().to_string();
         assert!(error.contains("invalid -X setting") && error.contains("no.such.setting"), "{error}");
         assert!(parse_setting("novalue").is_err());
-    }
-
-    #[test]
-    fn topics_carry_the_prefix() {
-        let config = args(&[]).config().unwrap();
-        assert_eq!(config.topic(Topic::TopHashtags), "t1.top_hashtags");
-        assert_eq!(config.topic(Topic::DeadLetter), "t1.tweets_dead_letter");
     }
 }
