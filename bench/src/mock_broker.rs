@@ -36,7 +36,7 @@ impl MockBroker {
     /// Creates trendflow's topics under `kafka`'s prefix, each with `partitions` partitions.
     pub fn create_topics(&self, kafka: &KafkaConfig, partitions: u32) -> Result<()> {
         let partitions = i32::try_from(partitions).context("too many partitions")?;
-        for topic in Topic::ALL {
+        for topic in Topic::all() {
             let name = kafka.topic(topic);
             self.cluster
                 .create_topic(&name, partitions, 1)
@@ -68,7 +68,7 @@ mod tests {
         .expect("a Kafka configuration");
         broker.create_topics(&kafka, 2).expect("topics");
         let consumer = kafka.consumer().expect("a consumer");
-        for topic in Topic::ALL {
+        for topic in Topic::all() {
             assert_eq!(kafka.partition_count(&consumer, topic).expect("the topic"), 2, "{topic:?}");
         }
         // 700 records at 1,000 a second; those due in the last 500 ms are measured (one may fall

@@ -80,7 +80,7 @@ pub fn run(command: TopicsCommand) -> Result<()> {
             let kafka = args.kafka.config()?;
             let created = kafka.create_topics(args.partitions, args.replication)?;
             let existing: Vec<String> =
-                Topic::ALL.iter().map(|t| kafka.topic(*t)).filter(|name| !created.contains(name)).collect();
+                Topic::all().map(|topic| kafka.topic(topic)).filter(|name| !created.contains(name)).collect();
             if !created.is_empty() {
                 println!("created {} with {} partitions on {kafka}", created.join(", "), args.partitions);
             }
@@ -96,7 +96,7 @@ pub fn run(command: TopicsCommand) -> Result<()> {
             if !args.yes {
                 bail!(
                     "this deletes {} on {kafka} with every message in them; add --yes to confirm",
-                    Topic::ALL.iter().map(|t| kafka.topic(*t)).collect::<Vec<_>>().join(", ")
+                    Topic::all().map(|topic| kafka.topic(topic)).collect::<Vec<_>>().join(", ")
                 );
             }
             let deleted = kafka.delete_topics()?;

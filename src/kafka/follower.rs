@@ -109,7 +109,8 @@ fn read(
     live: &impl Followed,
     stop: &AtomicBool,
 ) -> Result<()> {
-    let hashtags = kafka.topic(Topic::TopHashtags);
+    // A topic whose metadata says whether the broker is back.
+    let probe = kafka.topic(Topic::Tweets);
     // The view each ranking topic carries, by its name.
     let views: HashMap<String, ViewKind> =
         ViewKind::ALL.into_iter().filter_map(|kind| Some((kafka.topic(Topic::of_view(kind)?), kind))).collect();
@@ -127,7 +128,7 @@ fn read(
         match consumer.poll(Duration::from_millis(100)) {
             // No news from a broker that was away: ask it, as no message may come for a while
             // (the stream publishes nothing until its own wait for the broker ends).
-            None if away && consumer.fetch_metadata(Some(&hashtags), Duration::from_secs(1)).is_ok() => {
+            None if away && consumer.fetch_metadata(Some(&probe), Duration::from_secs(1)).is_ok() => {
                 away = false;
                 live.update(reading(&backlog), None);
             }

@@ -1,6 +1,9 @@
 //! trendflow's topics: their roles and names, and creating and deleting them.
 
+use std::sync::LazyLock;
+
 use anyhow::{bail, Context, Result};
+use clap::builder::PossibleValue;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::Consumer;
@@ -12,45 +15,45 @@ use crate::vocabulary::ViewKind;
 
 /// trendflow's topics, by role (the prefix is added to their names); also the topic argument of
 /// `trendflow topics read|write`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Topic {
     /// Input: one message per tweet, key the tweet id, value the seed producer's JSON.
     Tweets,
     /// Output: one message per extracted hashtag occurrence.
     Hashtags,
-    /// Output: ranking snapshots of hashtags, keyed by window spec and end.
-    TopHashtags,
-    /// Output: ranking snapshots of tweets, keyed by window spec and end.
-    TopTweets,
-    /// Output: ranking snapshots of trending hashtags, keyed by window spec and end.
-    TrendingHashtags,
+    /// Output: a view's ranking snapshots, keyed by window spec and end.
+    Ranking(RankingTopic),
     /// Input that could not be used, with the reason.
     DeadLetter,
 }
 
+/// The ranking topic of a view that has one: made by [`Topic::of_view`] alone, so that a view
+/// kept in MySQL alone has none. A new view with a topic needs nothing here: its
+/// [`ViewKind::topic_name`] makes it one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RankingTopic {
+    view: ViewKind,
+    name: &'static str,
+}
+
 impl Topic {
-    pub const ALL: [Topic; 6] = [
-        Topic::Tweets,
-        Topic::Hashtags,
-        Topic::TopHashtags,
-        Topic::TopTweets,
-        Topic::TrendingHashtags,
-        Topic::DeadLetter,
-    ];
+    /// Every topic, the views' ranking topics in the order of [`ViewKind::ALL`].
+    pub fn all() -> impl Iterator<Item = Topic> {
+        let rankings = ViewKind::ALL.into_iter().filter_map(Topic::of_view);
+        [Topic::Tweets, Topic::Hashtags].into_iter().chain(rankings).chain([Topic::DeadLetter])
+    }
 
     /// The topic a view's snapshots are published to; `None` for a view kept in MySQL alone.
-    pub fn of_view(kind: ViewKind) -> Option<Topic> {
-        match kind {
-            ViewKind::Hashtags => Some(Topic::TopHashtags),
-            ViewKind::Tweets => Some(Topic::TopTweets),
-            ViewKind::Trending => Some(Topic::TrendingHashtags),
-            ViewKind::Languages => None,
-        }
+    pub fn of_view(view: ViewKind) -> Option<Topic> {
+        view.topic_name().map(|name| Topic::Ranking(RankingTopic { view, name }))
     }
 
     /// The view whose snapshots the topic carries, if it carries any.
     pub fn view(self) -> Option<ViewKind> {
-        ViewKind::ALL.into_iter().find(|kind| Topic::of_view(*kind) == Some(self))
+        match self {
+            Topic::Ranking(ranking) => Some(ranking.view),
+            _ => None,
+        }
     }
 
     /// The topic's name before the prefix.
@@ -58,11 +61,25 @@ impl Topic {
         match self {
             Topic::Tweets => "tweets",
             Topic::Hashtags => "hashtags",
-            Topic::TopHashtags => "top_hashtags",
-            Topic::TopTweets => "top_tweets",
-            Topic::TrendingHashtags => "trending_hashtags",
+            Topic::Ranking(ranking) => ranking.name,
             Topic::DeadLetter => "tweets_dead_letter",
         }
+    }
+}
+
+/// `topics read|write NAME`: `tweets`, `hashtags`, a ranking topic's name with dashes
+/// (`top-hashtags`), `dead-letter`.
+impl clap::ValueEnum for Topic {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: LazyLock<Vec<Topic>> = LazyLock::new(|| Topic::all().collect());
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Topic::DeadLetter => PossibleValue::new("dead-letter"),
+            topic => PossibleValue::new(topic.base_name().replace('_', "-")),
+        })
     }
 }
 
@@ -105,7 +122,7 @@ impl KafkaConfig {
     fn trendflow_topics(&self, existing: bool) -> Result<Vec<String>> {
         let metadata = self.metadata_client()?.fetch_metadata(None, self.wait()).map_err(|e| self.explain(e))?;
         let known: Vec<&str> = metadata.topics().iter().map(|t| t.name()).collect();
-        let names = Topic::ALL.iter().map(|t| self.topic(*t));
+        let names = Topic::all().map(|topic| self.topic(topic));
         Ok(names.filter(|name| known.contains(&name.as_str()) == existing).collect())
     }
 
@@ -136,7 +153,20 @@ mod tests {
     #[test]
     fn topics_carry_the_prefix() {
         let config = args(&[]).config().unwrap();
-        assert_eq!(config.topic(Topic::TopHashtags), "t1.top_hashtags");
+        assert_eq!(config.topic(Topic::of_view(ViewKind::Hashtags).unwrap()), "t1.top_hashtags");
         assert_eq!(config.topic(Topic::DeadLetter), "t1.tweets_dead_letter");
+    }
+
+    #[test]
+    fn the_command_line_names_every_topic_as_before() {
+        use clap::ValueEnum;
+        let names: Vec<String> = Topic::value_variants()
+            .iter()
+            .map(|topic| topic.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        let expected = ["tweets", "hashtags", "top-hashtags", "top-tweets", "trending-hashtags", "dead-letter"];
+        assert_eq!(names, expected);
+        assert_eq!(Topic::from_str("top-tweets", false), Ok(Topic::of_view(ViewKind::Tweets).unwrap()));
+        assert_eq!(Topic::of_view(ViewKind::Languages), None, "the languages view is kept in MySQL alone");
     }
 }

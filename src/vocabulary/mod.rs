@@ -61,6 +61,17 @@ impl ViewKind {
         }
     }
 
+    /// The name (before the prefix) of the topic the stream publishes the view's snapshots to;
+    /// `None` for a view kept in MySQL alone.
+    pub fn topic_name(self) -> Option<&'static str> {
+        match self {
+            ViewKind::Hashtags => Some("top_hashtags"),
+            ViewKind::Tweets => Some("top_tweets"),
+            ViewKind::Languages => None,
+            ViewKind::Trending => Some("trending_hashtags"),
+        }
+    }
+
     /// The view's name, as flags, the API and the live push spell it.
     pub fn name(self) -> &'static str {
         match self {

@@ -35,6 +35,7 @@ use trendflow::kafka::Topic;
 use trendflow::time::wall_clock_us;
 use trendflow::vocabulary::report::batch::BatchReport;
 use trendflow::vocabulary::snapshot::{Coverage, RankedRow, SnapshotMessage};
+use trendflow::vocabulary::ViewKind;
 use trendflow_bench::services::{Run, ServiceArgs};
 use trendflow_bench::{machine, run_reported, write_results};
 use trendflow_dataflows::views::HashtagCount;
@@ -120,7 +121,7 @@ fn main() -> Result<()> {
         .context("the batch run recorded no 5m/1m boundary")?;
     let kafka = run.kafka()?;
     let snapshots = KafkaSink::new(&kafka)?;
-    let top_hashtags = kafka.topic(Topic::TopHashtags);
+    let top_hashtags = kafka.topic(Topic::of_view(ViewKind::Hashtags).context("the hashtags view's topic")?);
     let publish = |end: u64| -> Result<()> {
         let stamped =
             serde_json::to_string(&StampedSnapshot { snapshot: live_snapshot(end), sent_at_us: wall_clock_us() })?;
