@@ -2,9 +2,9 @@
 //! equal the reference implementation's, and so does every live ranking over the span it states.
 
 use proptest::prelude::*;
-use trendflow_dataflows::config::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::GraphConfig;
 use trendflow_dataflows::reference::{self, Tweets};
-use trendflow_dataflows::testing::{published, Feed};
+use trendflow_dataflows::testing::{arrival, case_graph, published, trend_strategy, Feed};
 use trendflow_dataflows::views::{FinalViews, Ranking, Snapshot};
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
@@ -32,17 +32,7 @@ fn tweet_strategy() -> impl Strategy<Value = (u64, Vec<usize>, usize, Option<usi
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let specs = prop::sample::subsequence(vec!["1m", "3m/1m", "2m/40s", "150s/30s", "90s/90s"], 1..=3);
-    // No trending view, or one with a baseline of twelve lengths, 30 s, 1 m or 2 m, a small
-    // minimum count so that the few tweets of a case make candidates, and a minimum score that
-    // takes every candidate, the default's, or between.
-    let trend = prop::option::weighted(
-        0.7,
-        (
-            prop::sample::select(vec![None, Some(30_000), Some(60_000), Some(120_000)]),
-            1u64..4,
-            prop::sample::select(vec![f64::MIN, 0.0, 1.5, TrendConfig::MIN_SCORE]),
-        ),
-    );
+    let trend = trend_strategy();
     (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>(), trend).prop_map(
         |(raw, specs, k, tick_choice, shuffle_seed, trend)| {
             let mut tweets: Vec<Tweet> = Vec::new();
@@ -59,35 +49,9 @@ fn case_strategy() -> impl Strategy<Value = Case> {
                 });
             }
             let windows: Vec<WindowSpec> = specs.iter().map(|s| s.parse().expect("valid spec")).collect();
-            // A fixed tick (1 ms, 1 s, 10 s, the coarsest for all specs) or each length's coarsest.
-            let coarsest = GraphConfig::coarsest_tick(&windows);
-            let config = match [1, 1_000, 10_000, coarsest].get(tick_choice) {
-                Some(&tick) => GraphConfig::new(windows, k, if coarsest % tick == 0 { tick } else { 1 }),
-                None => GraphConfig::coarsest(windows, k),
-            };
-            // A baseline that is no multiple of a fixed tick falls back to the default.
-            let config = match trend {
-                Some((baseline, min_count, min_score)) => config.and_then(|config| {
-                    let trend = |baseline| {
-                        TrendConfig::new(baseline, min_count)
-                            .and_then(|trend| trend.with_min_score(min_score))
-                            .expect("valid trend settings")
-                    };
-                    config.clone().with_trending(trend(baseline)).or_else(|_| config.with_trending(trend(None)))
-                }),
-                None => config,
-            };
-            // Arrival order: a deterministic shuffle of the tweets, cut into batches.
-            let mut order: Vec<(u64, Tweet)> = tweets
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| ((i as u64 + 1).wrapping_mul(shuffle_seed | 1).rotate_left(17), t))
-                .collect();
-            order.sort_by_key(|(key, _)| *key);
-            let tweets: Vec<Tweet> = order.into_iter().map(|(_, t)| t).collect();
-            let batch_ends =
-                (1..=tweets.len()).filter(|i| (shuffle_seed >> (i % 64)) & 1 == 1 || *i == tweets.len()).collect();
-            Case { tweets, batch_ends, config: config.expect("valid config") }
+            let (config, _) = case_graph(windows, k, tick_choice, trend);
+            let (tweets, batch_ends) = arrival(tweets, shuffle_seed);
+            Case { tweets, batch_ends, config }
         },
     )
 }

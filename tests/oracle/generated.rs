@@ -6,13 +6,13 @@
 //! fragments that each try one rule of hashtag extraction, glued together or apart.
 
 use proptest::prelude::*;
-use trendflow_dataflows::config::{GraphConfig, TrendConfig};
+use trendflow_dataflows::config::GraphConfig;
 use trendflow_dataflows::window::WindowSpec;
 use trendflow_dataflows::Tweet;
 
 use crate::compare::check;
 use crate::oracle::{Oracle, Settings, Trending};
-use trendflow_dataflows::testing::{published, Feed};
+use trendflow_dataflows::testing::{arrival, case_graph, published, trend_strategy, Feed};
 
 /// Hashtags that recur, in several spellings of the same tag, so that windows have counts to
 /// rank and trends to find.
@@ -106,17 +106,7 @@ fn tweet_strategy() -> impl Strategy<Value = (u64, String, &'static str, Option<
 
 fn case_strategy() -> impl Strategy<Value = Case> {
     let specs = prop::sample::subsequence(SPECS.to_vec(), 1..=3);
-    // No trending view, or one with a baseline of twelve lengths, 30 s, 1 m or 2 m, a small
-    // minimum count so that the few tweets of a case make candidates, and a minimum score that
-    // takes every candidate, the default's, or between.
-    let trend = prop::option::weighted(
-        0.7,
-        (
-            prop::sample::select(vec![None, Some(30_000), Some(60_000), Some(120_000)]),
-            1u64..4,
-            prop::sample::select(vec![f64::MIN, 0.0, 1.5, TrendConfig::MIN_SCORE]),
-        ),
-    );
+    let trend = trend_strategy();
     (prop::collection::vec(tweet_strategy(), 0..80), specs, 1usize..5, 0usize..5, any::<u64>(), trend).prop_map(
         |(raw, specs, k, tick_choice, shuffle_seed, trend)| {
             let mut tweets: Vec<Tweet> = Vec::new();
@@ -136,40 +126,11 @@ fn case_strategy() -> impl Strategy<Value = Case> {
             }
             let windows: Vec<WindowSpec> =
                 specs.iter().map(|&(length, slide)| WindowSpec::new(length, slide).expect("a valid spec")).collect();
-            // A fixed tick (1 ms, 1 s, 10 s, the coarsest for all specs) or each length's coarsest.
-            let coarsest = GraphConfig::coarsest_tick(&windows);
-            let config = match [1, 1_000, 10_000, coarsest].get(tick_choice) {
-                Some(&tick) => GraphConfig::new(windows, k, if coarsest % tick == 0 { tick } else { 1 }),
-                None => GraphConfig::coarsest(windows, k),
-            }
-            .expect("a valid config");
-            let (config, trending) = match trend {
-                None => (config, None),
-                Some((baseline_ms, min_count, min_score)) => {
-                    let trend = |baseline| {
-                        TrendConfig::new(baseline, min_count)
-                            .and_then(|trend| trend.with_min_score(min_score))
-                            .expect("valid trend settings")
-                    };
-                    // A baseline that is no multiple of a fixed tick falls back to the default.
-                    let (config, baseline_ms) = match config.clone().with_trending(trend(baseline_ms)) {
-                        Ok(config) => (config, baseline_ms),
-                        Err(_) => (config.with_trending(trend(None)).expect("ticks divide every length"), None),
-                    };
-                    (config, Some(Trending { baseline_ms, min_count, min_score }))
-                }
-            };
+            let (config, trend) = case_graph(windows, k, tick_choice, trend);
+            let trending =
+                trend.map(|(baseline_ms, min_count, min_score)| Trending { baseline_ms, min_count, min_score });
             let settings = Settings { windows: specs, top_k: k, trending };
-            // Arrival order: a deterministic shuffle of the tweets, cut into batches.
-            let mut order: Vec<(u64, Tweet)> = tweets
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| ((i as u64 + 1).wrapping_mul(shuffle_seed | 1).rotate_left(17), t))
-                .collect();
-            order.sort_by_key(|(key, _)| *key);
-            let tweets: Vec<Tweet> = order.into_iter().map(|(_, t)| t).collect();
-            let batch_ends =
-                (1..=tweets.len()).filter(|i| (shuffle_seed >> (i % 64)) & 1 == 1 || *i == tweets.len()).collect();
+            let (tweets, batch_ends) = arrival(tweets, shuffle_seed);
             Case { tweets, batch_ends, config, settings }
         },
     )
