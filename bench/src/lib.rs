@@ -166,7 +166,11 @@ fn commit() -> String {
             .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
     };
     match git(&["rev-parse", "--short=12", "HEAD"]) {
-        Some(head) if git(&["status", "--porcelain"]).is_some_and(|changes| !changes.is_empty()) => {
+        // Results written before, by this run or another, are no change to what is measured.
+        Some(head)
+            if git(&["status", "--porcelain", "--", ":/", ":(exclude,top)bench/results"])
+                .is_some_and(|changes| !changes.is_empty()) =>
+        {
             format!("{head}-dirty")
         }
         Some(head) => head,
