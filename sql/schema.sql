@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS `view_languages` (
   PRIMARY KEY (`layer`, `window_spec`, `window_end_ms`, `position`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Trending hashtags (see the README's "What the views mean"): occurrences in the window and in
+-- Trending hashtags (see docs/guide/views.md): occurrences in the window and in
 -- its baseline, the expected count and the score, as the graph computed them (DOUBLE keeps every
 -- bit of an f64); `partial_baseline` is 1 when the baseline starts before the input's first tweet.
 CREATE TABLE IF NOT EXISTS `view_trending_hashtags` (

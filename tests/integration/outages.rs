@@ -114,7 +114,7 @@ fn produce_and_stream_ride_out_a_broker_crash_and_end_when_it_stays_away() {
     broker(Some("--fresh"));
     let s = Services { brokers: format!("127.0.0.1:{BROKER_PORT}"), ..Services::fresh("brokeroutage") };
     // After a crash tansu sometimes rejects an idempotent producer's retried batches as out of
-    // sequence, which ends it for good (see the README); without idempotence it just retries.
+    // sequence, which ends it for good (see docs/operations/reliability.md); without idempotence it just retries.
     let (producer, mut stream) = start_pipeline(&s, &["--kafka-wait", "30", "-X", "enable.idempotence=false"]);
     broker(Some("--crash"));
     stream.wait_for_output("not answering", LIMIT);

@@ -12,7 +12,7 @@
 //!
 //! Where DESIGN's text leaves a rule open, the oracle says which source decided it: Twitter's own
 //! hashtag rules (DESIGN names them, and the seed's dump is their ground truth), or the
-//! documented output (the README's "What the views mean").
+//! documented output (docs/guide/views.md).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -236,7 +236,7 @@ impl Oracle {
             }
             *languages.entry(&tweet.lang).or_insert(0) += 1;
             // A retweet credits the tweet it retweets and is no candidate itself. A tweet only
-            // retweeted here (posted before) ranks with hashtag count 0: the README's documented
+            // retweeted here (posted before) ranks with hashtag count 0: docs/guide/views.md's documented
             // output, not DESIGN's "the tweet's own hashtag count", which would need every tweet's
             // count kept beyond the window horizon that DESIGN bounds memory by.
             match tweet.retweet_of {
@@ -271,7 +271,7 @@ impl Oracle {
         });
         tweets.truncate(k);
 
-        // languages: every language, most tweets first (README: "most first"), ties by the
+        // languages: every language, most tweets first (docs/guide/views.md: "most first"), ties by the
         // code's bytes (the documented order of `LanguageCount`: "ties by code").
         let mut languages: Vec<LanguageRow> =
             languages.into_iter().map(|(lang, count)| LanguageRow { lang: lang.to_string(), count }).collect();
@@ -282,7 +282,7 @@ impl Oracle {
 
     /// The trending rows of a span of `length` starting at `start` whose hashtags occur
     /// `occurrences` times, and whether its baseline `[start − B, start)` starts before the first
-    /// tweet (the README's and `Ranking::partial_baseline`'s rule).
+    /// tweet (docs/guide/views.md's and `Ranking::partial_baseline`'s rule).
     fn trending(
         &self,
         occurrences: &HashMap<&str, u64>,
