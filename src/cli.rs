@@ -1,13 +1,14 @@
 //! The command line: raw flags, validated into job configurations before any work starts.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::jobs::batch::BatchArgs;
 use crate::jobs::db::DbCommand;
 use crate::jobs::demo::DemoArgs;
 use crate::jobs::produce::ProduceArgs;
 use crate::jobs::serve::ServeArgs;
+use crate::jobs::shell::{CompletionsArgs, ManArgs};
 use crate::jobs::stream::StreamArgs;
 use crate::jobs::topics::TopicsCommand;
 use crate::jobs::verify::VerifyArgs;
@@ -46,6 +47,13 @@ enum Command {
     Verify(VerifyArgs),
     /// Serve the views over HTTP: batch and speed layers merged, live rankings, health, metrics.
     Serve(ServeArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell.
+    ///
+    /// Generated from trendflow's own flags. For bash, for instance:
+    /// `trendflow completions bash > ~/.local/share/bash-completion/completions/trendflow`.
+    Completions(CompletionsArgs),
+    /// Print trendflow's man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 impl Cli {
@@ -61,6 +69,8 @@ impl Cli {
             Command::Stream(args) => crate::jobs::stream::run(args),
             Command::Verify(args) => crate::jobs::verify::run(args),
             Command::Serve(args) => crate::jobs::serve::run(args),
+            Command::Completions(args) => crate::jobs::shell::completions(args, Cli::command()),
+            Command::Man(args) => crate::jobs::shell::man(args, Cli::command()),
         }
     }
 }

@@ -258,6 +258,11 @@ pub fn report_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("trendflow_test_{}.json", unique(name)))
 }
 
+/// A path of the test's own in the temporary directory, for a file or directory it makes.
+pub fn scratch_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("trendflow_test_{}", unique(name)))
+}
+
 /// The report a job wrote to `path`, read as its type; the file is removed.
 pub fn take_report<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> T {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading the report {}: {e}", path.display()));
