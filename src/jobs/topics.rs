@@ -24,8 +24,8 @@ pub enum TopicsCommand {
     /// without a tab as a value without a key. The bytes go as they are, valid or not (to put
     /// repaired dead letters back, or hand-made input).
     Write(WriteArgs),
-    /// Delete tweets, hashtags, top_hashtags, top_tweets and the dead-letter topic (those under
-    /// --topic-prefix), with every message in them.
+    /// Delete every trendflow topic under --topic-prefix — tweets, hashtags, the views' ranking
+    /// topics and the dead-letter topic — with every message in them.
     Delete(DeleteArgs),
 }
 
