@@ -16,7 +16,8 @@ use crate::kafka::{KafkaArgs, Topic};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum TopicsCommand {
-    /// Create tweets, hashtags, top_hashtags, top_tweets and the dead-letter topic where missing.
+    /// Create every trendflow topic that is missing: tweets, hashtags, the views' ranking topics
+    /// and the dead-letter topic.
     Create(CreateArgs),
     /// Print a topic's messages from the beginning, one `key<TAB>value` line each.
     Read(ReadArgs),
