@@ -1,7 +1,7 @@
 //! `trendflow batch`: the graph over the full history in MySQL, final views into the view tables.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{anyhow, Result};
@@ -14,7 +14,7 @@ use crate::harness::memory::peak_rss_bytes;
 use crate::harness::plan::LayerPlan;
 use crate::jobs::graph_args::ViewArgs;
 use crate::jobs::report::ReportArgs;
-use crate::mysql::history::push_history;
+use crate::mysql::history::{push_history, Share};
 use crate::mysql::schema::check_schema;
 use crate::mysql::MysqlArgs;
 use crate::mysql::ViewWriter;
@@ -55,6 +55,8 @@ pub fn run(args: BatchArgs) -> Result<()> {
     }
     let source_config = config.clone();
     let read_metrics = metrics.clone();
+    let shares = Arc::new(Mutex::new(Vec::new()));
+    let shares_read = shares.clone();
     let source: SharedSource = Arc::new(move |worker, peers, push| {
         let (mut counted, mut newest) = (0, 0);
         let mut push_counted = |tweet: Tweet| {
@@ -64,9 +66,10 @@ pub fn run(args: BatchArgs) -> Result<()> {
             }
             push(tweet)
         };
-        let read = push_history(&source_config, worker, peers, &mut push_counted);
+        let read = push_history(&source_config, Share { reader: worker, readers: peers }, &mut push_counted);
         read_metrics.read(counted, newest);
-        read.map(|_| ())
+        shares_read.lock().map_err(|_| anyhow!("a reader failed"))?.push(read?);
+        Ok(())
     });
     let plan = LayerPlan::history(graph.clone());
     let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
@@ -98,6 +101,11 @@ pub fn run(args: BatchArgs) -> Result<()> {
             .into_iter()
             .map(|(spec, up_to_ms)| Boundary { window: spec.to_string(), up_to_ms })
             .collect(),
+        shares: {
+            let mut shares = std::mem::take(&mut *shares.lock().map_err(|_| anyhow!("a reader failed"))?);
+            shares.sort_by_key(|share| share.reader);
+            shares
+        },
         peak_memory_bytes: peak_rss_bytes(),
     };
     args.report.publish(&args.cluster.speaker(), &report)?;

@@ -11,15 +11,24 @@ use super::views::RENAMED_COLUMNS;
 use crate::time::parse_created_at;
 
 /// Columns added to existing tables, as `(table, column, definition)`: trendflow's own on the
-/// seed's `tweets` table, and those later versions added to trendflow's tables. All nullable, so
-/// rows written before stay valid.
-const ADDED_COLUMNS: [(&str, &str, &str); 5] = [
+/// seed's `tweets` table, and those later versions added to trendflow's tables. All nullable or
+/// computed, so rows written before stay valid, and the seed's dump, whose inserts name their
+/// columns, still loads.
+const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
     ("tweets", "created_at_ms", "bigint(20) DEFAULT NULL"),
     ("tweets", "user_id", "bigint(20) DEFAULT NULL"),
     ("tweets", "retweet_of", "bigint(20) DEFAULT NULL"),
     ("tweets", "ingested_at_ms", "bigint(20) DEFAULT NULL"),
+    // The batch layer's shares (`mysql::history::SHARE_BUCKETS` buckets): computed, not stored.
+    ("tweets", "share_bucket", "tinyint(3) unsigned AS (crc32(`tweet_id`) % 256) VIRTUAL"),
     ("source_offsets", "handled_to", "bigint(20) DEFAULT NULL AFTER `next_offset`"),
 ];
+
+/// Indexes of the seed's `tweets` table, as `(name, columns)`: the event time, which the batch
+/// layer reads in order, and each share's buckets by event time, which a reader of a share reads
+/// without stepping on the other shares' rows.
+const TWEET_INDEXES: [(&str, &str); 2] =
+    [("tweets_by_time", "`created_at_ms`"), ("tweets_by_share", "`share_bucket`, `created_at_ms`")];
 
 /// Columns of the seed's tables widened so that what the input rules accept fits, as
 /// `(table, column, type, definition)`: the seed's `TEXT` holds 64 KiB of a tweet's text, long
@@ -66,15 +75,11 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
         }
     }
     let streams_renamed = migrate_consumer_names(&mut conn, config)?;
-    let index: Option<String> = conn
-        .exec_first(
-            "SELECT index_name FROM information_schema.statistics WHERE table_schema = ? AND table_name = 'tweets' AND index_name = 'tweets_by_time'",
-            (config.database(),),
-        )
-        .map_err(|e| explain(e, config))?;
-    if index.is_none() {
-        conn.query_drop("CREATE INDEX `tweets_by_time` ON `tweets` (`created_at_ms`)")
-            .map_err(|e| explain(e, config))?;
+    for (index, columns) in TWEET_INDEXES {
+        if !has_tweet_index(&mut conn, config, index)? {
+            conn.query_drop(format!("CREATE INDEX `{index}` ON `tweets` ({columns})"))
+                .map_err(|e| explain(e, config))?;
+        }
     }
     Ok(InitReport { streams_renamed, ..backfill_event_times(&mut conn, config)? })
 }
@@ -100,6 +105,16 @@ fn strip_comments(statement: &str) -> String {
         .join("\n")
         .trim()
         .to_string()
+}
+
+fn has_tweet_index(conn: &mut Conn, config: &MysqlConfig, index: &str) -> Result<bool> {
+    let found: Option<String> = conn
+        .exec_first(
+            "SELECT index_name FROM information_schema.statistics WHERE table_schema = ? AND table_name = 'tweets' AND index_name = ?",
+            (config.database(), index),
+        )
+        .map_err(|e| explain(e, config))?;
+    Ok(found.is_some())
 }
 
 fn has_column(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &str) -> Result<bool> {
@@ -161,7 +176,7 @@ impl InitReport {
 pub fn check_schema(config: &MysqlConfig) -> Result<()> {
     const OUT_OF_DATE: &str = "the schema is missing or out of date: run trendflow db init";
     let mut conn = config.connect()?;
-    conn.query_drop("SELECT created_at_ms, ingested_at_ms FROM tweets LIMIT 0")
+    conn.query_drop("SELECT created_at_ms, ingested_at_ms, share_bucket FROM tweets LIMIT 0")
         .and_then(|()| conn.query_drop("SELECT layer FROM view_top_hashtags LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT handled_to FROM source_offsets LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
@@ -169,6 +184,11 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
         .and_then(|()| conn.query_drop("SELECT beat_ms FROM stream_heartbeats LIMIT 0"))
         .map_err(|e| explain(e, config))
         .context(OUT_OF_DATE)?;
+    for (index, _) in TWEET_INDEXES {
+        if !has_tweet_index(&mut conn, config, index)? {
+            bail!("{OUT_OF_DATE}: the index {index} of tweets is missing");
+        }
+    }
     for (table, column, widened, _) in WIDENED_COLUMNS {
         let found = column_type(&mut conn, config, table, column)?;
         if found.as_deref() != Some(widened) {
@@ -181,6 +201,13 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_share_bucket_column_hashes_into_as_many_buckets_as_the_readers_share() {
+        let (_, _, definition) = ADDED_COLUMNS.iter().find(|(_, column, _)| *column == "share_bucket").unwrap();
+        let buckets = crate::mysql::history::SHARE_BUCKETS;
+        assert!(definition.contains(&format!("% {buckets})")), "{definition}");
+    }
 
     #[test]
     fn schema_statements_lose_their_comments() {

@@ -8,7 +8,9 @@ use crate::common::{
     default_graph, report_path, seed_dump, seed_tweets, server_url, stored_views, take_report, Services,
 };
 use mysql::prelude::Queryable;
+use trendflow::mysql::history::Share;
 use trendflow::vocabulary::rejection::RejectionKind;
+use trendflow::vocabulary::report::batch::BatchReport;
 use trendflow::vocabulary::report::db::LoadReport;
 use trendflow::vocabulary::Layer;
 use trendflow_dataflows::reference;
@@ -153,6 +155,57 @@ fn rerunning_the_batch_over_a_changed_history_replaces_every_view_and_deletes_em
     assert!(after.languages.len() < before.languages.len(), "windows were emptied: {}", after.languages.len());
 }
 
+/// Each worker reads a share of its own, and the server reads the shares apart: by MariaDB's own
+/// handler counters, each of N workers makes it examine about 1/N of the rows (the hash of the id
+/// once sat in the `WHERE` clause of a walk of the whole time index, and each worker's read
+/// examined every row). The views are those one worker computes, over a history read in several
+/// slices with a gap of years between the seed's tweets and generated ones.
+#[test]
+#[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
+fn each_worker_makes_the_server_examine_only_its_share_of_the_history() {
+    let db = Services::fresh("shares");
+    db.succeed(&["db", "init"]);
+    db.succeed(&["db", "load", seed_dump().to_str().expect("UTF-8 path")]);
+    db.succeed(&["db", "generate", "--tweets", "50000"]);
+    let stored: u64 = db.mysql().query_first("SELECT COUNT(*) FROM tweets").unwrap().unwrap();
+    let batch = |workers: usize| -> BatchReport {
+        let report = report_path("shares_report");
+        let workers = workers.to_string();
+        db.succeed(&[
+            "batch",
+            "--window",
+            "1m",
+            "--window",
+            "5m/1m",
+            "-w",
+            &workers,
+            "--report",
+            report.to_str().unwrap(),
+        ]);
+        take_report(&report)
+    };
+    let alone = batch(1);
+    let one_worker_views = stored_views(&db.mysql_url, Layer::Batch, &specs());
+    assert_eq!(alone.shares.len(), 1);
+    let examined = alone.shares[0].rows_examined;
+    assert!(alone.shares[0].rows == stored && (stored..stored + 100).contains(&examined), "{alone}");
+
+    for workers in [2, 3] {
+        let report = batch(workers);
+        let readers: Vec<usize> = report.shares.iter().map(|share| share.reader).collect();
+        assert_eq!(readers, (0..workers).collect::<Vec<_>>(), "{report}");
+        assert_eq!(report.shares.iter().map(|share| share.rows).sum::<u64>(), stored, "{report}");
+        let about_a_share = stored as f64 / workers as f64;
+        for share in &report.shares {
+            assert!(share.rows as f64 > 0.9 * about_a_share, "an even split: {report}");
+            // The share's own rows, plus the start and end of each bucket's range per slice.
+            assert!(share.rows_examined as f64 <= 1.1 * about_a_share, "each examines about 1/{workers}: {report}");
+        }
+        let views = stored_views(&db.mysql_url, Layer::Batch, &specs());
+        assert!(views == one_worker_views, "{}", views.first_difference(&one_worker_views).unwrap_or_default());
+    }
+}
+
 #[test]
 #[ignore = "needs MariaDB and a Kafka-API broker: scripts/test.sh starts them and runs this"]
 fn csv_and_json_lines_load_with_their_hashtags_and_bad_rows_are_counted() {
@@ -217,9 +270,10 @@ fn generated_tweets_go_into_the_three_tables() {
 
     // Workers' shares of the history partition it evenly. (Generated snowflake ids are all even:
     // shares by MOD(tweet_id, 2) once gave one worker everything.)
+    let everything = (i64::MIN, i64::MAX);
     let shares: Vec<usize> = (0..2)
-        .map(|worker| {
-            let (query, params) = trendflow::mysql::history::history_query(worker, 2, None);
+        .map(|reader| {
+            let (query, params) = Share { reader, readers: 2 }.slice_query(everything.0, everything.1);
             conn.exec::<mysql::Row, _, _>(query, params).unwrap().len()
         })
         .collect();

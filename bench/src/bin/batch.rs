@@ -1,9 +1,9 @@
 //! The batch layer over generated histories of 1M and 10M tweets in MySQL, next to a bare scan.
 //!
 //! For each size it fills a database `trendflow_bench_<N>` with `trendflow db generate` (kept
-//! for reruns while it holds exactly N tweets), times a bare scan — the batch layer's own query
-//! over the whole table, every column decoded as the batch layer decodes it, by the same client
-//! library, then discarded — and runs `trendflow batch` with each worker count as a child process:
+//! for reruns while it holds exactly N tweets), times a bare scan — the batch layer's own reader
+//! over the whole table, every column decoded as the batch layer decodes it, then discarded — and
+//! runs `trendflow batch` with each worker count as a child process:
 //! wall time, tweets/s and the child's peak RSS. Results go to `bench/results/batch.json`.
 //!
 //! ```sh
@@ -17,7 +17,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
 use serde_json::{json, Value};
-use trendflow::mysql::history::{history_query, HistoryRow};
+use trendflow::mysql::history::{read_share, Share};
+use trendflow::mysql::MysqlArgs;
 use trendflow::service_env;
 use trendflow::vocabulary::report::batch::BatchReport;
 use trendflow_bench::{machine, median, run_measured, run_reported, trendflow_binary, write_results};
@@ -148,20 +149,18 @@ fn fill(trendflow: &std::path::Path, url: &str, size: u64) -> Result<Value> {
     }))
 }
 
-/// Reads the whole history with the batch layer's query and decoding, and discards it.
+/// Reads the whole history with the batch layer's reader (its queries, slices and decoding, by the
+/// same client library), and discards it.
 fn scan(url: &str, size: u64) -> Result<f64> {
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url)?).context("connecting to the benchmark database")?;
+    let config = MysqlArgs { url: url.to_string(), wait_secs: 10 }.config()?;
     let started = Instant::now();
-    let mut rows = 0u64;
-    let (query, params) = history_query(0, 1, None);
-    for row in conn.exec_iter(query, params)? {
-        let row: HistoryRow = mysql::from_row_opt(row?)?;
+    let read = read_share(&config, Share::WHOLE, |row| {
         std::hint::black_box(row);
-        rows += 1;
-    }
+        Ok(())
+    })?;
     let seconds = started.elapsed().as_secs_f64();
-    if rows != size {
-        bail!("the scan read {rows} tweets, not {size}");
+    if read.rows != size {
+        bail!("the scan read {} tweets, not {size}", read.rows);
     }
     Ok(seconds)
 }

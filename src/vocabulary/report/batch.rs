@@ -24,7 +24,22 @@ pub struct BatchReport {
     /// Per window spec, the latest window end the run covered: `serve` answers windows up to it
     /// from the batch layer. None when the history holds no tweet.
     pub boundaries: Vec<Boundary>,
+    /// What each of this process's readers read of the history: the server reads their shares
+    /// apart, each examining about its own rows.
+    pub shares: Vec<ShareRead>,
     pub peak_memory_bytes: Option<u64>,
+}
+
+/// What one reader (a worker) read of the stored history, its share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRead {
+    /// The reader's number among all the run's readers (workers of every process).
+    pub reader: usize,
+    /// Rows of the share handed to the graph (those that break the input rules included).
+    pub rows: u64,
+    /// Rows the server examined to read them, by its handler counters (index entries stepped
+    /// on, table rows read): about `rows` when the share is read apart from the others.
+    pub rows_examined: u64,
 }
 
 /// The time boundary a batch run recorded for one window spec.
@@ -59,6 +74,9 @@ impl fmt::Display for BatchReport {
                 write!(f, "boundaries {}", each.join(", "))?;
             }
         }
+        let rows: u64 = self.shares.iter().map(|share| share.rows).sum();
+        let examined: u64 = self.shares.iter().map(|share| share.rows_examined).sum();
+        write!(f, ", {rows} rows read in {} shares ({examined} examined by the server)", self.shares.len())?;
         write!(f, "{}", PeakMemory(self.peak_memory_bytes))
     }
 }
@@ -76,6 +94,10 @@ mod tests {
             windows_written: 24,
             stale_views_removed: 0,
             boundaries,
+            shares: vec![
+                ShareRead { reader: 0, rows: 4_300, rows_examined: 4_390 },
+                ShareRead { reader: 1, rows: 4_459, rows_examined: 4_547 },
+            ],
             peak_memory_bytes: Some(73 * 1024 * 1024),
         }
     }
@@ -87,9 +109,9 @@ mod tests {
             report(vec![one]).to_string(),
             "batch: 8759 tweets from MySQL at 127.0.0.1:3306 (user 'root', database 'trendflow') in 1.23 s \
              (7098 tweets/s), 24 windows written (layer batch), 0 stale views removed, boundaries 1m up to \
-             2021-08-30T00:01:00.000Z, peak memory 73 MiB"
+             2021-08-30T00:01:00.000Z, 8759 rows read in 2 shares (8937 examined by the server), peak memory 73 MiB"
         );
-        assert!(report(Vec::new()).to_string().ends_with("no boundary recorded (no tweets), peak memory 73 MiB"));
+        assert!(report(Vec::new()).to_string().contains("no boundary recorded (no tweets), 8759 rows read"));
     }
 
     #[test]
