@@ -21,10 +21,13 @@
 #             answering produce requests, with UNKNOWN_SERVER_ERROR, which producers do not retry.
 #
 #   TRENDFLOW_KAFKA_PORT  port to listen on (default 9092)
+#   TRENDFLOW_SERVICE_ADDRESS  address to listen on and advertise (default 127.0.0.1); the tests'
+#                         hosts in network namespaces give the services an address of their own
 #   TRENDFLOW_CACHE       cache directory (default ~/.cache/trendflow)
 set -euo pipefail
 
 port="${TRENDFLOW_KAFKA_PORT:-9092}"
+address="${TRENDFLOW_SERVICE_ADDRESS:-127.0.0.1}"
 cache="${TRENDFLOW_CACHE:-$HOME/.cache/trendflow}"
 version=0.6.0
 root="$cache/tansu-$version"
@@ -33,7 +36,7 @@ data="$cache/kafka-$port"
 
 say() { echo "scripts/kafka.sh: $*" >&2; }
 
-answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+answers() { (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null; }
 
 # The pid of the broker this script started on the port, if that process still runs it: a
 # crashed broker leaves its pid file behind, and the number may by now be another process's
@@ -41,7 +44,7 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 started_broker_pid() {
     local pid
     pid=$(cat "$data/broker.pid" 2>/dev/null) || return 1
-    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "tcp://127.0.0.1:$port " || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "tcp://$address:$port " || return 1
     echo "$pid"
 }
 
@@ -105,14 +108,14 @@ if $fresh && [ -d "$data" ]; then
 fi
 
 if ! answers; then
-    say "starting tansu on 127.0.0.1:$port (data in $data)"
+    say "starting tansu on $address:$port (data in $data)"
     mkdir -p "$data"
     # tansu opens sqlite:// paths relative to its working directory; an absolute path fails.
     (
         cd "$data"
         nohup "$tansu" broker \
-            --listener-url "tcp://127.0.0.1:$port" \
-            --advertised-listener-url "tcp://127.0.0.1:$port" \
+            --listener-url "tcp://$address:$port" \
+            --advertised-listener-url "tcp://$address:$port" \
             --storage-engine "sqlite://tansu.db" \
             >>"$data/broker.log" 2>&1 &
         echo $! >"$data/broker.pid"
@@ -123,4 +126,4 @@ if ! answers; then
     done
     answers || { say "tansu did not start on port $port; see $data/broker.log"; exit 1; }
 fi
-say "Kafka-API broker ready on 127.0.0.1:$port"
+say "Kafka-API broker ready on $address:$port"

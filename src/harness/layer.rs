@@ -28,6 +28,7 @@ use indicatif::ProgressBar;
 use trendflow_dataflows::views::Snapshot;
 use trendflow_dataflows::{EventTime, Tweet};
 
+use crate::cluster::Layout;
 use crate::harness::collect::{collect, Sent};
 use crate::harness::latency::LatencyObserver;
 use crate::harness::plan::LayerPlan;
@@ -85,40 +86,50 @@ pub struct LayerRun {
 /// `config`, handing every published snapshot to `on_snapshot` on this thread; see [`run_layer`].
 pub fn run_ordered(
     plan: &LayerPlan,
-    config: timely::Config,
+    layout: Layout,
     source: Source<Infallible>,
     mut on_snapshot: impl FnMut(Snapshot, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
-    run_layer(plan, config, source, None, |output, progress| match output {
+    run_layer(plan, layout, source, None, |output, progress| match output {
         Output::Snapshot(snapshot) => on_snapshot(snapshot, progress),
         Output::Checkpoint(never) => match never {},
         Output::Quiet => Ok(()),
     })
 }
 
-/// Runs the graph over `source` on the workers of `config`, handing every published snapshot and
+/// Runs the graph over `source` on the workers of `layout`, handing every published snapshot and
 /// every checkpoint to `on_output` on this thread, and measuring latency with `latency` if given.
 /// The first error of a worker or of `on_output` stops every worker of this process at its next
-/// tweet (or round, for a driven source) and is the run's error, with how many tweets had gone in.
+/// tweet (or round, for a driven source) and is the run's error, with how many tweets had gone in;
+/// so does another process of a cluster falling silent ([`crate::cluster::peers`]).
 pub fn run_layer<C: Send + 'static>(
     plan: &LayerPlan,
-    config: timely::Config,
+    layout: Layout,
     source: Source<C>,
     latency: Option<Arc<LatencyObserver>>,
     on_output: impl FnMut(Output<C>, &ProgressBar) -> Result<()>,
 ) -> Result<LayerRun> {
     let (sender, receiver) = crossbeam_channel::bounded::<Sent<C>>(SNAPSHOT_QUEUE);
     let state = Arc::new(RunState::default());
-    let cluster = matches!(config.communication, timely::CommunicationConfig::Cluster { .. });
+    let cluster = layout.peers.is_some();
     let started = Instant::now();
     let guards = {
         let (plan, source, state, latency) = (plan.clone(), Arc::new(source), state.clone(), latency.clone());
-        timely::execute(config, move |worker| {
+        timely::execute(layout.timely, move |worker| {
             run_worker(worker, &plan, &source, &sender, &state, latency.as_deref());
         })
         .map_err(|e| anyhow!("starting timely workers: {e}"))?
     };
+    // Every process is connected once timely has started.
+    let watch = match &layout.peers {
+        Some(peers) => {
+            let state = state.clone();
+            Some(peers.watch(move |silent| state.record(silent))?)
+        }
+        None => None,
+    };
     let collected = collect(plan, &receiver, &state, cluster, latency.as_deref(), on_output)?;
+    drop(watch);
     match cluster && state.stopping() {
         true => std::mem::forget(guards),
         false => {
@@ -181,7 +192,7 @@ mod tests {
         });
         let mut ends = Vec::new();
         let plan = LayerPlan::stream(graph);
-        run_layer(&plan, timely::Config::thread(), Source::Driven(source), None, |output, _| {
+        run_layer(&plan, Layout::process(1), Source::Driven(source), None, |output, _| {
             if let Output::Snapshot(Snapshot::Hashtags(ranking)) = output {
                 ends.push(ranking.window.end);
             }

@@ -45,7 +45,7 @@ pub struct BatchArgs {
 pub fn run(args: BatchArgs) -> Result<()> {
     let config = args.mysql.config()?;
     let graph = args.views.batch_graph()?;
-    let timely_config = args.cluster.timely_config()?;
+    let layout = args.cluster.layout()?;
     check_schema(&config)?;
     let mut writer = ViewWriter::new(&config, Layer::Batch)?;
     let metrics = Arc::new(BatchMetrics::new().map_err(|e| anyhow!("registering metrics: {e}"))?);
@@ -72,7 +72,7 @@ pub fn run(args: BatchArgs) -> Result<()> {
         Ok(())
     });
     let plan = LayerPlan::history(graph.clone());
-    let run = run_ordered(&plan, timely_config, Source::Ordered(source), |snapshot, _| {
+    let run = run_ordered(&plan, layout, Source::Ordered(source), |snapshot, _| {
         let started = Instant::now();
         writer.write(&snapshot)?;
         metrics.written(&snapshot, started.elapsed().as_secs_f64());

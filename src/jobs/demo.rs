@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use trendflow_dataflows::views::{FinalViews, Snapshot};
 
-use crate::cluster::ClusterArgs;
+use crate::cluster::{ClusterArgs, Layout};
 use crate::harness::collect::print_line;
 use crate::harness::layer::{run_ordered, LayerRun, SharedSource, Source};
 use crate::harness::memory::peak_rss_bytes;
@@ -66,7 +66,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     let stream_graph = args.views.graph(args.live.tick)?;
     let batch_graph = args.views.batch_graph()?;
-    let timely_config = args.cluster.timely_config()?;
+    let layout = args.cluster.layout()?;
 
     let windows: Vec<String> = stream_graph.windows().iter().map(|w| w.to_string()).collect();
     println!(
@@ -79,9 +79,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
 
     let stream_plan = LayerPlan::demo_stream(stream_graph, args.live.lateness, args.tweets);
-    let (stream, stream_views) = run_generated(&stream_plan, &generator, timely_config.clone(), !args.quiet)?;
+    let (stream, stream_views) = run_generated(&stream_plan, &generator, layout.clone(), !args.quiet)?;
     let batch_plan = LayerPlan::demo_batch(batch_graph, generator.max_disorder_ms(), args.tweets);
-    let (batch, batch_views) = run_generated(&batch_plan, &generator, timely_config, false)?;
+    let (batch, batch_views) = run_generated(&batch_plan, &generator, layout, false)?;
 
     let figures = |run: &LayerRun, views: &FinalViews| DemoRun {
         tweets: run.tweets,
@@ -110,7 +110,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 fn run_generated(
     plan: &LayerPlan,
     generator: &Generator,
-    config: timely::Config,
+    layout: Layout,
     print_closing: bool,
 ) -> Result<(LayerRun, FinalViews)> {
     let shared = generator.clone();
@@ -119,7 +119,7 @@ fn run_generated(
         Ok(())
     });
     let mut views = FinalViews::default();
-    let run = run_ordered(plan, config, Source::Ordered(source), |snapshot, progress| {
+    let run = run_ordered(plan, layout, Source::Ordered(source), |snapshot, progress| {
         match (print_closing && snapshot.is_final(), &snapshot) {
             (true, Snapshot::Hashtags(ranking)) => print_line(progress, ranking_line(ranking)),
             (true, Snapshot::Trending(ranking)) => print_line(progress, trending_line(ranking)),

@@ -162,7 +162,7 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let stop = stop_flag()?;
     let (kafka, mysql) = (args.kafka.config()?, args.mysql.config()?);
     let mut graph = args.views.graph(args.live.tick)?;
-    let timely_config = args.cluster.timely_config()?;
+    let layout = args.cluster.layout()?;
     check_schema(&mysql)?;
     let cluster = &args.cluster;
     let mut checkpoints = CheckpointStore::new(
@@ -201,9 +201,8 @@ pub fn run(args: StreamArgs) -> Result<()> {
     let latency =
         args.latency_report.as_ref().map(|_| Arc::new(LatencyObserver::new(graph.clone(), args.latency_warmup)));
     let source = Source::Driven(writes.source(reader));
-    let run = run_layer(&LayerPlan::stream(graph), timely_config, source, latency.clone(), |output, _| {
-        publisher.handle(output)
-    })?;
+    let run =
+        run_layer(&LayerPlan::stream(graph), layout, source, latency.clone(), |output, _| publisher.handle(output))?;
     let published = publisher.finish()?;
     let latency = report_latency(args.latency_report.as_deref(), latency.as_deref())?;
     let consumed = counts.consumed.load(Ordering::Relaxed);

@@ -2,16 +2,15 @@
 //! loopback and 2 processes of 2 workers, for the demo, the batch layer and the speed layer; and
 //! `scripts/cluster` runs a job from a hostfile. Faults: a process killed with SIGKILL stops the
 //! rest through the launcher, and a restart in another layout resumes from the stored positions
-//! with identical views; a cluster whose hosts are separate network stacks (network namespaces
-//! joined by a veth pair) computes what one process does.
+//! with identical views. Clusters across hosts of their own are in [`crate::hosts`].
 
 use std::path::PathBuf;
 use std::process::Command;
 use trendflow::vocabulary::Layer;
 
 use crate::common::{
-    default_graph, run_bounded, seed_dump, seed_tweets, stored_views, trendflow, unused_port, wait_for, Ended,
-    Services, Watched, LIMIT,
+    default_graph, seed_dump, seed_tweets, stored_views, trendflow, unused_port, wait_for, Ended, Services, Watched,
+    LIMIT,
 };
 use mysql::prelude::Queryable;
 use trendflow_dataflows::config::TrendConfig;
@@ -275,97 +274,13 @@ fn a_sink_failing_in_a_cluster_ends_every_process() {
     std::fs::remove_file(hostfile).unwrap();
 }
 
-/// Two hosts on this machine: network namespaces joined by a veth pair, each with an address and
-/// a loopback of its own, so that what crosses between them crosses a network. Removed on drop.
-struct TwoHosts {
-    namespaces: Vec<String>,
-    addresses: [&'static str; 2],
-}
-
-/// Runs iproute2's `ip`; network namespaces need root, as the test suite runs.
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("running ip (iproute2; scripts/test.sh installs it)");
-    assert!(
-        output.status.success(),
-        "ip {}: {} (network namespaces need root)",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-impl TwoHosts {
-    fn new() -> Self {
-        let tag = format!("tf{}", std::process::id() % 100_000);
-        let mut hosts = TwoHosts { namespaces: Vec::new(), addresses: ["10.231.0.1", "10.231.0.2"] };
-        for host in 0..2 {
-            let namespace = format!("{tag}h{host}");
-            ip(&["netns", "add", &namespace]);
-            hosts.namespaces.push(namespace);
-        }
-        let links = [format!("{tag}v0"), format!("{tag}v1")];
-        ip(&["link", "add", &links[0], "type", "veth", "peer", "name", &links[1]]);
-        for (host, link) in links.iter().enumerate() {
-            let namespace = hosts.namespaces[host].as_str();
-            ip(&["link", "set", link, "netns", namespace]);
-            ip(&["-n", namespace, "addr", "add", &format!("{}/24", hosts.addresses[host]), "dev", link]);
-            ip(&["-n", namespace, "link", "set", link, "up"]);
-            ip(&["-n", namespace, "link", "set", "lo", "up"]);
-        }
-        hosts
-    }
-
-    /// trendflow, to run on `host`.
-    fn trendflow(&self, host: usize) -> Command {
-        let mut command = Command::new("ip");
-        command.args(["netns", "exec", &self.namespaces[host], env!("CARGO_BIN_EXE_trendflow")]);
-        command
-    }
-}
-
-impl Drop for TwoHosts {
-    fn drop(&mut self) {
-        for namespace in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", namespace]).status();
-        }
-    }
-}
-
 /// The demo's closing rankings as printed, sorted.
-fn ranking_lines(outputs: &[Ended]) -> Vec<String> {
+pub(crate) fn ranking_lines(outputs: &[Ended]) -> Vec<String> {
     let mut lines = Vec::new();
     for output in outputs {
-        assert!(
-            output.status.success() && output.stdout.contains("identical: yes"),
-            "{}\n{}",
-            output.stdout,
-            output.stderr
-        );
+        assert!(output.succeeded().contains("identical: yes"), "{}", output.stdout);
         lines.extend(output.stdout.lines().filter(|line| line.contains(" ending ")).map(str::to_string));
     }
     lines.sort();
     lines
-}
-
-#[test]
-#[ignore = "needs root for network namespaces: scripts/test.sh runs this"]
-fn a_cluster_whose_hosts_are_separate_network_stacks_computes_what_one_process_does() {
-    let hosts = TwoHosts::new();
-    let hostfile = std::env::temp_dir().join(format!("trendflow-netns-hosts-{}", std::process::id()));
-    // Each host is a network stack of its own: no other socket can hold its port.
-    let lines: Vec<String> = hosts.addresses.iter().map(|address| format!("{address}:2101")).collect();
-    std::fs::write(&hostfile, lines.join("\n") + "\n").unwrap();
-    let demo = ["demo", "--tweets", "30000", "-w", "2", "-n", "2", "--hostfile", hostfile.to_str().unwrap()];
-    let running: Vec<Watched> = (0..2)
-        .map(|process| {
-            let mut command = hosts.trendflow(process);
-            command.args(demo).args(["-p", &process.to_string()]);
-            Watched::spawn(command)
-        })
-        .collect();
-    let outputs: Vec<Ended> = running.into_iter().map(|process| process.finish(LIMIT)).collect();
-    let alone = run_bounded(trendflow(&["demo", "--tweets", "30000"]));
-    let (across, one) = (ranking_lines(&outputs), ranking_lines(&[alone]));
-    assert!(across.len() > 10, "{across:?}");
-    assert!(across == one, "the two hosts printed other rankings than one process");
-    std::fs::remove_file(hostfile).unwrap();
 }

@@ -18,6 +18,7 @@ mod formats;
 mod fuzz_regressions;
 mod hashtag_extraction;
 mod hostile_input;
+mod hosts;
 mod master_dataset;
 mod outages;
 mod serve;

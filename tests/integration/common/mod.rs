@@ -1,12 +1,15 @@
 //! What the integration tests share: the real services, one database and one topic prefix per
 //! test (so tests run in parallel without meeting), the trendflow binary, and the seed's dump;
 //! reading and checking what the jobs wrote to the broker ([`topics`]) and MySQL (here), the
-//! processes a test runs ([`processes`]) and the server it queries ([`server`]).
+//! processes a test runs ([`processes`]) and the server it queries ([`server`]); hosts of their
+//! own in network namespaces ([`hosts`]).
 
+mod hosts;
 mod processes;
 mod server;
 mod topics;
 
+pub use hosts::*;
 pub use processes::*;
 pub use server::*;
 pub use topics::*;

@@ -1,16 +1,23 @@
-//! Worker flags, following timely's own conventions, turned into a validated `timely::Config`.
+//! Worker flags, following timely's own conventions, turned into a validated [`Layout`].
 //!
 //! `-w` threads per process, `-n` processes, `-p` this process's index, `--hostfile` one
 //! `host:port` per process (line `p` is process `p`; blank lines and `#` comments are skipped).
 //! Without a hostfile the processes are `localhost:2101`, `localhost:2102`, ... as in timely.
 //! Every process of a cluster is started with the same flags but its own `-p`
-//! (`scripts/cluster` does that from a hostfile).
+//! (`scripts/cluster` does that from a hostfile). The processes of a cluster watch each other
+//! ([`peers`]).
 
-use std::net::{TcpListener, ToSocketAddrs};
+pub mod peers;
+
+use std::net::{TcpListener, ToSocketAddrs, UdpSocket};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
+use trendflow_dataflows::window::parse_duration;
+
+pub use peers::Peers;
 
 /// The first port of timely's default addresses.
 const DEFAULT_FIRST_PORT: u16 = 2101;
@@ -30,6 +37,26 @@ pub struct ClusterArgs {
     /// One HOST:PORT per process, in process order. Default: localhost:2101, localhost:2102, ...
     #[arg(long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// In a cluster, how long another process may stay silent (its host down, the network to it
+    /// cut) before this one stops with an error naming it. The processes tell each other they
+    /// are there over UDP, on the port numbers of the hostfile: open those too.
+    #[arg(long = "peer-timeout", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub peer_timeout: u64,
+}
+
+/// Where a job's workers run: timely's configuration and, in a cluster, the other processes to
+/// watch.
+#[derive(Clone)]
+pub struct Layout {
+    pub timely: timely::Config,
+    pub peers: Option<Peers>,
+}
+
+impl Layout {
+    /// One process of `workers` threads.
+    pub fn process(workers: usize) -> Layout {
+        Layout { timely: timely::Config::process(workers), peers: None }
+    }
 }
 
 impl ClusterArgs {
@@ -55,8 +82,8 @@ impl ClusterArgs {
         }
     }
 
-    /// The timely configuration for these flags, after checking that this process's port is free.
-    pub fn timely_config(&self) -> Result<timely::Config> {
+    /// The layout these flags give, after checking that this process's port is free.
+    pub fn layout(&self) -> Result<Layout> {
         if self.workers == 0 {
             bail!("--workers must be at least 1");
         }
@@ -75,10 +102,15 @@ impl ClusterArgs {
             if self.hostfile.is_some() {
                 log::warn!("--hostfile is ignored with a single process (--processes 1)");
             }
-            return Ok(timely::Config::process(self.workers));
+            return Ok(Layout::process(self.workers));
         }
         let addresses = self.addresses()?;
         check_port_free(&addresses[self.process], self.process)?;
+        let peers = Peers {
+            process: self.process,
+            addresses: addresses.clone(),
+            timeout: Duration::from_millis(self.peer_timeout),
+        };
         let communication = timely::CommunicationConfig::Cluster {
             threads: self.workers,
             process: self.process,
@@ -86,7 +118,8 @@ impl ClusterArgs {
             report: false,
             zerocopy: false,
         };
-        Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+        let timely = timely::Config { communication, worker: timely::WorkerConfig::default() };
+        Ok(Layout { timely, peers: Some(peers) })
     }
 
     /// Every process's address, from the hostfile or timely's defaults.
@@ -134,11 +167,13 @@ fn check_port_free(address: &str, process: usize) -> Result<()> {
     if !resolves {
         bail!("process {process}'s address {address} does not resolve: check the hostfile");
     }
-    TcpListener::bind(("0.0.0.0", port)).map(drop).map_err(|e| {
-        anyhow!(
-            "process {process} cannot listen on port {port} ({address}): {e}; is another trendflow process using it?"
-        )
-    })
+    TcpListener::bind(("0.0.0.0", port)).map(drop).and_then(|()| UdpSocket::bind(("0.0.0.0", port)).map(drop)).map_err(
+        |e| {
+            anyhow!(
+                "process {process} cannot listen on port {port} ({address}): {e}; is another trendflow process using it?"
+            )
+        },
+    )
 }
 
 #[cfg(test)]
@@ -146,7 +181,7 @@ mod tests {
     use super::*;
 
     fn args(processes: usize, process: usize, hostfile: Option<PathBuf>) -> ClusterArgs {
-        ClusterArgs { workers: 2, processes, process, hostfile }
+        ClusterArgs { workers: 2, processes, process, hostfile, peer_timeout: 10_000 }
     }
 
     #[test]
@@ -159,14 +194,14 @@ mod tests {
 
     #[test]
     fn a_process_index_out_of_range_and_an_unreadable_or_short_hostfile_are_explained() {
-        let error = args(2, 2, None).timely_config().unwrap_err().to_string();
+        let error = args(2, 2, None).layout().err().unwrap().to_string();
         assert!(error.contains("--process 2 is out of range") && error.contains("0 to 1"), "{error}");
         let missing = PathBuf::from("/nonexistent/hosts");
-        let error = format!("{:#}", args(2, 0, Some(missing)).timely_config().unwrap_err());
+        let error = format!("{:#}", args(2, 0, Some(missing)).layout().err().unwrap());
         assert!(error.contains("reading the hostfile /nonexistent/hosts"), "{error}");
         let short = std::env::temp_dir().join(format!("trendflow-hosts-{}", std::process::id()));
         std::fs::write(&short, "127.0.0.1:2201\n").unwrap();
-        let error = args(2, 0, Some(short.clone())).timely_config().unwrap_err().to_string();
+        let error = args(2, 0, Some(short.clone())).layout().err().unwrap().to_string();
         assert!(error.contains("lists 1 processes, but --processes is 2"), "{error}");
         std::fs::remove_file(short).unwrap();
     }
@@ -177,7 +212,7 @@ mod tests {
         let port = taken.local_addr().unwrap().port();
         let hosts = std::env::temp_dir().join(format!("trendflow-hosts-taken-{}", std::process::id()));
         std::fs::write(&hosts, format!("127.0.0.1:{port}\n127.0.0.1:1\n")).unwrap();
-        let error = args(2, 0, Some(hosts.clone())).timely_config().unwrap_err().to_string();
+        let error = args(2, 0, Some(hosts.clone())).layout().err().unwrap().to_string();
         assert!(error.contains(&format!("cannot listen on port {port}")), "{error}");
         std::fs::remove_file(hosts).unwrap();
     }
