@@ -6,6 +6,7 @@
 
 pub mod broker_baseline;
 pub mod cost;
+pub mod history;
 pub mod mock_broker;
 pub mod open_loop;
 pub mod plot;

@@ -1,7 +1,8 @@
 //! The batch layer over generated histories of 1M and 10M tweets in MySQL, next to a bare scan.
 //!
 //! For each size it fills a database `trendflow_bench_<N>` with `trendflow db generate` (kept
-//! for reruns while it holds exactly N tweets), times a bare scan — the batch layer's own reader
+//! for reruns while it holds exactly N tweets), times the server reading the history alone (every
+//! column along the event-time index, summed on the server, nothing sent), a bare scan — the batch layer's own reader
 //! over the whole table, every column decoded as the batch layer decodes it, then discarded — and
 //! runs `trendflow batch` with each worker count as a child process:
 //! wall time, tweets/s and the child's peak RSS. Results go to `bench/results/batch.json`.
@@ -16,12 +17,13 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
-use serde_json::{json, Value};
+use serde_json::json;
 use trendflow::mysql::history::{read_share, Share};
 use trendflow::mysql::MysqlArgs;
 use trendflow::service_env;
 use trendflow::vocabulary::report::batch::BatchReport;
-use trendflow_bench::{machine, median, run_measured, run_reported, trendflow_binary, write_results};
+use trendflow_bench::history::fill_history;
+use trendflow_bench::{machine, median, run_reported, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Batch layer against a bare scan, at several history sizes")]
@@ -51,7 +53,17 @@ fn main() -> Result<()> {
     );
     for &size in &args.sizes {
         let url = format!("{}/trendflow_bench_{size}", args.server);
-        let generated = fill(&trendflow, &url, size)?;
+        let generated = fill_history(&trendflow, &url, size)?;
+        let reads: Vec<f64> = (0..args.repeat).map(|_| server_read(&url)).collect::<Result<_>>()?;
+        let server_seconds = median(reads);
+        println!(
+            "{size:>10}  {:>10}  {:>7}  {server_seconds:>9.2}  {:>12.0}  {:>9}  {:>8}",
+            "server",
+            1,
+            size as f64 / server_seconds,
+            "-",
+            "-"
+        );
         let scans: Vec<f64> = (0..args.repeat).map(|_| scan(&url, size)).collect::<Result<_>>()?;
         let scan_seconds = median(scans);
         println!(
@@ -97,6 +109,7 @@ fn main() -> Result<()> {
         results.push(json!({
             "tweets": size,
             "generate": generated,
+            "server_seconds": server_seconds,
             "scan_seconds": scan_seconds,
             "scan_tweets_per_second": size as f64 / scan_seconds,
             "batch": batches,
@@ -110,43 +123,17 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Makes the database hold exactly `size` generated tweets; returns the generation's figures when
-/// it had to generate them.
-fn fill(trendflow: &std::path::Path, url: &str, size: u64) -> Result<Value> {
-    let database = url.rsplit('/').next().unwrap_or_default();
-    let server = url.trim_end_matches(database).trim_end_matches('/');
-    let mut conn = mysql::Conn::new(mysql::Opts::from_url(server)?).context("connecting to the benchmark server")?;
-    let held: Option<u64> = conn
-        .query_first(format!("SELECT COUNT(*) FROM `{database}`.tweets WHERE created_at_ms IS NOT NULL"))
-        .unwrap_or(None);
-    if held == Some(size) {
-        return Ok(Value::Null);
-    }
-    conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
-    let init = Command::new(trendflow).args(["db", "init"]).env(service_env::MYSQL_URL, url).output()?;
-    if !init.status.success() {
-        bail!("trendflow db init failed: {}", String::from_utf8_lossy(&init.stderr));
-    }
-    let run = run_measured(
-        Command::new(trendflow)
-            .args(["db", "generate", "--tweets", &size.to_string()])
-            .env(service_env::MYSQL_URL, url),
+/// Has the server read every column of the whole history along the event-time index, as the
+/// batch layer's lone reader does, and add it up, sending nothing back: the server's own share
+/// of a scan, without the wire and the decoding.
+fn server_read(url: &str) -> Result<f64> {
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(url)?).context("connecting to the benchmark database")?;
+    let started = Instant::now();
+    let _: Option<f64> = conn.query_first(
+        "SELECT SUM(LENGTH(tweet) + LENGTH(language) + tweet_id + created_at_ms + IFNULL(user_id, 0) + \
+         IFNULL(retweet_of, 0)) FROM tweets FORCE INDEX (tweets_by_time) WHERE created_at_ms IS NOT NULL",
     )?;
-    let links: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.tweet_hashtags"))?.unwrap_or(0);
-    let hashtags: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.hashtags"))?.unwrap_or(0);
-    let seconds = run.wall.as_secs_f64();
-    println!(
-        "generated {size} tweets ({} rows with tweet_hashtags and hashtags) in {seconds:.1} s: {:.0} tweets/s, {:.0} rows/s",
-        size + links + hashtags,
-        size as f64 / seconds,
-        (size + links + hashtags) as f64 / seconds
-    );
-    Ok(json!({
-        "seconds": seconds,
-        "tweets_per_second": size as f64 / seconds,
-        "rows": size + links + hashtags,
-        "rows_per_second": (size + links + hashtags) as f64 / seconds,
-    }))
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Reads the whole history with the batch layer's reader (its queries, slices and decoding, by the

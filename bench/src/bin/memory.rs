@@ -1,13 +1,18 @@
 //! Memory over a long run: generated tweets through the graph in process, as the stream job runs
 //! it (tick 1 s, live rankings published), for many times the window horizon. The process's RSS
 //! is sampled every 10 minutes of event time; once the horizon has filled it must stay flat.
-//! Results go to `bench/results/memory.json` and RSS against event time to
-//! `bench/results/memory.svg`.
+//! Results go to `bench/results/NAME.json` (`--name`, default `memory`) and RSS against event time
+//! to `bench/results/NAME.svg`, with the tweets and distinct hashtags one horizon holds, which the
+//! capacity model in `docs/operations/capacity.md` is fitted on.
 //!
 //! ```sh
 //! cargo run --release -p trendflow-bench --bin memory -- --horizons 20
+//! # the firehose's shape: 6,000 tweets/s, a Zipf law over two million hashtags
+//! cargo run --release -p trendflow-bench --bin memory -- --name firehose --rate 6000 \
+//!     --vocabulary 2000000 --zipf-exponent 1.0 --horizons 3 --window 5m/1m --trend-baseline 1h
 //! ```
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use anyhow::{anyhow, Result};
@@ -37,6 +42,15 @@ struct Args {
     /// Event-time rate of the generated stream, in tweets per second.
     #[arg(long, default_value_t = 100.0)]
     rate: f64,
+    /// Distinct hashtags the generator draws from.
+    #[arg(long, default_value_t = GeneratorConfig::default().vocabulary)]
+    vocabulary: u32,
+    /// Exponent of the Zipf law of hashtag popularity: higher is more skewed.
+    #[arg(long, default_value_t = GeneratorConfig::default().zipf_exponent)]
+    zipf_exponent: f64,
+    /// Name of the results: `bench/results/NAME.json` and `.svg`.
+    #[arg(long, default_value = "memory")]
+    name: String,
     #[command(flatten)]
     views: ViewArgs,
     #[command(flatten)]
@@ -52,8 +66,15 @@ fn main() -> Result<()> {
     let graph = args.views.graph(args.live.tick)?;
     let horizon_ms = graph.horizon_ms();
     let tweets = (args.rate * (horizon_ms * args.horizons) as f64 / 1_000.0) as u64;
-    let generator = Generator::new(GeneratorConfig { tweets, rate_per_sec: args.rate, ..GeneratorConfig::default() })
-        .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+    let generator = Generator::new(GeneratorConfig {
+        tweets,
+        rate_per_sec: args.rate,
+        vocabulary: args.vocabulary,
+        zipf_exponent: args.zipf_exponent,
+        ..GeneratorConfig::default()
+    })
+    .map_err(|e| anyhow!("invalid generator settings: {e}"))?;
+    let census = generator.clone();
     let slack = generator.max_disorder_ms().max(args.live.lateness);
     println!("memory: {tweets} tweets, {} horizons of {} min", args.horizons, horizon_ms / 60_000);
     let started = Instant::now();
@@ -82,27 +103,37 @@ fn main() -> Result<()> {
         }
         samples
     });
+    let seconds = started.elapsed().as_secs_f64();
+    // The generator's tweets are alike in every horizon: the first one's stand for all.
+    let per_horizon = (args.rate * horizon_ms as f64 / 1_000.0) as usize;
+    let distinct: HashSet<_> =
+        census.share(0, 1).take(per_horizon).flat_map(|tweet| Contribution::of(tweet).hashtags).collect();
+    println!("one horizon holds {per_horizon} tweets and {} distinct hashtags", distinct.len());
     let hours = |ms: u64| ms as f64 / 3_600_000.0;
     let full: Vec<f64> = samples.iter().filter(|(at, _)| *at >= horizon_ms * 2).map(|(_, mib)| *mib).collect();
     let low = full.iter().copied().reduce(f64::min);
     let high = full.iter().copied().reduce(f64::max);
     match (low, high) {
         (Some(low), Some(high)) => println!(
-            "{:.0} s; RSS after two horizons between {low:.0} and {high:.0} MiB; final {:.0} MiB",
-            started.elapsed().as_secs_f64(),
+            "{seconds:.0} s; RSS after two horizons between {low:.0} and {high:.0} MiB; final {:.0} MiB",
             samples.last().map(|s| s.1).unwrap_or(0.0)
         ),
-        _ => println!(
-            "{:.0} s; too short to sample after two horizons: run --horizons 3 or more",
-            started.elapsed().as_secs_f64()
-        ),
+        _ => println!("{seconds:.0} s; too short to sample after two horizons: run --horizons 3 or more"),
     }
     let path = write_results(
-        "memory",
+        &args.name,
         &json!({
             "benchmark": "RSS over a long stream, in process",
             "machine": machine,
             "tweets": tweets,
+            "rate": args.rate,
+            "vocabulary": args.vocabulary,
+            "zipf_exponent": args.zipf_exponent,
+            "windows": args.views.windows.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "seconds": seconds,
+            "tweets_per_second": tweets as f64 / seconds,
+            "tweets_per_horizon": per_horizon,
+            "distinct_hashtags_per_horizon": distinct.len(),
             "horizons": args.horizons,
             "horizon_minutes": horizon_ms / 60_000,
             "rss_after_two_horizons_mib": {"min": low, "max": high},
@@ -120,6 +151,6 @@ fn main() -> Result<()> {
         x_format: &|x| format!("{x:.0}"),
         series: vec![("RSS".into(), samples.iter().map(|(at, mib)| (hours(*at), *mib)).collect())],
     };
-    println!("results: {} and {}", path.display(), chart.write("memory")?.display());
+    println!("results: {} and {}", path.display(), chart.write(&args.name)?.display());
     Ok(())
 }

@@ -1,0 +1,57 @@
+//! Generated histories in MySQL, kept for reruns: a benchmark's database `trendflow_bench_<N>`
+//! is generated again only when it does not hold exactly N tweets.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use mysql::prelude::Queryable;
+use serde_json::{json, Value};
+use trendflow::service_env;
+
+use crate::run_measured;
+
+/// Makes the database at `url` hold exactly `size` generated tweets (`trendflow db generate`), its
+/// schema brought up to date (`trendflow db init`); returns the generation's figures when it had
+/// to generate them.
+pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Value> {
+    let database = url.rsplit('/').next().unwrap_or_default();
+    let server = url.trim_end_matches(database).trim_end_matches('/');
+    let mut conn = mysql::Conn::new(mysql::Opts::from_url(server)?).context("connecting to the benchmark server")?;
+    let held: Option<u64> = conn
+        .query_first(format!("SELECT COUNT(*) FROM `{database}`.tweets WHERE created_at_ms IS NOT NULL"))
+        .unwrap_or(None);
+    let init = || -> Result<()> {
+        let init = Command::new(trendflow).args(["db", "init"]).env(service_env::MYSQL_URL, url).output()?;
+        if !init.status.success() {
+            bail!("trendflow db init failed: {}", String::from_utf8_lossy(&init.stderr));
+        }
+        Ok(())
+    };
+    if held == Some(size) {
+        init()?;
+        return Ok(Value::Null);
+    }
+    conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
+    init()?;
+    let run = run_measured(
+        Command::new(trendflow)
+            .args(["db", "generate", "--tweets", &size.to_string()])
+            .env(service_env::MYSQL_URL, url),
+    )?;
+    let links: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.tweet_hashtags"))?.unwrap_or(0);
+    let hashtags: u64 = conn.query_first(format!("SELECT COUNT(*) FROM `{database}`.hashtags"))?.unwrap_or(0);
+    let seconds = run.wall.as_secs_f64();
+    println!(
+        "generated {size} tweets ({} rows with tweet_hashtags and hashtags) in {seconds:.1} s: {:.0} tweets/s, {:.0} rows/s",
+        size + links + hashtags,
+        size as f64 / seconds,
+        (size + links + hashtags) as f64 / seconds
+    );
+    Ok(json!({
+        "seconds": seconds,
+        "tweets_per_second": size as f64 / seconds,
+        "rows": size + links + hashtags,
+        "rows_per_second": (size + links + hashtags) as f64 / seconds,
+    }))
+}
