@@ -2,10 +2,16 @@
 //! them by a fixed number of advances of the input frontier. The jobs' harness and the benchmarks
 //! that drive the graph by hand pace it the same way.
 
+use std::time::Duration;
+
 use differential_dataflow::input::InputSession;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::worker::Worker;
 use trendflow_dataflows::{Contribution, EventTime};
+
+/// The longest a waiting worker parks before it looks again; another worker's data wakes it at
+/// once.
+const PARK: Duration = Duration::from_millis(1);
 
 /// How many tweets an ordered source feeds between two advances of the input frontier.
 pub const BATCH: u64 = 4_096;
@@ -15,6 +21,10 @@ pub const BATCH: u64 = 4_096;
 /// batches are in flight while the next goes in. Waiting for each advance's own frontier emptied
 /// the pipeline at every batch, and with two workers each then waited, with nothing to do, for
 /// the serial end of the batch (each length's final ranking and publishing, on one worker).
+///
+/// A worker with nothing to do while it waits (for another worker's part) parks until data
+/// arrives rather than spinning: beside the sources' reading threads and a database on the same
+/// cores, a spinning worker took the cores the worker it waited for needed.
 #[derive(Default)]
 pub struct Pacing {
     /// The frontier of the last advance, and of the one before it.
@@ -38,6 +48,8 @@ impl Pacing {
         let [before_last, last] = self.frontiers;
         self.frontiers = [last, *input.time()];
         worker.step();
-        worker.step_while(|| probe.less_than(&before_last));
+        while probe.less_than(&before_last) {
+            worker.step_or_park(Some(PARK));
+        }
     }
 }

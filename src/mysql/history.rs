@@ -86,6 +86,9 @@ impl Share {
 /// slice at a time: the share is never held in memory. Returns what the read took, the rows the
 /// server examined for it among them.
 ///
+/// A thread of its own reads, decodes and sorts the next slice while `each` takes this one, so
+/// that the server is not left waiting while the graph takes a slice.
+///
 /// If the connection is lost (the server restarted), it reconnects, waiting as long as the
 /// configuration allows, and reads on from the last event time it handed over, skipping the rows
 /// of that time it handed over already: `each` sees every row once, in order. When `each` fails
@@ -95,53 +98,79 @@ pub fn read_share(
     share: Share,
     mut each: impl FnMut(HistoryRow) -> Result<(), Stopped>,
 ) -> Result<ShareRead> {
+    let (slices, taken) = crossbeam_channel::bounded::<Vec<HistoryRow>>(1);
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name(format!("history-{}", share.reader))
+            .spawn_scoped(scope, move || read_slices(config, share, slices))
+            .context("starting the history's reader")?;
+        let mut rows = 0;
+        let mut stopped = false;
+        'slices: for slice in &taken {
+            for row in slice {
+                if each(row).is_err() {
+                    stopped = true;
+                    break 'slices;
+                }
+                rows += 1;
+            }
+        }
+        // The reader's next hand-over fails: it stops.
+        drop(taken);
+        let examined = reader.join().map_err(|_| anyhow::anyhow!("the history's reader panicked"))??;
+        match stopped {
+            true => Err(Stopped.into()),
+            false => Ok(ShareRead { reader: share.reader, rows, rows_examined: examined }),
+        }
+    })
+}
+
+/// Reads `share` slice by slice, in one consistent snapshot, and hands each slice, sorted and
+/// without the rows handed over before a reconnection, to `slices`; stops early when nobody takes
+/// them any more. Returns the rows the server examined.
+fn read_slices(config: &MysqlConfig, share: Share, slices: crossbeam_channel::Sender<Vec<HistoryRow>>) -> Result<u64> {
     let mut conn = config.connect()?;
     let mut position = HistoryPosition::default();
-    let mut read = ShareRead { reader: share.reader, rows: 0, rows_examined: 0 };
-    let mut stopped = false;
+    let mut examined = 0;
     config.retrying(&mut conn, "reading tweets for the batch layer", |conn| {
+        // A share's buckets interleave in the table: the server fetches a slice's rows in the
+        // table's order (a multi-range read) rather than bucket by bucket across the same pages.
+        conn.query_drop(
+            "SET SESSION optimizer_switch = 'mrr=on,mrr_sort_keys=on,mrr_cost_based=off', \
+             mrr_buffer_size = 4194304",
+        )?;
         let examined_before = rows_examined(conn)?;
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")?;
-        let mut slices = Slices::start(conn, position.last_time, share.readers)?;
-        while let Some((from, to)) = slices.next() {
+        let mut slicing = Slices::start(conn, position.last_time, share.readers)?;
+        while let Some((from, to)) = slicing.next() {
             let mut rows: Vec<HistoryRow> = Vec::new();
             let (query, params) = share.slice_query(from, to);
             for row in conn.exec_iter(query, params)? {
                 rows.push(mysql::from_row_opt(row?).map_err(|e| mysql::Error::FromRowError(e.0))?);
             }
-            slices.got(conn, rows.len() as u64)?;
+            slicing.got(conn, rows.len() as u64)?;
             rows.sort_by_key(|row| row.2);
-            for row in rows {
-                if !position.first_sighting(row.0, row.2) {
-                    continue;
-                }
-                if each(row).is_err() {
-                    stopped = true;
-                    break;
-                }
-                read.rows += 1;
-            }
-            if stopped {
+            rows.retain(|row| position.first_sighting(row.0, row.2));
+            if slices.send(rows).is_err() {
                 break;
             }
         }
         conn.query_drop("COMMIT")?;
-        read.rows_examined += rows_examined(conn)?.saturating_sub(examined_before);
+        examined += rows_examined(conn)?.saturating_sub(examined_before);
         Ok(())
     })?;
-    match stopped {
-        true => Err(Stopped.into()),
-        false => Ok(read),
-    }
+    Ok(examined)
 }
 
-/// The rows this connection's session has examined so far, by MariaDB's handler counters: every
-/// row an index or table read stepped on (reading the counters adds a dozen).
+/// The rows this connection's session has examined so far, by MariaDB's handler counters: the
+/// index entries a read stepped on and the rows a table scan read (reading the counters adds a
+/// dozen). A row fetched by its position once its index entry was read (a multi-range read's
+/// second step, `Handler_read_rnd`) is that entry's row, not another one examined.
 fn rows_examined(conn: &mut Conn) -> mysql::Result<u64> {
     let examined: Option<u64> = conn.query_first(
         "SELECT SUM(variable_value) FROM information_schema.session_status \
          WHERE variable_name IN ('HANDLER_READ_FIRST', 'HANDLER_READ_KEY', 'HANDLER_READ_LAST', \
-         'HANDLER_READ_NEXT', 'HANDLER_READ_PREV', 'HANDLER_READ_RND', 'HANDLER_READ_RND_NEXT')",
+         'HANDLER_READ_NEXT', 'HANDLER_READ_PREV', 'HANDLER_READ_RND_NEXT')",
     )?;
     Ok(examined.unwrap_or(0))
 }

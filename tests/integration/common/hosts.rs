@@ -100,13 +100,11 @@ impl Network {
     /// fresh database `name` and a topic prefix of its own.
     pub fn start_services(&self, host: usize, name: &str) -> Services {
         let address = self.address(host);
-        let (mysql_port, kafka_port) = ("3319", "9196");
-        self.run_service(host, "mariadb-instance", &[mysql_port, "start"]);
-        self.services.lock().expect("services").push((
-            host,
-            "mariadb-instance",
-            vec![mysql_port.into(), "stop".into()],
-        ));
+        // Ports of the network's own: the services keep their data in folders named by them.
+        let (mysql_port, kafka_port) = (self.mysql_port(), self.kafka_port());
+        self.run_service(host, "mariadb-instance", &[&mysql_port, "start"]);
+        let stop = vec![mysql_port.clone(), "stop".into()];
+        self.services.lock().expect("services").push((host, "mariadb-instance", stop));
         self.run_service(host, "kafka.sh", &["--fresh"]);
         self.services.lock().expect("services").push((host, "kafka.sh", vec!["--stop".into()]));
         let server = format!("mysql://trendflow:trendflow@{address}:{mysql_port}");
@@ -126,12 +124,19 @@ impl Network {
         run_script(self.service(host, script).args(args));
     }
 
-    /// `scripts/SCRIPT` on `host`, its services listening on the host's address (the broker on
-    /// port 9196).
+    /// `scripts/SCRIPT` on `host`, its services listening on the host's address.
     fn service(&self, host: usize, script: &str) -> Command {
         let mut command = self.command(host, concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/").to_string() + script);
-        command.env("TRENDFLOW_SERVICE_ADDRESS", self.address(host)).env("TRENDFLOW_KAFKA_PORT", "9196");
+        command.env("TRENDFLOW_SERVICE_ADDRESS", self.address(host)).env("TRENDFLOW_KAFKA_PORT", self.kafka_port());
         command
+    }
+
+    fn mysql_port(&self) -> String {
+        (3320 + self.subnet).to_string()
+    }
+
+    fn kafka_port(&self) -> String {
+        (9200 + self.subnet).to_string()
     }
 }
 
