@@ -1,19 +1,23 @@
 //! Clusters across hosts: network namespaces on a bridge ([`Network`]), so that what crosses
 //! between the processes, and between them and the services, crosses a network. The demo on two
 //! hosts prints what one process does; the batch and speed layers on two hosts, with MariaDB and
-//! the broker on a third, store what one process does; and a host cut off mid-run (its link
+//! the broker on a third, store what one process does, each worker of the batch reading its own
+//! quarter of the history; and a host cut off mid-run (its link
 //! taken down: no connection closes, nothing tells the others) makes the other process stop with
 //! an error naming it, after which a restart resumes and the views are identical.
 
+use std::path::PathBuf;
+
 use mysql::prelude::Queryable;
+use trendflow::vocabulary::report::batch::{BatchReport, ShareRead};
 use trendflow::vocabulary::Layer;
 use trendflow_dataflows::reference;
 use trendflow_dataflows::window::WindowSpec;
 
 use crate::cluster::ranking_lines;
 use crate::common::{
-    default_graph, run_bounded, seed_dump, seed_tweets, stored_views, trendflow, wait_for, Ended, Metrics, Network,
-    Services, Watched, LIMIT,
+    default_graph, report_path, run_bounded, seed_dump, seed_tweets, stored_views, take_report, trendflow, wait_for,
+    Ended, Metrics, Network, Services, Watched, LIMIT,
 };
 
 fn specs() -> Vec<WindowSpec> {
@@ -22,6 +26,16 @@ fn specs() -> Vec<WindowSpec> {
 
 /// Starts `args` as one process on each of `hosts` (a cluster from a hostfile), pointed at `s`.
 fn start_cluster(network: &Network, hosts: &[usize], s: &Services, args: &[&str]) -> Vec<Watched> {
+    start_cluster_with(network, hosts, s, |_| args.iter().map(|arg| arg.to_string()).collect())
+}
+
+/// Starts a cluster as [`start_cluster`] does, process `p` with the arguments `args(p)`.
+fn start_cluster_with(
+    network: &Network,
+    hosts: &[usize],
+    s: &Services,
+    args: impl Fn(usize) -> Vec<String>,
+) -> Vec<Watched> {
     let hostfile = network.hostfile(hosts);
     let processes = hosts.len().to_string();
     hosts
@@ -29,7 +43,7 @@ fn start_cluster(network: &Network, hosts: &[usize], s: &Services, args: &[&str]
         .enumerate()
         .map(|(process, &host)| {
             let mut command = network.trendflow(host);
-            command.args(args).args(["-n", &processes, "-p", &process.to_string()]);
+            command.args(args(process)).args(["-n", &processes, "-p", &process.to_string()]);
             command.arg("--hostfile").arg(&hostfile);
             s.point(&mut command);
             Watched::spawn(command)
@@ -75,10 +89,24 @@ fn the_layers_on_two_hosts_with_their_services_on_a_third_store_what_one_process
     let network = Network::new(3);
     let s = seed_on(&network, 0, "hosts");
     let views = ["--window", "1m", "--window", "5m/1m"];
-    run_cluster(&network, &[1, 2], &s, &[&["batch", "-w", "2"][..], &views].concat());
+    // Each process reports what its workers read: a quarter of the history each, of the four.
+    let reports: Vec<PathBuf> = (0..2).map(|process| report_path(&format!("hosts_batch_{process}"))).collect();
+    let batch = |process: usize| {
+        let report = reports[process].to_str().unwrap().to_string();
+        [&["batch", "-w", "2", "--report", &report][..], &views].concat().iter().map(|arg| arg.to_string()).collect()
+    };
+    for process in start_cluster_with(&network, &[1, 2], &s, batch) {
+        process.finish(LIMIT).succeeded();
+    }
     let expected = reference::final_views(&seed_tweets(), &default_graph(specs()));
     let stored = stored_views(&s.mysql_url, Layer::Batch, &specs());
     assert!(stored == expected, "batch: {}", stored.first_difference(&expected).unwrap_or_default());
+    let shares: Vec<ShareRead> = reports.iter().flat_map(|report| take_report::<BatchReport>(report).shares).collect();
+    let readers: Vec<usize> = shares.iter().map(|share| share.reader).collect();
+    assert_eq!(readers, [0, 1, 2, 3], "{shares:?}");
+    assert_eq!(shares.iter().map(|share| share.rows).sum::<u64>(), 8759, "{shares:?}");
+    let quarter = 8759.0 / 4.0;
+    assert!(shares.iter().all(|share| share.rows_examined as f64 <= 1.2 * quarter), "{shares:?}");
 
     let stream = [&["stream"][..], &views, &["--until-idle", "3s", "--no-archive", "--from-beginning"]].concat();
     let outputs = run_cluster(&network, &[1, 2], &s, &stream);
