@@ -6,15 +6,24 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use mysql::prelude::Queryable;
-use serde_json::{json, Value};
+use serde::Serialize;
 use trendflow::service_env;
 
 use crate::run_measured;
 
+/// How long generating a history took: its tweets, and its rows in the three tables.
+#[derive(Debug, Serialize)]
+pub struct Generated {
+    pub seconds: f64,
+    pub tweets_per_second: f64,
+    pub rows: u64,
+    pub rows_per_second: f64,
+}
+
 /// Makes the database at `url` hold exactly `size` generated tweets (`trendflow db generate`), its
 /// schema brought up to date (`trendflow db init`); returns the generation's figures when it had
 /// to generate them.
-pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Value> {
+pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Option<Generated>> {
     let database = url.rsplit('/').next().unwrap_or_default();
     let server = url.trim_end_matches(database).trim_end_matches('/');
     let mut conn = mysql::Conn::new(mysql::Opts::from_url(server)?).context("connecting to the benchmark server")?;
@@ -30,7 +39,7 @@ pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Value> {
     };
     if held == Some(size) {
         init()?;
-        return Ok(Value::Null);
+        return Ok(None);
     }
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{database}`"))?;
     init()?;
@@ -48,10 +57,11 @@ pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Value> {
         size as f64 / seconds,
         (size + links + hashtags) as f64 / seconds
     );
-    Ok(json!({
-        "seconds": seconds,
-        "tweets_per_second": size as f64 / seconds,
-        "rows": size + links + hashtags,
-        "rows_per_second": (size + links + hashtags) as f64 / seconds,
+    let rows = size + links + hashtags;
+    Ok(Some(Generated {
+        seconds,
+        tweets_per_second: size as f64 / seconds,
+        rows,
+        rows_per_second: rows as f64 / seconds,
     }))
 }

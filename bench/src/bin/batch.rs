@@ -17,12 +17,13 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 use trendflow::mysql::history::{read_share, Share};
 use trendflow::mysql::MysqlArgs;
 use trendflow::service_env;
 use trendflow::vocabulary::report::batch::BatchReport;
-use trendflow_bench::history::fill_history;
+use trendflow_bench::history::{fill_history, Generated};
 use trendflow_bench::{machine, median, run_reported, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
@@ -40,6 +41,38 @@ struct Args {
     /// The server, without a database: mysql://USER:PASSWORD@HOST:PORT.
     #[arg(long, env = "TRENDFLOW_BENCH_MYSQL", default_value = "mysql://trendflow:trendflow@127.0.0.1:3306")]
     server: String,
+}
+
+/// `bench/results/batch.json`.
+#[derive(Serialize)]
+struct BatchResults {
+    benchmark: &'static str,
+    machine: Value,
+    repeat: usize,
+    sizes: Vec<SizeResults>,
+}
+
+/// The runs over one history size.
+#[derive(Serialize)]
+struct SizeResults {
+    tweets: u64,
+    /// None when the database already held the history.
+    generate: Option<Generated>,
+    /// The server reading the history alone, nothing sent.
+    server_seconds: f64,
+    scan_seconds: f64,
+    scan_tweets_per_second: f64,
+    batch: Vec<BatchRun>,
+}
+
+/// `trendflow batch` with one worker count: the median of the runs.
+#[derive(Serialize)]
+struct BatchRun {
+    workers: usize,
+    seconds: f64,
+    tweets_per_second: f64,
+    vs_scan: f64,
+    peak_rss_mib: u64,
 }
 
 fn main() -> Result<()> {
@@ -98,27 +131,25 @@ fn main() -> Result<()> {
                 size as f64 / seconds,
                 seconds / scan_seconds
             );
-            batches.push(json!({
-                "workers": workers,
-                "seconds": seconds,
-                "tweets_per_second": size as f64 / seconds,
-                "vs_scan": seconds / scan_seconds,
-                "peak_rss_mib": mib,
-            }));
+            batches.push(BatchRun {
+                workers,
+                seconds,
+                tweets_per_second: size as f64 / seconds,
+                vs_scan: seconds / scan_seconds,
+                peak_rss_mib: mib,
+            });
         }
-        results.push(json!({
-            "tweets": size,
-            "generate": generated,
-            "server_seconds": server_seconds,
-            "scan_seconds": scan_seconds,
-            "scan_tweets_per_second": size as f64 / scan_seconds,
-            "batch": batches,
-        }));
+        results.push(SizeResults {
+            tweets: size,
+            generate: generated,
+            server_seconds,
+            scan_seconds,
+            scan_tweets_per_second: size as f64 / scan_seconds,
+            batch: batches,
+        });
     }
-    let path = write_results(
-        "batch",
-        &json!({"benchmark": "batch", "machine": machine, "repeat": args.repeat, "sizes": results}),
-    )?;
+    let results = BatchResults { benchmark: "batch", machine, repeat: args.repeat, sizes: results };
+    let path = write_results("batch", &results)?;
     println!("results: {}", path.display());
     Ok(())
 }

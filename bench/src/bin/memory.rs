@@ -18,7 +18,8 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 use differential_dataflow::input::Input;
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
 use trendflow::harness::memory::rss_bytes;
@@ -59,6 +60,40 @@ struct Args {
 
 /// How often RSS is sampled, in event time.
 const SAMPLE_MS: u64 = 10 * 60 * 1_000;
+
+/// `bench/results/NAME.json`.
+#[derive(Serialize)]
+struct MemoryResults {
+    benchmark: &'static str,
+    machine: Value,
+    tweets: u64,
+    rate: f64,
+    vocabulary: u32,
+    zipf_exponent: f64,
+    windows: Vec<String>,
+    seconds: f64,
+    tweets_per_second: f64,
+    tweets_per_horizon: usize,
+    distinct_hashtags_per_horizon: usize,
+    horizons: u64,
+    horizon_minutes: u64,
+    /// Both None when the run was too short to sample after two horizons.
+    rss_after_two_horizons_mib: Range,
+    samples: Vec<Sample>,
+}
+
+#[derive(Serialize)]
+struct Range {
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+/// The process's RSS at an event time, in hours from the first tweet.
+#[derive(Serialize)]
+struct Sample {
+    event_hours: f64,
+    rss_mib: f64,
+}
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -120,26 +155,24 @@ fn main() -> Result<()> {
         ),
         _ => println!("{seconds:.0} s; too short to sample after two horizons: run --horizons 3 or more"),
     }
-    let path = write_results(
-        &args.name,
-        &json!({
-            "benchmark": "RSS over a long stream, in process",
-            "machine": machine,
-            "tweets": tweets,
-            "rate": args.rate,
-            "vocabulary": args.vocabulary,
-            "zipf_exponent": args.zipf_exponent,
-            "windows": args.views.windows.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "seconds": seconds,
-            "tweets_per_second": tweets as f64 / seconds,
-            "tweets_per_horizon": per_horizon,
-            "distinct_hashtags_per_horizon": distinct.len(),
-            "horizons": args.horizons,
-            "horizon_minutes": horizon_ms / 60_000,
-            "rss_after_two_horizons_mib": {"min": low, "max": high},
-            "samples": samples.iter().map(|(at, mib)| json!({"event_hours": hours(*at), "rss_mib": mib})).collect::<Vec<_>>(),
-        }),
-    )?;
+    let results = MemoryResults {
+        benchmark: "RSS over a long stream, in process",
+        machine,
+        tweets,
+        rate: args.rate,
+        vocabulary: args.vocabulary,
+        zipf_exponent: args.zipf_exponent,
+        windows: args.views.windows.iter().map(ToString::to_string).collect(),
+        seconds,
+        tweets_per_second: tweets as f64 / seconds,
+        tweets_per_horizon: per_horizon,
+        distinct_hashtags_per_horizon: distinct.len(),
+        horizons: args.horizons,
+        horizon_minutes: horizon_ms / 60_000,
+        rss_after_two_horizons_mib: Range { min: low, max: high },
+        samples: samples.iter().map(|(at, mib)| Sample { event_hours: hours(*at), rss_mib: *mib }).collect(),
+    };
+    let path = write_results(&args.name, &results)?;
     let chart = LineChart {
         title: &format!(
             "RSS over {} hours of event time (window horizon {} min)",

@@ -23,10 +23,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use trendflow::service_env;
 use trendflow::vocabulary::report::batch::BatchReport;
-use trendflow_bench::history::fill_history;
+use trendflow_bench::history::{fill_history, Generated};
 use trendflow_bench::{median, run_measured, run_reported, trendflow_binary, write_results};
 use trendflow_dataflows::window::WindowSpec;
 
@@ -89,7 +88,7 @@ struct SparkResults {
     /// Of the batch layer's top-hashtag rows, the share Spark ranked alike (same hashtag and count
     /// at the same rank of the same window).
     top_hashtags_agreement: f64,
-    generate: Value,
+    generate: Option<Generated>,
 }
 
 #[derive(Serialize)]
