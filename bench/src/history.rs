@@ -1,5 +1,6 @@
 //! Generated histories in MySQL, kept for reruns: a benchmark's database `trendflow_bench_<N>`
-//! is generated again only when it does not hold exactly N tweets.
+//! is generated again only when it does not hold exactly N tweets; and `trendflow batch` timed
+//! over one.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,7 +10,8 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 use trendflow::service_env;
 
-use crate::run_measured;
+use crate::{median, run_measured, run_reported};
+use trendflow::vocabulary::report::batch::BatchReport;
 
 /// How long generating a history took: its tweets, and its rows in the three tables.
 #[derive(Debug, Serialize)]
@@ -64,4 +66,21 @@ pub fn fill_history(trendflow: &Path, url: &str, size: u64) -> Result<Option<Gen
         rows,
         rows_per_second: rows as f64 / seconds,
     }))
+}
+
+/// `trendflow batch ARGS` over the history at `url`, which holds `size` tweets, run `repeat`
+/// times: the median wall time in seconds and the largest peak RSS in bytes. Fails if a run read
+/// another number of tweets.
+pub fn time_batch(trendflow: &Path, url: &str, size: u64, args: &[&str], repeat: usize) -> Result<(f64, u64)> {
+    let (mut seconds, mut peak) = (Vec::new(), 0);
+    for _ in 0..repeat {
+        let (run, report): (_, BatchReport) =
+            run_reported(Command::new(trendflow).arg("batch").args(args).env(service_env::MYSQL_URL, url))?;
+        if report.tweets != size {
+            bail!("the batch layer read {} tweets, not {size}: {report}", report.tweets);
+        }
+        seconds.push(run.wall.as_secs_f64());
+        peak = peak.max(run.peak_rss_bytes);
+    }
+    Ok((median(seconds), peak))
 }

@@ -11,7 +11,6 @@
 //! cargo build --release && cargo run --release -p trendflow-bench --bin batch
 //! ```
 
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -21,10 +20,8 @@ use serde::Serialize;
 use serde_json::Value;
 use trendflow::mysql::history::{read_share, Share};
 use trendflow::mysql::MysqlArgs;
-use trendflow::service_env;
-use trendflow::vocabulary::report::batch::BatchReport;
-use trendflow_bench::history::{fill_history, Generated};
-use trendflow_bench::{machine, median, run_reported, trendflow_binary, write_results};
+use trendflow_bench::history::{fill_history, time_batch, Generated};
+use trendflow_bench::{machine, median, trendflow_binary, write_results};
 
 #[derive(Parser, Debug)]
 #[command(about = "Batch layer against a bare scan, at several history sizes")]
@@ -109,21 +106,7 @@ fn main() -> Result<()> {
         );
         let mut batches = Vec::new();
         for &workers in &args.workers {
-            let mut seconds = Vec::new();
-            let mut peak = 0;
-            for _ in 0..args.repeat {
-                let (run, report): (_, BatchReport) = run_reported(
-                    Command::new(&trendflow)
-                        .args(["batch", "-w", &workers.to_string()])
-                        .env(service_env::MYSQL_URL, &url),
-                )?;
-                if report.tweets != size {
-                    bail!("the batch layer read {} tweets, not {size}: {report}", report.tweets);
-                }
-                seconds.push(run.wall.as_secs_f64());
-                peak = peak.max(run.peak_rss_bytes);
-            }
-            let seconds = median(seconds);
+            let (seconds, peak) = time_batch(&trendflow, &url, size, &["-w", &workers.to_string()], args.repeat)?;
             let mib = peak / (1024 * 1024);
             println!(
                 "{size:>10}  {:>10}  {workers:>7}  {seconds:>9.2}  {:>12.0}  {:>8.2}x  {mib:>4} MiB",

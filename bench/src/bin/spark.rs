@@ -23,10 +23,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
-use trendflow::service_env;
-use trendflow::vocabulary::report::batch::BatchReport;
-use trendflow_bench::history::{fill_history, Generated};
-use trendflow_bench::{median, run_measured, run_reported, trendflow_binary, write_results};
+use trendflow_bench::history::{fill_history, time_batch, Generated};
+use trendflow_bench::{median, run_measured, trendflow_binary, write_results};
 use trendflow_dataflows::window::WindowSpec;
 
 #[derive(Parser, Debug)]
@@ -139,21 +137,10 @@ fn main() -> Result<()> {
     let windows: Vec<&str> = args.windows.iter().flat_map(|spec| ["--window", spec.as_str()]).collect();
     let mut batch = Vec::new();
     for &workers in &args.workers {
-        let mut seconds = Vec::new();
-        for _ in 0..args.repeat {
-            let (run, report): (_, BatchReport) = run_reported(
-                Command::new(&trendflow)
-                    .args(["batch", "--no-trending", "-w", &workers.to_string()])
-                    .args(&windows)
-                    .env(service_env::MYSQL_URL, &url),
-            )?;
-            if report.tweets != args.tweets {
-                bail!("the batch layer read {} tweets, not {}: {report}", report.tweets, args.tweets);
-            }
-            println!("batch -w {workers}: {:.2} s", run.wall.as_secs_f64());
-            seconds.push(run.wall.as_secs_f64());
-        }
-        let seconds = median(seconds);
+        let workers_flag = workers.to_string();
+        let batch_args = [&["--no-trending", "-w", workers_flag.as_str()][..], &windows].concat();
+        let (seconds, _) = time_batch(&trendflow, &url, args.tweets, &batch_args, args.repeat)?;
+        println!("batch -w {workers}: {seconds:.2} s");
         batch.push(BatchRun { workers, seconds, tweets_per_second: args.tweets as f64 / seconds });
     }
 
