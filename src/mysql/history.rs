@@ -52,7 +52,8 @@ impl Share {
     /// The whole history, for one reader.
     pub const WHOLE: Share = Share { reader: 0, readers: 1 };
 
-    /// The buckets of `tweets.share_bucket` this share holds.
+    /// The buckets of `tweets.share_bucket` this share holds: none for readers past
+    /// [`SHARE_BUCKETS`].
     pub fn buckets(self) -> Vec<usize> {
         (self.reader..SHARE_BUCKETS).step_by(self.readers.max(1)).collect()
     }
@@ -98,6 +99,14 @@ pub fn read_share(
     share: Share,
     mut each: impl FnMut(HistoryRow) -> Result<(), Stopped>,
 ) -> Result<ShareRead> {
+    if share.buckets().is_empty() {
+        log::warn!(
+            "reader {} of {} has no share of the history: at most {SHARE_BUCKETS} readers read it",
+            share.reader,
+            share.readers
+        );
+        return Ok(ShareRead { reader: share.reader, rows: 0, rows_examined: 0 });
+    }
     let (slices, taken) = crossbeam_channel::bounded::<Vec<HistoryRow>>(1);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
@@ -333,4 +342,19 @@ pub fn for_each_stored_row(config: &MysqlConfig, mut each: impl FnMut(SeedTweet)
         }
     }
     Ok(handed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_split_the_buckets_and_readers_past_them_get_none() {
+        let shares: Vec<Vec<usize>> = (0..3).map(|reader| Share { reader, readers: 3 }.buckets()).collect();
+        let mut all: Vec<usize> = shares.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..SHARE_BUCKETS).collect::<Vec<_>>());
+        assert!(shares.iter().all(|buckets| buckets.len().abs_diff(SHARE_BUCKETS / 3) <= 1));
+        assert!(Share { reader: SHARE_BUCKETS, readers: SHARE_BUCKETS + 1 }.buckets().is_empty());
+    }
 }

@@ -19,7 +19,7 @@ pub struct Network {
 }
 
 /// Runs iproute2's `ip`; fails the test if it fails.
-pub fn ip(args: &[&str]) {
+fn ip(args: &[&str]) {
     let output = Command::new("ip").args(args).output().expect("running ip (iproute2; scripts/test.sh installs it)");
     assert!(
         output.status.success(),
