@@ -131,3 +131,13 @@ CREATE TABLE IF NOT EXISTS `stream_heartbeats` (
   `stopped` tinyint(1) NOT NULL,
   PRIMARY KEY (`consumer`, `process`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Where change capture (`produce --follow`) resumes the binary log: per topic it sends to, the
+-- position after the last transaction whose tweets the broker has confirmed.
+CREATE TABLE IF NOT EXISTS `capture_positions` (
+  `topic` varchar(249) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  `binlog_file` varchar(255) NOT NULL,
+  `binlog_position` bigint(20) NOT NULL,
+  `stored_ms` bigint(20) NOT NULL,
+  PRIMARY KEY (`topic`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -1,5 +1,8 @@
 //! `trendflow produce`: replays tweets into the `tweets` topic, from MySQL or the generator,
-//! paced against event time or at a fixed rate, as the seed's producer did.
+//! paced against event time or at a fixed rate, as the seed's producer did; with `--follow`, goes
+//! on to follow MySQL's changes to the tweets table ([`follow`]).
+
+mod follow;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -82,11 +85,37 @@ pub struct ProduceArgs {
     #[arg(long = "event-rate", default_value_t = 100.0, value_name = "TWEETS_PER_SEC")]
     pub event_rate: f64,
     #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub mysql: MysqlArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Change capture's flags of `trendflow produce`.
+#[derive(Args, Debug, Clone)]
+pub struct FollowArgs {
+    /// After the tweets stored now (a snapshot, paced as --speedup or --rate say), go on sending
+    /// every tweet inserted into or updated in the tweets table, as MySQL's binary log tells,
+    /// until stopped. Resumes from its stored position when there is one. Needs a server with a
+    /// row-based binary log (scripts/mysql.sh sets one up) and the REPLICATION SLAVE privilege.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow and no stored position: send no snapshot, follow from the log's end now.
+    #[arg(long, requires = "follow", conflicts_with = "resnapshot")]
+    pub skip_snapshot: bool,
+    /// With --follow: forget the stored position and start again from a new snapshot (the way
+    /// back once the server has purged the log from the stored position).
+    #[arg(long, requires = "follow")]
+    pub resnapshot: bool,
+    /// With --follow: the replica id to read the binary log as, unique among the server's
+    /// replicas: the server drops an earlier reader with the same id. By default one made from
+    /// the database and the topic, so that followers of others never meet, and a restarted
+    /// follower replaces what is left of its predecessor.
+    #[arg(long, value_name = "ID", requires = "follow")]
+    pub server_id: Option<u32>,
 }
 
 /// When to send each tweet.
@@ -121,6 +150,10 @@ struct Pacer {
 }
 
 impl Pacer {
+    fn new(pace: Pace) -> Self {
+        Pacer { pace, started: Instant::now(), started_wall_us: wall_clock_us(), first_event: None, sent: 0 }
+    }
+
     /// Waits until the next tweet, of `event_time`, is due, and returns the wall-clock moment it
     /// was due, in milliseconds since the Unix epoch: its schedule, not the moment the wait ended,
     /// so that a producer falling behind shows as latency (see `stream --latency-report`).
@@ -158,13 +191,20 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         return Err(anyhow!(LIVE_FROM_MYSQL));
     }
     let pace = Pace::of(args.speedup, args.rate)?;
+    if args.follow.follow {
+        return match (&args.from, args.live) {
+            (ProduceSource::Mysql, false) => follow::run(&args, pace),
+            _ => Err(anyhow!(
+                "--follow follows MySQL's tweets table: it takes neither --from other than mysql, nor --live"
+            )),
+        };
+    }
     let kafka = args.kafka.config()?;
     let topic = kafka.topic(Topic::Tweets);
     kafka.partition_count(&kafka.metadata_client()?, Topic::Tweets)?;
     let sink = KafkaSink::new(&kafka)?;
     let stop = stop_flag()?;
-    let mut pacer =
-        Pacer { pace, started: Instant::now(), started_wall_us: wall_clock_us(), first_event: None, sent: 0 };
+    let mut pacer = Pacer::new(pace);
     let progress = ProgressBar::no_length();
     progress.set_style(ProgressStyle::with_template("produce {pos} tweets, {per_sec}, {msg}")?);
     let mut skipped = 0u64;
@@ -210,6 +250,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
         interrupted: stop.load(Ordering::Relaxed),
         not_tweets,
         unreadable,
+        follow: None,
     };
     args.report.publish("", &report)?;
     Ok(())
@@ -229,7 +270,7 @@ fn read_source(args: &ProduceArgs, send: &mut impl FnMut(SeedTweet) -> Result<bo
     let source = match &args.from {
         ProduceSource::Mysql => {
             let mysql = args.mysql.config()?;
-            for_each_stored_row(&mysql, &mut *send)?;
+            for_each_stored_row(&mut mysql.connect()?, &mysql, &mut *send)?;
             format!("{mysql}")
         }
         ProduceSource::Generator => {

@@ -42,7 +42,9 @@ impl Archive {
     /// An archive writing through a connection of its own; every tweet it stores, or finds stored
     /// with its values, is counted in `archived` too (the job's total).
     pub fn start(config: &MysqlConfig, batch: usize, every: Duration, archived: Arc<AtomicU64>) -> Result<Self> {
-        let mut writer = TweetWriter::new(config)?;
+        // What the stream archives came from the tweets topic: change capture must not send it
+        // there again.
+        let mut writer = TweetWriter::new(&config.unfollowed())?;
         // Room for a few batches: a worker far ahead of MySQL waits, as it did writing itself.
         let (tweets, handed) = bounded(batch * 4);
         let stored = Arc::new(AtomicU64::new(0));

@@ -95,6 +95,20 @@ impl MysqlConfig {
         Pool::new(opts).map_err(|e| explain(e, self))
     }
 
+    /// The same database, reached by connections whose writes change capture does not follow
+    /// (`produce --follow`, [`crate::mysql::binlog`]): MariaDB marks them `skip_replication`.
+    /// Every connection, a reconnection too, is so marked as it opens.
+    pub fn unfollowed(&self) -> MysqlConfig {
+        let opts = OptsBuilder::from_opts(self.opts.clone()).init(vec!["SET SESSION skip_replication = 1"]);
+        MysqlConfig { opts: opts.into(), ..self.clone() }
+    }
+
+    /// A connection whose reads fail after `silence` without a byte from the server, as the
+    /// binary log's reader needs: a host that vanishes closes no connection.
+    pub(super) fn connect_with_read_timeout(&self, silence: Duration) -> Result<Conn> {
+        self.connect_to(OptsBuilder::from_opts(self.opts.clone()).read_timeout(Some(silence)).into())
+    }
+
     /// A connection to the server without selecting the database (to create it).
     pub(super) fn connect_to_server(&self) -> Result<Conn> {
         self.connect_to(OptsBuilder::from_opts(self.opts.clone()).db_name(None::<String>).into())

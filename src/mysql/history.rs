@@ -306,9 +306,13 @@ impl HistoryPosition {
 type StoredRow = (i64, Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>);
 
 /// Hands every stored tweet, as its row, to `each` in event-time order (ties by id), as the server
-/// streams them; stops early when `each` returns `false`. Returns how many rows it handed over.
-pub fn for_each_stored_row(config: &MysqlConfig, mut each: impl FnMut(SeedTweet) -> Result<bool>) -> Result<u64> {
-    let mut conn = config.connect()?;
+/// streams them to `conn` (a connection, or a snapshot's transaction); stops early when `each`
+/// returns `false`. Returns how many rows it handed over.
+pub fn for_each_stored_row(
+    conn: &mut impl Queryable,
+    config: &MysqlConfig,
+    mut each: impl FnMut(SeedTweet) -> Result<bool>,
+) -> Result<u64> {
     let rows = conn
         .query_iter(
             "SELECT tweet_id, tweet, date_time, language, user_id, retweet_of FROM tweets \

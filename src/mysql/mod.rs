@@ -2,7 +2,8 @@
 //! migrations ([`schema`]), the master dataset's tweets ([`tweets`]; the stream's by a thread of
 //! their own, [`archive`]) and the batch layer's read of them ([`history`]), the view tables
 //! ([`views`]) and the serving layer's queries of them ([`serving`]), where a restarted stream
-//! resumes ([`checkpoints`]) and that a stream runs ([`heartbeat`]).
+//! resumes ([`checkpoints`]) and that a stream runs ([`heartbeat`]); change capture's reading of
+//! the binary log ([`binlog`]) and where a follower resumes it ([`capture_positions`]).
 //!
 //! Every write is idempotent — a tweet is stored once, by first write wins (a copy with its values
 //! is a no-op, one with other values a reported conflict), a window's view rows are replaced as a
@@ -11,6 +12,8 @@
 //! which is what makes loading fast.
 
 pub mod archive;
+pub mod binlog;
+pub mod capture_positions;
 pub mod checkpoints;
 pub mod connection;
 pub mod heartbeat;
@@ -28,8 +31,8 @@ pub use checkpoints::CheckpointStore;
 pub use connection::{explain, MysqlArgs, MysqlConfig};
 pub use heartbeat::Heartbeat;
 pub use tweets::{
-    conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,
-    StoredTweets, TweetWriter,
+    conflict_reason, fill_event_times, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter,
+    StoredTweet, StoredTweets, TweetWriter,
 };
 pub use views::ViewWriter;
 

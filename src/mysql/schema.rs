@@ -137,7 +137,7 @@ pub fn column_type(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &
 }
 
 /// Parses `date_time` into `created_at_ms` for rows loaded by other means (the mysql client).
-fn backfill_event_times(conn: &mut Conn, config: &MysqlConfig) -> Result<InitReport> {
+pub(crate) fn backfill_event_times(conn: &mut Conn, config: &MysqlConfig) -> Result<InitReport> {
     let mut report = InitReport::default();
     let mut after: i64 = i64::MIN;
     loop {
@@ -182,6 +182,7 @@ pub fn check_schema(config: &MysqlConfig) -> Result<()> {
         .and_then(|()| conn.query_drop("SELECT published_before_ms FROM stream_progress LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT boundary_ms FROM batch_runs LIMIT 0"))
         .and_then(|()| conn.query_drop("SELECT beat_ms FROM stream_heartbeats LIMIT 0"))
+        .and_then(|()| conn.query_drop("SELECT binlog_position FROM capture_positions LIMIT 0"))
         .map_err(|e| explain(e, config))
         .context(OUT_OF_DATE)?;
     for (index, _) in TWEET_INDEXES {

@@ -462,6 +462,20 @@ fn write_new_tweets(
     Ok(verdicts)
 }
 
+/// Fills in the event times (`created_at_ms`) of stored tweets that have none, as `(tweet_id,
+/// event time)`: rows an application wrote with the seed's columns only, which the batch layer
+/// reads by their event time and the stream compares copies with. A time stored already stays.
+pub fn fill_event_times(config: &MysqlConfig, conn: &mut Conn, times: &[(u64, EventTime)]) -> Result<()> {
+    config.retrying(conn, "filling in the event times of followed tweets", |conn| {
+        let mut tx = conn.start_transaction(TxOpts::default())?;
+        tx.exec_batch(
+            "UPDATE tweets SET created_at_ms = ? WHERE tweet_id = ? AND created_at_ms IS NULL",
+            times.iter().map(|&(id, time)| (time, id)),
+        )?;
+        tx.commit()
+    })
+}
+
 /// Writes the seed dump's rows as they are: its hashtag ids and tweet_hashtags are Twitter's.
 pub struct SeedRowWriter {
     conn: Conn,

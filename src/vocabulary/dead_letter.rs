@@ -16,7 +16,9 @@ pub struct DeadLetter {
     pub reason: String,
     /// What kind of refusal it was: the label the dead-letter metric counts it by.
     pub kind: RejectionKind,
-    /// Where the message was: its topic, partition and offset.
+    /// Where the message was: its topic, partition and offset. For a row change capture read
+    /// (`produce --follow`): `DATABASE.tweets@BINLOG_FILE`, partition 0, and the binary log
+    /// position after the row's transaction.
     pub topic: String,
     pub partition: i32,
     pub offset: i64,

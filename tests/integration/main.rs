@@ -10,6 +10,7 @@
 mod common;
 
 mod batch_mysql;
+mod change_capture;
 mod cluster;
 mod dashboard;
 mod faults;

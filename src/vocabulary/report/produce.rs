@@ -22,6 +22,29 @@ pub struct ProduceReport {
     /// not be read (logged with their reasons); neither is sent.
     pub not_tweets: u64,
     pub unreadable: u64,
+    /// With `--follow`: what change capture did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<FollowReport>,
+}
+
+/// What `produce --follow` read from MySQL and did with it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowReport {
+    /// The stored binary log position it resumed from; none when it started with a snapshot (or
+    /// at the log's end, with `--skip-snapshot`).
+    pub resumed_from: Option<String>,
+    /// Rows of the snapshot sent.
+    pub snapshot_rows: u64,
+    /// Rows inserted or updated after it, read from the binary log, and sent.
+    pub followed_rows: u64,
+    /// Rows deleted: tweets are immutable here, a delete is not followed.
+    pub deletes_ignored: u64,
+    /// Rows that break the input rules, sent to the dead-letter topic with their reasons.
+    pub dead_lettered: u64,
+    /// Rows written without an event time, given theirs (parsed from `date_time`).
+    pub event_times_filled: u64,
+    /// The position stored last: a restart resumes from it.
+    pub stored_position: Option<String>,
 }
 
 impl fmt::Display for ProduceReport {
@@ -39,6 +62,22 @@ impl fmt::Display for ProduceReport {
                 f,
                 "\nleft out of the file: {} records that hold no tweet, {} unreadable (see the warnings)",
                 self.not_tweets, self.unreadable
+            )?;
+        }
+        if let Some(follow) = &self.follow {
+            let start = match &follow.resumed_from {
+                Some(position) => format!("resumed from {position}"),
+                None => format!("after a snapshot of {} rows", follow.snapshot_rows),
+            };
+            write!(
+                f,
+                "\nfollowed the binary log ({start}): {} rows sent, {} dead-lettered, {} deletes ignored, \
+                 {} event times filled in; position stored: {}",
+                follow.followed_rows,
+                follow.dead_lettered,
+                follow.deletes_ignored,
+                follow.event_times_filled,
+                follow.stored_position.as_deref().unwrap_or("none")
             )?;
         }
         Ok(())
@@ -62,6 +101,7 @@ mod tests {
             interrupted: false,
             not_tweets: 0,
             unreadable: 0,
+            follow: None,
         };
         assert_eq!(
             report.to_string(),
