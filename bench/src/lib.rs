@@ -14,7 +14,7 @@ pub mod services;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -37,10 +37,16 @@ pub struct ChildRun {
 /// of that one child (`wait4`), so it covers the whole process, allocator and libraries included.
 pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
     let started = Instant::now();
-    let mut child = command.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {command:?}"))?;
+    let child = command.stdout(Stdio::piped()).spawn().with_context(|| format!("starting {command:?}"))?;
+    wait_measured(child, started, &format!("{command:?}"))
+}
+
+/// Waits for `child`, started at `started`, to end, and measures it as [`run_measured`] does;
+/// `what` names it in errors.
+pub fn wait_measured(mut child: Child, started: Instant, what: &str) -> Result<ChildRun> {
     let mut stdout = String::new();
     if let Some(mut pipe) = child.stdout.take() {
-        pipe.read_to_string(&mut stdout).with_context(|| format!("reading the output of {command:?}"))?;
+        pipe.read_to_string(&mut stdout).with_context(|| format!("reading the output of {what}"))?;
     }
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -49,10 +55,10 @@ pub fn run_measured(command: &mut Command) -> Result<ChildRun> {
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     if pid < 0 {
-        bail!("waiting for {command:?}: {}", std::io::Error::last_os_error());
+        bail!("waiting for {what}: {}", std::io::Error::last_os_error());
     }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        bail!("{command:?} failed (wait status {status}); its output:\n{stdout}");
+        bail!("{what} failed (wait status {status}); its output:\n{stdout}");
     }
     let seconds = |time: libc::timeval| Duration::new(time.tv_sec as u64, time.tv_usec as u32 * 1_000);
     let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);

@@ -112,6 +112,12 @@ impl Run {
         args.config()
     }
 
+    /// A connection to this run's database.
+    pub fn mysql(&self) -> Result<mysql::Conn> {
+        let options = mysql::Opts::from_url(&self.url).context("the run's database URL")?;
+        mysql::Conn::new(options).context("connecting to the run's database")
+    }
+
     /// Runs a `trendflow` command to completion and returns its standard output.
     pub fn succeed(&self, args: &[&str]) -> Result<String> {
         let output = self.command(args).output().with_context(|| format!("running trendflow {args:?}"))?;

@@ -218,10 +218,15 @@ impl Services {
 
     /// How many windows of `spec` hold a stored tweet, counted from the `tweets` table: the
     /// window ends `E`, multiples of the slide, with `E - L <= t < E` for some tweet's time `t`.
+    /// A row without an event time (one another client wrote that breaks the input rules) holds
+    /// none.
     pub fn windows_holding_tweets(&self, spec: &str) -> usize {
         let spec: WindowSpec = spec.parse().expect("a window spec");
         let (length, slide) = (spec.length_ms(), spec.slide_ms());
-        let times: Vec<u64> = self.mysql().query("SELECT created_at_ms FROM tweets").expect("reading tweet times");
+        let times: Vec<u64> = self
+            .mysql()
+            .query("SELECT created_at_ms FROM tweets WHERE created_at_ms IS NOT NULL")
+            .expect("reading tweet times");
         let ends: BTreeSet<u64> =
             times.iter().flat_map(|&t| (t / slide + 1..=(t + length) / slide).map(move |n| n * slide)).collect();
         ends.len()
