@@ -165,6 +165,8 @@ pub struct TweetChanges {
     /// The log file being read (a transaction's position names it).
     file: String,
     stream: Option<BinlogStream>,
+    /// Whether this connection's stream has described its events' format yet.
+    described: bool,
     /// The changes of the transaction being read.
     pending: Vec<TweetChange>,
 }
@@ -179,6 +181,7 @@ impl TweetChanges {
             file: position.file.clone(),
             position,
             stream: None,
+            described: false,
             pending: Vec::new(),
         }
     }
@@ -194,6 +197,7 @@ impl TweetChanges {
         loop {
             if self.stream.is_none() {
                 self.stream = Some(self.open()?);
+                self.described = false;
             }
             let Some(stream) = self.stream.as_mut() else { continue };
             let event = match stream.next() {
@@ -230,7 +234,11 @@ impl TweetChanges {
             let skipped = header.flags_raw() & SKIP_REPLICATION_FLAG != 0;
             let data = event.read_data().context("decoding an event of the binary log")?;
             match data {
-                Some(EventData::RotateEvent(rotate)) => self.file = rotate.name().into_owned(),
+                // The rotate a stream starts with names the file asked for, and comes before
+                // the format description that says the events carry checksums: its name would
+                // be read with the checksum's bytes on its end.
+                Some(EventData::RotateEvent(rotate)) if self.described => self.file = rotate.name().into_owned(),
+                Some(EventData::FormatDescriptionEvent(_)) => self.described = true,
                 Some(EventData::HeartbeatEvent) => return Ok(Followed::Idle),
                 Some(EventData::RowsEvent(rows)) if !skipped => {
                     let Some(table) = stream.get_tme(rows.table_id()) else { continue };

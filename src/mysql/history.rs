@@ -311,13 +311,35 @@ type StoredRow = (i64, Option<String>, Option<String>, Option<String>, Option<i6
 pub fn for_each_stored_row(
     conn: &mut impl Queryable,
     config: &MysqlConfig,
+    each: impl FnMut(SeedTweet) -> Result<bool>,
+) -> Result<u64> {
+    for_each_row(conn, config, "created_at_ms IS NOT NULL ORDER BY created_at_ms, tweet_id", each)
+}
+
+/// Hands every stored row without an event time (`created_at_ms`) to `each`, by id, as
+/// [`for_each_stored_row`] hands the others: rows another client wrote with the seed's columns
+/// only, since `db init` last filled event times in.
+pub fn for_each_row_without_event_time(
+    conn: &mut impl Queryable,
+    config: &MysqlConfig,
+    each: impl FnMut(SeedTweet) -> Result<bool>,
+) -> Result<u64> {
+    for_each_row(conn, config, "created_at_ms IS NULL ORDER BY tweet_id", each)
+}
+
+/// Hands the rows of `tweets` that `condition` (a `WHERE` condition and its `ORDER BY`) picks to
+/// `each`, until it returns `false`; a row whose ids break the input rules is left out, with a
+/// warning.
+fn for_each_row(
+    conn: &mut impl Queryable,
+    config: &MysqlConfig,
+    condition: &str,
     mut each: impl FnMut(SeedTweet) -> Result<bool>,
 ) -> Result<u64> {
     let rows = conn
-        .query_iter(
-            "SELECT tweet_id, tweet, date_time, language, user_id, retweet_of FROM tweets \
-             WHERE created_at_ms IS NOT NULL ORDER BY created_at_ms, tweet_id",
-        )
+        .query_iter(format!(
+            "SELECT tweet_id, tweet, date_time, language, user_id, retweet_of FROM tweets WHERE {condition}"
+        ))
         .map_err(|e| explain(e, config))
         .context("reading stored tweets")?;
     let mut handed = 0;

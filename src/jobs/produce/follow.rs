@@ -33,7 +33,7 @@ use crate::kafka::producer::{KafkaSink, SentBefore};
 use crate::kafka::Topic;
 use crate::mysql::binlog::{check_server, BinlogPosition, Followed, LoggedTweet, Snapshot, TweetChange, TweetChanges};
 use crate::mysql::capture_positions::CapturePositions;
-use crate::mysql::history::for_each_stored_row;
+use crate::mysql::history::{for_each_row_without_event_time, for_each_stored_row};
 use crate::mysql::schema::{backfill_event_times, check_schema};
 use crate::mysql::{fill_event_times, MysqlConfig};
 use crate::source::seed_tweet::SeedTweet;
@@ -97,7 +97,7 @@ pub(super) fn run(args: &ProduceArgs, pace: Pace) -> Result<()> {
     while !stop.load(Ordering::Relaxed) {
         let idle = match changes.next_committed()? {
             Followed::Committed { changes, after } => {
-                sender.send_changes(changes, &after)?;
+                sender.report.followed_rows += sender.send_changes(changes, &after)?;
                 unstored.push_back((sender.sink.sent_so_far(), after));
                 false
             }
@@ -204,11 +204,20 @@ impl Sender {
             Ok(true)
         })
         .context("sending the snapshot of the tweets table")?;
+        // Rows committed after the event times were filled in, and before the snapshot began,
+        // have none: they are sent last, each given its event time first.
+        let mut missing = Vec::new();
+        for_each_row_without_event_time(&mut transaction, mysql, |row| {
+            missing.push(TweetChange::Written(Ok(LoggedTweet { row, has_event_time: false })));
+            Ok(!stop.load(Ordering::Relaxed))
+        })?;
+        self.report.snapshot_rows += self.send_changes(missing, &position)?;
         Ok(position)
     }
 
-    /// Sends what one committed transaction wrote to `tweets`, which ended at `after`.
-    fn send_changes(&mut self, changes: Vec<TweetChange>, after: &BinlogPosition) -> Result<()> {
+    /// Sends what one committed transaction wrote to `tweets`, which ended at `after` (or what a
+    /// snapshot at `after` read); returns how many tweets it sent.
+    fn send_changes(&mut self, changes: Vec<TweetChange>, after: &BinlogPosition) -> Result<u64> {
         let mut tweets: Vec<SeedTweet> = Vec::with_capacity(changes.len());
         let mut times: Vec<(u64, EventTime)> = Vec::new();
         for change in changes {
@@ -233,9 +242,8 @@ impl Sender {
         }
         for row in &tweets {
             self.send_tweet(row)?;
-            self.report.followed_rows += 1;
         }
-        Ok(())
+        Ok(tweets.len() as u64)
     }
 
     fn send_tweet(&mut self, row: &SeedTweet) -> Result<()> {
