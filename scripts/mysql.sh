@@ -33,8 +33,10 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] && [ ! -
 fi
 
 # What change capture needs, as server options.
+# With the binary log on, a user without SUPER may create a trigger (the tests' way to make a table
+# refuse writes) only if the server trusts it to: log_bin_trust_function_creators.
 binlog_options=(--log-bin=mysql-bin --server-id=1 --binlog-format=ROW --binlog-row-image=FULL
-    --binlog-row-metadata=FULL --binlog-expire-logs-seconds=259200)
+    --binlog-row-metadata=FULL --binlog-expire-logs-seconds=259200 --log-bin-trust-function-creators=1)
 if [ -d /etc/mysql/mariadb.conf.d ] && [ ! -f /etc/mysql/mariadb.conf.d/60-trendflow.cnf ]; then
     printf '[mariadbd]\n%s\n' "${binlog_options[@]#--}" >/etc/mysql/mariadb.conf.d/60-trendflow.cnf
 fi
@@ -82,7 +84,7 @@ GRANT REPLICATION SLAVE ON *.* TO 'trendflow'@'localhost';
 SQL
 # Settings a server started otherwise may lack; all but log_bin apply at once.
 "$client" -uroot -e "SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL';
-    SET GLOBAL binlog_row_metadata = 'FULL'"
+    SET GLOBAL binlog_row_metadata = 'FULL'; SET GLOBAL log_bin_trust_function_creators = 1"
 current=$("$client" -uroot -N -e "SELECT @@innodb_buffer_pool_size")
 if [ "$current" -lt "$pool" ]; then
     # Resized while the server runs (MariaDB 10.2 and later).
