@@ -3,7 +3,8 @@
 //! their own, [`archive`]) and the batch layer's read of them ([`history`]), the view tables
 //! ([`views`]) and the serving layer's queries of them ([`serving`]), where a restarted stream
 //! resumes ([`checkpoints`]) and that a stream runs ([`heartbeat`]); change capture's reading of
-//! the binary log ([`binlog`]) and where a follower resumes it ([`capture_positions`]).
+//! the binary log ([`binlog`]) and where a follower resumes it ([`capture_positions`]); event
+//! times filled in for rows other clients wrote without one ([`event_times`]).
 //!
 //! Every write is idempotent — a tweet is stored once, by first write wins (a copy with its values
 //! is a no-op, one with other values a reported conflict), a window's view rows are replaced as a
@@ -16,6 +17,7 @@ pub mod binlog;
 pub mod capture_positions;
 pub mod checkpoints;
 pub mod connection;
+pub mod event_times;
 pub mod heartbeat;
 pub mod history;
 pub mod schema;
@@ -31,8 +33,8 @@ pub use checkpoints::CheckpointStore;
 pub use connection::{explain, MysqlArgs, MysqlConfig};
 pub use heartbeat::Heartbeat;
 pub use tweets::{
-    conflict_reason, fill_event_times, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter,
-    StoredTweet, StoredTweets, TweetWriter,
+    conflict_reason, new_hashtag_id, Conflict, FirstCopy, FirstWrites, KeptTweet, SeedRowWriter, StoredTweet,
+    StoredTweets, TweetWriter,
 };
 pub use views::ViewWriter;
 

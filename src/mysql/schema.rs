@@ -7,8 +7,8 @@ use mysql::Conn;
 
 use super::checkpoints::migrate_consumer_names;
 use super::connection::{explain, MysqlConfig};
+use super::event_times;
 use super::views::RENAMED_COLUMNS;
-use crate::time::parse_created_at;
 
 /// Columns added to existing tables, as `(table, column, definition)`: trendflow's own on the
 /// seed's `tweets` table, and those later versions added to trendflow's tables. All nullable or
@@ -81,7 +81,7 @@ pub fn init(config: &MysqlConfig) -> Result<InitReport> {
                 .map_err(|e| explain(e, config))?;
         }
     }
-    Ok(InitReport { streams_renamed, ..backfill_event_times(&mut conn, config)? })
+    Ok(InitReport { streams_renamed, ..event_times::fill_missing(&mut conn, config)? })
 }
 
 /// What `init` found to repair.
@@ -136,35 +136,8 @@ pub fn column_type(conn: &mut Conn, config: &MysqlConfig, table: &str, column: &
     .map_err(|e| explain(e, config))
 }
 
-/// Parses `date_time` into `created_at_ms` for rows loaded by other means (the mysql client).
-pub(crate) fn backfill_event_times(conn: &mut Conn, config: &MysqlConfig) -> Result<InitReport> {
-    let mut report = InitReport::default();
-    let mut after: i64 = i64::MIN;
-    loop {
-        let rows: Vec<(i64, Option<String>)> = conn
-            .exec(
-                "SELECT tweet_id, date_time FROM tweets WHERE created_at_ms IS NULL AND tweet_id > ? ORDER BY tweet_id LIMIT 5000",
-                (after,),
-            )
-            .map_err(|e| explain(e, config))?;
-        let Some((last, _)) = rows.last() else { return Ok(report) };
-        after = *last;
-        let mut updates = Vec::new();
-        for (id, date_time) in rows {
-            match date_time.as_deref().map(parse_created_at) {
-                Some(Ok(ms)) => updates.push((ms as i64, id)),
-                Some(Err(reason)) => report.note_unreadable(format!("tweet {id}: {reason}")),
-                None => report.note_unreadable(format!("tweet {id}: no date_time")),
-            }
-        }
-        report.event_times_filled += updates.len() as u64;
-        conn.exec_batch("UPDATE tweets SET created_at_ms = ? WHERE tweet_id = ?", updates)
-            .map_err(|e| explain(e, config))?;
-    }
-}
-
 impl InitReport {
-    fn note_unreadable(&mut self, reason: String) {
+    pub(super) fn note_unreadable(&mut self, reason: String) {
         self.unreadable_count += 1;
         if self.unreadable.len() < 5 {
             self.unreadable.push(reason);

@@ -24,8 +24,8 @@ use trendflow_dataflows::hashtags::extract_hashtags;
 use trendflow_dataflows::{EventTime, Tweet};
 
 use crate::limits::{sql_hashtag_id, sql_id, Misfit};
+use crate::mysql::insert_rows;
 use crate::mysql::{explain, MysqlConfig};
-use crate::mysql::{insert_rows, ROWS_PER_STATEMENT};
 use crate::time::{format_utc_date_time, rfc3339};
 use crate::vocabulary::rejection::{Reason, RejectionKind};
 
@@ -460,31 +460,6 @@ fn write_new_tweets(
             .collect(),
     )?;
     Ok(verdicts)
-}
-
-/// Fills in the event times (`created_at_ms`) of stored tweets that have none, as `(tweet_id,
-/// event time)`: rows an application wrote with the seed's columns only, which the batch layer
-/// reads by their event time and the stream compares copies with. A time stored already stays.
-///
-/// One statement (one round trip, one commit) per [`ROWS_PER_STATEMENT`] tweets: the follower
-/// waits for it before it sends them.
-pub fn fill_event_times(config: &MysqlConfig, conn: &mut Conn, times: &[(u64, EventTime)]) -> Result<()> {
-    config.retrying(conn, "filling in the event times of followed tweets", |conn| {
-        for chunk in times.chunks(ROWS_PER_STATEMENT) {
-            let cases = " WHEN ? THEN ?".repeat(chunk.len());
-            let ids = vec!["?"; chunk.len()].join(", ");
-            let mut params: Vec<Value> = chunk.iter().flat_map(|&(id, time)| [id.into(), time.into()]).collect();
-            params.extend(chunk.iter().map(|&(id, _)| Value::from(id)));
-            conn.exec_drop(
-                format!(
-                    "UPDATE tweets SET created_at_ms = CASE tweet_id{cases} END \
-                     WHERE tweet_id IN ({ids}) AND created_at_ms IS NULL"
-                ),
-                params,
-            )?;
-        }
-        Ok(())
-    })
 }
 
 /// Writes the seed dump's rows as they are: its hashtag ids and tweet_hashtags are Twitter's.

@@ -31,11 +31,13 @@ use super::{Pace, Pacer, ProduceArgs};
 use crate::harness::signal::stop_flag;
 use crate::kafka::producer::{KafkaSink, SentBefore};
 use crate::kafka::Topic;
+use crate::limits::sql_id;
 use crate::mysql::binlog::{check_server, BinlogPosition, Followed, LoggedTweet, Snapshot, TweetChange, TweetChanges};
 use crate::mysql::capture_positions::CapturePositions;
+use crate::mysql::event_times;
 use crate::mysql::history::{for_each_row_without_event_time, for_each_stored_row};
-use crate::mysql::schema::{backfill_event_times, check_schema};
-use crate::mysql::{fill_event_times, MysqlConfig};
+use crate::mysql::schema::check_schema;
+use crate::mysql::MysqlConfig;
 use crate::source::seed_tweet::SeedTweet;
 use crate::vocabulary::dead_letter::DeadLetter;
 use crate::vocabulary::rejection::Reason;
@@ -185,7 +187,7 @@ impl Sender {
         stop: &std::sync::atomic::AtomicBool,
     ) -> Result<BinlogPosition> {
         // Before the snapshot, so that it sends every stored tweet: it reads them by event time.
-        let filled = backfill_event_times(&mut self.filler, &self.unfollowed)?;
+        let filled = event_times::fill_missing(&mut self.filler, &self.unfollowed)?;
         self.report.event_times_filled += filled.event_times_filled;
         let Snapshot { mut transaction, position } = Snapshot::start(conn, mysql)?;
         if args.follow.skip_snapshot {
@@ -219,7 +221,7 @@ impl Sender {
     /// snapshot at `after` read); returns how many tweets it sent.
     fn send_changes(&mut self, changes: Vec<TweetChange>, after: &BinlogPosition) -> Result<u64> {
         let mut tweets: Vec<SeedTweet> = Vec::with_capacity(changes.len());
-        let mut times: Vec<(u64, EventTime)> = Vec::new();
+        let mut times: Vec<(i64, EventTime)> = Vec::new();
         for change in changes {
             match change {
                 TweetChange::Deleted => self.report.deletes_ignored += 1,
@@ -227,7 +229,7 @@ impl Sender {
                 TweetChange::Written(Ok(LoggedTweet { row, has_event_time })) => match row.clone().into_tweet() {
                     Ok(tweet) => {
                         if !has_event_time {
-                            times.push((tweet.id, tweet.created_at));
+                            times.push((sql_id("tweet_id", tweet.id)?, tweet.created_at));
                         }
                         tweets.push(row);
                     }
@@ -237,7 +239,7 @@ impl Sender {
         }
         // Before the tweets go out: the stream looks each up in the master dataset.
         if !times.is_empty() {
-            fill_event_times(&self.unfollowed, &mut self.filler, &times)?;
+            event_times::fill(&self.unfollowed, &mut self.filler, &times)?;
             self.report.event_times_filled += times.len() as u64;
         }
         for row in &tweets {
