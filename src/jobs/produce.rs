@@ -224,8 +224,7 @@ pub fn run(args: ProduceArgs) -> Result<()> {
             }
             Err(_) => skipped += 1,
         }
-        let value = serde_json::to_vec(&row)?;
-        sink.send(&topic, row.tweet_id.to_string().as_bytes(), &value)?;
+        sink.send_row(&topic, &row)?;
         sink.poll();
         progress.inc(1);
         if progress.position() % 10_000 == 0 {

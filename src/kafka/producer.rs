@@ -15,6 +15,7 @@ use rdkafka::ClientContext;
 use trendflow_dataflows::Tweet;
 
 use crate::kafka::KafkaConfig;
+use crate::source::seed_tweet::SeedTweet;
 use crate::vocabulary::occurrence::HashtagOccurrence;
 
 /// Counts delivery reports, the broker's word on every message, not librdkafka's queue, and keeps
@@ -161,6 +162,12 @@ impl KafkaSink {
                 }
             }
         }
+    }
+
+    /// Queues a tweet for `topic` as `produce` sends one: its row as JSON, keyed by its id.
+    pub fn send_row(&self, topic: &str, row: &SeedTweet) -> Result<()> {
+        let value = serde_json::to_vec(row).context("encoding a tweet")?;
+        self.send(topic, row.tweet_id.to_string().as_bytes(), &value)
     }
 
     /// The messages sent so far: [`confirmed`](Self::confirmed) tells when the broker has them.

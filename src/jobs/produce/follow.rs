@@ -201,7 +201,8 @@ impl Sender {
             if let Ok(tweet) = row.clone().into_tweet() {
                 pacer.wait(tweet.created_at);
             }
-            self.send_tweet(&row)?;
+            self.sink.send_row(&self.topic, &row)?;
+            self.sink.poll();
             self.report.snapshot_rows += 1;
             Ok(true)
         })
@@ -243,15 +244,10 @@ impl Sender {
             self.report.event_times_filled += times.len() as u64;
         }
         for row in &tweets {
-            self.send_tweet(row)?;
+            self.sink.send_row(&self.topic, row)?;
         }
-        Ok(tweets.len() as u64)
-    }
-
-    fn send_tweet(&mut self, row: &SeedTweet) -> Result<()> {
-        self.sink.send(&self.topic, row.tweet_id.to_string().as_bytes(), &serde_json::to_vec(row)?)?;
         self.sink.poll();
-        Ok(())
+        Ok(tweets.len() as u64)
     }
 
     /// Sends a row that is no tweet to the dead-letter topic: where it was is the table, and the
