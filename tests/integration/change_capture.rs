@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -212,15 +211,21 @@ fn a_follower_killed_at_random_moments_resumes_with_nothing_missed() {
         let tweets = tweets.clone();
         std::thread::spawn(move || {
             let mut conn = mysql::Conn::new(mysql::Opts::from_url(&url).expect("URL")).expect("connecting");
-            for chunk in tweets.chunks(20) {
+            for chunk in tweets.chunks(5) {
                 conn.query_drop(seed_insert(chunk)).expect("inserting tweets");
-                std::thread::sleep(Duration::from_millis(5));
             }
         })
     };
+    // Each follower is killed once a random number of rows more are stored: while it reads,
+    // sends or stores what the inserts wrote.
+    let stored = || -> usize {
+        let count: Option<usize> = s.mysql().query_first("SELECT COUNT(*) FROM tweets").expect("counting tweets");
+        count.unwrap_or(0)
+    };
     for _ in 0..4 {
         let killed = follower(&s, &report, &[]);
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..1_500)));
+        let moment = (stored() + rng.random_range(0..1_500)).min(tweets.len());
+        wait_for(&format!("{moment} tweets stored"), LIMIT, || stored() >= moment);
         killed.kill();
     }
     inserts.join().expect("the inserting thread");
